@@ -1,0 +1,12 @@
+//! Sekisho's domain and policy. Pure: no I/O, no async; time comes in through [`clock::Clock`].
+//!
+//! Everything a contract or a client decides is data here, and the decisions that read it
+//! (which login step comes next, what a token may say) are plain functions, tested in tables.
+
+pub mod clock;
+pub mod email;
+pub mod login;
+pub mod model;
+pub mod oauth;
+
+pub use clock::{Clock, FakeClock, SystemClock, Timestamp};

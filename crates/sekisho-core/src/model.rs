@@ -1,0 +1,187 @@
+//! The records Sekisho keeps: brands, contracts, users, clients. Storage maps them to rows.
+
+use crate::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
+use crate::{email::Email, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Defines a closed set of names stored as text, with `as_str` and `parse`.
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
+            pub fn parse(s: &str) -> Option<Self> { match s { $($text => Some($name::$variant),)+ _ => None } }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+/// [`text_enum!`] for other crates: the same closed set of names, without serde.
+#[macro_export]
+macro_rules! text_enum_like {
+    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+        impl $name {
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+pub use text_enum_like;
+
+text_enum!(
+    /// 契約者 / 管理者権限を持つ利用者 / 利用者.
+    Role { Contractor = "contractor", Admin = "admin", User = "user" }
+);
+text_enum!(
+    /// Exactly one per user (REQ-LOGIN-2).
+    LoginMethod {
+        Password = "password", Google = "google", Facebook = "facebook",
+        Microsoft = "microsoft", DAccount = "daccount", Ad = "ad",
+    }
+);
+text_enum!(
+    /// 基本プラン or 無料トライアル.
+    Plan { Basic = "basic", Trial = "trial" }
+);
+text_enum!(ContractState { Active = "active", Cancelled = "cancelled" });
+
+/// A white-label storefront. `code` is the path segment of its issuer (`VX5`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Brand {
+    pub code: BrandCode,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// 2–16 ASCII letters and digits, upper case: the brand's URL code such as `VX5`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BrandCode(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("a brand code is 2 to 16 upper-case letters and digits, such as VX5")]
+pub struct InvalidBrandCode;
+
+impl BrandCode {
+    pub fn parse(s: &str) -> Result<Self, InvalidBrandCode> {
+        let ok = (2..=16).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidBrandCode)
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for BrandCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contract {
+    pub id: String,
+    pub brand: BrandCode,
+    pub name: String,
+    pub plan: Plan,
+    pub state: ContractState,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Opaque and stable; also the `sub` of every token (never the email).
+    pub id: String,
+    pub contract_id: String,
+    pub brand: BrandCode,
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub login_method: LoginMethod,
+    /// PHC string (argon2id) for password users.
+    #[serde(skip_serializing)]
+    pub password_hash: Option<String>,
+    pub failed_logins: i64,
+    pub locked_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A relying party. Metadata names follow RFC 7591 so that dynamic registration can store it as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientMetadata {
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub id_token_signed_response_alg: SigningAlg,
+    /// Public keys for `private_key_jwt`, as a JWK Set document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Scopes the client may ask for with `client_credentials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    pub brand: BrandCode,
+    /// SHA-256 of a machine-generated high-entropy secret; `None` for public and private_key_jwt clients.
+    pub secret_hash: Option<String>,
+    pub metadata: ClientMetadata,
+    pub created_at: Timestamp,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.metadata.grant_types.contains(&grant)
+    }
+    /// Exact string match, as OAuth 2.0 Security BCP requires: no prefix, no normalisation.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.metadata.redirect_uris.iter().any(|r| r == uri)
+    }
+    pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.metadata.post_logout_redirect_uris.iter().any(|r| r == uri)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brand_codes() {
+        assert!(BrandCode::parse("VX5").is_ok());
+        for bad in ["", "V", "vx5", "VX-5", "VX5/", "ABCDEFGHIJKLMNOPQ"] {
+            assert_eq!(BrandCode::parse(bad), Err(InvalidBrandCode), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_enums_round_trip() {
+        for m in LoginMethod::ALL {
+            assert_eq!(LoginMethod::parse(m.as_str()), Some(*m));
+        }
+        assert_eq!(Role::parse("owner"), None);
+    }
+}

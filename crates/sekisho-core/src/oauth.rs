@@ -1,0 +1,100 @@
+//! The OAuth 2.0 / OpenID Connect vocabulary, typed at the edge so the inside never sees strings.
+
+use crate::model::text_enum;
+use serde::{Deserialize, Serialize};
+
+text_enum!(
+    /// JWS algorithms Sekisho signs with. ES256 is the default everywhere.
+    SigningAlg { Es256 = "ES256", Rs256 = "RS256", EdDsa = "EdDSA" }
+);
+text_enum!(
+    GrantType {
+        AuthorizationCode = "authorization_code",
+        RefreshToken = "refresh_token",
+        ClientCredentials = "client_credentials",
+    }
+);
+text_enum!(
+    TokenEndpointAuthMethod {
+        ClientSecretBasic = "client_secret_basic",
+        ClientSecretPost = "client_secret_post",
+        PrivateKeyJwt = "private_key_jwt",
+        None = "none",
+    }
+);
+text_enum!(
+    /// `prompt` values Sekisho acts on. (`select_account` behaves as `login` until accounts can be switched.)
+    Prompt { None = "none", Login = "login", SelectAccount = "select_account", Consent = "consent" }
+);
+text_enum!(
+    /// Authentication methods (RFC 8176 names where one exists).
+    Amr { Pwd = "pwd", Otp = "otp", Sms = "sms", Fed = "fed", Saml = "saml", Line = "line" }
+);
+
+impl Default for SigningAlg {
+    fn default() -> Self {
+        SigningAlg::Es256
+    }
+}
+
+/// Scopes this OP understands. Unknown scopes in a request are ignored, as OpenID Connect Core §3.1.2.1 allows.
+pub const SUPPORTED_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// Authentication context classes: one factor, and two or more.
+pub const ACR_SINGLE_FACTOR: &str = "urn:sekisho:acr:1fa";
+pub const ACR_MULTI_FACTOR: &str = "urn:sekisho:acr:2fa";
+
+/// Space-separated scope string → the known scopes, in a stable order, without duplicates.
+pub fn known_scopes(requested: &str) -> Vec<&'static str> {
+    SUPPORTED_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| requested.split(' ').any(|r| r == *s))
+        .collect()
+}
+
+/// The UI languages every page exists in; Japanese first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Lang {
+    #[default]
+    #[serde(rename = "ja")]
+    Ja,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+    /// The first supported tag of a space-separated `ui_locales` (or comma-separated Accept-Language) list.
+    pub fn pick(list: &str) -> Option<Lang> {
+        list.split([' ', ','])
+            .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .find_map(|t| match t.split('-').next() {
+                Some("ja") => Some(Lang::Ja),
+                Some("en") => Some(Lang::En),
+                _ => None,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_filtered_and_ordered() {
+        assert_eq!(known_scopes("email openid foo openid"), vec!["openid", "email"]);
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(Lang::pick("fr en-US ja"), Some(Lang::En));
+        assert_eq!(Lang::pick("ja-JP,en;q=0.8"), Some(Lang::Ja));
+        assert_eq!(Lang::pick("fr"), None);
+    }
+}

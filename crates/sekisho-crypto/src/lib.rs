@@ -1,0 +1,11 @@
+//! Sekisho's cryptography: the signing key ring (josekit), argon2id password hashing on a bounded
+//! pool, and opaque random tokens that are stored only as hashes.
+
+pub mod keyring;
+pub mod password;
+pub mod secret;
+pub mod tokens;
+
+pub use keyring::{KeyRing, KeyRingError};
+pub use password::PasswordHasher;
+pub use secret::Secret;

@@ -1,0 +1,279 @@
+//! The authorization endpoint: validating a request, keeping it while the user logs in, and
+//! answering the RP (RFC 6749 §4.1, OpenID Connect Core §3.1.2, RFC 9207 `iss`).
+//!
+//! Invariant: until `client_id` and `redirect_uri` are both known good, nothing redirects: the
+//! user sees an error page (RFC 6749 §4.1.2.1), so the OP can never be used as an open redirector.
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::Op;
+use sekisho_core::login::AuthPrompt;
+use sekisho_core::model::Client;
+use sekisho_core::oauth::{known_scopes, GrantType, Prompt};
+use sekisho_crypto::tokens::{hash_token, new_id, random_token};
+use sekisho_store::{AuthRequestRecord, CodeRecord};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use url::Url;
+
+/// The request after validation, as stored while the user logs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthParams {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt_none: bool,
+    pub prompt_login: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub acr_values: Option<String>,
+}
+
+impl AuthParams {
+    pub fn prompt(&self) -> AuthPrompt {
+        AuthPrompt { none: self.prompt_none, login: self.prompt_login, max_age: self.max_age }
+    }
+}
+
+/// Why an authorization request failed, and where the answer goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// Unknown or missing client: error page, never a redirect.
+    UnknownClient,
+    /// Missing or unregistered redirect_uri: error page, never a redirect.
+    BadRedirectUri,
+    /// A valid client and redirect_uri: the error goes back to the RP.
+    Redirect { redirect_uri: String, state: Option<String>, error: OAuthError },
+}
+
+/// A PKCE code challenge is base64url(SHA-256) (43 characters); RFC 7636 allows 43–128 of its set.
+fn valid_challenge(c: &str) -> bool {
+    (43..=128).contains(&c.len())
+        && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// Validates the query (or form) of an authorization request for `brand`.
+pub async fn validate(
+    op: &Op,
+    brand: &str,
+    q: &HashMap<String, String>,
+) -> Result<(Client, AuthParams), AuthorizeError> {
+    let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let client_id = get("client_id").ok_or(AuthorizeError::UnknownClient)?;
+    let client = match op.store.find_client(client_id).await {
+        Ok(Some(c)) if c.brand.as_str() == brand => c,
+        Ok(_) => return Err(AuthorizeError::UnknownClient),
+        Err(e) => {
+            tracing::error!(error = %e, "client lookup failed");
+            return Err(AuthorizeError::UnknownClient);
+        }
+    };
+    let redirect_uri = get("redirect_uri").ok_or(AuthorizeError::BadRedirectUri)?;
+    if !client.has_redirect_uri(redirect_uri) {
+        return Err(AuthorizeError::BadRedirectUri);
+    }
+    let state = get("state").map(str::to_owned);
+    let fail = |code: ErrorCode, d: &str| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        state: state.clone(),
+        error: OAuthError::new(code, d),
+    };
+
+    if get("request").is_some() {
+        return Err(fail(ErrorCode::RequestNotSupported, "request objects are not supported"));
+    }
+    if get("request_uri").is_some() {
+        return Err(fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+    }
+    match get("response_type") {
+        Some("code") => {}
+        None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
+        Some(_) => {
+            return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported"))
+        }
+    }
+    if get("response_mode").is_some_and(|m| m != "query") {
+        return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(fail(ErrorCode::UnauthorizedClient, "this client may not use the authorization code flow"));
+    }
+    let scope: Vec<String> = known_scopes(get("scope").unwrap_or("")).into_iter().map(String::from).collect();
+    if !scope.iter().any(|s| s == "openid") {
+        return Err(fail(ErrorCode::InvalidScope, "scope must include openid"));
+    }
+
+    let code_challenge = get("code_challenge").map(str::to_owned);
+    match (get("code_challenge_method"), &code_challenge) {
+        (_, None) if client.is_public() => {
+            return Err(fail(ErrorCode::InvalidRequest, "public clients must use PKCE (code_challenge with S256)"))
+        }
+        (Some(_), None) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge is missing")),
+        (None | Some("S256"), Some(c)) if valid_challenge(c) => {}
+        (None | Some("S256"), Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge is malformed")),
+        (Some(_), Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "only code_challenge_method=S256 is supported")),
+        (None, None) => {}
+    }
+
+    let mut prompt_none = false;
+    let mut prompt_login = false;
+    for p in get("prompt").unwrap_or("").split(' ').filter(|p| !p.is_empty()) {
+        match Prompt::parse(p) {
+            Some(Prompt::None) => prompt_none = true,
+            Some(Prompt::Login | Prompt::SelectAccount) => prompt_login = true,
+            // Clients are registered by the operator, so their consent is given at registration.
+            Some(Prompt::Consent) => {}
+            None => return Err(fail(ErrorCode::InvalidRequest, "unknown prompt value")),
+        }
+    }
+    if prompt_none && get("prompt").is_some_and(|p| p.trim() != "none") {
+        return Err(fail(ErrorCode::InvalidRequest, "prompt=none cannot be combined with other values"));
+    }
+    let max_age = match get("max_age") {
+        None => None,
+        Some(m) => match m.parse::<i64>() {
+            Ok(v) if v >= 0 => Some(v),
+            _ => return Err(fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer")),
+        },
+    };
+
+    Ok((
+        client,
+        AuthParams {
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            scope,
+            state,
+            nonce: get("nonce").map(str::to_owned),
+            code_challenge,
+            prompt_none,
+            prompt_login,
+            max_age,
+            login_hint: get("login_hint").map(str::to_owned),
+            ui_locales: get("ui_locales").map(str::to_owned),
+            acr_values: get("acr_values").map(str::to_owned),
+        },
+    ))
+}
+
+/// A stored request waiting for the user.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub record: AuthRequestRecord,
+    pub params: AuthParams,
+}
+
+/// Keeps a validated request for the browser session `sid`; returns its id for the login page.
+pub async fn keep(op: &Op, brand: &str, params: &AuthParams, sid: &str) -> Result<String, OAuthError> {
+    let now = op.now();
+    let id = new_id("ar");
+    op.store
+        .insert_auth_request(&AuthRequestRecord {
+            id: id.clone(),
+            brand: brand.to_owned(),
+            client_id: params.client_id.clone(),
+            sid: sid.to_owned(),
+            params: serde_json::to_string(params).map_err(OAuthError::server)?,
+            created_at: now,
+            expires_at: now + op.config.auth_request_ttl,
+        })
+        .await?;
+    Ok(id)
+}
+
+/// The pending request `id`, only for the browser session that started it.
+pub async fn find(op: &Op, brand: &str, id: &str, sid: &str) -> Result<Option<Pending>, OAuthError> {
+    let Some(record) = op.store.find_auth_request(id, op.now()).await? else { return Ok(None) };
+    if record.brand != brand || record.sid != sid {
+        return Ok(None);
+    }
+    let params = serde_json::from_str(&record.params).map_err(OAuthError::server)?;
+    Ok(Some(Pending { record, params }))
+}
+
+/// Who authenticated, and how: what the code (and the tokens it yields) will say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    pub user_id: String,
+    pub sid: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: String,
+}
+
+/// What an authorization code carries to the token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodePayload {
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth: Authentication,
+}
+
+/// Ends the request with a code; returns the RP redirect. `None` if the request was already used.
+pub async fn issue_code(
+    op: &Op,
+    pending: &Pending,
+    auth: Authentication,
+) -> Result<Option<Url>, OAuthError> {
+    let now = op.now();
+    let code = random_token();
+    let p = &pending.params;
+    let payload = CodePayload {
+        redirect_uri: p.redirect_uri.clone(),
+        scope: p.scope.clone(),
+        nonce: p.nonce.clone(),
+        code_challenge: p.code_challenge.clone(),
+        auth,
+    };
+    let record = CodeRecord {
+        code_hash: hash_token(&code),
+        grant_id: new_id("grt"),
+        client_id: p.client_id.clone(),
+        payload: serde_json::to_string(&payload).map_err(OAuthError::server)?,
+        created_at: now,
+        expires_at: now + op.config.code_ttl,
+        used_at: None,
+    };
+    if !op.store.complete_auth_request(&pending.record.id, &record).await? {
+        return Ok(None);
+    }
+    let issuer = op.issuer(&pending.record.brand);
+    Ok(Some(response_url(&p.redirect_uri, &[("code", &code)], p.state.as_deref(), &issuer)))
+}
+
+/// Ends the request with an error for the RP (e.g. `login_required` for `prompt=none`).
+pub async fn fail(op: &Op, pending: &Pending, error: &OAuthError) -> Result<Url, OAuthError> {
+    op.store.delete_auth_request(&pending.record.id).await?;
+    Ok(error_url(&pending.params.redirect_uri, error, pending.params.state.as_deref(), &op.issuer(&pending.record.brand)))
+}
+
+/// The redirect that carries an error to the RP, with `state` and `iss`.
+pub fn error_url(redirect_uri: &str, error: &OAuthError, state: Option<&str>, issuer: &str) -> Url {
+    response_url(
+        redirect_uri,
+        &[("error", error.code.as_str()), ("error_description", &error.description)],
+        state,
+        issuer,
+    )
+}
+
+fn response_url(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>, issuer: &str) -> Url {
+    // The redirect_uri was matched exactly against a registered (and so parseable) URI.
+    let mut url = Url::parse(redirect_uri).unwrap_or_else(|_| Url::parse("about:blank").expect("static"));
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+        if let Some(s) = state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", issuer);
+    }
+    url
+}

@@ -1,0 +1,113 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+//!
+//! Invariant: a code is redeemed once. A second use fails and revokes the grant the first use
+//! created, so every token it issued stops working (RFC 6749 §4.1.2).
+
+use super::{GrantPayload, TokenResponse};
+use crate::authorize::CodePayload;
+use crate::error::OAuthError;
+use crate::mint::{self, AccessGrant};
+use crate::Op;
+use sekisho_core::model::Client;
+use sekisho_core::oauth::GrantType;
+use sekisho_crypto::tokens::{constant_time_eq, hash_token, pkce_s256, random_token};
+use sekisho_store::{CodeExchange, GrantRecord, RefreshRecord};
+
+pub async fn exchange(
+    op: &Op,
+    brand: &str,
+    client: &Client,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = op.now();
+    let code_hash = hash_token(code);
+    let invalid = || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+    let record = op.store.find_code(&code_hash).await?.ok_or_else(invalid)?;
+    if record.client_id != client.client_id {
+        return Err(invalid());
+    }
+    if record.used_at.is_some() {
+        op.store.revoke_grant(&record.grant_id, now).await?;
+        tracing::warn!(client_id = %client.client_id, "authorization code replayed; its grant is revoked");
+        return Err(invalid());
+    }
+    if record.expires_at <= now {
+        return Err(invalid());
+    }
+    let payload: CodePayload = serde_json::from_str(&record.payload).map_err(OAuthError::server)?;
+    if redirect_uri != Some(payload.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+    }
+    match (&payload.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if constant_time_eq(&pkce_s256(verifier), challenge) => {}
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier was sent but no code_challenge")),
+        (None, None) => {}
+    }
+    let user = op
+        .store
+        .find_user(&payload.auth.user_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+
+    let offline = payload.scope.iter().any(|s| s == "offline_access");
+    let grant = GrantRecord {
+        id: record.grant_id.clone(),
+        brand: brand.to_owned(),
+        client_id: client.client_id.clone(),
+        user_id: Some(user.id.clone()),
+        sid: Some(payload.auth.sid.clone()),
+        offline,
+        payload: serde_json::to_string(&GrantPayload { scope: payload.scope.clone(), auth: payload.auth.clone() })
+            .map_err(OAuthError::server)?,
+        created_at: now,
+        revoked_at: None,
+    };
+    let refresh_token = client.allows_grant(GrantType::RefreshToken).then(random_token);
+    let refresh = refresh_token.as_ref().map(|t| RefreshRecord {
+        token_hash: hash_token(t),
+        grant_id: grant.id.clone(),
+        created_at: now,
+        expires_at: now + op.config.refresh_token_ttl,
+        used_at: None,
+    });
+    if op.store.exchange_code(&code_hash, now, &grant, refresh.as_ref()).await? == CodeExchange::Replayed {
+        tracing::warn!(client_id = %client.client_id, "authorization code replayed concurrently; its grant is revoked");
+        return Err(invalid());
+    }
+
+    let access = mint::access_token(
+        op,
+        &AccessGrant {
+            brand,
+            client_id: &client.client_id,
+            user_id: Some(&user.id),
+            scope: &payload.scope,
+            grant_id: Some(&grant.id),
+            auth: Some(&payload.auth),
+        },
+    )
+    .await?;
+    let id_token = mint::id_token(
+        op,
+        brand,
+        client,
+        &user,
+        &payload.scope,
+        &payload.auth,
+        payload.nonce.as_deref(),
+        Some(&access.token),
+    )
+    .await?;
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope: payload.scope.join(" "),
+        refresh_token,
+        id_token: Some(id_token),
+    })
+}

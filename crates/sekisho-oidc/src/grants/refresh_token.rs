@@ -1,0 +1,84 @@
+//! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+//!
+//! Invariant: every refresh spends its token and issues a new one in the same family; presenting a
+//! spent token revokes the whole family, and with it every access token the family issued.
+
+use super::{GrantPayload, TokenResponse};
+use crate::error::{ErrorCode, OAuthError};
+use crate::mint::{self, AccessGrant};
+use crate::Op;
+use sekisho_core::model::Client;
+use sekisho_crypto::tokens::{hash_token, random_token};
+use sekisho_store::{RefreshRecord, RefreshRotation};
+
+pub async fn refresh(
+    op: &Op,
+    brand: &str,
+    client: &Client,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = op.now();
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let old_hash = hash_token(token);
+    let (_, grant) = op.store.find_refresh(&old_hash).await?.ok_or_else(invalid)?;
+    if grant.client_id != client.client_id || grant.brand != brand {
+        return Err(invalid());
+    }
+    let payload: GrantPayload = serde_json::from_str(&grant.payload).map_err(OAuthError::server)?;
+    // A refresh may narrow the scope, never widen it (RFC 6749 §6).
+    let scope = match scope {
+        None => payload.scope.clone(),
+        Some(s) => {
+            let asked: Vec<String> = s.split(' ').filter(|x| !x.is_empty()).map(String::from).collect();
+            if let Some(extra) = asked.iter().find(|a| !payload.scope.contains(a)) {
+                return Err(OAuthError::new(ErrorCode::InvalidScope, format!("scope {extra} was not granted")));
+            }
+            asked
+        }
+    };
+    let new_token = random_token();
+    let new = RefreshRecord {
+        token_hash: hash_token(&new_token),
+        grant_id: grant.id.clone(),
+        created_at: now,
+        expires_at: now + op.config.refresh_token_ttl,
+        used_at: None,
+    };
+    match op.store.rotate_refresh(&old_hash, now, &new).await? {
+        RefreshRotation::Rotated => {}
+        RefreshRotation::Reused => {
+            tracing::warn!(client_id = %client.client_id, grant = %grant.id, "refresh token reused; its family is revoked");
+            return Err(invalid());
+        }
+        RefreshRotation::Inactive => return Err(invalid()),
+    }
+    let user_id = grant.user_id.clone().ok_or_else(invalid)?;
+    let user = op.store.find_user(&user_id).await?.ok_or_else(invalid)?;
+    let access = mint::access_token(
+        op,
+        &AccessGrant {
+            brand,
+            client_id: &client.client_id,
+            user_id: Some(&user.id),
+            scope: &scope,
+            grant_id: Some(&grant.id),
+            auth: Some(&payload.auth),
+        },
+    )
+    .await?;
+    let id_token = if scope.iter().any(|s| s == "openid") {
+        // OpenID Connect Core §12.2: same iss, sub, aud and auth_time; no nonce.
+        Some(mint::id_token(op, brand, client, &user, &scope, &payload.auth, None, Some(&access.token)).await?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope: scope.join(" "),
+        refresh_token: Some(new_token),
+        id_token,
+    })
+}

@@ -1,0 +1,66 @@
+//! Token introspection (RFC 7662), for authenticated clients (resource servers).
+//!
+//! Anything not active — unknown, expired, revoked, another brand's — is `{"active": false}` with
+//! no reason, as §2.2 requires.
+
+use crate::client_auth::{self, Presented};
+use crate::error::OAuthError;
+use crate::mint::verify_access_token;
+use crate::Op;
+use sekisho_crypto::tokens::hash_token;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub async fn introspect(
+    op: &Op,
+    brand: &str,
+    presented: &Presented,
+    form: &HashMap<String, String>,
+) -> Result<Value, OAuthError> {
+    client_auth::authenticate(op, brand, presented, &op.endpoint(brand, "introspect"), false).await?;
+    let token = form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let hint = form.get("token_type_hint").map(String::as_str);
+    let inactive = json!({ "active": false });
+
+    let as_access = || async {
+        verify_access_token(op, brand, token).await.ok().map(|a| {
+            let mut out = a.claims.clone();
+            out.insert("active".into(), json!(true));
+            out.insert("token_type".into(), json!("Bearer"));
+            out.remove("gid");
+            Value::Object(out)
+        })
+    };
+    let as_refresh = || async {
+        let (r, g) = op.store.find_refresh(&hash_token(token)).await.ok()??;
+        let now = op.now();
+        let live = r.used_at.is_none() && r.expires_at > now && g.revoked_at.is_none() && g.brand == brand;
+        live.then(|| {
+            let scope = serde_json::from_str::<crate::grants::GrantPayload>(&g.payload)
+                .map(|p| p.scope.join(" "))
+                .unwrap_or_default();
+            json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "client_id": g.client_id,
+                "sub": g.user_id,
+                "scope": scope,
+                "iss": op.issuer(brand),
+                "exp": r.expires_at,
+                "iat": r.created_at,
+            })
+        })
+    };
+    let found = if hint == Some("refresh_token") {
+        match as_refresh().await {
+            Some(v) => Some(v),
+            None => as_access().await,
+        }
+    } else {
+        match as_access().await {
+            Some(v) => Some(v),
+            None => as_refresh().await,
+        }
+    };
+    Ok(found.unwrap_or(inactive))
+}

@@ -1,0 +1,84 @@
+//! The OpenID provider protocol, without HTTP: the web crate parses requests into these types and
+//! maps the results to responses.
+//!
+//! Errors are RFC 6749 error codes ([`OAuthError`]); internal failures are logged here and leave
+//! as `server_error` without detail.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod grants;
+pub mod introspect;
+pub mod logout;
+pub mod mint;
+pub mod revoke;
+pub mod userinfo;
+
+pub use error::{ErrorCode, OAuthError};
+
+use sekisho_core::Clock;
+use sekisho_crypto::{KeyRing, PasswordHasher};
+use sekisho_store::Store;
+use std::sync::Arc;
+
+/// Lifetimes and the public URL: everything the protocol needs from configuration.
+#[derive(Debug, Clone)]
+pub struct OpConfig {
+    /// Without a trailing slash, e.g. `http://127.0.0.1:8080`. Issuers are `{public_url}/{brand}`.
+    pub public_url: String,
+    pub code_ttl: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub auth_request_ttl: i64,
+    pub session_ttl: i64,
+}
+
+impl Default for OpConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            code_ttl: 60,
+            access_token_ttl: 900,
+            id_token_ttl: 3600,
+            refresh_token_ttl: 30 * 86_400,
+            auth_request_ttl: 1800,
+            session_ttl: 12 * 3600,
+        }
+    }
+}
+
+impl OpConfig {
+    /// How long a retired signing key must stay in the JWKS: the longest lifetime of a token it signed.
+    pub fn key_overlap(&self) -> i64 {
+        self.access_token_ttl.max(self.id_token_ttl) + 300
+    }
+}
+
+/// The provider: storage, keys, clock and configuration, shared by every request.
+pub struct Op {
+    pub store: Store,
+    pub keys: Arc<KeyRing>,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: PasswordHasher,
+    pub config: OpConfig,
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Op").field("config", &self.config).finish()
+    }
+}
+
+impl Op {
+    pub fn issuer(&self, brand: &str) -> String {
+        format!("{}/{}", self.config.public_url, brand)
+    }
+    pub fn endpoint(&self, brand: &str, path: &str) -> String {
+        format!("{}/{}", self.issuer(brand), path)
+    }
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,19 @@
+//! The UserInfo endpoint (OpenID Connect Core §5.3): claims about the user of a bearer token.
+
+use crate::error::OAuthError;
+use crate::mint::{user_claims, verify_access_token};
+use crate::Op;
+use serde_json::{Map, Value};
+
+pub async fn userinfo(op: &Op, brand: &str, bearer: &str) -> Result<Map<String, Value>, OAuthError> {
+    let access = verify_access_token(op, brand, bearer).await?;
+    if !access.for_user() || !access.scope.iter().any(|s| s == "openid") {
+        return Err(OAuthError::invalid_token("the access token is not for a user's OpenID request"));
+    }
+    let user = op
+        .store
+        .find_user(&access.sub)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
+    Ok(user_claims(&user, &access.scope))
+}

@@ -1,0 +1,54 @@
+use crate::{col, Result, Store};
+
+/// One line of the audit log: who did what, when. `detail` is a JSON object without secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub kind: String,
+    pub brand: Option<String>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+impl Store {
+    pub async fn append_audit(&self, e: &AuditEvent) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, kind, brand_code, user_id, client_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(e.at)
+        .bind(&e.kind)
+        .bind(e.brand.as_deref())
+        .bind(e.user_id.as_deref())
+        .bind(e.client_id.as_deref())
+        .bind(e.detail.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest events first.
+    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT at, kind, brand_code, user_id, client_id, detail FROM audit_events \
+             ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let detail: String = col(r, "detail")?;
+                Ok(AuditEvent {
+                    at: col(r, "at")?,
+                    kind: col(r, "kind")?,
+                    brand: col(r, "brand_code")?,
+                    user_id: col(r, "user_id")?,
+                    client_id: col(r, "client_id")?,
+                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect()
+    }
+}

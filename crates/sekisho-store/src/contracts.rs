@@ -1,0 +1,128 @@
+use crate::{col, parsed, Result, Store, StoreError};
+use sekisho_core::email::Email;
+use sekisho_core::model::{BrandCode, Contract, ContractState, LoginMethod, Plan, Role, User};
+use sqlx::any::AnyRow;
+
+const USER_COLUMNS: &str = "id, contract_id, brand_code, email, name, role, login_method, \
+    password_hash, failed_logins, locked_at, created_at";
+
+fn brand_code(row: &AnyRow) -> Result<BrandCode> {
+    let code: String = col(row, "brand_code")?;
+    BrandCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn contract(row: &AnyRow) -> Result<Contract> {
+    Ok(Contract {
+        id: col(row, "id")?,
+        brand: brand_code(row)?,
+        name: col(row, "name")?,
+        plan: parsed(col(row, "plan")?, "plan", Plan::parse)?,
+        state: parsed(col(row, "state")?, "state", ContractState::parse)?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+fn user(row: &AnyRow) -> Result<User> {
+    let email: String = col(row, "email")?;
+    Ok(User {
+        id: col(row, "id")?,
+        contract_id: col(row, "contract_id")?,
+        brand: brand_code(row)?,
+        email: Email::parse(&email).map_err(|_| StoreError::Corrupt("column email".into()))?,
+        name: col(row, "name")?,
+        role: parsed(col(row, "role")?, "role", Role::parse)?,
+        login_method: parsed(col(row, "login_method")?, "login_method", LoginMethod::parse)?,
+        password_hash: col(row, "password_hash")?,
+        failed_logins: col(row, "failed_logins")?,
+        locked_at: col(row, "locked_at")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+async fn insert_user<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(ex: E, u: &User) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, contract_id, brand_code, email, name, role, login_method, \
+         password_hash, failed_logins, locked_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&u.id)
+    .bind(&u.contract_id)
+    .bind(u.brand.as_str())
+    .bind(u.email.as_str())
+    .bind(&u.name)
+    .bind(u.role.as_str())
+    .bind(u.login_method.as_str())
+    .bind(u.password_hash.as_deref())
+    .bind(u.failed_logins)
+    .bind(u.locked_at)
+    .bind(u.created_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// A contract is never without its contractor: both are written in one transaction.
+    pub async fn create_contract(&self, c: &Contract, contractor: &User) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO contracts (id, brand_code, name, plan, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&c.id)
+        .bind(c.brand.as_str())
+        .bind(&c.name)
+        .bind(c.plan.as_str())
+        .bind(c.state.as_str())
+        .bind(c.created_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_user(&mut *tx, contractor).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_contract(&self, id: &str) -> Result<Option<Contract>> {
+        let row = sqlx::query(
+            "SELECT id, brand_code, name, plan, state, created_at FROM contracts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(contract).transpose()
+    }
+
+    /// Fails with [`StoreError::Conflict`] when the email is already used in the brand.
+    pub async fn insert_user(&self, u: &User) -> Result<()> {
+        insert_user(&self.pool, u).await
+    }
+
+    pub async fn find_user(&self, id: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    pub async fn find_user_by_email(&self, brand: &str, email: &Email) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE brand_code = $1 AND email = $2"
+        ))
+        .bind(brand)
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    pub async fn list_users(&self, contract_id: &str) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE contract_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(contract_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user).collect()
+    }
+}

@@ -1,0 +1,427 @@
+//! Authorization requests, codes, grants (token families), refresh tokens and revocations.
+//!
+//! Invariant: a code is redeemed and its grant created in one transaction, and a refresh token is
+//! rotated in one transaction, so two racing requests can never both succeed.
+
+use crate::{col, Result, Store};
+use sqlx::any::AnyRow;
+
+/// A validated authorization request waiting for the user, bound to the browser session `sid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRequestRecord {
+    pub id: String,
+    pub brand: String,
+    pub client_id: String,
+    pub sid: String,
+    /// The validated parameters as JSON (owned by sekisho-oidc).
+    pub params: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub code_hash: String,
+    /// The grant the code creates when redeemed (assigned up front so that a replay can revoke it).
+    pub grant_id: String,
+    pub client_id: String,
+    pub payload: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// One token family: everything issued from one authorization (or one client_credentials call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    pub id: String,
+    pub brand: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub sid: Option<String>,
+    /// Survives logout (scope `offline_access`).
+    pub offline: bool,
+    pub payload: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeExchange {
+    /// The code was unused: it is now used, and the grant (with its refresh token) exists.
+    Redeemed,
+    /// Someone redeemed it before: nothing was created and the grant it made is now revoked.
+    Replayed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// The old token is spent and the new one stored, in the same family.
+    Rotated,
+    /// The old token had been used already: the whole family is now revoked.
+    Reused,
+    /// Expired, or its family was revoked.
+    Inactive,
+}
+
+const GRANT_COLUMNS: &str =
+    "id, brand_code, client_id, user_id, sid, offline, payload, created_at, revoked_at";
+
+fn grant(row: &AnyRow) -> Result<GrantRecord> {
+    Ok(GrantRecord {
+        id: col(row, "id")?,
+        brand: col(row, "brand_code")?,
+        client_id: col(row, "client_id")?,
+        user_id: col(row, "user_id")?,
+        sid: col(row, "sid")?,
+        offline: col::<i64>(row, "offline")? != 0,
+        payload: col(row, "payload")?,
+        created_at: col(row, "created_at")?,
+        revoked_at: col(row, "revoked_at")?,
+    })
+}
+
+fn refresh(row: &AnyRow) -> Result<RefreshRecord> {
+    Ok(RefreshRecord {
+        token_hash: col(row, "token_hash")?,
+        grant_id: col(row, "grant_id")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+        used_at: col(row, "used_at")?,
+    })
+}
+
+async fn insert_refresh<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    r: &RefreshRecord,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
+         VALUES ($1, $2, $3, $4, NULL)",
+    )
+    .bind(&r.token_hash)
+    .bind(&r.grant_id)
+    .bind(r.created_at)
+    .bind(r.expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+async fn revoke_grant<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    id: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    // ---- authorization requests ----
+
+    pub async fn insert_auth_request(&self, r: &AuthRequestRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO auth_requests (id, brand_code, client_id, sid, params, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&r.id)
+        .bind(&r.brand)
+        .bind(&r.client_id)
+        .bind(&r.sid)
+        .bind(&r.params)
+        .bind(r.created_at)
+        .bind(r.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The live request with this id; expired ones are not returned.
+    pub async fn find_auth_request(&self, id: &str, now: i64) -> Result<Option<AuthRequestRecord>> {
+        let row = sqlx::query(
+            "SELECT id, brand_code, client_id, sid, params, created_at, expires_at \
+             FROM auth_requests WHERE id = $1 AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(AuthRequestRecord {
+                id: col(&r, "id")?,
+                brand: col(&r, "brand_code")?,
+                client_id: col(&r, "client_id")?,
+                sid: col(&r, "sid")?,
+                params: col(&r, "params")?,
+                created_at: col(&r, "created_at")?,
+                expires_at: col(&r, "expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a request and stores the code it produced, atomically: a request yields one code.
+    /// Returns false (and stores nothing) when the request was already completed.
+    pub async fn complete_auth_request(&self, id: &str, code: &CodeRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM auth_requests WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO authorization_codes \
+             (code_hash, grant_id, client_id, payload, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(&code.code_hash)
+        .bind(&code.grant_id)
+        .bind(&code.client_id)
+        .bind(&code.payload)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deletes a request that can no longer complete (an error was sent back to the RP).
+    pub async fn delete_auth_request(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM auth_requests WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---- authorization codes ----
+
+    pub async fn find_code(&self, code_hash: &str) -> Result<Option<CodeRecord>> {
+        let row = sqlx::query(
+            "SELECT code_hash, grant_id, client_id, payload, created_at, expires_at, used_at \
+             FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(CodeRecord {
+                code_hash: col(&r, "code_hash")?,
+                grant_id: col(&r, "grant_id")?,
+                client_id: col(&r, "client_id")?,
+                payload: col(&r, "payload")?,
+                created_at: col(&r, "created_at")?,
+                expires_at: col(&r, "expires_at")?,
+                used_at: col(&r, "used_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Marks the code used and creates its grant and refresh token, or, if it was used before,
+    /// revokes the grant it created. One transaction either way.
+    pub async fn exchange_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        grant: &GrantRecord,
+        refresh: Option<&RefreshRecord>,
+    ) -> Result<CodeExchange> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            revoke_grant(&mut *tx, &grant.id, now).await?;
+            tx.commit().await?;
+            return Ok(CodeExchange::Replayed);
+        }
+        insert_grant(&mut *tx, grant).await?;
+        if let Some(r) = refresh {
+            insert_refresh(&mut *tx, r).await?;
+        }
+        tx.commit().await?;
+        Ok(CodeExchange::Redeemed)
+    }
+
+    // ---- grants ----
+
+    pub async fn insert_grant(&self, g: &GrantRecord) -> Result<()> {
+        insert_grant(&self.pool, g).await
+    }
+
+    pub async fn find_grant(&self, id: &str) -> Result<Option<GrantRecord>> {
+        let row = sqlx::query(&format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(grant).transpose()
+    }
+
+    pub async fn revoke_grant(&self, id: &str, now: i64) -> Result<()> {
+        revoke_grant(&self.pool, id, now).await
+    }
+
+    // ---- refresh tokens ----
+
+    /// The refresh token and its family, whatever their state (the caller decides).
+    pub async fn find_refresh(&self, token_hash: &str) -> Result<Option<(RefreshRecord, GrantRecord)>> {
+        let row = sqlx::query(
+            "SELECT r.token_hash, r.grant_id, r.created_at AS r_created_at, r.expires_at, r.used_at, \
+             g.id, g.brand_code, g.client_id, g.user_id, g.sid, g.offline, g.payload, g.created_at, \
+             g.revoked_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+             WHERE r.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let rec = RefreshRecord {
+                token_hash: col(&r, "token_hash")?,
+                grant_id: col(&r, "grant_id")?,
+                created_at: col(&r, "r_created_at")?,
+                expires_at: col(&r, "expires_at")?,
+                used_at: col(&r, "used_at")?,
+            };
+            Ok((rec, grant(&r)?))
+        })
+        .transpose()
+    }
+
+    /// Spends `old_hash` and stores `new` in the same family, in one transaction. A token that was
+    /// spent before revokes its whole family (RFC 9700 §4.14.2 reuse detection).
+    pub async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        now: i64,
+        new: &RefreshRecord,
+    ) -> Result<RefreshRotation> {
+        let mut tx = self.pool.begin().await?;
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
+             AND expires_at > $1 AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL)",
+        )
+        .bind(now)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await?;
+        if spent.rows_affected() == 1 {
+            insert_refresh(&mut *tx, new).await?;
+            tx.commit().await?;
+            return Ok(RefreshRotation::Rotated);
+        }
+        let row = sqlx::query("SELECT token_hash, grant_id, created_at, expires_at, used_at FROM refresh_tokens WHERE token_hash = $1")
+            .bind(old_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let outcome = match row.as_ref().map(refresh).transpose()? {
+            Some(old) if old.used_at.is_some() => {
+                revoke_grant(&mut *tx, &old.grant_id, now).await?;
+                RefreshRotation::Reused
+            }
+            _ => RefreshRotation::Inactive,
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    // ---- access tokens ----
+
+    pub async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a signature-valid, unexpired access token is still honoured: its own `jti` not
+    /// revoked, and its family (if it has one) not revoked. One round trip.
+    pub async fn access_token_active(&self, jti: &str, grant_id: Option<&str>) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) AS revoked, \
+             (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NULL) AS live",
+        )
+        .bind(jti)
+        .bind(grant_id.unwrap_or(""))
+        .fetch_one(&self.pool)
+        .await?;
+        let revoked: i64 = col(&row, "revoked")?;
+        let live: i64 = col(&row, "live")?;
+        Ok(revoked == 0 && (grant_id.is_none() || live == 1))
+    }
+
+    /// Records a `private_key_jwt` assertion's (issuer, jti); false if it was seen before (replay).
+    pub async fn use_client_assertion(&self, jti_key: &str, expires_at: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO used_client_assertions (jti_key, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (jti_key) DO NOTHING",
+        )
+        .bind(jti_key)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes what has expired: auth requests, codes, sessions, spent tokens, revocation entries.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64> {
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM auth_requests WHERE expires_at <= $1",
+            "DELETE FROM authorization_codes WHERE expires_at <= $1 - 86400",
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+            "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
+            "DELETE FROM used_client_assertions WHERE expires_at <= $1",
+        ] {
+            n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
+        }
+        Ok(n)
+    }
+}
+
+async fn insert_grant<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    g: &GrantRecord,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO grants ({GRANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(&g.id)
+    .bind(&g.brand)
+    .bind(&g.client_id)
+    .bind(g.user_id.as_deref())
+    .bind(g.sid.as_deref())
+    .bind(i64::from(g.offline))
+    .bind(&g.payload)
+    .bind(g.created_at)
+    .bind(g.revoked_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}

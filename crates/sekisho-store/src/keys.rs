@@ -1,0 +1,81 @@
+use crate::{col, Result, Store};
+
+/// A signing key as stored. `private_jwk` never leaves the process: no API prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub private_jwk: String,
+    pub public_jwk: String,
+    pub created_at: i64,
+    /// Set when a newer key of the same alg took over; the key still verifies until it is pruned.
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_jwk", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Adds `key` as the active key of its alg and retires the one it replaces, atomically.
+    pub async fn rotate_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL")
+            .bind(key.created_at)
+            .bind(&key.alg)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.private_jwk)
+        .bind(&key.public_jwk)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every key not yet pruned, newest first.
+    pub async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, private_jwk, public_jwk, created_at, retired_at FROM signing_keys \
+             ORDER BY created_at DESC, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRecord {
+                    kid: col(r, "kid")?,
+                    alg: col(r, "alg")?,
+                    private_jwk: col(r, "private_jwk")?,
+                    public_jwk: col(r, "public_jwk")?,
+                    created_at: col(r, "created_at")?,
+                    retired_at: col(r, "retired_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes keys retired before `cutoff`: nothing they signed can still be valid.
+    pub async fn prune_signing_keys(&self, cutoff: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,93 @@
+//! Test support for Sekisho: launchers for the real peers the tests talk to.
+//!
+//! Tests run against real services rather than mocks wherever a real one is cheap to start, so
+//! the code under test meets the same behaviour it meets in production. Today that is:
+//!
+//! - PostgreSQL: [`postgres_base_url`] starts (once, and reuses across runs) a throwaway cluster
+//!   under the workspace target folder; [`fresh_postgres_database`] gives each test its own
+//!   empty database on it, so tests never see each other's rows and can run in parallel.
+//! - SQLite: [`fresh_sqlite_url`] gives each test its own new database file.
+//!
+//! Only `std` and `anyhow` are used, so this crate builds fast and adds nothing to the
+//! dependency tree of the crates that use it as a dev-dependency.
+
+mod lock;
+mod postgres;
+mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgres};
+pub use sqlite::fresh_sqlite_url;
+
+/// Name of the environment variable that points the tests at an already running PostgreSQL
+/// (for example one started by `scripts/test`, or a CI service container).
+pub const POSTGRES_URL_ENV: &str = "SEKISHO_TEST_POSTGRES_URL";
+
+/// The workspace root: this crate lives at `<root>/crates/sekisho-testkit`.
+///
+/// `CARGO_MANIFEST_DIR` is captured at compile time, so this stays right whichever crate's
+/// test binary (and whichever working directory) the code runs in.
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
+}
+
+/// The Cargo target folder that test state is kept under: `CARGO_TARGET_DIR` when set
+/// (a relative value is taken from the workspace root, where `scripts/test` runs cargo),
+/// otherwise `<workspace>/target`. Keeping state there means `cargo clean` removes it.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+/// A name no other test, in this process or another one, running now or earlier, will pick:
+/// the process id tells processes apart, the counter tells calls within a process apart, and the
+/// clock tells apart runs that happen to reuse a process id.
+pub(crate) fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_root_holds_the_workspace_manifest() {
+        let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("[workspace]"));
+    }
+
+    #[test]
+    fn unique_names_differ_within_a_process() {
+        let a = unique_name("x");
+        let b = unique_name("x");
+        assert_ne!(a, b);
+        // PostgreSQL folds unquoted identifiers and limits them to 63 bytes; stay well inside.
+        assert!(a.len() < 63, "{a}");
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+    }
+}

@@ -1,0 +1,104 @@
+//! The machine-facing endpoints: discovery, JWKS, token, userinfo, revocation, introspection.
+
+use super::api_brand;
+use crate::error::{BearerError, JsonError};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use sekisho_oidc::client_auth::Presented;
+use sekisho_oidc::{discovery, grants, introspect as intro, revoke as rev, userinfo as ui, OAuthError};
+use std::collections::HashMap;
+
+type FormMap = Form<HashMap<String, String>>;
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}
+
+fn presented(headers: &HeaderMap, form: &HashMap<String, String>) -> Result<Presented, JsonError> {
+    Presented::from_request(authorization(headers), form).map_err(|e| JsonError { error: e, basic: true })
+}
+
+pub async fn discovery(State(state): State<AppState>, Path(brand): Path<String>) -> Response {
+    match api_brand(&state, &brand).await {
+        Ok(b) => Json(discovery::metadata(&state.op, b.code.as_str())).into_response(),
+        Err(r) => r,
+    }
+}
+
+pub async fn jwks(State(state): State<AppState>, Path(brand): Path<String>) -> Response {
+    if let Err(r) = api_brand(&state, &brand).await {
+        return r;
+    }
+    match state.op.keys.jwks().await {
+        Ok(set) => ([(header::CONTENT_TYPE, "application/jwk-set+json")], Json(set)).into_response(),
+        Err(e) => JsonError::from(OAuthError::from(e)).into_response(),
+    }
+}
+
+pub async fn token(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap, Form(form): FormMap) -> Response {
+    let p = match presented(&headers, &form) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let basic = p.basic.is_some();
+    match grants::token(&state.op, &brand, &p, &form).await {
+        Ok(t) => Json(t).into_response(),
+        Err(error) => JsonError { error, basic }.into_response(),
+    }
+}
+
+async fn userinfo(state: &AppState, brand: &str, token: Option<&str>) -> Response {
+    let Some(token) = token else {
+        let mut res = (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "invalid_request", "error_description": "a bearer token is required"}))).into_response();
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"sekisho\""));
+        return res;
+    };
+    match ui::userinfo(&state.op, brand, token).await {
+        Ok(claims) => Json(claims).into_response(),
+        Err(e) => BearerError(e).into_response(),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    authorization(headers).and_then(|h| {
+        (h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer ")).then(|| h[7..].trim())
+    })
+}
+
+pub async fn userinfo_get(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap) -> Response {
+    userinfo(&state, &brand, bearer(&headers)).await
+}
+
+/// RFC 6750 §2.2 also allows the token in a form body.
+pub async fn userinfo_post(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap, body: Result<FormMap, axum::extract::rejection::FormRejection>) -> Response {
+    let from_form = body.ok().and_then(|Form(f)| f.get("access_token").cloned());
+    let token = bearer(&headers).map(str::to_owned).or(from_form);
+    userinfo(&state, &brand, token.as_deref()).await
+}
+
+pub async fn revoke(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap, Form(form): FormMap) -> Response {
+    let p = match presented(&headers, &form) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let basic = p.basic.is_some();
+    match rev::revoke(&state.op, &brand, &p, &form).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(error) => JsonError { error, basic }.into_response(),
+    }
+}
+
+pub async fn introspect(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap, Form(form): FormMap) -> Response {
+    let p = match presented(&headers, &form) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let basic = p.basic.is_some();
+    match intro::introspect(&state.op, &brand, &p, &form).await {
+        Ok(v) => Json(v).into_response(),
+        Err(error) => JsonError { error, basic }.into_response(),
+    }
+}

@@ -1,0 +1,87 @@
+//! Browser sessions: a random cookie value whose hash keys a row in the database.
+//!
+//! Invariant: the cookie holds only a random value (no data); it is HttpOnly, SameSite=Lax, scoped
+//! to the brand's path, and Secure under https. Every form carries the session's CSRF token, and a
+//! login replaces the session with a new one (new cookie value and new `sid`).
+
+use crate::AppState;
+use axum::http::HeaderMap;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use sekisho_crypto::tokens::{constant_time_eq, hash_token, new_id, random_token};
+use sekisho_oidc::OAuthError;
+use sekisho_store::SessionRecord;
+
+pub const COOKIE: &str = "sekisho_session";
+
+/// The value of our cookie in the request, if any.
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| Cookie::parse(c.trim().to_owned()).ok())
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+/// The live session of this browser for `brand`.
+pub async fn current(state: &AppState, brand: &str, headers: &HeaderMap) -> Result<Option<SessionRecord>, OAuthError> {
+    let Some(value) = cookie_value(headers) else { return Ok(None) };
+    let found = state.op.store.find_session(&hash_token(&value), state.op.now()).await?;
+    Ok(found.filter(|s| s.brand == brand))
+}
+
+/// A fresh session record and the cookie value that finds it.
+pub fn new_session(state: &AppState, brand: &str, user: Option<(&str, &[&str])>) -> (SessionRecord, String) {
+    let now = state.op.now();
+    let value = random_token();
+    let record = SessionRecord {
+        id_hash: hash_token(&value),
+        sid: new_id("sid"),
+        brand: brand.to_owned(),
+        user_id: user.map(|(id, _)| id.to_owned()),
+        auth_time: user.map(|_| now),
+        amr: user.map(|(_, amr)| amr.join(" ")).unwrap_or_default(),
+        csrf_token: random_token(),
+        created_at: now,
+        expires_at: now + state.op.config.session_ttl,
+    };
+    (record, value)
+}
+
+/// The current session, or a new anonymous one (then `Some(cookie)` must be set on the response).
+pub async fn ensure(state: &AppState, brand: &str, headers: &HeaderMap) -> Result<(SessionRecord, Option<Cookie<'static>>), OAuthError> {
+    if let Some(s) = current(state, brand, headers).await? {
+        return Ok((s, None));
+    }
+    let (record, value) = new_session(state, brand, None);
+    state.op.store.insert_session(&record).await?;
+    Ok((record, Some(cookie(state, brand, value))))
+}
+
+pub fn cookie(state: &AppState, brand: &str, value: String) -> Cookie<'static> {
+    Cookie::build((COOKIE, value))
+        .path(format!("/{brand}"))
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+/// A cookie that deletes ours.
+pub fn removal(state: &AppState, brand: &str) -> Cookie<'static> {
+    let mut c = cookie(state, brand, String::new());
+    c.make_removal();
+    c
+}
+
+/// Whether the form's CSRF token is the session's.
+pub fn csrf_ok(session: &SessionRecord, presented: Option<&str>) -> bool {
+    presented.is_some_and(|p| constant_time_eq(p, &session.csrf_token))
+}
+
+/// The `Set-Cookie` header value for a cookie.
+pub fn set_cookie_header(c: &Cookie<'static>) -> (axum::http::HeaderName, String) {
+    (axum::http::header::SET_COOKIE, c.encoded().to_string())
+}

@@ -1,0 +1,111 @@
+//! Configuration: defaults, then the TOML file (`--config`), then `SEKISHO_*` environment variables.
+//! `sekisho.example.toml` at the repository root documents every key.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server binds. Env: SEKISHO_LISTEN.
+    pub listen: String,
+    /// The URL browsers and RPs use; issuers are `{public_url}/{brand}`. Env: SEKISHO_PUBLIC_URL.
+    pub public_url: String,
+    /// `sqlite://FILE?mode=rwc` or `postgres://…`. Env: SEKISHO_DATABASE_URL.
+    pub database_url: String,
+    /// Env: SEKISHO_DATABASE_MAX_CONNECTIONS.
+    pub database_max_connections: u32,
+    /// Lifetimes in seconds. Env: SEKISHO_CODE_TTL, SEKISHO_ACCESS_TOKEN_TTL, …
+    pub code_ttl: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub auth_request_ttl: i64,
+    pub session_ttl: i64,
+    /// argon2id parameters (OWASP minimum by default). Env: SEKISHO_ARGON2_MEMORY_KIB, …
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Password hashes run at most this many at once; 0 = one per CPU core. Env: SEKISHO_HASH_POOL_SIZE.
+    pub hash_pool_size: usize,
+    /// Log filter (tracing EnvFilter syntax). Env: SEKISHO_LOG.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let op = sekisho_oidc::OpConfig::default();
+        let (m, t, p) = sekisho_crypto::password::DEFAULT_PARAMS;
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: op.public_url,
+            database_url: "sqlite://sekisho.db?mode=rwc".into(),
+            database_max_connections: 8,
+            code_ttl: op.code_ttl,
+            access_token_ttl: op.access_token_ttl,
+            id_token_ttl: op.id_token_ttl,
+            refresh_token_ttl: op.refresh_token_ttl,
+            auth_request_ttl: op.auth_request_ttl,
+            session_ttl: op.session_ttl,
+            argon2_memory_kib: m,
+            argon2_iterations: t,
+            argon2_parallelism: p,
+            hash_pool_size: 0,
+            log: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults ← file (if given) ← environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            anyhow::ensure!(f.exists(), "configuration file {} does not exist", f.display());
+            fig = fig.merge(Toml::file(f));
+        }
+        let config: Config = fig.merge(Env::prefixed("SEKISHO_").ignore(&["test_postgres_url"])).extract()?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let url = url::Url::parse(&self.public_url).map_err(|e| anyhow::anyhow!("public_url {:?}: {e}", self.public_url))?;
+        anyhow::ensure!(matches!(url.scheme(), "http" | "https"), "public_url must be http or https");
+        anyhow::ensure!(url.query().is_none() && url.fragment().is_none(), "public_url must have no query or fragment");
+        for (name, v) in [("code_ttl", self.code_ttl), ("access_token_ttl", self.access_token_ttl), ("id_token_ttl", self.id_token_ttl), ("refresh_token_ttl", self.refresh_token_ttl), ("auth_request_ttl", self.auth_request_ttl), ("session_ttl", self.session_ttl)] {
+            anyhow::ensure!(v > 0, "{name} must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn op_config(&self) -> sekisho_oidc::OpConfig {
+        sekisho_oidc::OpConfig {
+            public_url: self.public_url.trim_end_matches('/').to_owned(),
+            code_ttl: self.code_ttl,
+            access_token_ttl: self.access_token_ttl,
+            id_token_ttl: self.id_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            auth_request_ttl: self.auth_request_ttl,
+            session_ttl: self.session_ttl,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_documents_exactly_the_defaults() {
+        let example = include_str!("../../../sekisho.example.toml");
+        let parsed: Config = Figment::from(Toml::string(example)).extract().unwrap();
+        assert_eq!(parsed, Config::default());
+        let keys = serde_json::to_value(Config::default()).unwrap();
+        for key in keys.as_object().unwrap().keys() {
+            assert!(example.contains(&format!("SEKISHO_{}", key.to_uppercase())), "{key} has no documented env override");
+        }
+    }
+}

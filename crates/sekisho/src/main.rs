@@ -1,0 +1,314 @@
+//! `sekisho`: the OpenID provider's command line. Data commands print JSON when `--json` is given
+//! or when standard output is not a terminal (so scripts always get JSON).
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sekisho::admin::{self, NewClient};
+use sekisho::config::Config;
+use sekisho::server;
+use sekisho_core::model::{Plan, Role};
+use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
+use sekisho_core::SystemClock;
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "sekisho", version, about = "Sekisho (関所): an OpenID Connect provider for white-label storage brands")]
+struct Cli {
+    /// TOML configuration file (see sekisho.example.toml); SEKISHO_* variables override it.
+    #[arg(long, global = true, env = "SEKISHO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print results as JSON (the default when stdout is not a terminal).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply database migrations.
+    Migrate,
+    /// Run the server (migrates first, generates missing signing keys).
+    Serve {
+        /// Create and print demo data (brand VX5, a contract, a user, the storage-rp client). Development only.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Brands (white-label storefronts).
+    #[command(subcommand)]
+    Brand(BrandCmd),
+    /// Contracts (customer organisations).
+    #[command(subcommand)]
+    Contract(ContractCmd),
+    /// Users of a contract.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Relying parties.
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Subcommand)]
+enum BrandCmd {
+    /// Add a brand: `sekisho brand add --code VX5 --name 'OTクラウド・ストレージ'`.
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum ContractCmd {
+    /// Create a contract and its contractor (a password user).
+    Create {
+        #[arg(long)]
+        brand: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        contractor_email: String,
+        #[arg(long, env = "SEKISHO_CONTRACTOR_PASSWORD", hide_env_values = true)]
+        contractor_password: String,
+        #[arg(long, value_enum, default_value = "basic")]
+        plan: PlanArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a password user to a contract.
+    Add {
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "SEKISHO_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List a contract's users.
+    List {
+        #[arg(long)]
+        contract: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCmd {
+    /// Register a relying party. Prints client_id (and client_secret, shown only now).
+    Register(RegisterArgs),
+    /// List a brand's clients (never their secrets).
+    List {
+        #[arg(long)]
+        brand: String,
+    },
+}
+
+#[derive(Args)]
+struct RegisterArgs {
+    #[arg(long)]
+    brand: String,
+    #[arg(long)]
+    name: String,
+    /// Exact redirect URI (repeatable).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URI (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    public: bool,
+    /// Grant types (repeatable); default authorization_code and refresh_token.
+    #[arg(long = "grant-type", value_enum)]
+    grant_types: Vec<GrantArg>,
+    /// ID token signing algorithm.
+    #[arg(long, value_enum, default_value = "ES256")]
+    id_token_alg: AlgArg,
+    /// Client authentication at the token endpoint (default client_secret_basic; private_key_jwt with --jwks-file).
+    #[arg(long, value_enum)]
+    auth_method: Option<AuthArg>,
+    /// A JWK Set file with the client's public keys, for private_key_jwt.
+    #[arg(long)]
+    jwks_file: Option<PathBuf>,
+    /// Scopes the client may ask for with client_credentials (space-separated).
+    #[arg(long)]
+    scope: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Create a key for every algorithm that has none.
+    Generate,
+    /// Replace the active key of each algorithm (or one); old keys verify until their tokens expire.
+    Rotate {
+        #[arg(long, value_enum)]
+        alg: Option<AlgArg>,
+    },
+    /// List keys (never the private parts).
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanArg {
+    Basic,
+    Trial,
+}
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    User,
+}
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum GrantArg {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+#[derive(Clone, Copy, ValueEnum)]
+enum AlgArg {
+    #[value(name = "ES256")]
+    Es256,
+    #[value(name = "RS256")]
+    Rs256,
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum AuthArg {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    None,
+}
+
+impl From<AlgArg> for SigningAlg {
+    fn from(a: AlgArg) -> Self {
+        match a {
+            AlgArg::Es256 => SigningAlg::Es256,
+            AlgArg::Rs256 => SigningAlg::Rs256,
+            AlgArg::EdDsa => SigningAlg::EdDsa,
+        }
+    }
+}
+
+/// Prints `value` as JSON, or as `key: value` lines for a person at a terminal.
+fn emit(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
+    let v = serde_json::to_value(value)?;
+    if json || !std::io::stdout().is_terminal() {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if let Some(obj) = v.as_object() {
+        for (k, val) in obj {
+            println!("{k}: {}", val.as_str().map(str::to_owned).unwrap_or_else(|| val.to_string()));
+        }
+    } else {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Command::Serve { demo } = cli.command {
+        return server::serve(&config, demo).await;
+    }
+    let op = server::build_op(&config, Arc::new(SystemClock)).await?;
+    let json = cli.json;
+    match cli.command {
+        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Migrate => emit(json, &serde_json::json!({ "migrated": true, "database_url": redact(&config.database_url) }))?,
+        Command::Brand(BrandCmd::Add { code, name }) => emit(json, &admin::add_brand(&op, &code, &name).await?)?,
+        Command::Brand(BrandCmd::List) => emit(json, &op.store.list_brands().await?)?,
+        Command::Contract(ContractCmd::Create { brand, name, contractor_email, contractor_password, plan }) => {
+            let plan = match plan {
+                PlanArg::Basic => Plan::Basic,
+                PlanArg::Trial => Plan::Trial,
+            };
+            emit(json, &admin::create_contract(&op, &brand, &name, &contractor_email, &contractor_password, plan).await?)?
+        }
+        Command::User(UserCmd::Add { contract, email, password, role, name }) => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::User => Role::User,
+            };
+            let user_id = admin::add_user(&op, &contract, &email, &password, role, &name).await?;
+            emit(json, &serde_json::json!({ "user_id": user_id }))?
+        }
+        Command::User(UserCmd::List { contract }) => emit(json, &op.store.list_users(&contract).await?)?,
+        Command::Client(ClientCmd::Register(a)) => {
+            let jwks = match &a.jwks_file {
+                Some(f) => Some(serde_json::from_str(&std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?).context("the JWKS file is not JSON")?),
+                None => None,
+            };
+            let client = NewClient {
+                brand: a.brand,
+                name: a.name,
+                redirect_uris: a.redirect_uris,
+                post_logout_redirect_uris: a.post_logout_redirect_uris,
+                auth_method: a.auth_method.map(|m| match m {
+                    AuthArg::ClientSecretBasic => TokenEndpointAuthMethod::ClientSecretBasic,
+                    AuthArg::ClientSecretPost => TokenEndpointAuthMethod::ClientSecretPost,
+                    AuthArg::PrivateKeyJwt => TokenEndpointAuthMethod::PrivateKeyJwt,
+                    AuthArg::None => TokenEndpointAuthMethod::None,
+                }),
+                public: a.public,
+                grant_types: a.grant_types.iter().map(|g| match g {
+                    GrantArg::AuthorizationCode => GrantType::AuthorizationCode,
+                    GrantArg::RefreshToken => GrantType::RefreshToken,
+                    GrantArg::ClientCredentials => GrantType::ClientCredentials,
+                }).collect(),
+                id_token_alg: a.id_token_alg.into(),
+                jwks,
+                scope: a.scope,
+                fixed_credentials: None,
+            };
+            emit(json, &admin::register_client(&op, client).await?)?
+        }
+        Command::Client(ClientCmd::List { brand }) => {
+            let list: Vec<_> = op.store.list_clients(&brand).await?.into_iter().map(|c| serde_json::json!({ "client_id": c.client_id, "metadata": c.metadata })).collect();
+            emit(json, &list)?
+        }
+        Command::Keys(KeysCmd::Generate) => emit(json, &serde_json::json!({ "generated": op.keys.ensure_keys().await? }))?,
+        Command::Keys(KeysCmd::Rotate { alg }) => {
+            let algs: Vec<SigningAlg> = match alg {
+                Some(a) => vec![a.into()],
+                None => SigningAlg::ALL.to_vec(),
+            };
+            emit(json, &serde_json::json!({ "rotated": op.keys.rotate(&algs).await? }))?
+        }
+        Command::Keys(KeysCmd::List) => emit(json, &op.keys.list().await?)?,
+    }
+    op.store.close().await;
+    Ok(())
+}
+
+/// The database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

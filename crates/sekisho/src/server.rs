@@ -1,0 +1,70 @@
+//! Wiring: configuration → store, keys, hasher → the OP → the HTTP app.
+
+use crate::config::Config;
+use sekisho_core::{Clock, SystemClock};
+use sekisho_crypto::{KeyRing, PasswordHasher};
+use sekisho_oidc::Op;
+use sekisho_store::Store;
+use std::sync::Arc;
+
+/// Opens the database (migrating it) and builds the OP around it.
+pub async fn build_op(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Op>> {
+    let store = Store::open(&config.database_url, config.database_max_connections).await?;
+    build_op_with(config, store, clock)
+}
+
+pub fn build_op_with(config: &Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Op>> {
+    let op_config = config.op_config();
+    let keys = Arc::new(KeyRing::new(store.clone(), clock.clone(), op_config.key_overlap()));
+    let passwords = PasswordHasher::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism, config.hash_pool_size)?;
+    Ok(Arc::new(Op { store, keys, clock, passwords, config: op_config }))
+}
+
+/// Serves until Ctrl-C / SIGTERM. Keys missing for an algorithm are generated first.
+pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
+    let op = build_op(config, Arc::new(SystemClock)).await?;
+    let made = op.keys.ensure_keys().await?;
+    if !made.is_empty() {
+        tracing::info!(kids = ?made, "generated signing keys");
+    }
+    if demo {
+        crate::demo::seed(&op).await?;
+    }
+    spawn_housekeeping(op.clone());
+    let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+    tracing::info!(listen = %config.listen, public_url = %config.public_url, "serving");
+    let app = sekisho_web::router(sekisho_web::AppState::new(op));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+/// Deletes expired rows every 10 minutes.
+fn spawn_housekeeping(op: Arc<Op>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match op.store.purge_expired(op.now()).await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired rows"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,215 @@
+//! Test support for the end-to-end suite: a real Sekisho HTTP server on an ephemeral loopback port
+//! (fresh SQLite or PostgreSQL database, fake clock), seed data, and a cookie-keeping "browser".
+
+use anyhow::{anyhow, bail, Context};
+use sekisho::admin::{self, NewClient, RegisteredClient};
+use sekisho::config::Config;
+use sekisho_core::model::Plan;
+use sekisho_core::FakeClock;
+use sekisho_oidc::Op;
+use std::sync::Arc;
+use url::Url;
+
+pub const BRAND: &str = "VX5";
+pub const EMAIL: &str = "taro@example.jp";
+pub const PASSWORD: &str = "Tokyo-Tower-333";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+pub const POST_LOGOUT_URI: &str = "http://127.0.0.1:9/bye";
+
+pub struct TestApp {
+    pub base: String,
+    pub op: Arc<Op>,
+    pub clock: Arc<FakeClock>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The seed every test starts from: brand VX5, one contract with its contractor, one client.
+pub struct Seed {
+    pub contract_id: String,
+    pub user_id: String,
+    pub client: RegisteredClient,
+}
+
+impl TestApp {
+    /// A server on a fresh SQLite database.
+    pub async fn spawn() -> Self {
+        Self::spawn_on(&sekisho_testkit::fresh_sqlite_url().expect("sqlite")).await
+    }
+
+    pub async fn spawn_on(database_url: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let config = Config {
+            public_url: base.clone(),
+            database_url: database_url.to_owned(),
+            // Cheap hashes keep the suite fast; the production parameters have their own tests.
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            hash_pool_size: 2,
+            ..Config::default()
+        };
+        let clock = Arc::new(FakeClock::starting_now());
+        let op = sekisho::server::build_op(&config, clock.clone()).await.expect("op");
+        op.keys.ensure_keys().await.expect("keys");
+        let app = sekisho_web::router(sekisho_web::AppState::new(op.clone()));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        Self { base, op, clock, server }
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("{}/{BRAND}", self.base)
+    }
+
+    /// Brand VX5, a contract whose contractor is EMAIL/PASSWORD, and a confidential client.
+    pub async fn seed(&self) -> Seed {
+        admin::add_brand(&self.op, BRAND, "OTクラウド・ストレージ").await.expect("brand");
+        let c = admin::create_contract(&self.op, BRAND, "テスト株式会社", EMAIL, PASSWORD, Plan::Basic).await.expect("contract");
+        let client = self.client(|_| {}).await;
+        Seed { contract_id: c.contract_id, user_id: c.user_id, client }
+    }
+
+    /// Registers a client with REDIRECT_URI and POST_LOGOUT_URI, adjusted by `edit`.
+    pub async fn client(&self, edit: impl FnOnce(&mut NewClient)) -> RegisteredClient {
+        let mut c = NewClient::confidential(BRAND, "Test RP", REDIRECT_URI);
+        c.post_logout_redirect_uris = vec![POST_LOGOUT_URI.into()];
+        edit(&mut c);
+        admin::register_client(&self.op, c).await.expect("client")
+    }
+}
+
+/// A browser: keeps cookies, never follows redirects by itself (tests look at each hop).
+pub struct Browser {
+    pub http: reqwest::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self { http }
+    }
+
+    pub async fn get(&self, url: &str) -> anyhow::Result<reqwest::Response> {
+        Ok(self.http.get(url).send().await?)
+    }
+
+    /// Follows redirects from `url` until one leaves `base` (the OP), or a page answers.
+    /// Returns the last response and the URL it came from.
+    pub async fn follow(&self, base: &str, url: &str) -> anyhow::Result<Hop> {
+        let mut url = url.to_owned();
+        for _ in 0..10 {
+            let res = self.get(&url).await?;
+            if let Some(next) = location(&res, &url)? {
+                if !next.starts_with(base) {
+                    return Ok(Hop::LeftOp(Url::parse(&next)?));
+                }
+                url = next;
+                continue;
+            }
+            let status = res.status();
+            return Ok(Hop::Page { url, status, body: res.text().await? });
+        }
+        bail!("too many redirects")
+    }
+
+    /// Walks a whole login: authorize URL → login page → POST credentials → back at the RP.
+    /// Returns the URL the OP sent the browser to (the RP's redirect URI with code or error).
+    pub async fn login(&self, base: &str, authorize_url: &str, email: &str, password: &str) -> anyhow::Result<Url> {
+        match self.follow(base, authorize_url).await? {
+            Hop::LeftOp(url) => Ok(url),
+            Hop::Page { body, .. } => {
+                let after = self.submit_login(base, &body, email, password).await?;
+                match after {
+                    Hop::LeftOp(url) => Ok(url),
+                    Hop::Page { status, body, .. } => Err(anyhow!("login did not complete: {status}: {}", excerpt(&body))),
+                }
+            }
+        }
+    }
+
+    /// Submits the login form found in `page` with these credentials, then follows redirects.
+    pub async fn submit_login(&self, base: &str, page: &str, email: &str, password: &str) -> anyhow::Result<Hop> {
+        let action = form_action(page).context("no form on the page")?;
+        let mut fields = hidden_inputs(page);
+        fields.push(("email".into(), email.into()));
+        fields.push(("password".into(), password.into()));
+        let post_url = format!("{base}{action}");
+        let res = self.http.post(&post_url).form(&fields).send().await?;
+        match location(&res, &post_url)? {
+            Some(next) if next.starts_with(base) => self.follow(base, &next).await,
+            Some(next) => Ok(Hop::LeftOp(Url::parse(&next)?)),
+            None => {
+                let status = res.status();
+                Ok(Hop::Page { url: post_url, status, body: res.text().await? })
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Hop {
+    /// The OP redirected the browser away (to an RP).
+    LeftOp(Url),
+    /// The OP answered with a page.
+    Page { url: String, status: reqwest::StatusCode, body: String },
+}
+
+fn location(res: &reqwest::Response, from: &str) -> anyhow::Result<Option<String>> {
+    if !res.status().is_redirection() {
+        return Ok(None);
+    }
+    let loc = res.headers().get("location").context("redirect without Location")?.to_str()?;
+    Ok(Some(Url::parse(from)?.join(loc)?.to_string()))
+}
+
+fn excerpt(body: &str) -> String {
+    body.chars().take(400).collect()
+}
+
+/// The `action` of the first form (HTML-unescaped).
+pub fn form_action(html: &str) -> Option<String> {
+    let form = &html[html.find("<form")?..];
+    Some(unescape(attr(&form[..form.find('>')?], "action")?))
+}
+
+/// Every `<input type="hidden" name=… value=…>` of the page, in order.
+pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input")
+        .skip(1)
+        .filter_map(|chunk| {
+            let tag = &chunk[..chunk.find('>')?];
+            (attr(tag, "type")? == "hidden").then(|| Some((unescape(attr(tag, "name")?), unescape(attr(tag, "value").unwrap_or("")))))?
+        })
+        .collect()
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    Some(&tag[start..start + tag[start..].find('"')?])
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/").replace("&#x2F;", "/").replace("&amp;", "&").replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">")
+}
+
+/// The query parameters of a URL as a map.
+pub fn query(url: &Url) -> std::collections::HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
