@@ -67,6 +67,8 @@ CREATE TABLE auth_requests (
     client_id   TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
     sid         TEXT NOT NULL,
     params      TEXT NOT NULL,
+    -- set when the user authenticated for this request (prompt=login / max_age are then met)
+    authenticated_at BIGINT,
     created_at  BIGINT NOT NULL,
     expires_at  BIGINT NOT NULL
 );

@@ -39,19 +39,21 @@ pub enum NextStep {
     IssueCode,
 }
 
-/// Decides the next step of an authorization request created at `request_created_at`.
+/// Decides the next step of an authorization request.
 ///
-/// A login that happened during this request (auth_time at or after its creation) satisfies
+/// `authenticated_for_request` says the user logged in for this very request: that satisfies
 /// `prompt=login` and `max_age`, otherwise the user would be sent round the login page forever.
+/// (It is a recorded fact, not a comparison of timestamps, which cannot tell apart two events in
+/// the same second.)
 pub fn next_step(
     prompt: AuthPrompt,
     session: Option<SignedIn>,
-    request_created_at: Timestamp,
+    authenticated_for_request: bool,
     now: Timestamp,
 ) -> NextStep {
     let need = match session {
         None => Some(AuthReason::NoSession),
-        Some(s) if s.auth_time >= request_created_at => None,
+        Some(_) if authenticated_for_request => None,
         Some(_) if prompt.login => Some(AuthReason::PromptLogin),
         Some(s) if prompt.max_age.is_some_and(|max| now - s.auth_time > max) => {
             Some(AuthReason::MaxAgeExceeded)
@@ -71,7 +73,6 @@ mod tests {
     use AuthReason::*;
     use NextStep::*;
 
-    const CREATED: Timestamp = 1_000;
     const NOW: Timestamp = 1_010;
 
     // REQ-OP-2: prompt=none|login and max_age decide between a page, an error and a code.
@@ -81,25 +82,26 @@ mod tests {
         let login = AuthPrompt { login: true, ..Default::default() };
         let max60 = AuthPrompt { max_age: Some(60), ..Default::default() };
         let max60_none = AuthPrompt { none: true, max_age: Some(60), ..Default::default() };
-        let old = Some(SignedIn { auth_time: 900 }); // 110 s ago, before the request
-        let recent = Some(SignedIn { auth_time: 990 }); // 20 s ago, before the request
-        let fresh = Some(SignedIn { auth_time: 1_005 }); // during the request
-        let rows: &[(AuthPrompt, Option<SignedIn>, NextStep)] = &[
-            (AuthPrompt::default(), None, Authenticate(NoSession)),
-            (AuthPrompt::default(), old, IssueCode),
-            (none, None, LoginRequired(NoSession)),
-            (none, old, IssueCode),
-            (login, old, Authenticate(PromptLogin)),
-            (login, fresh, IssueCode),
-            (login, None, Authenticate(NoSession)),
-            (max60, old, Authenticate(MaxAgeExceeded)),
-            (max60, recent, IssueCode),
-            (max60, fresh, IssueCode),
-            (max60_none, old, LoginRequired(MaxAgeExceeded)),
-            (max60_none, recent, IssueCode),
+        let old = Some(SignedIn { auth_time: 900 }); // 110 s ago
+        let recent = Some(SignedIn { auth_time: 990 }); // 20 s ago
+        // (prompt, session, logged in for this request, expected)
+        let rows: &[(AuthPrompt, Option<SignedIn>, bool, NextStep)] = &[
+            (AuthPrompt::default(), None, false, Authenticate(NoSession)),
+            (AuthPrompt::default(), old, false, IssueCode),
+            (none, None, false, LoginRequired(NoSession)),
+            (none, old, false, IssueCode),
+            (login, old, false, Authenticate(PromptLogin)),
+            (login, recent, false, Authenticate(PromptLogin)),
+            (login, recent, true, IssueCode),
+            (login, None, false, Authenticate(NoSession)),
+            (max60, old, false, Authenticate(MaxAgeExceeded)),
+            (max60, old, true, IssueCode),
+            (max60, recent, false, IssueCode),
+            (max60_none, old, false, LoginRequired(MaxAgeExceeded)),
+            (max60_none, recent, false, IssueCode),
         ];
-        for (i, (prompt, session, want)) in rows.iter().enumerate() {
-            assert_eq!(next_step(*prompt, *session, CREATED, NOW), *want, "row {i}");
+        for (i, (prompt, session, fresh, want)) in rows.iter().enumerate() {
+            assert_eq!(next_step(*prompt, *session, *fresh, NOW), *want, "row {i}");
         }
     }
 }

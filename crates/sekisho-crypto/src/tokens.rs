@@ -60,8 +60,8 @@ mod tests {
     #[test]
     fn pkce_matches_rfc7636_appendix_b() {
         assert_eq!(
-            pkce_s256("dBjftJeZ4CVP-mJ0kzLlkYD5Er-RNzxeg2CKCk7fP8A"),
-            "E9Melhoa2OwvFrEXuwIuzg4Mk9StDfBcmPaVk9ZpsgU"
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 }

@@ -177,6 +177,7 @@ pub async fn keep(op: &Op, brand: &str, params: &AuthParams, sid: &str) -> Resul
             client_id: params.client_id.clone(),
             sid: sid.to_owned(),
             params: serde_json::to_string(params).map_err(OAuthError::server)?,
+            authenticated_at: None,
             created_at: now,
             expires_at: now + op.config.auth_request_ttl,
         })

@@ -131,6 +131,11 @@ pub async fn authenticate(
     }
 }
 
+/// A JWT NumericDate: seconds, possibly with a fraction (RFC 7519 §2), truncated to whole seconds.
+fn numeric_date(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+}
+
 /// RFC 7523 §3: signature by a registered key, iss = sub = client_id, our audience, unexpired,
 /// and a `jti` never seen before.
 async fn verify_assertion(op: &Op, brand: &str, client: &Client, jwt: &str, endpoint: &str) -> Result<(), OAuthError> {
@@ -150,7 +155,7 @@ async fn verify_assertion(op: &Op, brand: &str, client: &Client, jwt: &str, endp
         return Err(OAuthError::invalid_client("client_assertion aud is not this server"));
     }
     let now = op.now();
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| OAuthError::invalid_client("client_assertion has no exp"))?;
+    let exp = claims.get("exp").and_then(numeric_date).ok_or_else(|| OAuthError::invalid_client("client_assertion has no exp"))?;
     if exp <= now {
         return Err(OAuthError::invalid_client("client_assertion expired"));
     }

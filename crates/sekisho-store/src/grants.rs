@@ -15,6 +15,8 @@ pub struct AuthRequestRecord {
     pub sid: String,
     /// The validated parameters as JSON (owned by sekisho-oidc).
     pub params: String,
+    /// When the user authenticated for this request, if they did.
+    pub authenticated_at: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -135,14 +137,15 @@ impl Store {
 
     pub async fn insert_auth_request(&self, r: &AuthRequestRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO auth_requests (id, brand_code, client_id, sid, params, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO auth_requests (id, brand_code, client_id, sid, params, authenticated_at, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&r.id)
         .bind(&r.brand)
         .bind(&r.client_id)
         .bind(&r.sid)
         .bind(&r.params)
+        .bind(r.authenticated_at)
         .bind(r.created_at)
         .bind(r.expires_at)
         .execute(&self.pool)
@@ -153,7 +156,7 @@ impl Store {
     /// The live request with this id; expired ones are not returned.
     pub async fn find_auth_request(&self, id: &str, now: i64) -> Result<Option<AuthRequestRecord>> {
         let row = sqlx::query(
-            "SELECT id, brand_code, client_id, sid, params, created_at, expires_at \
+            "SELECT id, brand_code, client_id, sid, params, authenticated_at, created_at, expires_at \
              FROM auth_requests WHERE id = $1 AND expires_at > $2",
         )
         .bind(id)
@@ -167,6 +170,7 @@ impl Store {
                 client_id: col(&r, "client_id")?,
                 sid: col(&r, "sid")?,
                 params: col(&r, "params")?,
+                authenticated_at: col(&r, "authenticated_at")?,
                 created_at: col(&r, "created_at")?,
                 expires_at: col(&r, "expires_at")?,
             })

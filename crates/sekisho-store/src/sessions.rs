@@ -73,7 +73,8 @@ impl Store {
     }
 
     /// A successful login replaces the browser's session with a new one (new cookie value and new
-    /// `sid`, against session fixation) and moves the pending authorization request to it.
+    /// `sid`, against session fixation) and moves the pending authorization request to it, marking
+    /// that the user authenticated for that request.
     pub async fn replace_session(
         &self,
         old_id_hash: &str,
@@ -87,8 +88,9 @@ impl Store {
             .await?;
         insert_session(&mut *tx, new).await?;
         if let Some(id) = auth_request_id {
-            sqlx::query("UPDATE auth_requests SET sid = $1 WHERE id = $2")
+            sqlx::query("UPDATE auth_requests SET sid = $1, authenticated_at = $2 WHERE id = $3")
                 .bind(&new.sid)
+                .bind(new.auth_time)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

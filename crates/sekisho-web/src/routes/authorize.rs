@@ -99,7 +99,8 @@ async fn dispatch(
         (Some(_), Some(t)) => Some(SignedIn { auth_time: t }),
         _ => None,
     };
-    match next_step(pending.params.prompt(), signed_in, pending.record.created_at, state.op.now()) {
+    let fresh = pending.record.authenticated_at.is_some();
+    match next_step(pending.params.prompt(), signed_in, fresh, state.op.now()) {
         NextStep::Authenticate(_) => {
             let login = format!("/{code}/login?ar={}", pending.record.id);
             Ok(see_other(&login, &cookies))
