@@ -43,7 +43,9 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database_url: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let config = Config {
             public_url: base.clone(),
@@ -55,13 +57,20 @@ impl TestApp {
             ..Config::default()
         };
         let clock = Arc::new(FakeClock::starting_now());
-        let op = sekisho::server::build_op(&config, clock.clone()).await.expect("op");
+        let op = sekisho::server::build_op(&config, clock.clone())
+            .await
+            .expect("op");
         op.keys.ensure_keys().await.expect("keys");
         let app = sekisho_web::router(sekisho_web::AppState::new(op.clone()));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
-        Self { base, op, clock, server }
+        Self {
+            base,
+            op,
+            clock,
+            server,
+        }
     }
 
     pub fn issuer(&self) -> String {
@@ -70,10 +79,25 @@ impl TestApp {
 
     /// Brand VX5, a contract whose contractor is EMAIL/PASSWORD, and a confidential client.
     pub async fn seed(&self) -> Seed {
-        admin::add_brand(&self.op, BRAND, "OTクラウド・ストレージ").await.expect("brand");
-        let c = admin::create_contract(&self.op, BRAND, "テスト株式会社", EMAIL, PASSWORD, Plan::Basic).await.expect("contract");
+        admin::add_brand(&self.op, BRAND, "OTクラウド・ストレージ")
+            .await
+            .expect("brand");
+        let c = admin::create_contract(
+            &self.op,
+            BRAND,
+            "テスト株式会社",
+            EMAIL,
+            PASSWORD,
+            Plan::Basic,
+        )
+        .await
+        .expect("contract");
         let client = self.client(|_| {}).await;
-        Seed { contract_id: c.contract_id, user_id: c.user_id, client }
+        Seed {
+            contract_id: c.contract_id,
+            user_id: c.user_id,
+            client,
+        }
     }
 
     /// Registers a client with REDIRECT_URI and POST_LOGOUT_URI, adjusted by `edit`.
@@ -124,28 +148,47 @@ impl Browser {
                 continue;
             }
             let status = res.status();
-            return Ok(Hop::Page { url, status, body: res.text().await? });
+            return Ok(Hop::Page {
+                url,
+                status,
+                body: res.text().await?,
+            });
         }
         bail!("too many redirects")
     }
 
     /// Walks a whole login: authorize URL → login page → POST credentials → back at the RP.
     /// Returns the URL the OP sent the browser to (the RP's redirect URI with code or error).
-    pub async fn login(&self, base: &str, authorize_url: &str, email: &str, password: &str) -> anyhow::Result<Url> {
+    pub async fn login(
+        &self,
+        base: &str,
+        authorize_url: &str,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<Url> {
         match self.follow(base, authorize_url).await? {
             Hop::LeftOp(url) => Ok(url),
             Hop::Page { body, .. } => {
                 let after = self.submit_login(base, &body, email, password).await?;
                 match after {
                     Hop::LeftOp(url) => Ok(url),
-                    Hop::Page { status, body, .. } => Err(anyhow!("login did not complete: {status}: {}", excerpt(&body))),
+                    Hop::Page { status, body, .. } => Err(anyhow!(
+                        "login did not complete: {status}: {}",
+                        excerpt(&body)
+                    )),
                 }
             }
         }
     }
 
     /// Submits the login form found in `page` with these credentials, then follows redirects.
-    pub async fn submit_login(&self, base: &str, page: &str, email: &str, password: &str) -> anyhow::Result<Hop> {
+    pub async fn submit_login(
+        &self,
+        base: &str,
+        page: &str,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<Hop> {
         let action = form_action(page).context("no form on the page")?;
         let mut fields = hidden_inputs(page);
         fields.push(("email".into(), email.into()));
@@ -157,7 +200,11 @@ impl Browser {
             Some(next) => Ok(Hop::LeftOp(Url::parse(&next)?)),
             None => {
                 let status = res.status();
-                Ok(Hop::Page { url: post_url, status, body: res.text().await? })
+                Ok(Hop::Page {
+                    url: post_url,
+                    status,
+                    body: res.text().await?,
+                })
             }
         }
     }
@@ -168,14 +215,22 @@ pub enum Hop {
     /// The OP redirected the browser away (to an RP).
     LeftOp(Url),
     /// The OP answered with a page.
-    Page { url: String, status: reqwest::StatusCode, body: String },
+    Page {
+        url: String,
+        status: reqwest::StatusCode,
+        body: String,
+    },
 }
 
 fn location(res: &reqwest::Response, from: &str) -> anyhow::Result<Option<String>> {
     if !res.status().is_redirection() {
         return Ok(None);
     }
-    let loc = res.headers().get("location").context("redirect without Location")?.to_str()?;
+    let loc = res
+        .headers()
+        .get("location")
+        .context("redirect without Location")?
+        .to_str()?;
     Ok(Some(Url::parse(from)?.join(loc)?.to_string()))
 }
 
@@ -195,7 +250,12 @@ pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
         .skip(1)
         .filter_map(|chunk| {
             let tag = &chunk[..chunk.find('>')?];
-            (attr(tag, "type")? == "hidden").then(|| Some((unescape(attr(tag, "name")?), unescape(attr(tag, "value").unwrap_or("")))))?
+            (attr(tag, "type")? == "hidden").then(|| {
+                Some((
+                    unescape(attr(tag, "name")?),
+                    unescape(attr(tag, "value").unwrap_or("")),
+                ))
+            })?
         })
         .collect()
 }
@@ -206,7 +266,13 @@ fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/").replace("&#x2F;", "/").replace("&amp;", "&").replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">")
+    s.replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
 }
 
 /// The query parameters of a URL as a map.

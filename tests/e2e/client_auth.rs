@@ -9,8 +9,16 @@ use sekisho_e2e::{query, Browser, TestApp, REDIRECT_URI};
 use serde_json::{json, Value};
 
 async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let res = reqwest::Client::new().post(format!("{}/{path}", app.issuer())).form(form).send().await.unwrap();
-    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    let res = reqwest::Client::new()
+        .post(format!("{}/{path}", app.issuer()))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
 }
 
 // REQ-OP-3: client_secret_post.
@@ -18,16 +26,26 @@ async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, Va
 async fn client_secret_post() {
     let app = TestApp::spawn().await;
     app.seed().await;
-    let client = app.client(|c| c.auth_method = Some(TokenEndpointAuthMethod::ClientSecretPost)).await;
+    let client = app
+        .client(|c| c.auth_method = Some(TokenEndpointAuthMethod::ClientSecretPost))
+        .await;
     let secret = client.client_secret.clone().unwrap();
     let c = code(&app, &Browser::new(), &client.client_id).await;
-    let form = [("grant_type", "authorization_code"), ("code", c.as_str()), ("redirect_uri", REDIRECT_URI), ("code_verifier", VERIFIER), ("client_id", &client.client_id), ("client_secret", &secret)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", c.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+        ("client_id", &client.client_id),
+        ("client_secret", &secret),
+    ];
     let (status, body) = post_form(&app, "token", &form).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["id_token"].is_string());
     // The same client may not switch to Basic: only its registered method counts.
     let c = code(&app, &Browser::new(), &client.client_id).await;
-    let (status, body) = crate::support::redeem(&app, &client.client_id, &secret, &c, VERIFIER).await;
+    let (status, body) =
+        crate::support::redeem(&app, &client.client_id, &secret, &c, VERIFIER).await;
     assert_eq!((status, error_code(&body)), (401, "invalid_client"));
 }
 
@@ -41,7 +59,10 @@ async fn private_key_jwt() {
     public.set_key_id("rp-key-1");
     let jwks = json!({ "keys": [Value::Object(public.as_ref().clone())] });
     let client = app.client(|c| c.jwks = Some(jwks)).await;
-    assert_eq!(client.token_endpoint_auth_method, TokenEndpointAuthMethod::PrivateKeyJwt);
+    assert_eq!(
+        client.token_endpoint_auth_method,
+        TokenEndpointAuthMethod::PrivateKeyJwt
+    );
     assert!(client.client_secret.is_none());
 
     let assertion = |jti: &str, aud: &str| {
@@ -53,22 +74,58 @@ async fn private_key_jwt() {
         p.set_audience(vec![aud]);
         p.set_jwt_id(jti);
         p.set_expires_at(&(std::time::SystemTime::now() + std::time::Duration::from_secs(60)));
-        josekit::jwt::encode_with_signer(&p, &header, &ES256.signer_from_jwk(&pair.to_jwk_key_pair()).unwrap()).unwrap()
+        josekit::jwt::encode_with_signer(
+            &p,
+            &header,
+            &ES256.signer_from_jwk(&pair.to_jwk_key_pair()).unwrap(),
+        )
+        .unwrap()
     };
     let token_endpoint = format!("{}/token", app.issuer());
     let redeem = |c: String, a: String| {
         let app = &app;
         async move {
-            post_form(app, "token", &[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", REDIRECT_URI), ("code_verifier", VERIFIER), ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ("client_assertion", &a)]).await
+            post_form(
+                app,
+                "token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &c),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", VERIFIER),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", &a),
+                ],
+            )
+            .await
         }
     };
     let a1 = assertion("jti-1", &token_endpoint);
-    let (status, body) = redeem(code(&app, &Browser::new(), &client.client_id).await, a1.clone()).await;
+    let (status, body) = redeem(
+        code(&app, &Browser::new(), &client.client_id).await,
+        a1.clone(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = redeem(code(&app, &Browser::new(), &client.client_id).await, a1).await;
-    assert_eq!((status, error_code(&body)), (401, "invalid_client"), "a replayed assertion is refused");
-    let (status, body) = redeem(code(&app, &Browser::new(), &client.client_id).await, assertion("jti-2", "https://elsewhere.example/token")).await;
-    assert_eq!((status, error_code(&body)), (401, "invalid_client"), "another audience is refused");
+    assert_eq!(
+        (status, error_code(&body)),
+        (401, "invalid_client"),
+        "a replayed assertion is refused"
+    );
+    let (status, body) = redeem(
+        code(&app, &Browser::new(), &client.client_id).await,
+        assertion("jti-2", "https://elsewhere.example/token"),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (401, "invalid_client"),
+        "another audience is refused"
+    );
     // An assertion signed by a key the client did not register.
     let stranger = ES256.generate_key_pair().unwrap();
     let mut header = JwsHeader::new();
@@ -79,7 +136,12 @@ async fn private_key_jwt() {
     p.set_audience(vec![token_endpoint.as_str()]);
     p.set_jwt_id("jti-3");
     p.set_expires_at(&(std::time::SystemTime::now() + std::time::Duration::from_secs(60)));
-    let forged = josekit::jwt::encode_with_signer(&p, &header, &ES256.signer_from_jwk(&stranger.to_jwk_key_pair()).unwrap()).unwrap();
+    let forged = josekit::jwt::encode_with_signer(
+        &p,
+        &header,
+        &ES256.signer_from_jwk(&stranger.to_jwk_key_pair()).unwrap(),
+    )
+    .unwrap();
     let (status, body) = redeem(code(&app, &Browser::new(), &client.client_id).await, forged).await;
     assert_eq!((status, error_code(&body)), (401, "invalid_client"));
 }
@@ -93,7 +155,11 @@ async fn public_client_requires_pkce() {
     assert!(client.client_secret.is_none());
     // Without a code_challenge the request goes back with invalid_request.
     let url = authorize_url(&app, &client.client_id, &[]);
-    let no_pkce: String = url.split('&').filter(|p| !p.starts_with("code_challenge")).collect::<Vec<_>>().join("&");
+    let no_pkce: String = url
+        .split('&')
+        .filter(|p| !p.starts_with("code_challenge"))
+        .collect::<Vec<_>>()
+        .join("&");
     let res = Browser::new().get(&no_pkce).await.unwrap();
     let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(query(&loc)["error"], "invalid_request");
@@ -104,10 +170,29 @@ async fn public_client_requires_pkce() {
     assert_eq!(query(&loc)["error"], "invalid_request");
     // With PKCE it works, authenticating by client_id alone.
     let c = code(&app, &Browser::new(), &client.client_id).await;
-    let (status, body) = post_form(&app, "token", &[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", REDIRECT_URI), ("code_verifier", VERIFIER), ("client_id", &client.client_id)]).await;
+    let (status, body) = post_form(
+        &app,
+        "token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+            ("client_id", &client.client_id),
+        ],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     // A public client cannot introspect.
-    let (status, body) = post_form(&app, "introspect", &[("token", body["access_token"].as_str().unwrap()), ("client_id", &client.client_id)]).await;
+    let (status, body) = post_form(
+        &app,
+        "introspect",
+        &[
+            ("token", body["access_token"].as_str().unwrap()),
+            ("client_id", &client.client_id),
+        ],
+    )
+    .await;
     assert_eq!((status, error_code(&body)), (401, "invalid_client"));
 }
 
@@ -124,26 +209,73 @@ async fn client_credentials_grant() {
         })
         .await;
     let secret = client.client_secret.clone().unwrap();
-    let (status, body) = post_basic(&app, "token", &client.client_id, &secret, &[("grant_type", "client_credentials"), ("scope", "storage.read")]).await;
+    let (status, body) = post_basic(
+        &app,
+        "token",
+        &client.client_id,
+        &secret,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "storage.read"),
+        ],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], "storage.read");
     assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
     let at = body["access_token"].as_str().unwrap();
     let header = josekit::jwt::decode_header(at).unwrap();
-    assert_eq!(header.claim("typ").and_then(|t| t.as_str()), Some("at+jwt"), "RFC 9068 typ");
-    let (_, intro) = post_basic(&app, "introspect", &client.client_id, &secret, &[("token", at)]).await;
+    assert_eq!(
+        header.claim("typ").and_then(|t| t.as_str()),
+        Some("at+jwt"),
+        "RFC 9068 typ"
+    );
+    let (_, intro) = post_basic(
+        &app,
+        "introspect",
+        &client.client_id,
+        &secret,
+        &[("token", at)],
+    )
+    .await;
     assert_eq!(intro["active"], true);
     assert_eq!(intro["sub"], client.client_id.as_str());
-    assert_eq!(crate::support::userinfo_status(&app, at).await, 401, "no user behind a client token");
+    assert_eq!(
+        crate::support::userinfo_status(&app, at).await,
+        401,
+        "no user behind a client token"
+    );
     // Revoking the access token stops it.
-    let (status, _) = post_basic(&app, "revoke", &client.client_id, &secret, &[("token", at)]).await;
+    let (status, _) =
+        post_basic(&app, "revoke", &client.client_id, &secret, &[("token", at)]).await;
     assert_eq!(status, 200);
-    let (_, intro) = post_basic(&app, "introspect", &client.client_id, &secret, &[("token", at)]).await;
+    let (_, intro) = post_basic(
+        &app,
+        "introspect",
+        &client.client_id,
+        &secret,
+        &[("token", at)],
+    )
+    .await;
     assert_eq!(intro, json!({ "active": false }));
 
-    let (status, body) = post_basic(&app, "token", &client.client_id, &secret, &[("grant_type", "client_credentials"), ("scope", "admin")]).await;
+    let (status, body) = post_basic(
+        &app,
+        "token",
+        &client.client_id,
+        &secret,
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await;
     assert_eq!((status, error_code(&body)), (400, "invalid_scope"));
     // A client without the grant type is unauthorized_client.
-    let (status, body) = post_basic(&app, "token", &seed.client.client_id, seed.client.client_secret.as_deref().unwrap(), &[("grant_type", "client_credentials")]).await;
+    let (status, body) = post_basic(
+        &app,
+        "token",
+        &seed.client.client_id,
+        seed.client.client_secret.as_deref().unwrap(),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
     assert_eq!((status, error_code(&body)), (400, "unauthorized_client"));
 }

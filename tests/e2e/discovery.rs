@@ -8,13 +8,33 @@ use serde_json::Value;
 async fn discovery_is_per_brand_and_truthful() {
     let app = TestApp::spawn().await;
     app.seed().await;
-    sekisho::admin::add_brand(&app.op, "VX4", "どこでもBOX").await.unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    sekisho::admin::add_brand(&app.op, "VX4", "どこでもBOX")
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     for brand in ["VX5", "VX4"] {
         let issuer = format!("{}/{brand}", app.base);
-        let meta: Value = http.get(format!("{issuer}/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+        let meta: Value = http
+            .get(format!("{issuer}/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(meta["issuer"], issuer.as_str());
-        for key in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "revocation_endpoint", "introspection_endpoint", "end_session_endpoint"] {
+        for key in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "jwks_uri",
+            "revocation_endpoint",
+            "introspection_endpoint",
+            "end_session_endpoint",
+        ] {
             let url = meta[key].as_str().unwrap_or_else(|| panic!("{key}"));
             assert!(url.starts_with(&issuer), "{key}");
             let get = http.get(url).send().await.unwrap().status().as_u16();
@@ -23,15 +43,49 @@ async fn discovery_is_per_brand_and_truthful() {
             assert!(get != 405 || post != 405, "{key} {url}");
         }
         // Every advertised ID token alg has a published key.
-        let jwks: Value = http.get(meta["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
-        for alg in meta["id_token_signing_alg_values_supported"].as_array().unwrap() {
-            assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["alg"] == *alg), "no key for {alg}");
+        let jwks: Value = http
+            .get(meta["jwks_uri"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for alg in meta["id_token_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(
+                jwks["keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k["alg"] == *alg),
+                "no key for {alg}"
+            );
         }
-        assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k.get("d").is_none()), "no private parts in the JWKS");
-        assert_eq!(meta["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert!(
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|k| k.get("d").is_none()),
+            "no private parts in the JWKS"
+        );
+        assert_eq!(
+            meta["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
         assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
     }
-    let unknown = http.get(format!("{}/NOPE/.well-known/openid-configuration", app.base)).send().await.unwrap();
+    let unknown = http
+        .get(format!(
+            "{}/NOPE/.well-known/openid-configuration",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
 }
 
@@ -53,7 +107,11 @@ async fn login_page_language_and_brand() {
         }
     };
     let ja = page(vec![]).await;
-    assert!(ja.contains("lang=\"ja\"") && ja.contains("パスワードを忘れた方はこちら") && ja.contains("OTクラウド・ストレージ"));
+    assert!(
+        ja.contains("lang=\"ja\"")
+            && ja.contains("パスワードを忘れた方はこちら")
+            && ja.contains("OTクラウド・ストレージ")
+    );
     let en = page(vec![("ui_locales", "en")]).await;
     assert!(en.contains("lang=\"en\"") && en.contains("Forgot your password?"));
 }

@@ -7,15 +7,26 @@ use sekisho_core::oauth::SigningAlg;
 use sekisho_e2e::{Browser, TestApp};
 
 async fn jwks(app: &TestApp) -> JwkSet {
-    let body = reqwest::get(format!("{}/jwks", app.issuer())).await.unwrap().text().await.unwrap();
+    let body = reqwest::get(format!("{}/jwks", app.issuer()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     JwkSet::from_bytes(body.as_bytes()).unwrap()
 }
 
 /// Verifies an ES256 JWT with the key of its `kid` in the published JWKS.
 fn verifies_with(set: &JwkSet, token: &str) -> bool {
     let header = josekit::jwt::decode_header(token).unwrap();
-    let kid = header.claim("kid").and_then(|k| k.as_str()).unwrap().to_owned();
-    let Some(jwk) = set.get(&kid).first().cloned() else { return false };
+    let kid = header
+        .claim("kid")
+        .and_then(|k| k.as_str())
+        .unwrap()
+        .to_owned();
+    let Some(jwk) = set.get(&kid).first().cloned() else {
+        return false;
+    };
     let verifier = ES256.verifier_from_jwk(jwk).unwrap();
     josekit::jwt::decode_with_verifier(token, &verifier).is_ok()
 }
@@ -25,33 +36,61 @@ fn verifies_with(set: &JwkSet, token: &str) -> bool {
 async fn token_signed_before_rotation_verifies_after() {
     let app = TestApp::spawn().await;
     let seed = app.seed().await;
-    let (id, secret) = (&seed.client.client_id, seed.client.client_secret.as_deref().unwrap());
+    let (id, secret) = (
+        &seed.client.client_id,
+        seed.client.client_secret.as_deref().unwrap(),
+    );
     let c = code(&app, &Browser::new(), id).await;
     let (_, before) = redeem(&app, id, secret, &c, VERIFIER).await;
     let old_id_token = before["id_token"].as_str().unwrap();
     let old_access = before["access_token"].as_str().unwrap();
-    let old_kid = josekit::jwt::decode_header(old_id_token).unwrap().claim("kid").unwrap().as_str().unwrap().to_owned();
+    let old_kid = josekit::jwt::decode_header(old_id_token)
+        .unwrap()
+        .claim("kid")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let rotated = app.op.keys.rotate(&[SigningAlg::Es256]).await.unwrap();
     assert_eq!(rotated.len(), 1);
     assert_ne!(rotated[0], old_kid);
 
     let set = jwks(&app).await;
-    assert!(!set.get(&old_kid).is_empty(), "the retired key stays published");
+    assert!(
+        !set.get(&old_kid).is_empty(),
+        "the retired key stays published"
+    );
     assert!(!set.get(&rotated[0]).is_empty(), "the new key is published");
-    assert!(verifies_with(&set, old_id_token), "old ID token verifies after rotation");
-    assert_eq!(userinfo_status(&app, old_access).await, 200, "old access token still accepted");
+    assert!(
+        verifies_with(&set, old_id_token),
+        "old ID token verifies after rotation"
+    );
+    assert_eq!(
+        userinfo_status(&app, old_access).await,
+        200,
+        "old access token still accepted"
+    );
 
     // New tokens are signed with the new key.
     let c = code(&app, &Browser::new(), id).await;
     let (_, after) = redeem(&app, id, secret, &c, VERIFIER).await;
-    let new_kid = josekit::jwt::decode_header(after["id_token"].as_str().unwrap()).unwrap().claim("kid").unwrap().as_str().unwrap().to_owned();
+    let new_kid = josekit::jwt::decode_header(after["id_token"].as_str().unwrap())
+        .unwrap()
+        .claim("kid")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(new_kid, rotated[0]);
 
     // Once every token the old key signed has expired, the key leaves the JWKS.
     app.clock.advance(app.op.config.key_overlap() + 31);
     let set = jwks(&app).await;
-    assert!(set.get(&old_kid).is_empty(), "the retired key is gone after the overlap");
+    assert!(
+        set.get(&old_kid).is_empty(),
+        "the retired key is gone after the overlap"
+    );
     let _: Option<&Jwk> = None;
 }
 
@@ -62,7 +101,11 @@ async fn rotation_by_another_process_is_seen_after_reload() {
     app.seed().await;
     let before = jwks(&app).await.keys().len();
     // A second key ring on the same database plays the CLI process.
-    let other = sekisho_crypto::KeyRing::new(app.op.store.clone(), app.op.clock.clone(), app.op.config.key_overlap());
+    let other = sekisho_crypto::KeyRing::new(
+        app.op.store.clone(),
+        app.op.clock.clone(),
+        app.op.config.key_overlap(),
+    );
     other.rotate(&[SigningAlg::Es256]).await.unwrap();
     app.clock.advance(31); // past the ring's reload interval
     assert_eq!(jwks(&app).await.keys().len(), before + 1);

@@ -10,7 +10,10 @@ async fn run_node_rp(alg: SigningAlg) -> Value {
     let seed = app.seed().await;
     let client = app.client(|c| c.id_token_alg = alg).await;
     let dir = sekisho_testkit::workspace_root().join("tests/rp-node");
-    assert!(dir.join("node_modules/openid-client").exists(), "run scripts/test (it installs tests/rp-node's packages)");
+    assert!(
+        dir.join("node_modules/openid-client").exists(),
+        "run scripts/test (it installs tests/rp-node's packages)"
+    );
     let out = tokio::process::Command::new("node")
         .arg("rp.mjs")
         .current_dir(&dir)
@@ -27,8 +30,17 @@ async fn run_node_rp(alg: SigningAlg) -> Value {
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or_default();
-    let v: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("rp.mjs printed no JSON: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    assert!(out.status.success() && v["ok"] == true, "openid-client failed: {v}\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_str(line).unwrap_or_else(|_| {
+        panic!(
+            "rp.mjs printed no JSON: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(
+        out.status.success() && v["ok"] == true,
+        "openid-client failed: {v}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(v["sub"], seed.user_id.as_str());
     v
 }
@@ -42,7 +54,10 @@ async fn openid_client_strict_full_flow() {
     assert_eq!(v["introspection_active"], true);
     assert_eq!(v["revoked_refresh_rejected"], true);
     assert_eq!(v["at_hash_verified"], true);
-    assert!(v["logout_redirect"].as_str().unwrap().starts_with(POST_LOGOUT_URI));
+    assert!(v["logout_redirect"]
+        .as_str()
+        .unwrap()
+        .starts_with(POST_LOGOUT_URI));
     assert_eq!(v["userinfo"]["email"], EMAIL);
 }
 

@@ -29,14 +29,30 @@ pub fn authorize_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> 
 
 /// Logs the seed user in through `browser` and returns the authorization code.
 pub async fn code(app: &TestApp, browser: &Browser, client_id: &str) -> String {
-    let back = browser.login(&app.base, &authorize_url(app, client_id, &[]), EMAIL, PASSWORD).await.unwrap();
+    let back = browser
+        .login(
+            &app.base,
+            &authorize_url(app, client_id, &[]),
+            EMAIL,
+            PASSWORD,
+        )
+        .await
+        .unwrap();
     let q = query(&back);
     assert_eq!(q.get("state").map(String::as_str), Some("st"), "{back}");
-    q.get("code").cloned().unwrap_or_else(|| panic!("no code in {back}"))
+    q.get("code")
+        .cloned()
+        .unwrap_or_else(|| panic!("no code in {back}"))
 }
 
 /// POSTs a form to `{issuer}/{path}` with HTTP Basic client credentials; returns status and JSON.
-pub async fn post_basic(app: &TestApp, path: &str, id: &str, secret: &str, form: &[(&str, &str)]) -> (u16, Value) {
+pub async fn post_basic(
+    app: &TestApp,
+    path: &str,
+    id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
     let res = reqwest::Client::new()
         .post(format!("{}/{path}", app.issuer()))
         .basic_auth(id, Some(secret))
@@ -46,17 +62,31 @@ pub async fn post_basic(app: &TestApp, path: &str, id: &str, secret: &str, form:
         .unwrap();
     let status = res.status().as_u16();
     let body = res.text().await.unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
 }
 
 /// Redeems `code` with the PKCE verifier; returns status and the token response.
-pub async fn redeem(app: &TestApp, id: &str, secret: &str, code: &str, verifier: &str) -> (u16, Value) {
+pub async fn redeem(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    code: &str,
+    verifier: &str,
+) -> (u16, Value) {
     post_basic(
         app,
         "token",
         id,
         secret,
-        &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier),
+        ],
     )
     .await
 }

@@ -43,8 +43,19 @@ mod tests {
 
     #[test]
     fn normalises_and_rejects() {
-        assert_eq!(Email::parse(" Taro@Example.JP ").unwrap().as_str(), "taro@example.jp");
-        for bad in ["", "taro", "@example.jp", "taro@", "taro@example", "ta ro@example.jp", "a@b@c.jp"] {
+        assert_eq!(
+            Email::parse(" Taro@Example.JP ").unwrap().as_str(),
+            "taro@example.jp"
+        );
+        for bad in [
+            "",
+            "taro",
+            "@example.jp",
+            "taro@",
+            "taro@example",
+            "ta ro@example.jp",
+            "a@b@c.jp",
+        ] {
             assert_eq!(Email::parse(bad), Err(InvalidEmail), "{bad}");
         }
     }

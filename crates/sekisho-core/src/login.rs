@@ -78,13 +78,26 @@ mod tests {
     // REQ-OP-2: prompt=none|login and max_age decide between a page, an error and a code.
     #[test]
     fn table() {
-        let none = AuthPrompt { none: true, ..Default::default() };
-        let login = AuthPrompt { login: true, ..Default::default() };
-        let max60 = AuthPrompt { max_age: Some(60), ..Default::default() };
-        let max60_none = AuthPrompt { none: true, max_age: Some(60), ..Default::default() };
+        let none = AuthPrompt {
+            none: true,
+            ..Default::default()
+        };
+        let login = AuthPrompt {
+            login: true,
+            ..Default::default()
+        };
+        let max60 = AuthPrompt {
+            max_age: Some(60),
+            ..Default::default()
+        };
+        let max60_none = AuthPrompt {
+            none: true,
+            max_age: Some(60),
+            ..Default::default()
+        };
         let old = Some(SignedIn { auth_time: 900 }); // 110 s ago
         let recent = Some(SignedIn { auth_time: 990 }); // 20 s ago
-        // (prompt, session, logged in for this request, expected)
+                                                        // (prompt, session, logged in for this request, expected)
         let rows: &[(AuthPrompt, Option<SignedIn>, bool, NextStep)] = &[
             (AuthPrompt::default(), None, false, Authenticate(NoSession)),
             (AuthPrompt::default(), old, false, IssueCode),

@@ -75,7 +75,8 @@ pub struct InvalidBrandCode;
 impl BrandCode {
     pub fn parse(s: &str) -> Result<Self, InvalidBrandCode> {
         let ok = (2..=16).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -161,7 +162,10 @@ impl Client {
         self.metadata.redirect_uris.iter().any(|r| r == uri)
     }
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
-        self.metadata.post_logout_redirect_uris.iter().any(|r| r == uri)
+        self.metadata
+            .post_logout_redirect_uris
+            .iter()
+            .any(|r| r == uri)
     }
 }
 

@@ -31,12 +31,6 @@ text_enum!(
     Amr { Pwd = "pwd", Otp = "otp", Sms = "sms", Fed = "fed", Saml = "saml", Line = "line" }
 );
 
-impl Default for SigningAlg {
-    fn default() -> Self {
-        SigningAlg::Es256
-    }
-}
-
 /// Scopes this OP understands. Unknown scopes in a request are ignored, as OpenID Connect Core §3.1.2.1 allows.
 pub const SUPPORTED_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
@@ -73,7 +67,13 @@ impl Lang {
     /// The first supported tag of a space-separated `ui_locales` (or comma-separated Accept-Language) list.
     pub fn pick(list: &str) -> Option<Lang> {
         list.split([' ', ','])
-            .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|t| {
+                t.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .find_map(|t| match t.split('-').next() {
                 Some("ja") => Some(Lang::Ja),
                 Some("en") => Some(Lang::En),
@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn scopes_are_filtered_and_ordered() {
-        assert_eq!(known_scopes("email openid foo openid"), vec!["openid", "email"]);
+        assert_eq!(
+            known_scopes("email openid foo openid"),
+            vec!["openid", "email"]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use crate::tokens::new_id;
 use josekit::jwk::{Jwk, KeyPair};
-use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, EdDSA, ES256, RS256};
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, JwsVerifier, ES256, RS256};
 use josekit::jwt::{self, JwtPayload};
 use sekisho_core::oauth::SigningAlg;
 use sekisho_core::Clock;
@@ -65,7 +65,9 @@ pub struct KeyRing {
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRing").field("overlap", &self.overlap).finish()
+        f.debug_struct("KeyRing")
+            .field("overlap", &self.overlap)
+            .finish()
     }
 }
 
@@ -73,16 +75,33 @@ fn generate(alg: SigningAlg) -> Result<Box<dyn KeyPair>, KeyRingError> {
     Ok(match alg {
         SigningAlg::Es256 => Box::new(ES256.generate_key_pair()?),
         SigningAlg::Rs256 => Box::new(RS256.generate_key_pair(2048)?),
-        SigningAlg::EdDsa => Box::new(EdDSA.generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)?),
+        SigningAlg::EdDsa => {
+            Box::new(EdDSA.generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)?)
+        }
     })
 }
 
+/// The two halves of a loaded key.
+type SignerVerifier = (Box<dyn JwsSigner>, Box<dyn JwsVerifier>);
+
 /// A signer and verifier for `jwk` under `alg`.
-fn signer_verifier(alg: SigningAlg, jwk: &Jwk) -> Result<(Box<dyn JwsSigner>, Box<dyn JwsVerifier>), KeyRingError> {
+fn signer_verifier(
+    alg: SigningAlg,
+    jwk: &Jwk,
+) -> Result<SignerVerifier, KeyRingError> {
     Ok(match alg {
-        SigningAlg::Es256 => (Box::new(ES256.signer_from_jwk(jwk)?), Box::new(ES256.verifier_from_jwk(jwk)?)),
-        SigningAlg::Rs256 => (Box::new(RS256.signer_from_jwk(jwk)?), Box::new(RS256.verifier_from_jwk(jwk)?)),
-        SigningAlg::EdDsa => (Box::new(EdDSA.signer_from_jwk(jwk)?), Box::new(EdDSA.verifier_from_jwk(jwk)?)),
+        SigningAlg::Es256 => (
+            Box::new(ES256.signer_from_jwk(jwk)?),
+            Box::new(ES256.verifier_from_jwk(jwk)?),
+        ),
+        SigningAlg::Rs256 => (
+            Box::new(RS256.signer_from_jwk(jwk)?),
+            Box::new(RS256.verifier_from_jwk(jwk)?),
+        ),
+        SigningAlg::EdDsa => (
+            Box::new(EdDSA.signer_from_jwk(jwk)?),
+            Box::new(EdDSA.verifier_from_jwk(jwk)?),
+        ),
     })
 }
 
@@ -97,24 +116,38 @@ pub fn verifier_for(alg: &str, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, KeyRin
         "RS512" => Box::new(RS512.verifier_from_jwk(jwk)?),
         "PS256" => Box::new(PS256.verifier_from_jwk(jwk)?),
         "EdDSA" => Box::new(EdDSA.verifier_from_jwk(jwk)?),
-        other => return Err(KeyRingError::InvalidToken(format!("algorithm {other} is not accepted"))),
+        other => {
+            return Err(KeyRingError::InvalidToken(format!(
+                "algorithm {other} is not accepted"
+            )))
+        }
     })
 }
 
 /// Algorithms accepted for `private_key_jwt` client assertions (advertised in discovery).
-pub const CLIENT_ASSERTION_ALGS: &[&str] = &["ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "EdDSA"];
+pub const CLIENT_ASSERTION_ALGS: &[&str] = &[
+    "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "EdDSA",
+];
 
 /// Verifies a JWS against a JWK Set document (a client's `jwks`): the key is chosen by `kid`, or,
 /// without one, the first key whose `alg`/`kty` fits. Returns the claims; checks nothing else.
 pub fn verify_with_jwk_set(token: &str, jwks: &Value) -> Result<Map<String, Value>, KeyRingError> {
-    let header = jwt::decode_header(token).map_err(|e| KeyRingError::InvalidToken(e.to_string()))?;
+    let header =
+        jwt::decode_header(token).map_err(|e| KeyRingError::InvalidToken(e.to_string()))?;
     let alg = header
         .claim("alg")
         .and_then(Value::as_str)
         .ok_or_else(|| KeyRingError::InvalidToken("no alg".into()))?
         .to_owned();
-    let kid = header.claim("kid").and_then(Value::as_str).map(str::to_owned);
-    let keys = jwks.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
+    let kid = header
+        .claim("kid")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let keys = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for key in keys {
         let Value::Object(map) = key else { continue };
         let jwk = Jwk::from_map(map)?;
@@ -124,17 +157,27 @@ pub fn verify_with_jwk_set(token: &str, jwks: &Value) -> Result<Map<String, Valu
         if jwk.algorithm().is_some_and(|a| a != alg) {
             continue;
         }
-        let Ok(verifier) = verifier_for(&alg, &jwk) else { continue };
+        let Ok(verifier) = verifier_for(&alg, &jwk) else {
+            continue;
+        };
         if let Ok((payload, _)) = jwt::decode_with_verifier(token, &*verifier) {
             return Ok(payload.claims_set().clone());
         }
     }
-    Err(KeyRingError::InvalidToken("no registered key verifies the signature".into()))
+    Err(KeyRingError::InvalidToken(
+        "no registered key verifies the signature".into(),
+    ))
 }
 
 impl KeyRing {
     pub fn new(store: Store, clock: Arc<dyn Clock>, overlap: i64) -> Self {
-        Self { store, clock, overlap, reload_after: 30, cache: RwLock::new(None) }
+        Self {
+            store,
+            clock,
+            overlap,
+            reload_after: 30,
+            cache: RwLock::new(None),
+        }
     }
 
     /// Creates a key for every algorithm that has none. Returns the new kids.
@@ -142,7 +185,10 @@ impl KeyRing {
         let existing = self.store.list_signing_keys().await?;
         let mut made = Vec::new();
         for alg in SigningAlg::ALL {
-            if !existing.iter().any(|k| k.alg == alg.as_str() && k.retired_at.is_none()) {
+            if !existing
+                .iter()
+                .any(|k| k.alg == alg.as_str() && k.retired_at.is_none())
+            {
                 made.push(self.rotate_one(*alg).await?);
             }
         }
@@ -156,7 +202,9 @@ impl KeyRing {
             made.push(self.rotate_one(*alg).await?);
         }
         // Keys retired longer ago than the overlap can verify nothing still valid.
-        self.store.prune_signing_keys(self.clock.now() - self.overlap).await?;
+        self.store
+            .prune_signing_keys(self.clock.now() - self.overlap)
+            .await?;
         self.invalidate();
         Ok(made)
     }
@@ -192,7 +240,11 @@ impl KeyRing {
             .await?
             .into_iter()
             .map(|k| KeyInfo {
-                state: if k.retired_at.is_some() { "retired" } else { "active" },
+                state: if k.retired_at.is_some() {
+                    "retired"
+                } else {
+                    "active"
+                },
                 kid: k.kid,
                 alg: k.alg,
                 created_at: k.created_at,
@@ -219,7 +271,9 @@ impl KeyRing {
             if rec.retired_at.is_some_and(|r| now - r > self.overlap) {
                 continue;
             }
-            let Some(alg) = SigningAlg::parse(&rec.alg) else { continue };
+            let Some(alg) = SigningAlg::parse(&rec.alg) else {
+                continue;
+            };
             let private = Jwk::from_bytes(rec.private_jwk.as_bytes())?;
             let (signer, verifier) = signer_verifier(alg, &private)?;
             keys.push(LoadedKey {
@@ -248,7 +302,12 @@ impl KeyRing {
     }
 
     /// Signs `claims` with the active key of `alg`; `typ` goes in the header (`JWT`, `at+jwt`, …).
-    pub async fn sign(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyRingError> {
+    pub async fn sign(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: Map<String, Value>,
+    ) -> Result<String, KeyRingError> {
         let loaded = self.loaded(false).await?;
         let key = loaded
             .keys
@@ -264,8 +323,12 @@ impl KeyRing {
 
     /// Verifies a token this ring signed (any of its live keys). Returns claims and the header's
     /// `typ`. Checks only the signature: expiry and audience are the caller's.
-    pub async fn verify(&self, token: &str) -> Result<(Map<String, Value>, Option<String>), KeyRingError> {
-        let header = jwt::decode_header(token).map_err(|e| KeyRingError::InvalidToken(e.to_string()))?;
+    pub async fn verify(
+        &self,
+        token: &str,
+    ) -> Result<(Map<String, Value>, Option<String>), KeyRingError> {
+        let header =
+            jwt::decode_header(token).map_err(|e| KeyRingError::InvalidToken(e.to_string()))?;
         let kid = header
             .claim("kid")
             .and_then(Value::as_str)
@@ -281,10 +344,15 @@ impl KeyRing {
             .find(|k| k.kid == kid)
             .ok_or_else(|| KeyRingError::UnknownKey(kid.clone()))?;
         if header.claim("alg").and_then(Value::as_str) != Some(key.alg.as_str()) {
-            return Err(KeyRingError::InvalidToken("alg does not match the key".into()));
+            return Err(KeyRingError::InvalidToken(
+                "alg does not match the key".into(),
+            ));
         }
         let (payload, header) = jwt::decode_with_verifier(token, &*key.verifier)
             .map_err(|e| KeyRingError::InvalidToken(e.to_string()))?;
-        Ok((payload.claims_set().clone(), header.token_type().map(str::to_owned)))
+        Ok((
+            payload.claims_set().clone(),
+            header.token_type().map(str::to_owned),
+        ))
     }
 }

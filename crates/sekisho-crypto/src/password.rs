@@ -5,7 +5,9 @@
 //! grow with the storm. So hashes run on blocking threads, at most `permits` at once (one per core
 //! by default); the rest queue.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,16 +42,21 @@ struct Inner {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("pool_size", &self.inner.size).finish()
+        f.debug_struct("PasswordHasher")
+            .field("pool_size", &self.inner.size)
+            .finish()
     }
 }
 
 impl PasswordHasher {
     /// `m_kib`, `t`, `p` are argon2id's memory (KiB), iterations and lanes; `pool_size` 0 means one per core.
     pub fn new(m_kib: u32, t: u32, p: u32, pool_size: usize) -> Result<Self, PasswordError> {
-        let params = Params::new(m_kib, t, p, None).map_err(|e| PasswordError::Argon2(e.to_string()))?;
+        let params =
+            Params::new(m_kib, t, p, None).map_err(|e| PasswordError::Argon2(e.to_string()))?;
         let size = if pool_size == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         } else {
             pool_size
         };
@@ -83,7 +90,8 @@ impl PasswordHasher {
     /// A PHC string (`$argon2id$v=19$m=…`).
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
         let password = password.to_owned();
-        self.run(move |inner| hash_with(&inner.params, &password)).await
+        self.run(move |inner| hash_with(&inner.params, &password))
+            .await
     }
 
     /// Checks `password` against a stored PHC string; with `None` (no such user, or no password)
@@ -96,7 +104,8 @@ impl PasswordHasher {
                 Some(h) => (h.as_str(), true),
                 None => (inner.dummy_hash.as_str(), false),
             };
-            let parsed = PasswordHash::new(target).map_err(|e| PasswordError::Argon2(e.to_string()))?;
+            let parsed =
+                PasswordHash::new(target).map_err(|e| PasswordError::Argon2(e.to_string()))?;
             let ok = argon2(&inner.params)
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok();
@@ -109,7 +118,12 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(&Inner) -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _permit = self.inner.permits.acquire().await.map_err(|_| PasswordError::PoolClosed)?;
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::PoolClosed)?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;

@@ -34,7 +34,11 @@ pub struct AuthParams {
 
 impl AuthParams {
     pub fn prompt(&self) -> AuthPrompt {
-        AuthPrompt { none: self.prompt_none, login: self.prompt_login, max_age: self.max_age }
+        AuthPrompt {
+            none: self.prompt_none,
+            login: self.prompt_login,
+            max_age: self.max_age,
+        }
     }
 }
 
@@ -46,13 +50,18 @@ pub enum AuthorizeError {
     /// Missing or unregistered redirect_uri: error page, never a redirect.
     BadRedirectUri,
     /// A valid client and redirect_uri: the error goes back to the RP.
-    Redirect { redirect_uri: String, state: Option<String>, error: OAuthError },
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
 }
 
 /// A PKCE code challenge is base64url(SHA-256) (43 characters); RFC 7636 allows 43–128 of its set.
 fn valid_challenge(c: &str) -> bool {
     (43..=128).contains(&c.len())
-        && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// Validates the query (or form) of an authorization request for `brand`.
@@ -83,25 +92,43 @@ pub async fn validate(
     };
 
     if get("request").is_some() {
-        return Err(fail(ErrorCode::RequestNotSupported, "request objects are not supported"));
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
     }
     if get("request_uri").is_some() {
-        return Err(fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
     }
     match get("response_type") {
         Some("code") => {}
         None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
         Some(_) => {
-            return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported"))
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ))
         }
     }
     if get("response_mode").is_some_and(|m| m != "query") {
-        return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err(fail(ErrorCode::UnauthorizedClient, "this client may not use the authorization code flow"));
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        ));
     }
-    let scope: Vec<String> = known_scopes(get("scope").unwrap_or("")).into_iter().map(String::from).collect();
+    let scope: Vec<String> = known_scopes(get("scope").unwrap_or(""))
+        .into_iter()
+        .map(String::from)
+        .collect();
     if !scope.iter().any(|s| s == "openid") {
         return Err(fail(ErrorCode::InvalidScope, "scope must include openid"));
     }
@@ -109,18 +136,37 @@ pub async fn validate(
     let code_challenge = get("code_challenge").map(str::to_owned);
     match (get("code_challenge_method"), &code_challenge) {
         (_, None) if client.is_public() => {
-            return Err(fail(ErrorCode::InvalidRequest, "public clients must use PKCE (code_challenge with S256)"))
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "public clients must use PKCE (code_challenge with S256)",
+            ))
         }
-        (Some(_), None) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge is missing")),
+        (Some(_), None) => {
+            return Err(fail(ErrorCode::InvalidRequest, "code_challenge is missing"))
+        }
         (None | Some("S256"), Some(c)) if valid_challenge(c) => {}
-        (None | Some("S256"), Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge is malformed")),
-        (Some(_), Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "only code_challenge_method=S256 is supported")),
+        (None | Some("S256"), Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge is malformed",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "only code_challenge_method=S256 is supported",
+            ))
+        }
         (None, None) => {}
     }
 
     let mut prompt_none = false;
     let mut prompt_login = false;
-    for p in get("prompt").unwrap_or("").split(' ').filter(|p| !p.is_empty()) {
+    for p in get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|p| !p.is_empty())
+    {
         match Prompt::parse(p) {
             Some(Prompt::None) => prompt_none = true,
             Some(Prompt::Login | Prompt::SelectAccount) => prompt_login = true,
@@ -130,13 +176,21 @@ pub async fn validate(
         }
     }
     if prompt_none && get("prompt").is_some_and(|p| p.trim() != "none") {
-        return Err(fail(ErrorCode::InvalidRequest, "prompt=none cannot be combined with other values"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
     }
     let max_age = match get("max_age") {
         None => None,
         Some(m) => match m.parse::<i64>() {
             Ok(v) if v >= 0 => Some(v),
-            _ => return Err(fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer")),
+            _ => {
+                return Err(fail(
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a non-negative integer",
+                ))
+            }
         },
     };
 
@@ -167,7 +221,12 @@ pub struct Pending {
 }
 
 /// Keeps a validated request for the browser session `sid`; returns its id for the login page.
-pub async fn keep(op: &Op, brand: &str, params: &AuthParams, sid: &str) -> Result<String, OAuthError> {
+pub async fn keep(
+    op: &Op,
+    brand: &str,
+    params: &AuthParams,
+    sid: &str,
+) -> Result<String, OAuthError> {
     let now = op.now();
     let id = new_id("ar");
     op.store
@@ -186,8 +245,15 @@ pub async fn keep(op: &Op, brand: &str, params: &AuthParams, sid: &str) -> Resul
 }
 
 /// The pending request `id`, only for the browser session that started it.
-pub async fn find(op: &Op, brand: &str, id: &str, sid: &str) -> Result<Option<Pending>, OAuthError> {
-    let Some(record) = op.store.find_auth_request(id, op.now()).await? else { return Ok(None) };
+pub async fn find(
+    op: &Op,
+    brand: &str,
+    id: &str,
+    sid: &str,
+) -> Result<Option<Pending>, OAuthError> {
+    let Some(record) = op.store.find_auth_request(id, op.now()).await? else {
+        return Ok(None);
+    };
     if record.brand != brand || record.sid != sid {
         return Ok(None);
     }
@@ -240,32 +306,55 @@ pub async fn issue_code(
         expires_at: now + op.config.code_ttl,
         used_at: None,
     };
-    if !op.store.complete_auth_request(&pending.record.id, &record).await? {
+    if !op
+        .store
+        .complete_auth_request(&pending.record.id, &record)
+        .await?
+    {
         return Ok(None);
     }
     let issuer = op.issuer(&pending.record.brand);
-    Ok(Some(response_url(&p.redirect_uri, &[("code", &code)], p.state.as_deref(), &issuer)))
+    Ok(Some(response_url(
+        &p.redirect_uri,
+        &[("code", &code)],
+        p.state.as_deref(),
+        &issuer,
+    )))
 }
 
 /// Ends the request with an error for the RP (e.g. `login_required` for `prompt=none`).
 pub async fn fail(op: &Op, pending: &Pending, error: &OAuthError) -> Result<Url, OAuthError> {
     op.store.delete_auth_request(&pending.record.id).await?;
-    Ok(error_url(&pending.params.redirect_uri, error, pending.params.state.as_deref(), &op.issuer(&pending.record.brand)))
+    Ok(error_url(
+        &pending.params.redirect_uri,
+        error,
+        pending.params.state.as_deref(),
+        &op.issuer(&pending.record.brand),
+    ))
 }
 
 /// The redirect that carries an error to the RP, with `state` and `iss`.
 pub fn error_url(redirect_uri: &str, error: &OAuthError, state: Option<&str>, issuer: &str) -> Url {
     response_url(
         redirect_uri,
-        &[("error", error.code.as_str()), ("error_description", &error.description)],
+        &[
+            ("error", error.code.as_str()),
+            ("error_description", &error.description),
+        ],
         state,
         issuer,
     )
 }
 
-fn response_url(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>, issuer: &str) -> Url {
+fn response_url(
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+    issuer: &str,
+) -> Url {
     // The redirect_uri was matched exactly against a registered (and so parseable) URI.
-    let mut url = Url::parse(redirect_uri).unwrap_or_else(|_| Url::parse("about:blank").expect("static"));
+    let mut url =
+        Url::parse(redirect_uri).unwrap_or_else(|_| Url::parse("about:blank").expect("static"));
     {
         let mut q = url.query_pairs_mut();
         for (k, v) in params {

@@ -29,9 +29,14 @@ pub struct Presented {
 
 impl Presented {
     /// Reads the `Authorization` header value (if any) and the form fields of a request.
-    pub fn from_request(authorization: Option<&str>, form: &std::collections::HashMap<String, String>) -> Result<Self, OAuthError> {
+    pub fn from_request(
+        authorization: Option<&str>,
+        form: &std::collections::HashMap<String, String>,
+    ) -> Result<Self, OAuthError> {
         let basic = match authorization {
-            Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => Some(parse_basic(&h[6..])?),
+            Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => {
+                Some(parse_basic(&h[6..])?)
+            }
             _ => None,
         };
         let field = |k: &str| form.get(k).filter(|v| !v.is_empty()).cloned();
@@ -80,20 +85,37 @@ pub async fn authenticate(
         (Method::ClientSecretBasic, id.clone())
     } else if p.assertion.is_some() || p.assertion_type.is_some() {
         if p.assertion_type.as_deref() != Some(JWT_BEARER_ASSERTION) {
-            return Err(OAuthError::invalid_client("unsupported client_assertion_type"));
+            return Err(OAuthError::invalid_client(
+                "unsupported client_assertion_type",
+            ));
         }
-        let claims = p.assertion.as_deref().and_then(unverified_claims).ok_or_else(|| OAuthError::invalid_client("malformed client_assertion"))?;
-        let sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let claims = p
+            .assertion
+            .as_deref()
+            .and_then(unverified_claims)
+            .ok_or_else(|| OAuthError::invalid_client("malformed client_assertion"))?;
+        let sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         (Method::PrivateKeyJwt, sub)
     } else if p.client_secret.is_some() {
-        (Method::ClientSecretPost, p.client_id.clone().unwrap_or_default())
+        (
+            Method::ClientSecretPost,
+            p.client_id.clone().unwrap_or_default(),
+        )
     } else if let Some(id) = &p.client_id {
         (Method::None, id.clone())
     } else {
-        return Err(OAuthError::invalid_client("client authentication is required"));
+        return Err(OAuthError::invalid_client(
+            "client authentication is required",
+        ));
     };
     if p.client_id.as_ref().is_some_and(|id| *id != client_id) {
-        return Err(OAuthError::invalid_client("client_id does not match the credentials"));
+        return Err(OAuthError::invalid_client(
+            "client_id does not match the credentials",
+        ));
     }
     let unknown = || OAuthError::invalid_client("client authentication failed");
     let client = match op.store.find_client(&client_id).await? {
@@ -123,45 +145,86 @@ pub async fn authenticate(
             }
         }
         Method::PrivateKeyJwt => {
-            verify_assertion(op, brand, &client, p.assertion.as_deref().unwrap_or_default(), endpoint).await?;
+            verify_assertion(
+                op,
+                brand,
+                &client,
+                p.assertion.as_deref().unwrap_or_default(),
+                endpoint,
+            )
+            .await?;
             Ok(client)
         }
         Method::None if allow_public => Ok(client),
-        Method::None => Err(OAuthError::invalid_client("this endpoint needs an authenticated client")),
+        Method::None => Err(OAuthError::invalid_client(
+            "this endpoint needs an authenticated client",
+        )),
     }
 }
 
 /// A JWT NumericDate: seconds, possibly with a fraction (RFC 7519 §2), truncated to whole seconds.
 fn numeric_date(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+    v.as_i64()
+        .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
 /// RFC 7523 §3: signature by a registered key, iss = sub = client_id, our audience, unexpired,
 /// and a `jti` never seen before.
-async fn verify_assertion(op: &Op, brand: &str, client: &Client, jwt: &str, endpoint: &str) -> Result<(), OAuthError> {
-    let jwks = client.metadata.jwks.as_ref().ok_or_else(|| OAuthError::invalid_client("the client has no registered keys"))?;
-    let claims = verify_with_jwk_set(jwt, jwks).map_err(|e| OAuthError::invalid_client(format!("client_assertion: {e}")))?;
+async fn verify_assertion(
+    op: &Op,
+    brand: &str,
+    client: &Client,
+    jwt: &str,
+    endpoint: &str,
+) -> Result<(), OAuthError> {
+    let jwks = client
+        .metadata
+        .jwks
+        .as_ref()
+        .ok_or_else(|| OAuthError::invalid_client("the client has no registered keys"))?;
+    let claims = verify_with_jwk_set(jwt, jwks)
+        .map_err(|e| OAuthError::invalid_client(format!("client_assertion: {e}")))?;
     let s = |k: &str| claims.get(k).and_then(Value::as_str);
     if s("iss") != Some(&client.client_id) || s("sub") != Some(&client.client_id) {
-        return Err(OAuthError::invalid_client("client_assertion iss and sub must be the client_id"));
+        return Err(OAuthError::invalid_client(
+            "client_assertion iss and sub must be the client_id",
+        ));
     }
-    let accepted = [op.issuer(brand), op.endpoint(brand, "token"), endpoint.to_owned()];
+    let accepted = [
+        op.issuer(brand),
+        op.endpoint(brand, "token"),
+        endpoint.to_owned(),
+    ];
     let aud_ok = match claims.get("aud") {
         Some(Value::String(a)) => accepted.contains(a),
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(|a| accepted.iter().any(|x| x == a)),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| accepted.iter().any(|x| x == a)),
         _ => false,
     };
     if !aud_ok {
-        return Err(OAuthError::invalid_client("client_assertion aud is not this server"));
+        return Err(OAuthError::invalid_client(
+            "client_assertion aud is not this server",
+        ));
     }
     let now = op.now();
-    let exp = claims.get("exp").and_then(numeric_date).ok_or_else(|| OAuthError::invalid_client("client_assertion has no exp"))?;
+    let exp = claims
+        .get("exp")
+        .and_then(numeric_date)
+        .ok_or_else(|| OAuthError::invalid_client("client_assertion has no exp"))?;
     if exp <= now {
         return Err(OAuthError::invalid_client("client_assertion expired"));
     }
     let jti = s("jti").ok_or_else(|| OAuthError::invalid_client("client_assertion has no jti"))?;
-    if !op.store.use_client_assertion(&hash_token(&format!("{}:{jti}", client.client_id)), exp).await? {
-        return Err(OAuthError::invalid_client("client_assertion was already used"));
+    if !op
+        .store
+        .use_client_assertion(&hash_token(&format!("{}:{jti}", client.client_id)), exp)
+        .await?
+    {
+        return Err(OAuthError::invalid_client(
+            "client_assertion was already used",
+        ));
     }
     Ok(())
 }

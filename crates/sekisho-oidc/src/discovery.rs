@@ -7,15 +7,37 @@ use sekisho_crypto::keyring::CLIENT_ASSERTION_ALGS;
 use serde_json::{json, Value};
 
 pub const CLAIMS_SUPPORTED: &[&str] = &[
-    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "sid", "at_hash",
-    "email", "email_verified", "name", "contract_id", "role", "brand",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "amr",
+    "acr",
+    "sid",
+    "at_hash",
+    "email",
+    "email_verified",
+    "name",
+    "contract_id",
+    "role",
+    "brand",
 ];
 
 pub fn metadata(op: &Op, brand: &str) -> Value {
     let e = |path: &str| op.endpoint(brand, path);
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
-    let auth_methods: Vec<&str> = TokenEndpointAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
-    let authenticated_methods: Vec<&str> = auth_methods.iter().copied().filter(|m| *m != "none").collect();
+    let auth_methods: Vec<&str> = TokenEndpointAuthMethod::ALL
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    let authenticated_methods: Vec<&str> = auth_methods
+        .iter()
+        .copied()
+        .filter(|m| *m != "none")
+        .collect();
     let grants: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
     json!({
         "issuer": op.issuer(brand),

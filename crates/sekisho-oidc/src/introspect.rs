@@ -17,8 +17,18 @@ pub async fn introspect(
     presented: &Presented,
     form: &HashMap<String, String>,
 ) -> Result<Value, OAuthError> {
-    client_auth::authenticate(op, brand, presented, &op.endpoint(brand, "introspect"), false).await?;
-    let token = form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    client_auth::authenticate(
+        op,
+        brand,
+        presented,
+        &op.endpoint(brand, "introspect"),
+        false,
+    )
+    .await?;
+    let token = form
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let hint = form.get("token_type_hint").map(String::as_str);
     let inactive = json!({ "active": false });
 
@@ -34,7 +44,8 @@ pub async fn introspect(
     let as_refresh = || async {
         let (r, g) = op.store.find_refresh(&hash_token(token)).await.ok()??;
         let now = op.now();
-        let live = r.used_at.is_none() && r.expires_at > now && g.revoked_at.is_none() && g.brand == brand;
+        let live =
+            r.used_at.is_none() && r.expires_at > now && g.revoked_at.is_none() && g.brand == brand;
         live.then(|| {
             let scope = serde_json::from_str::<crate::grants::GrantPayload>(&g.payload)
                 .map(|p| p.scope.join(" "))

@@ -57,7 +57,10 @@ pub async fn access_token(op: &Op, g: &AccessGrant<'_>) -> Result<Minted, OAuthE
         c.insert("sid".into(), json!(a.sid));
     }
     let token = op.keys.sign(SigningAlg::Es256, ACCESS_TOKEN_TYP, c).await?;
-    Ok(Minted { token, expires_in: ttl })
+    Ok(Minted {
+        token,
+        expires_in: ttl,
+    })
 }
 
 /// The claims about a user that `scope` releases (ID token and UserInfo share them).
@@ -141,9 +144,17 @@ impl VerifiedAccess {
 }
 
 /// Checks signature, `typ`, issuer and expiry, without the revocation lookup.
-pub async fn decode_access_token(op: &Op, brand: &str, token: &str) -> Result<VerifiedAccess, OAuthError> {
+pub async fn decode_access_token(
+    op: &Op,
+    brand: &str,
+    token: &str,
+) -> Result<VerifiedAccess, OAuthError> {
     let bad = |d: &str| OAuthError::invalid_token(d);
-    let (claims, typ) = op.keys.verify(token).await.map_err(|_| bad("the access token is not valid"))?;
+    let (claims, typ) = op
+        .keys
+        .verify(token)
+        .await
+        .map_err(|_| bad("the access token is not valid"))?;
     if typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
         return Err(bad("not an access token"));
     }
@@ -160,16 +171,29 @@ pub async fn decode_access_token(op: &Op, brand: &str, token: &str) -> Result<Ve
         client_id: s("client_id").unwrap_or_default(),
         jti: s("jti").unwrap_or_default(),
         grant_id: s("gid"),
-        scope: s("scope").unwrap_or_default().split(' ').filter(|x| !x.is_empty()).map(String::from).collect(),
+        scope: s("scope")
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect(),
         exp,
         claims,
     })
 }
 
 /// [`decode_access_token`] plus the revocation check (its jti and its family).
-pub async fn verify_access_token(op: &Op, brand: &str, token: &str) -> Result<VerifiedAccess, OAuthError> {
+pub async fn verify_access_token(
+    op: &Op,
+    brand: &str,
+    token: &str,
+) -> Result<VerifiedAccess, OAuthError> {
     let v = decode_access_token(op, brand, token).await?;
-    if !op.store.access_token_active(&v.jti, v.grant_id.as_deref()).await? {
+    if !op
+        .store
+        .access_token_active(&v.jti, v.grant_id.as_deref())
+        .await?
+    {
         return Err(OAuthError::invalid_token("the access token was revoked"));
     }
     Ok(v)

@@ -14,9 +14,19 @@ pub async fn revoke(
     presented: &Presented,
     form: &HashMap<String, String>,
 ) -> Result<(), OAuthError> {
-    let client = client_auth::authenticate(op, brand, presented, &op.endpoint(brand, "revoke"), true).await?;
-    let token = form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let not_yours = || OAuthError::new(ErrorCode::UnauthorizedClient, "the token was not issued to this client");
+    let client =
+        client_auth::authenticate(op, brand, presented, &op.endpoint(brand, "revoke"), true)
+            .await?;
+    let token = form
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let not_yours = || {
+        OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the token was not issued to this client",
+        )
+    };
     let now = op.now();
 
     if let Some((_, grant)) = op.store.find_refresh(&hash_token(token)).await? {
@@ -30,7 +40,9 @@ pub async fn revoke(
         if access.client_id != client.client_id {
             return Err(not_yours());
         }
-        op.store.revoke_access_token(&access.jti, access.exp).await?;
+        op.store
+            .revoke_access_token(&access.jti, access.exp)
+            .await?;
     }
     Ok(())
 }

@@ -5,10 +5,16 @@ use crate::mint::{user_claims, verify_access_token};
 use crate::Op;
 use serde_json::{Map, Value};
 
-pub async fn userinfo(op: &Op, brand: &str, bearer: &str) -> Result<Map<String, Value>, OAuthError> {
+pub async fn userinfo(
+    op: &Op,
+    brand: &str,
+    bearer: &str,
+) -> Result<Map<String, Value>, OAuthError> {
     let access = verify_access_token(op, brand, bearer).await?;
     if !access.for_user() || !access.scope.iter().any(|s| s == "openid") {
-        return Err(OAuthError::invalid_token("the access token is not for a user's OpenID request"));
+        return Err(OAuthError::invalid_token(
+            "the access token is not for a user's OpenID request",
+        ));
     }
     let user = op
         .store

@@ -17,8 +17,8 @@ fn client(row: &AnyRow) -> Result<Client> {
 
 impl Store {
     pub async fn insert_client(&self, c: &Client) -> Result<()> {
-        let metadata = serde_json::to_string(&c.metadata)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let metadata =
+            serde_json::to_string(&c.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO clients (client_id, brand_code, secret_hash, metadata, created_at) \
              VALUES ($1, $2, $3, $4, $5)",

@@ -31,7 +31,11 @@ fn user(row: &AnyRow) -> Result<User> {
         email: Email::parse(&email).map_err(|_| StoreError::Corrupt("column email".into()))?,
         name: col(row, "name")?,
         role: parsed(col(row, "role")?, "role", Role::parse)?,
-        login_method: parsed(col(row, "login_method")?, "login_method", LoginMethod::parse)?,
+        login_method: parsed(
+            col(row, "login_method")?,
+            "login_method",
+            LoginMethod::parse,
+        )?,
         password_hash: col(row, "password_hash")?,
         failed_logins: col(row, "failed_logins")?,
         locked_at: col(row, "locked_at")?,
@@ -39,7 +43,10 @@ fn user(row: &AnyRow) -> Result<User> {
     })
 }
 
-async fn insert_user<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(ex: E, u: &User) -> Result<()> {
+async fn insert_user<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    u: &User,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO users (id, contract_id, brand_code, email, name, role, login_method, \
          password_hash, failed_logins, locked_at, created_at) \

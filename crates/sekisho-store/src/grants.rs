@@ -290,7 +290,10 @@ impl Store {
     // ---- refresh tokens ----
 
     /// The refresh token and its family, whatever their state (the caller decides).
-    pub async fn find_refresh(&self, token_hash: &str) -> Result<Option<(RefreshRecord, GrantRecord)>> {
+    pub async fn find_refresh(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(RefreshRecord, GrantRecord)>> {
         let row = sqlx::query(
             "SELECT r.token_hash, r.grant_id, r.created_at AS r_created_at, r.expires_at, r.used_at, \
              g.id, g.brand_code, g.client_id, g.user_id, g.sid, g.offline, g.payload, g.created_at, \
@@ -403,7 +406,11 @@ impl Store {
             "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
             "DELETE FROM used_client_assertions WHERE expires_at <= $1",
         ] {
-            n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
+            n += sqlx::query(sql)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         }
         Ok(n)
     }

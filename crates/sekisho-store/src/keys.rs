@@ -28,11 +28,13 @@ impl Store {
     /// Adds `key` as the active key of its alg and retires the one it replaces, atomically.
     pub async fn rotate_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL")
-            .bind(key.created_at)
-            .bind(&key.alg)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL",
+        )
+        .bind(key.created_at)
+        .bind(&key.alg)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) \
              VALUES ($1, $2, $3, $4, $5, NULL)",
@@ -72,10 +74,12 @@ impl Store {
 
     /// Deletes keys retired before `cutoff`: nothing they signed can still be valid.
     pub async fn prune_signing_keys(&self, cutoff: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1")
-            .bind(cutoff)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 }

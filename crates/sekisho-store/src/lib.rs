@@ -119,5 +119,6 @@ where
 
 /// Parses a stored text value with a domain parser, naming the column on failure.
 fn parsed<T>(value: String, column: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
-    parse(&value).ok_or_else(|| StoreError::Corrupt(format!("column {column}: unknown value {value:?}")))
+    parse(&value)
+        .ok_or_else(|| StoreError::Corrupt(format!("column {column}: unknown value {value:?}")))
 }

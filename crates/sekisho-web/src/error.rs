@@ -17,7 +17,10 @@ pub struct JsonError {
 
 impl From<OAuthError> for JsonError {
     fn from(error: OAuthError) -> Self {
-        Self { error, basic: false }
+        Self {
+            error,
+            basic: false,
+        }
     }
 }
 
@@ -30,8 +33,10 @@ impl IntoResponse for JsonError {
         )
             .into_response();
         if status == StatusCode::UNAUTHORIZED && self.basic {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"sekisho\""));
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"sekisho\""),
+            );
         }
         res
     }
@@ -50,7 +55,11 @@ impl IntoResponse for BearerError {
             self.0.code.as_str(),
             self.0.description.replace(['"', '\\'], "'")
         );
-        let mut res = (StatusCode::UNAUTHORIZED, Json(json!({ "error": self.0.code.as_str(), "error_description": self.0.description }))).into_response();
+        let mut res = (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": self.0.code.as_str(), "error_description": self.0.description })),
+        )
+            .into_response();
         if let Ok(v) = HeaderValue::from_str(&value) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
@@ -68,7 +77,12 @@ pub struct PageError {
 
 impl PageError {
     pub fn new(status: StatusCode, lang: Lang, message_key: &'static str) -> Self {
-        Self { status, lang, message_key, detail: None }
+        Self {
+            status,
+            lang,
+            message_key,
+            detail: None,
+        }
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
@@ -79,6 +93,12 @@ impl PageError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, lang, "error_internal")
     }
     pub fn render(self, state: &AppState, brand_name: Option<&str>) -> Response {
-        state.pages.error(self.status, self.lang, brand_name, self.message_key, self.detail.as_deref())
+        state.pages.error(
+            self.status,
+            self.lang,
+            brand_name,
+            self.message_key,
+            self.detail.as_deref(),
+        )
     }
 }

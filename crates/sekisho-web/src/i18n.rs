@@ -32,7 +32,10 @@ const MESSAGES: &[(&str, &str, &str)] = &[
 
 /// The strings of one language, for templates (`t.login_title`).
 pub fn messages(lang: Lang) -> BTreeMap<&'static str, &'static str> {
-    MESSAGES.iter().map(|(k, ja, en)| (*k, if lang == Lang::En { *en } else { *ja })).collect()
+    MESSAGES
+        .iter()
+        .map(|(k, ja, en)| (*k, if lang == Lang::En { *en } else { *ja }))
+        .collect()
 }
 
 pub fn message(lang: Lang, key: &str) -> &'static str {

@@ -28,7 +28,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(op: Arc<Op>) -> Self {
         let secure_cookies = op.config.public_url.starts_with("https://");
-        Self { op, pages: Arc::new(Pages::new()), secure_cookies }
+        Self {
+            op,
+            pages: Arc::new(Pages::new()),
+            secure_cookies,
+        }
     }
 }
 

@@ -12,7 +12,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("message.html", include_str!("../templates/message.html")),
-    ("logout_confirm.html", include_str!("../templates/logout_confirm.html")),
+    (
+        "logout_confirm.html",
+        include_str!("../templates/logout_confirm.html"),
+    ),
 ];
 
 pub struct Pages {
@@ -29,13 +32,21 @@ impl Pages {
     pub fn new() -> Self {
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
-            env.add_template(name, source).expect("embedded templates parse");
+            env.add_template(name, source)
+                .expect("embedded templates parse");
         }
         Self { env }
     }
 
     /// Renders `name` with the common context (language, strings, brand name) plus `extra`.
-    pub fn render(&self, status: StatusCode, name: &str, lang: Lang, brand_name: Option<&str>, extra: Value) -> Response {
+    pub fn render(
+        &self,
+        status: StatusCode,
+        name: &str,
+        lang: Lang,
+        brand_name: Option<&str>,
+        extra: Value,
+    ) -> Response {
         let ctx = context! { lang => lang.as_str(), t => messages(lang), brand_name => brand_name, ..extra };
         match self.env.get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => (status, Html(html)).into_response(),
@@ -47,7 +58,15 @@ impl Pages {
     }
 
     /// A page with a title and a message, in the user's language.
-    pub fn message(&self, status: StatusCode, lang: Lang, brand_name: Option<&str>, title_key: &str, body_key: &str, link: Option<&str>) -> Response {
+    pub fn message(
+        &self,
+        status: StatusCode,
+        lang: Lang,
+        brand_name: Option<&str>,
+        title_key: &str,
+        body_key: &str,
+        link: Option<&str>,
+    ) -> Response {
         let m = messages(lang);
         self.render(
             status,
@@ -58,7 +77,14 @@ impl Pages {
         )
     }
 
-    pub fn error(&self, status: StatusCode, lang: Lang, brand_name: Option<&str>, message_key: &str, detail: Option<&str>) -> Response {
+    pub fn error(
+        &self,
+        status: StatusCode,
+        lang: Lang,
+        brand_name: Option<&str>,
+        message_key: &str,
+        detail: Option<&str>,
+    ) -> Response {
         let m = messages(lang);
         self.render(
             status,

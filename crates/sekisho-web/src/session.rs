@@ -26,14 +26,28 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The live session of this browser for `brand`.
-pub async fn current(state: &AppState, brand: &str, headers: &HeaderMap) -> Result<Option<SessionRecord>, OAuthError> {
-    let Some(value) = cookie_value(headers) else { return Ok(None) };
-    let found = state.op.store.find_session(&hash_token(&value), state.op.now()).await?;
+pub async fn current(
+    state: &AppState,
+    brand: &str,
+    headers: &HeaderMap,
+) -> Result<Option<SessionRecord>, OAuthError> {
+    let Some(value) = cookie_value(headers) else {
+        return Ok(None);
+    };
+    let found = state
+        .op
+        .store
+        .find_session(&hash_token(&value), state.op.now())
+        .await?;
     Ok(found.filter(|s| s.brand == brand))
 }
 
 /// A fresh session record and the cookie value that finds it.
-pub fn new_session(state: &AppState, brand: &str, user: Option<(&str, &[&str])>) -> (SessionRecord, String) {
+pub fn new_session(
+    state: &AppState,
+    brand: &str,
+    user: Option<(&str, &[&str])>,
+) -> (SessionRecord, String) {
     let now = state.op.now();
     let value = random_token();
     let record = SessionRecord {
@@ -51,7 +65,11 @@ pub fn new_session(state: &AppState, brand: &str, user: Option<(&str, &[&str])>)
 }
 
 /// The current session, or a new anonymous one (then `Some(cookie)` must be set on the response).
-pub async fn ensure(state: &AppState, brand: &str, headers: &HeaderMap) -> Result<(SessionRecord, Option<Cookie<'static>>), OAuthError> {
+pub async fn ensure(
+    state: &AppState,
+    brand: &str,
+    headers: &HeaderMap,
+) -> Result<(SessionRecord, Option<Cookie<'static>>), OAuthError> {
     if let Some(s) = current(state, brand, headers).await? {
         return Ok((s, None));
     }

@@ -2,7 +2,10 @@
 
 use anyhow::{bail, Context};
 use sekisho_core::email::Email;
-use sekisho_core::model::{Brand, BrandCode, Client, ClientMetadata, Contract, ContractState, LoginMethod, Plan, Role, User};
+use sekisho_core::model::{
+    Brand, BrandCode, Client, ClientMetadata, Contract, ContractState, LoginMethod, Plan, Role,
+    User,
+};
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_crypto::tokens::{hash_token, new_id, random_token};
 use sekisho_oidc::Op;
@@ -12,7 +15,11 @@ use serde::Serialize;
 pub async fn add_brand(op: &Op, code: &str, name: &str) -> anyhow::Result<Brand> {
     let code = BrandCode::parse(code)?;
     anyhow::ensure!(!name.trim().is_empty(), "the brand name must not be empty");
-    let brand = Brand { code, name: name.trim().to_owned(), created_at: op.now() };
+    let brand = Brand {
+        code,
+        name: name.trim().to_owned(),
+        created_at: op.now(),
+    };
     match op.store.insert_brand(&brand).await {
         Err(StoreError::Conflict) => bail!("brand {} already exists", brand.code),
         other => other?,
@@ -26,7 +33,14 @@ pub struct CreatedContract {
     pub user_id: String,
 }
 
-async fn new_user(op: &Op, contract: &Contract, email: &str, password: &str, role: Role, name: &str) -> anyhow::Result<User> {
+async fn new_user(
+    op: &Op,
+    contract: &Contract,
+    email: &str,
+    password: &str,
+    role: Role,
+    name: &str,
+) -> anyhow::Result<User> {
     let email = Email::parse(email).with_context(|| format!("{email:?}"))?;
     anyhow::ensure!(!password.is_empty(), "the password must not be empty");
     Ok(User {
@@ -44,8 +58,19 @@ async fn new_user(op: &Op, contract: &Contract, email: &str, password: &str, rol
     })
 }
 
-pub async fn create_contract(op: &Op, brand: &str, name: &str, contractor_email: &str, contractor_password: &str, plan: Plan) -> anyhow::Result<CreatedContract> {
-    let brand = op.store.find_brand(brand).await?.with_context(|| format!("no brand {brand}"))?;
+pub async fn create_contract(
+    op: &Op,
+    brand: &str,
+    name: &str,
+    contractor_email: &str,
+    contractor_password: &str,
+    plan: Plan,
+) -> anyhow::Result<CreatedContract> {
+    let brand = op
+        .store
+        .find_brand(brand)
+        .await?
+        .with_context(|| format!("no brand {brand}"))?;
     let contract = Contract {
         id: new_id("ctr"),
         brand: brand.code,
@@ -54,20 +79,53 @@ pub async fn create_contract(op: &Op, brand: &str, name: &str, contractor_email:
         state: ContractState::Active,
         created_at: op.now(),
     };
-    let contractor = new_user(op, &contract, contractor_email, contractor_password, Role::Contractor, "").await?;
+    let contractor = new_user(
+        op,
+        &contract,
+        contractor_email,
+        contractor_password,
+        Role::Contractor,
+        "",
+    )
+    .await?;
     match op.store.create_contract(&contract, &contractor).await {
-        Err(StoreError::Conflict) => bail!("{} is already registered in brand {}", contractor.email, contract.brand),
+        Err(StoreError::Conflict) => bail!(
+            "{} is already registered in brand {}",
+            contractor.email,
+            contract.brand
+        ),
         other => other?,
     }
-    Ok(CreatedContract { contract_id: contract.id, user_id: contractor.id })
+    Ok(CreatedContract {
+        contract_id: contract.id,
+        user_id: contractor.id,
+    })
 }
 
-pub async fn add_user(op: &Op, contract_id: &str, email: &str, password: &str, role: Role, name: &str) -> anyhow::Result<String> {
-    anyhow::ensure!(role != Role::Contractor, "a contract has exactly one contractor, made with the contract");
-    let contract = op.store.find_contract(contract_id).await?.with_context(|| format!("no contract {contract_id}"))?;
+pub async fn add_user(
+    op: &Op,
+    contract_id: &str,
+    email: &str,
+    password: &str,
+    role: Role,
+    name: &str,
+) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        role != Role::Contractor,
+        "a contract has exactly one contractor, made with the contract"
+    );
+    let contract = op
+        .store
+        .find_contract(contract_id)
+        .await?
+        .with_context(|| format!("no contract {contract_id}"))?;
     let user = new_user(op, &contract, email, password, role, name).await?;
     match op.store.insert_user(&user).await {
-        Err(StoreError::Conflict) => bail!("{} is already registered in brand {}", user.email, contract.brand),
+        Err(StoreError::Conflict) => bail!(
+            "{} is already registered in brand {}",
+            user.email,
+            contract.brand
+        ),
         other => other?,
     }
     Ok(user.id)
@@ -101,15 +159,28 @@ pub struct RegisteredClient {
 
 /// A redirect URI must be absolute, without a fragment, and https unless it points at this machine.
 fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
-    let url = url::Url::parse(uri).with_context(|| format!("redirect URI {uri:?} is not an absolute URL"))?;
-    anyhow::ensure!(url.fragment().is_none(), "redirect URI {uri:?} must not have a fragment");
+    let url = url::Url::parse(uri)
+        .with_context(|| format!("redirect URI {uri:?} is not an absolute URL"))?;
+    anyhow::ensure!(
+        url.fragment().is_none(),
+        "redirect URI {uri:?} must not have a fragment"
+    );
     let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    anyhow::ensure!(url.scheme() == "https" || (url.scheme() == "http" && local) || !matches!(url.scheme(), "http" | "https"), "redirect URI {uri:?} must use https (http only for loopback)");
+    anyhow::ensure!(
+        url.scheme() == "https"
+            || (url.scheme() == "http" && local)
+            || !matches!(url.scheme(), "http" | "https"),
+        "redirect URI {uri:?} must use https (http only for loopback)"
+    );
     Ok(())
 }
 
 pub async fn register_client(op: &Op, c: NewClient) -> anyhow::Result<RegisteredClient> {
-    let brand = op.store.find_brand(&c.brand).await?.with_context(|| format!("no brand {}", c.brand))?;
+    let brand = op
+        .store
+        .find_brand(&c.brand)
+        .await?
+        .with_context(|| format!("no brand {}", c.brand))?;
     for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
         check_redirect_uri(uri)?;
     }
@@ -120,18 +191,34 @@ pub async fn register_client(op: &Op, c: NewClient) -> anyhow::Result<Registered
         (false, None) if c.jwks.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
         (false, None) => TokenEndpointAuthMethod::ClientSecretBasic,
     };
-    let mut grants = if c.grant_types.is_empty() { vec![GrantType::AuthorizationCode, GrantType::RefreshToken] } else { c.grant_types.clone() };
+    let mut grants = if c.grant_types.is_empty() {
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    } else {
+        c.grant_types.clone()
+    };
     grants.dedup();
     if grants.contains(&GrantType::AuthorizationCode) {
-        anyhow::ensure!(!c.redirect_uris.is_empty(), "the authorization code flow needs at least one --redirect-uri");
+        anyhow::ensure!(
+            !c.redirect_uris.is_empty(),
+            "the authorization code flow needs at least one --redirect-uri"
+        );
     }
     if method == TokenEndpointAuthMethod::None {
-        anyhow::ensure!(!grants.contains(&GrantType::ClientCredentials), "a public client cannot use client_credentials");
+        anyhow::ensure!(
+            !grants.contains(&GrantType::ClientCredentials),
+            "a public client cannot use client_credentials"
+        );
     }
     if method == TokenEndpointAuthMethod::PrivateKeyJwt {
-        anyhow::ensure!(c.jwks.is_some(), "private_key_jwt needs the client's public keys (--jwks-file)");
+        anyhow::ensure!(
+            c.jwks.is_some(),
+            "private_key_jwt needs the client's public keys (--jwks-file)"
+        );
     }
-    let uses_secret = matches!(method, TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost);
+    let uses_secret = matches!(
+        method,
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+    );
     let (client_id, secret) = match c.fixed_credentials {
         Some((id, secret)) => (id, uses_secret.then_some(secret)),
         None => (new_id("cli"), uses_secret.then(random_token)),
@@ -156,7 +243,11 @@ pub async fn register_client(op: &Op, c: NewClient) -> anyhow::Result<Registered
         Err(StoreError::Conflict) => bail!("client {client_id} already exists"),
         other => other?,
     }
-    Ok(RegisteredClient { client_id, client_secret: secret, token_endpoint_auth_method: method })
+    Ok(RegisteredClient {
+        client_id,
+        client_secret: secret,
+        token_endpoint_auth_method: method,
+    })
 }
 
 impl NewClient {

@@ -63,19 +63,39 @@ impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
-            anyhow::ensure!(f.exists(), "configuration file {} does not exist", f.display());
+            anyhow::ensure!(
+                f.exists(),
+                "configuration file {} does not exist",
+                f.display()
+            );
             fig = fig.merge(Toml::file(f));
         }
-        let config: Config = fig.merge(Env::prefixed("SEKISHO_").ignore(&["test_postgres_url"])).extract()?;
+        let config: Config = fig
+            .merge(Env::prefixed("SEKISHO_").ignore(&["test_postgres_url"]))
+            .extract()?;
         config.check()?;
         Ok(config)
     }
 
     fn check(&self) -> anyhow::Result<()> {
-        let url = url::Url::parse(&self.public_url).map_err(|e| anyhow::anyhow!("public_url {:?}: {e}", self.public_url))?;
-        anyhow::ensure!(matches!(url.scheme(), "http" | "https"), "public_url must be http or https");
-        anyhow::ensure!(url.query().is_none() && url.fragment().is_none(), "public_url must have no query or fragment");
-        for (name, v) in [("code_ttl", self.code_ttl), ("access_token_ttl", self.access_token_ttl), ("id_token_ttl", self.id_token_ttl), ("refresh_token_ttl", self.refresh_token_ttl), ("auth_request_ttl", self.auth_request_ttl), ("session_ttl", self.session_ttl)] {
+        let url = url::Url::parse(&self.public_url)
+            .map_err(|e| anyhow::anyhow!("public_url {:?}: {e}", self.public_url))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "http" | "https"),
+            "public_url must be http or https"
+        );
+        anyhow::ensure!(
+            url.query().is_none() && url.fragment().is_none(),
+            "public_url must have no query or fragment"
+        );
+        for (name, v) in [
+            ("code_ttl", self.code_ttl),
+            ("access_token_ttl", self.access_token_ttl),
+            ("id_token_ttl", self.id_token_ttl),
+            ("refresh_token_ttl", self.refresh_token_ttl),
+            ("auth_request_ttl", self.auth_request_ttl),
+            ("session_ttl", self.session_ttl),
+        ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
         Ok(())
@@ -105,7 +125,10 @@ mod tests {
         assert_eq!(parsed, Config::default());
         let keys = serde_json::to_value(Config::default()).unwrap();
         for key in keys.as_object().unwrap().keys() {
-            assert!(example.contains(&format!("SEKISHO_{}", key.to_uppercase())), "{key} has no documented env override");
+            assert!(
+                example.contains(&format!("SEKISHO_{}", key.to_uppercase())),
+                "{key} has no documented env override"
+            );
         }
     }
 }

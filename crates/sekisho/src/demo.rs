@@ -18,7 +18,8 @@ pub async fn seed(op: &Op) -> anyhow::Result<()> {
     if op.store.find_brand(BRAND).await?.is_none() {
         admin::add_brand(op, BRAND, BRAND_NAME).await?;
         admin::create_contract(op, BRAND, "デモ株式会社", EMAIL, PASSWORD, Plan::Basic).await?;
-        let mut client = NewClient::confidential(BRAND, "ストレージ (demo RP)", &format!("{RP_URL}/callback"));
+        let mut client =
+            NewClient::confidential(BRAND, "ストレージ (demo RP)", &format!("{RP_URL}/callback"));
         client.post_logout_redirect_uris = vec![format!("{RP_URL}/")];
         client.fixed_credentials = Some((CLIENT_ID.into(), CLIENT_SECRET.into()));
         admin::register_client(op, client).await?;

@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "sekisho", version, about = "Sekisho (関所): an OpenID Connect provider for white-label storage brands")]
+#[command(
+    name = "sekisho",
+    version,
+    about = "Sekisho (関所): an OpenID Connect provider for white-label storage brands"
+)]
 struct Cli {
     /// TOML configuration file (see sekisho.example.toml); SEKISHO_* variables override it.
     #[arg(long, global = true, env = "SEKISHO_CONFIG")]
@@ -213,7 +217,12 @@ fn emit(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else if let Some(obj) = v.as_object() {
         for (k, val) in obj {
-            println!("{k}: {}", val.as_str().map(str::to_owned).unwrap_or_else(|| val.to_string()));
+            println!(
+                "{k}: {}",
+                val.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| val.to_string())
+            );
         }
     } else {
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -226,7 +235,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     if let Command::Serve { demo } = cli.command {
@@ -236,17 +247,45 @@ async fn main() -> anyhow::Result<()> {
     let json = cli.json;
     match cli.command {
         Command::Serve { .. } => unreachable!("handled above"),
-        Command::Migrate => emit(json, &serde_json::json!({ "migrated": true, "database_url": redact(&config.database_url) }))?,
-        Command::Brand(BrandCmd::Add { code, name }) => emit(json, &admin::add_brand(&op, &code, &name).await?)?,
+        Command::Migrate => emit(
+            json,
+            &serde_json::json!({ "migrated": true, "database_url": redact(&config.database_url) }),
+        )?,
+        Command::Brand(BrandCmd::Add { code, name }) => {
+            emit(json, &admin::add_brand(&op, &code, &name).await?)?
+        }
         Command::Brand(BrandCmd::List) => emit(json, &op.store.list_brands().await?)?,
-        Command::Contract(ContractCmd::Create { brand, name, contractor_email, contractor_password, plan }) => {
+        Command::Contract(ContractCmd::Create {
+            brand,
+            name,
+            contractor_email,
+            contractor_password,
+            plan,
+        }) => {
             let plan = match plan {
                 PlanArg::Basic => Plan::Basic,
                 PlanArg::Trial => Plan::Trial,
             };
-            emit(json, &admin::create_contract(&op, &brand, &name, &contractor_email, &contractor_password, plan).await?)?
+            emit(
+                json,
+                &admin::create_contract(
+                    &op,
+                    &brand,
+                    &name,
+                    &contractor_email,
+                    &contractor_password,
+                    plan,
+                )
+                .await?,
+            )?
         }
-        Command::User(UserCmd::Add { contract, email, password, role, name }) => {
+        Command::User(UserCmd::Add {
+            contract,
+            email,
+            password,
+            role,
+            name,
+        }) => {
             let role = match role {
                 RoleArg::Admin => Role::Admin,
                 RoleArg::User => Role::User,
@@ -254,10 +293,18 @@ async fn main() -> anyhow::Result<()> {
             let user_id = admin::add_user(&op, &contract, &email, &password, role, &name).await?;
             emit(json, &serde_json::json!({ "user_id": user_id }))?
         }
-        Command::User(UserCmd::List { contract }) => emit(json, &op.store.list_users(&contract).await?)?,
+        Command::User(UserCmd::List { contract }) => {
+            emit(json, &op.store.list_users(&contract).await?)?
+        }
         Command::Client(ClientCmd::Register(a)) => {
             let jwks = match &a.jwks_file {
-                Some(f) => Some(serde_json::from_str(&std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?).context("the JWKS file is not JSON")?),
+                Some(f) => Some(
+                    serde_json::from_str(
+                        &std::fs::read_to_string(f)
+                            .with_context(|| format!("reading {}", f.display()))?,
+                    )
+                    .context("the JWKS file is not JSON")?,
+                ),
                 None => None,
             };
             let client = NewClient {
@@ -272,11 +319,15 @@ async fn main() -> anyhow::Result<()> {
                     AuthArg::None => TokenEndpointAuthMethod::None,
                 }),
                 public: a.public,
-                grant_types: a.grant_types.iter().map(|g| match g {
-                    GrantArg::AuthorizationCode => GrantType::AuthorizationCode,
-                    GrantArg::RefreshToken => GrantType::RefreshToken,
-                    GrantArg::ClientCredentials => GrantType::ClientCredentials,
-                }).collect(),
+                grant_types: a
+                    .grant_types
+                    .iter()
+                    .map(|g| match g {
+                        GrantArg::AuthorizationCode => GrantType::AuthorizationCode,
+                        GrantArg::RefreshToken => GrantType::RefreshToken,
+                        GrantArg::ClientCredentials => GrantType::ClientCredentials,
+                    })
+                    .collect(),
                 id_token_alg: a.id_token_alg.into(),
                 jwks,
                 scope: a.scope,
@@ -285,16 +336,28 @@ async fn main() -> anyhow::Result<()> {
             emit(json, &admin::register_client(&op, client).await?)?
         }
         Command::Client(ClientCmd::List { brand }) => {
-            let list: Vec<_> = op.store.list_clients(&brand).await?.into_iter().map(|c| serde_json::json!({ "client_id": c.client_id, "metadata": c.metadata })).collect();
+            let list: Vec<_> = op
+                .store
+                .list_clients(&brand)
+                .await?
+                .into_iter()
+                .map(|c| serde_json::json!({ "client_id": c.client_id, "metadata": c.metadata }))
+                .collect();
             emit(json, &list)?
         }
-        Command::Keys(KeysCmd::Generate) => emit(json, &serde_json::json!({ "generated": op.keys.ensure_keys().await? }))?,
+        Command::Keys(KeysCmd::Generate) => emit(
+            json,
+            &serde_json::json!({ "generated": op.keys.ensure_keys().await? }),
+        )?,
         Command::Keys(KeysCmd::Rotate { alg }) => {
             let algs: Vec<SigningAlg> = match alg {
                 Some(a) => vec![a.into()],
                 None => SigningAlg::ALL.to_vec(),
             };
-            emit(json, &serde_json::json!({ "rotated": op.keys.rotate(&algs).await? }))?
+            emit(
+                json,
+                &serde_json::json!({ "rotated": op.keys.rotate(&algs).await? }),
+            )?
         }
         Command::Keys(KeysCmd::List) => emit(json, &op.keys.list().await?)?,
     }

@@ -13,11 +13,30 @@ pub async fn build_op(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     build_op_with(config, store, clock)
 }
 
-pub fn build_op_with(config: &Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Op>> {
+pub fn build_op_with(
+    config: &Config,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<Op>> {
     let op_config = config.op_config();
-    let keys = Arc::new(KeyRing::new(store.clone(), clock.clone(), op_config.key_overlap()));
-    let passwords = PasswordHasher::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism, config.hash_pool_size)?;
-    Ok(Arc::new(Op { store, keys, clock, passwords, config: op_config }))
+    let keys = Arc::new(KeyRing::new(
+        store.clone(),
+        clock.clone(),
+        op_config.key_overlap(),
+    ));
+    let passwords = PasswordHasher::new(
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.argon2_parallelism,
+        config.hash_pool_size,
+    )?;
+    Ok(Arc::new(Op {
+        store,
+        keys,
+        clock,
+        passwords,
+        config: op_config,
+    }))
 }
 
 /// Serves until Ctrl-C / SIGTERM. Keys missing for an algorithm are generated first.
@@ -34,7 +53,9 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen).await?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "serving");
     let app = sekisho_web::router(sekisho_web::AppState::new(op));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
     Ok(())
 }
 
@@ -59,7 +80,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

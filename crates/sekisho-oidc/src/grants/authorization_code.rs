@@ -23,7 +23,8 @@ pub async fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let now = op.now();
     let code_hash = hash_token(code);
-    let invalid = || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+    let invalid =
+        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
     let record = op.store.find_code(&code_hash).await?.ok_or_else(invalid)?;
     if record.client_id != client.client_id {
         return Err(invalid());
@@ -38,13 +39,19 @@ pub async fn exchange(
     }
     let payload: CodePayload = serde_json::from_str(&record.payload).map_err(OAuthError::server)?;
     if redirect_uri != Some(payload.redirect_uri.as_str()) {
-        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
     }
     match (&payload.code_challenge, code_verifier) {
         (Some(challenge), Some(verifier)) if constant_time_eq(&pkce_s256(verifier), challenge) => {}
         (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
         (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
-        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier was sent but no code_challenge")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier was sent but no code_challenge",
+            ))
+        }
         (None, None) => {}
     }
     let user = op
@@ -61,12 +68,17 @@ pub async fn exchange(
         user_id: Some(user.id.clone()),
         sid: Some(payload.auth.sid.clone()),
         offline,
-        payload: serde_json::to_string(&GrantPayload { scope: payload.scope.clone(), auth: payload.auth.clone() })
-            .map_err(OAuthError::server)?,
+        payload: serde_json::to_string(&GrantPayload {
+            scope: payload.scope.clone(),
+            auth: payload.auth.clone(),
+        })
+        .map_err(OAuthError::server)?,
         created_at: now,
         revoked_at: None,
     };
-    let refresh_token = client.allows_grant(GrantType::RefreshToken).then(random_token);
+    let refresh_token = client
+        .allows_grant(GrantType::RefreshToken)
+        .then(random_token);
     let refresh = refresh_token.as_ref().map(|t| RefreshRecord {
         token_hash: hash_token(t),
         grant_id: grant.id.clone(),
@@ -74,7 +86,12 @@ pub async fn exchange(
         expires_at: now + op.config.refresh_token_ttl,
         used_at: None,
     });
-    if op.store.exchange_code(&code_hash, now, &grant, refresh.as_ref()).await? == CodeExchange::Replayed {
+    if op
+        .store
+        .exchange_code(&code_hash, now, &grant, refresh.as_ref())
+        .await?
+        == CodeExchange::Replayed
+    {
         tracing::warn!(client_id = %client.client_id, "authorization code replayed concurrently; its grant is revoked");
         return Err(invalid());
     }

@@ -8,24 +8,53 @@ use crate::mint::{self, AccessGrant};
 use crate::Op;
 use sekisho_core::model::Client;
 
-pub async fn grant(op: &Op, brand: &str, client: &Client, scope: Option<&str>) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(
+    op: &Op,
+    brand: &str,
+    client: &Client,
+    scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
     if client.is_public() {
-        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "public clients cannot use client_credentials"));
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "public clients cannot use client_credentials",
+        ));
     }
-    let allowed: Vec<&str> = client.metadata.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty()).collect();
+    let allowed: Vec<&str> = client
+        .metadata
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
     let scope: Vec<String> = match scope {
         None => allowed.iter().map(|s| s.to_string()).collect(),
         Some(asked) => {
-            let asked: Vec<String> = asked.split(' ').filter(|s| !s.is_empty()).map(String::from).collect();
+            let asked: Vec<String> = asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
             if let Some(bad) = asked.iter().find(|a| !allowed.contains(&a.as_str())) {
-                return Err(OAuthError::new(ErrorCode::InvalidScope, format!("scope {bad} is not allowed for this client")));
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("scope {bad} is not allowed for this client"),
+                ));
             }
             asked
         }
     };
     let access = mint::access_token(
         op,
-        &AccessGrant { brand, client_id: &client.client_id, user_id: None, scope: &scope, grant_id: None, auth: None },
+        &AccessGrant {
+            brand,
+            client_id: &client.client_id,
+            user_id: None,
+            scope: &scope,
+            grant_id: None,
+            auth: None,
+        },
     )
     .await?;
     Ok(TokenResponse {

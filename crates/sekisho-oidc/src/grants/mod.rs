@@ -27,16 +27,28 @@ pub struct TokenResponse {
 /// A token request, typed by its `grant_type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantRequest {
-    AuthorizationCode { code: String, redirect_uri: Option<String>, code_verifier: Option<String> },
-    RefreshToken { refresh_token: String, scope: Option<String> },
-    ClientCredentials { scope: Option<String> },
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<String>,
+    },
+    ClientCredentials {
+        scope: Option<String>,
+    },
 }
 
 impl GrantRequest {
     pub fn parse(form: &HashMap<String, String>) -> Result<Self, OAuthError> {
         let field = |k: &str| form.get(k).filter(|v| !v.is_empty()).cloned();
-        let required = |k: &str| field(k).ok_or_else(|| OAuthError::invalid_request(format!("{k} is required")));
-        let grant = field("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+        let required = |k: &str| {
+            field(k).ok_or_else(|| OAuthError::invalid_request(format!("{k} is required")))
+        };
+        let grant = field("grant_type")
+            .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
         Ok(match GrantType::parse(&grant) {
             Some(GrantType::AuthorizationCode) => GrantRequest::AuthorizationCode {
                 code: required("code")?,
@@ -47,9 +59,14 @@ impl GrantRequest {
                 refresh_token: required("refresh_token")?,
                 scope: field("scope"),
             },
-            Some(GrantType::ClientCredentials) => GrantRequest::ClientCredentials { scope: field("scope") },
+            Some(GrantType::ClientCredentials) => GrantRequest::ClientCredentials {
+                scope: field("scope"),
+            },
             None => {
-                return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, format!("grant_type {grant} is not supported")))
+                return Err(OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    format!("grant_type {grant} is not supported"),
+                ))
             }
         })
     }
@@ -71,7 +88,8 @@ pub async fn token(
     form: &HashMap<String, String>,
 ) -> Result<TokenResponse, OAuthError> {
     let request = GrantRequest::parse(form)?;
-    let client = client_auth::authenticate(op, brand, presented, &op.endpoint(brand, "token"), true).await?;
+    let client =
+        client_auth::authenticate(op, brand, presented, &op.endpoint(brand, "token"), true).await?;
     if !client.allows_grant(request.grant_type()) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -79,12 +97,25 @@ pub async fn token(
         ));
     }
     match request {
-        GrantRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
-            authorization_code::exchange(op, brand, &client, &code, redirect_uri.as_deref(), code_verifier.as_deref()).await
+        GrantRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code::exchange(
+                op,
+                brand,
+                &client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await
         }
-        GrantRequest::RefreshToken { refresh_token, scope } => {
-            refresh_token::refresh(op, brand, &client, &refresh_token, scope.as_deref()).await
-        }
+        GrantRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh_token::refresh(op, brand, &client, &refresh_token, scope.as_deref()).await,
         GrantRequest::ClientCredentials { scope } => {
             client_credentials::grant(op, brand, &client, scope.as_deref()).await
         }

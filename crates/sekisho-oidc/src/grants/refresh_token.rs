@@ -21,7 +21,11 @@ pub async fn refresh(
     let now = op.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let old_hash = hash_token(token);
-    let (_, grant) = op.store.find_refresh(&old_hash).await?.ok_or_else(invalid)?;
+    let (_, grant) = op
+        .store
+        .find_refresh(&old_hash)
+        .await?
+        .ok_or_else(invalid)?;
     if grant.client_id != client.client_id || grant.brand != brand {
         return Err(invalid());
     }
@@ -30,9 +34,16 @@ pub async fn refresh(
     let scope = match scope {
         None => payload.scope.clone(),
         Some(s) => {
-            let asked: Vec<String> = s.split(' ').filter(|x| !x.is_empty()).map(String::from).collect();
+            let asked: Vec<String> = s
+                .split(' ')
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect();
             if let Some(extra) = asked.iter().find(|a| !payload.scope.contains(a)) {
-                return Err(OAuthError::new(ErrorCode::InvalidScope, format!("scope {extra} was not granted")));
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("scope {extra} was not granted"),
+                ));
             }
             asked
         }
@@ -69,7 +80,19 @@ pub async fn refresh(
     .await?;
     let id_token = if scope.iter().any(|s| s == "openid") {
         // OpenID Connect Core §12.2: same iss, sub, aud and auth_time; no nonce.
-        Some(mint::id_token(op, brand, client, &user, &scope, &payload.auth, None, Some(&access.token)).await?)
+        Some(
+            mint::id_token(
+                op,
+                brand,
+                client,
+                &user,
+                &scope,
+                &payload.auth,
+                None,
+                Some(&access.token),
+            )
+            .await?,
+        )
     } else {
         None
     };

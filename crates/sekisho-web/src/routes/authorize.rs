@@ -13,21 +13,36 @@ use axum::response::Response;
 use axum::Form;
 use sekisho_core::login::{next_step, NextStep, SignedIn};
 use sekisho_core::oauth::{Amr, ACR_SINGLE_FACTOR};
-use sekisho_oidc::authorize::{self, AuthorizeError, Authentication, Pending};
+use sekisho_oidc::authorize::{self, Authentication, AuthorizeError, Pending};
 use sekisho_oidc::{ErrorCode, OAuthError};
 use sekisho_store::SessionRecord;
 use std::collections::HashMap;
 
-pub async fn authorize_get(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     start(&state, &code, &headers, q).await
 }
 
 /// OpenID Connect Core §3.1.2.1: the request may also come as a form POST.
-pub async fn authorize_post(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap, Form(q): Form<HashMap<String, String>>) -> Response {
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Form(q): Form<HashMap<String, String>>,
+) -> Response {
     start(&state, &code, &headers, q).await
 }
 
-async fn start(state: &AppState, code: &str, headers: &HeaderMap, q: HashMap<String, String>) -> Response {
+async fn start(
+    state: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+    q: HashMap<String, String>,
+) -> Response {
     let lang = lang(q.get("ui_locales").map(String::as_str), headers);
     let brand = match brand(state, code, lang).await {
         Ok(b) => b,
@@ -37,13 +52,20 @@ async fn start(state: &AppState, code: &str, headers: &HeaderMap, q: HashMap<Str
     let params = match authorize::validate(&state.op, code, &q).await {
         Ok((_, p)) => p,
         Err(AuthorizeError::UnknownClient) => {
-            return PageError::new(StatusCode::BAD_REQUEST, lang, "error_unknown_client").render(state, name)
+            return PageError::new(StatusCode::BAD_REQUEST, lang, "error_unknown_client")
+                .render(state, name)
         }
         Err(AuthorizeError::BadRedirectUri) => {
-            return PageError::new(StatusCode::BAD_REQUEST, lang, "error_bad_redirect_uri").render(state, name)
+            return PageError::new(StatusCode::BAD_REQUEST, lang, "error_bad_redirect_uri")
+                .render(state, name)
         }
-        Err(AuthorizeError::Redirect { redirect_uri, state: st, error }) => {
-            let url = authorize::error_url(&redirect_uri, &error, st.as_deref(), &state.op.issuer(code));
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            state: st,
+            error,
+        }) => {
+            let url =
+                authorize::error_url(&redirect_uri, &error, st.as_deref(), &state.op.issuer(code));
             return see_other(url.as_str(), &[]);
         }
     };
@@ -54,16 +76,32 @@ async fn start(state: &AppState, code: &str, headers: &HeaderMap, q: HashMap<Str
             Some(s) => (s, None),
             None if params.prompt_none => {
                 let err = OAuthError::new(ErrorCode::LoginRequired, "no session");
-                let url = authorize::error_url(&params.redirect_uri, &err, params.state.as_deref(), &state.op.issuer(code));
+                let url = authorize::error_url(
+                    &params.redirect_uri,
+                    &err,
+                    params.state.as_deref(),
+                    &state.op.issuer(code),
+                );
                 return Ok(see_other(url.as_str(), &[]));
             }
             None => session::ensure(state, code, headers).await?,
         };
         let id = authorize::keep(&state.op, code, &params, &session.sid).await?;
-        let pending = authorize::find(&state.op, code, &id, &session.sid).await?.ok_or_else(|| OAuthError::server("request vanished"))?;
-        dispatch(state, code, &session, &pending, cookie.into_iter().collect()).await
+        let pending = authorize::find(&state.op, code, &id, &session.sid)
+            .await?
+            .ok_or_else(|| OAuthError::server("request vanished"))?;
+        dispatch(
+            state,
+            code,
+            &session,
+            &pending,
+            cookie.into_iter().collect(),
+        )
+        .await
     };
-    result.await.unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(state, name))
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(state, name))
 }
 
 #[derive(serde::Deserialize)]
@@ -71,7 +109,12 @@ pub struct ResumeQuery {
     ar: String,
 }
 
-pub async fn resume(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap, Query(q): Query<ResumeQuery>) -> Response {
+pub async fn resume(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<ResumeQuery>,
+) -> Response {
     let lang0 = lang(None, &headers);
     let brand = match brand(&state, &code, lang0).await {
         Ok(b) => b,
@@ -79,12 +122,21 @@ pub async fn resume(State(state): State<AppState>, Path(code): Path<String>, hea
     };
     let name = Some(brand.name.as_str());
     let result = async {
-        let expired = || PageError::new(StatusCode::BAD_REQUEST, lang0, "error_request_expired").render(&state, name);
-        let Some(session) = session::current(&state, &code, &headers).await? else { return Ok(expired()) };
-        let Some(pending) = authorize::find(&state.op, &code, &q.ar, &session.sid).await? else { return Ok(expired()) };
+        let expired = || {
+            PageError::new(StatusCode::BAD_REQUEST, lang0, "error_request_expired")
+                .render(&state, name)
+        };
+        let Some(session) = session::current(&state, &code, &headers).await? else {
+            return Ok(expired());
+        };
+        let Some(pending) = authorize::find(&state.op, &code, &q.ar, &session.sid).await? else {
+            return Ok(expired());
+        };
         dispatch(&state, &code, &session, &pending, Vec::new()).await
     };
-    result.await.unwrap_or_else(|e: OAuthError| PageError::internal(lang0, e).render(&state, name))
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang0, e).render(&state, name))
 }
 
 /// One step of the login: asks the policy what comes next and goes there.
@@ -115,7 +167,12 @@ async fn dispatch(
                 user_id: session.user_id.clone().unwrap_or_default(),
                 sid: session.sid.clone(),
                 auth_time: session.auth_time.unwrap_or_default(),
-                amr: session.amr.split(' ').filter(|a| !a.is_empty()).map(String::from).collect::<Vec<_>>(),
+                amr: session
+                    .amr
+                    .split(' ')
+                    .filter(|a| !a.is_empty())
+                    .map(String::from)
+                    .collect::<Vec<_>>(),
                 acr: ACR_SINGLE_FACTOR.to_owned(),
             };
             debug_assert!(auth.amr.iter().all(|a| Amr::parse(a).is_some()));

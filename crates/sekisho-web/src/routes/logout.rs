@@ -16,17 +16,38 @@ use sekisho_oidc::{logout, OAuthError};
 use std::collections::HashMap;
 
 /// Parameters carried from the confirmation page to its POST.
-const CARRIED: &[&str] = &["post_logout_redirect_uri", "client_id", "state", "ui_locales"];
+const CARRIED: &[&str] = &[
+    "post_logout_redirect_uri",
+    "client_id",
+    "state",
+    "ui_locales",
+];
 
-pub async fn logout_get(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn logout_get(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     handle(&state, &code, &headers, q, false).await
 }
 
-pub async fn logout_post(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap, Form(q): Form<HashMap<String, String>>) -> Response {
+pub async fn logout_post(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Form(q): Form<HashMap<String, String>>,
+) -> Response {
     handle(&state, &code, &headers, q, true).await
 }
 
-async fn handle(state: &AppState, code: &str, headers: &HeaderMap, q: HashMap<String, String>, is_post: bool) -> Response {
+async fn handle(
+    state: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+    q: HashMap<String, String>,
+    is_post: bool,
+) -> Response {
     let lang = lang(q.get("ui_locales").map(String::as_str), headers);
     let brand = match brand(state, code, lang).await {
         Ok(b) => b,
@@ -35,18 +56,30 @@ async fn handle(state: &AppState, code: &str, headers: &HeaderMap, q: HashMap<St
     let name = Some(brand.name.as_str());
     let request = match logout::validate(&state.op, code, &q).await {
         Ok(r) => r,
-        Err(e) if e.code == sekisho_oidc::ErrorCode::ServerError => return PageError::internal(lang, e).render(state, name),
-        Err(e) => return PageError::new(StatusCode::BAD_REQUEST, lang, "error_logout").detail(e.description).render(state, name),
+        Err(e) if e.code == sekisho_oidc::ErrorCode::ServerError => {
+            return PageError::internal(lang, e).render(state, name)
+        }
+        Err(e) => {
+            return PageError::new(StatusCode::BAD_REQUEST, lang, "error_logout")
+                .detail(e.description)
+                .render(state, name)
+        }
     };
     let result = async {
         let current = session::current(state, code, headers).await?;
         // A form POST (the user's own confirmation, or an RP's form post) must carry our CSRF token
         // unless an id_token_hint proves which RP asks.
         let confirmed = request.hinted
-            || (is_post && current.as_ref().is_some_and(|s| session::csrf_ok(s, q.get("csrf_token").map(String::as_str))));
+            || (is_post
+                && current
+                    .as_ref()
+                    .is_some_and(|s| session::csrf_ok(s, q.get("csrf_token").map(String::as_str))));
         if !confirmed {
             let (s, cookie) = session::ensure(state, code, headers).await?;
-            let carry: Vec<(&str, &str)> = CARRIED.iter().filter_map(|k| q.get(*k).map(|v| (*k, v.as_str()))).collect();
+            let carry: Vec<(&str, &str)> = CARRIED
+                .iter()
+                .filter_map(|k| q.get(*k).map(|v| (*k, v.as_str())))
+                .collect();
             let mut res = state.pages.render(
                 StatusCode::OK,
                 "logout_confirm.html",
@@ -74,7 +107,14 @@ async fn handle(state: &AppState, code: &str, headers: &HeaderMap, q: HashMap<St
         Ok(match &request.redirect {
             Some(url) => see_other(url.as_str(), &[removal]),
             None => {
-                let mut res = state.pages.message(StatusCode::OK, lang, name, "logged_out_title", "logged_out_body", None);
+                let mut res = state.pages.message(
+                    StatusCode::OK,
+                    lang,
+                    name,
+                    "logged_out_title",
+                    "logged_out_body",
+                    None,
+                );
                 let (k, v) = session::set_cookie_header(&removal);
                 if let Ok(v) = v.parse() {
                     res.headers_mut().append(k, v);
@@ -83,5 +123,7 @@ async fn handle(state: &AppState, code: &str, headers: &HeaderMap, q: HashMap<St
             }
         })
     };
-    result.await.unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(state, name))
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(state, name))
 }

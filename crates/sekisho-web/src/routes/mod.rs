@@ -17,16 +17,28 @@ use sekisho_core::model::Brand;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/{brand}/.well-known/openid-configuration", get(protocol::discovery))
+        .route(
+            "/{brand}/.well-known/openid-configuration",
+            get(protocol::discovery),
+        )
         .route("/{brand}/jwks", get(protocol::jwks))
         .route("/{brand}/token", post(protocol::token))
-        .route("/{brand}/userinfo", get(protocol::userinfo_get).post(protocol::userinfo_post))
+        .route(
+            "/{brand}/userinfo",
+            get(protocol::userinfo_get).post(protocol::userinfo_post),
+        )
         .route("/{brand}/revoke", post(protocol::revoke))
         .route("/{brand}/introspect", post(protocol::introspect))
-        .route("/{brand}/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route(
+            "/{brand}/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
         .route("/{brand}/authorize/continue", get(authorize::resume))
         .route("/{brand}/login", get(login::page).post(login::submit))
-        .route("/{brand}/logout", get(logout::logout_get).post(logout::logout_post))
+        .route(
+            "/{brand}/logout",
+            get(logout::logout_get).post(logout::logout_post),
+        )
         .layer(axum::middleware::from_fn(crate::security::headers))
         .with_state(state)
 }
@@ -35,7 +47,9 @@ pub fn router(state: AppState) -> Router {
 async fn brand(state: &AppState, code: &str, lang: Lang) -> Result<Brand, Response> {
     match state.op.store.find_brand(code).await {
         Ok(Some(b)) => Ok(b),
-        Ok(None) => Err(PageError::new(StatusCode::NOT_FOUND, lang, "error_unknown_brand").render(state, None)),
+        Ok(None) => Err(
+            PageError::new(StatusCode::NOT_FOUND, lang, "error_unknown_brand").render(state, None),
+        ),
         Err(e) => Err(PageError::internal(lang, e).render(state, None)),
     }
 }
@@ -45,19 +59,27 @@ async fn api_brand(state: &AppState, code: &str) -> Result<Brand, Response> {
     match state.op.store.find_brand(code).await {
         Ok(Some(b)) => Ok(b),
         Ok(None) => Err((StatusCode::NOT_FOUND, "unknown issuer").into_response()),
-        Err(e) => Err(crate::error::JsonError::from(sekisho_oidc::OAuthError::from(e)).into_response()),
+        Err(e) => {
+            Err(crate::error::JsonError::from(sekisho_oidc::OAuthError::from(e)).into_response())
+        }
     }
 }
 
 /// The page language from `ui_locales` and the browser's Accept-Language.
 fn lang(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
-    let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let accept = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
     i18n::pick(ui_locales, accept)
 }
 
 /// A `303 See Other` to `location`, with optional cookies to set.
 fn see_other(location: &str, cookies: &[axum_extra::extract::cookie::Cookie<'static>]) -> Response {
-    let mut res = (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, location.to_owned())]).into_response();
+    let mut res = (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, location.to_owned())],
+    )
+        .into_response();
     for c in cookies {
         if let Ok(v) = c.encoded().to_string().parse() {
             res.headers_mut().append(axum::http::header::SET_COOKIE, v);

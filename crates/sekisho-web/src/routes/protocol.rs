@@ -8,17 +8,24 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use sekisho_oidc::client_auth::Presented;
-use sekisho_oidc::{discovery, grants, introspect as intro, revoke as rev, userinfo as ui, OAuthError};
+use sekisho_oidc::{
+    discovery, grants, introspect as intro, revoke as rev, userinfo as ui, OAuthError,
+};
 use std::collections::HashMap;
 
 type FormMap = Form<HashMap<String, String>>;
 
 fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
 }
 
 fn presented(headers: &HeaderMap, form: &HashMap<String, String>) -> Result<Presented, JsonError> {
-    Presented::from_request(authorization(headers), form).map_err(|e| JsonError { error: e, basic: true })
+    Presented::from_request(authorization(headers), form).map_err(|e| JsonError {
+        error: e,
+        basic: true,
+    })
 }
 
 pub async fn discovery(State(state): State<AppState>, Path(brand): Path<String>) -> Response {
@@ -33,12 +40,21 @@ pub async fn jwks(State(state): State<AppState>, Path(brand): Path<String>) -> R
         return r;
     }
     match state.op.keys.jwks().await {
-        Ok(set) => ([(header::CONTENT_TYPE, "application/jwk-set+json")], Json(set)).into_response(),
+        Ok(set) => (
+            [(header::CONTENT_TYPE, "application/jwk-set+json")],
+            Json(set),
+        )
+            .into_response(),
         Err(e) => JsonError::from(OAuthError::from(e)).into_response(),
     }
 }
 
-pub async fn token(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap, Form(form): FormMap) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Form(form): FormMap,
+) -> Response {
     let p = match presented(&headers, &form) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -53,7 +69,10 @@ pub async fn token(State(state): State<AppState>, Path(brand): Path<String>, hea
 async fn userinfo(state: &AppState, brand: &str, token: Option<&str>) -> Response {
     let Some(token) = token else {
         let mut res = (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "invalid_request", "error_description": "a bearer token is required"}))).into_response();
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"sekisho\""));
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"sekisho\""),
+        );
         return res;
     };
     match ui::userinfo(&state.op, brand, token).await {
@@ -68,18 +87,32 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-pub async fn userinfo_get(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap) -> Response {
+pub async fn userinfo_get(
+    State(state): State<AppState>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     userinfo(&state, &brand, bearer(&headers)).await
 }
 
 /// RFC 6750 §2.2 also allows the token in a form body.
-pub async fn userinfo_post(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap, body: Result<FormMap, axum::extract::rejection::FormRejection>) -> Response {
+pub async fn userinfo_post(
+    State(state): State<AppState>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    body: Result<FormMap, axum::extract::rejection::FormRejection>,
+) -> Response {
     let from_form = body.ok().and_then(|Form(f)| f.get("access_token").cloned());
     let token = bearer(&headers).map(str::to_owned).or(from_form);
     userinfo(&state, &brand, token.as_deref()).await
 }
 
-pub async fn revoke(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap, Form(form): FormMap) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Form(form): FormMap,
+) -> Response {
     let p = match presented(&headers, &form) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -91,7 +124,12 @@ pub async fn revoke(State(state): State<AppState>, Path(brand): Path<String>, he
     }
 }
 
-pub async fn introspect(State(state): State<AppState>, Path(brand): Path<String>, headers: HeaderMap, Form(form): FormMap) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Form(form): FormMap,
+) -> Response {
     let p = match presented(&headers, &form) {
         Ok(p) => p,
         Err(e) => return e.into_response(),

@@ -1,0 +1,525 @@
+//! One conformance suite, run against both backends: every store operation behaves the same on
+//! SQLite (embedded default) and PostgreSQL (production). The PostgreSQL server is a real one,
+//! started by sekisho-testkit (or given by SEKISHO_TEST_POSTGRES_URL).
+
+use sekisho_core::email::Email;
+use sekisho_core::model::*;
+use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
+use sekisho_store::*;
+
+const T: i64 = 1_700_000_000;
+
+fn brand() -> Brand {
+    Brand {
+        code: BrandCode::parse("VX5").unwrap(),
+        name: "OTクラウド・ストレージ".into(),
+        created_at: T,
+    }
+}
+
+fn user(id: &str, contract: &str, email: &str, role: Role) -> User {
+    User {
+        id: id.into(),
+        contract_id: contract.into(),
+        brand: BrandCode::parse("VX5").unwrap(),
+        email: Email::parse(email).unwrap(),
+        name: "山田 太郎".into(),
+        role,
+        login_method: LoginMethod::Password,
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        failed_logins: 0,
+        locked_at: None,
+        created_at: T,
+    }
+}
+
+fn grant(id: &str, sid: &str, offline: bool) -> GrantRecord {
+    GrantRecord {
+        id: id.into(),
+        brand: "VX5".into(),
+        client_id: "cli_1".into(),
+        user_id: Some("usr_1".into()),
+        sid: Some(sid.into()),
+        offline,
+        payload: "{}".into(),
+        created_at: T,
+        revoked_at: None,
+    }
+}
+
+fn refresh(hash: &str, grant: &str) -> RefreshRecord {
+    RefreshRecord {
+        token_hash: hash.into(),
+        grant_id: grant.into(),
+        created_at: T,
+        expires_at: T + 100,
+        used_at: None,
+    }
+}
+
+fn session(hash: &str, sid: &str, user: Option<&str>) -> SessionRecord {
+    SessionRecord {
+        id_hash: hash.into(),
+        sid: sid.into(),
+        brand: "VX5".into(),
+        user_id: user.map(String::from),
+        auth_time: user.map(|_| T),
+        amr: "pwd".into(),
+        csrf_token: "csrf".into(),
+        created_at: T,
+        expires_at: T + 100,
+    }
+}
+
+async fn suite(store: Store) {
+    // Brands, contracts, users.
+    store.insert_brand(&brand()).await.unwrap();
+    assert!(matches!(
+        store.insert_brand(&brand()).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.find_brand("VX5").await.unwrap(), Some(brand()));
+    assert_eq!(store.find_brand("VX9").await.unwrap(), None);
+    let contract = Contract {
+        id: "ctr_1".into(),
+        brand: brand().code,
+        name: "テスト株式会社".into(),
+        plan: Plan::Basic,
+        state: ContractState::Active,
+        created_at: T,
+    };
+    let contractor = user("usr_1", "ctr_1", "Taro@Example.jp", Role::Contractor);
+    store.create_contract(&contract, &contractor).await.unwrap();
+    assert_eq!(
+        store.find_contract("ctr_1").await.unwrap(),
+        Some(contract.clone())
+    );
+    let found = store
+        .find_user_by_email("VX5", &Email::parse("TARO@example.jp").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found, contractor,
+        "emails match case-insensitively, Japanese text round-trips"
+    );
+    // The same email cannot be registered twice in a brand (and a failed contract leaves nothing).
+    let dup = Contract {
+        id: "ctr_2".into(),
+        ..contract.clone()
+    };
+    assert!(matches!(
+        store
+            .create_contract(
+                &dup,
+                &user("usr_2", "ctr_2", "taro@example.jp", Role::Contractor)
+            )
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.find_contract("ctr_2").await.unwrap(),
+        None,
+        "the contract insert was rolled back"
+    );
+    store
+        .insert_user(&user("usr_3", "ctr_1", "hanako@example.jp", Role::Admin))
+        .await
+        .unwrap();
+    assert_eq!(store.list_users("ctr_1").await.unwrap().len(), 2);
+
+    // Clients keep their RFC 7591 metadata.
+    let client = Client {
+        client_id: "cli_1".into(),
+        brand: brand().code,
+        secret_hash: Some("hash".into()),
+        metadata: ClientMetadata {
+            client_name: "ストレージ".into(),
+            redirect_uris: vec!["https://rp.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            id_token_signed_response_alg: SigningAlg::Es256,
+            jwks: None,
+            scope: None,
+        },
+        created_at: T,
+    };
+    store.insert_client(&client).await.unwrap();
+    assert_eq!(
+        store.find_client("cli_1").await.unwrap(),
+        Some(client.clone())
+    );
+    assert_eq!(store.list_clients("VX5").await.unwrap(), vec![client]);
+
+    // Signing keys: rotation retires the previous key of the alg, atomically.
+    let key = |kid: &str, at: i64| SigningKeyRecord {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        private_jwk: "{}".into(),
+        public_jwk: "{}".into(),
+        created_at: at,
+        retired_at: None,
+    };
+    store.rotate_signing_key(&key("k1", T)).await.unwrap();
+    store.rotate_signing_key(&key("k2", T + 10)).await.unwrap();
+    let keys = store.list_signing_keys().await.unwrap();
+    assert_eq!(
+        keys.iter()
+            .map(|k| (k.kid.as_str(), k.retired_at))
+            .collect::<Vec<_>>(),
+        vec![("k2", None), ("k1", Some(T + 10))]
+    );
+    assert_eq!(store.prune_signing_keys(T + 11).await.unwrap(), 1);
+    assert_eq!(store.list_signing_keys().await.unwrap().len(), 1);
+
+    // Sessions: expired ones are invisible; a login replaces the session and stamps the request.
+    store
+        .insert_session(&session("h1", "sid1", None))
+        .await
+        .unwrap();
+    assert!(store.find_session("h1", T).await.unwrap().is_some());
+    assert!(
+        store.find_session("h1", T + 100).await.unwrap().is_none(),
+        "expired"
+    );
+    let ar = AuthRequestRecord {
+        id: "ar_1".into(),
+        brand: "VX5".into(),
+        client_id: "cli_1".into(),
+        sid: "sid1".into(),
+        params: "{}".into(),
+        authenticated_at: None,
+        created_at: T,
+        expires_at: T + 50,
+    };
+    store.insert_auth_request(&ar).await.unwrap();
+    store
+        .replace_session("h1", &session("h2", "sid2", Some("usr_1")), Some("ar_1"))
+        .await
+        .unwrap();
+    assert!(store.find_session("h1", T).await.unwrap().is_none());
+    let moved = store.find_auth_request("ar_1", T).await.unwrap().unwrap();
+    assert_eq!(
+        (moved.sid.as_str(), moved.authenticated_at),
+        ("sid2", Some(T))
+    );
+    assert!(
+        store
+            .find_auth_request("ar_1", T + 50)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+
+    // A request yields exactly one code.
+    let code = CodeRecord {
+        code_hash: "c1".into(),
+        grant_id: "g1".into(),
+        client_id: "cli_1".into(),
+        payload: "{}".into(),
+        created_at: T,
+        expires_at: T + 60,
+        used_at: None,
+    };
+    assert!(store.complete_auth_request("ar_1", &code).await.unwrap());
+    assert!(!store
+        .complete_auth_request(
+            "ar_1",
+            &CodeRecord {
+                code_hash: "c2".into(),
+                ..code.clone()
+            }
+        )
+        .await
+        .unwrap());
+    assert!(store.find_code("c2").await.unwrap().is_none());
+
+    // A code is redeemed once; the replay revokes the grant the first use created.
+    assert_eq!(
+        store
+            .exchange_code(
+                "c1",
+                T + 1,
+                &grant("g1", "sid2", false),
+                Some(&refresh("r1", "g1"))
+            )
+            .await
+            .unwrap(),
+        CodeExchange::Redeemed
+    );
+    assert_eq!(
+        store.find_code("c1").await.unwrap().unwrap().used_at,
+        Some(T + 1)
+    );
+    assert_eq!(
+        store
+            .exchange_code("c1", T + 2, &grant("g1", "sid2", false), None)
+            .await
+            .unwrap(),
+        CodeExchange::Replayed
+    );
+    assert_eq!(
+        store.find_grant("g1").await.unwrap().unwrap().revoked_at,
+        Some(T + 2)
+    );
+
+    // Refresh rotation and reuse detection.
+    store
+        .insert_grant(&grant("g2", "sid2", true))
+        .await
+        .unwrap();
+    store
+        .insert_grant(&grant("g3", "sid2", false))
+        .await
+        .unwrap();
+    // (insert the first refresh of g2 through a redeemed code)
+    let code2 = CodeRecord {
+        code_hash: "c3".into(),
+        grant_id: "g2b".into(),
+        ..code.clone()
+    };
+    let ar2 = AuthRequestRecord {
+        id: "ar_2".into(),
+        ..ar.clone()
+    };
+    store.insert_auth_request(&ar2).await.unwrap();
+    assert!(store.complete_auth_request("ar_2", &code2).await.unwrap());
+    store
+        .exchange_code(
+            "c3",
+            T,
+            &grant("g2b", "sid9", true),
+            Some(&refresh("ra", "g2b")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate_refresh("ra", T + 1, &refresh("rb", "g2b"))
+            .await
+            .unwrap(),
+        RefreshRotation::Rotated
+    );
+    let (rb, g) = store.find_refresh("rb").await.unwrap().unwrap();
+    assert_eq!((rb.used_at, g.id.as_str()), (None, "g2b"));
+    assert_eq!(
+        store
+            .rotate_refresh("ra", T + 2, &refresh("rc", "g2b"))
+            .await
+            .unwrap(),
+        RefreshRotation::Reused
+    );
+    assert!(
+        store
+            .find_grant("g2b")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some(),
+        "reuse revokes the family"
+    );
+    assert_eq!(
+        store
+            .rotate_refresh("rb", T + 3, &refresh("rd", "g2b"))
+            .await
+            .unwrap(),
+        RefreshRotation::Inactive
+    );
+    assert!(
+        store.find_refresh("rc").await.unwrap().is_none(),
+        "nothing stored on reuse"
+    );
+    assert_eq!(
+        store
+            .rotate_refresh("nope", T, &refresh("re", "g2b"))
+            .await
+            .unwrap(),
+        RefreshRotation::Inactive
+    );
+
+    // Access tokens: jti revocation and family revocation, in one lookup.
+    assert!(store.access_token_active("jti1", Some("g3")).await.unwrap());
+    assert!(store.access_token_active("jti1", None).await.unwrap());
+    store.revoke_access_token("jti1", T + 100).await.unwrap();
+    store.revoke_access_token("jti1", T + 100).await.unwrap(); // idempotent
+    assert!(!store.access_token_active("jti1", None).await.unwrap());
+    assert!(
+        !store.access_token_active("jti2", Some("g1")).await.unwrap(),
+        "revoked family"
+    );
+    assert!(
+        !store
+            .access_token_active("jti2", Some("missing"))
+            .await
+            .unwrap(),
+        "unknown family"
+    );
+
+    // Logout ends the session and its online grants; offline grants survive.
+    store
+        .insert_grant(&grant("g4", "sid2", true))
+        .await
+        .unwrap();
+    assert!(store.end_session("sid2", T + 5).await.unwrap());
+    assert!(store.find_session("h2", T).await.unwrap().is_none());
+    assert_eq!(
+        store.find_grant("g3").await.unwrap().unwrap().revoked_at,
+        Some(T + 5)
+    );
+    assert_eq!(
+        store.find_grant("g4").await.unwrap().unwrap().revoked_at,
+        None
+    );
+    assert!(!store.end_session("sid2", T + 6).await.unwrap());
+
+    // Client assertions are single use.
+    assert!(store.use_client_assertion("a1", T + 60).await.unwrap());
+    assert!(!store.use_client_assertion("a1", T + 60).await.unwrap());
+
+    // Audit log, newest first.
+    for kind in ["login.ok", "login.failed"] {
+        store
+            .append_audit(&AuditEvent {
+                at: T,
+                kind: kind.into(),
+                brand: Some("VX5".into()),
+                user_id: None,
+                client_id: None,
+                detail: serde_json::json!({"ip": "127.0.0.1"}),
+            })
+            .await
+            .unwrap();
+    }
+    let events = store.recent_audit(10).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        vec!["login.failed", "login.ok"]
+    );
+
+    // Housekeeping removes what expired.
+    assert!(store.purge_expired(T + 1_000_000).await.unwrap() > 0);
+    assert!(store.find_refresh("rb").await.unwrap().is_none());
+}
+
+/// Racing redemptions of one code: exactly one wins (the store's atomicity, not the caller's).
+async fn racing_code_redemptions(store: Store) {
+    store.insert_brand(&brand()).await.unwrap();
+    let ar = AuthRequestRecord {
+        id: "ar".into(),
+        brand: "VX5".into(),
+        client_id: "cli".into(),
+        sid: "s".into(),
+        params: "{}".into(),
+        authenticated_at: None,
+        created_at: T,
+        expires_at: T + 50,
+    };
+    // auth_requests references clients: register one.
+    let client = Client {
+        client_id: "cli".into(),
+        brand: brand().code,
+        secret_hash: None,
+        metadata: ClientMetadata {
+            client_name: "x".into(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+            id_token_signed_response_alg: SigningAlg::Es256,
+            jwks: None,
+            scope: None,
+        },
+        created_at: T,
+    };
+    store.insert_client(&client).await.unwrap();
+    store.insert_auth_request(&ar).await.unwrap();
+    let code = CodeRecord {
+        code_hash: "c".into(),
+        grant_id: "g".into(),
+        client_id: "cli".into(),
+        payload: "{}".into(),
+        created_at: T,
+        expires_at: T + 60,
+        used_at: None,
+    };
+    assert!(store.complete_auth_request("ar", &code).await.unwrap());
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .exchange_code(
+                        "c",
+                        T + 1,
+                        &grant("g", "s", false),
+                        Some(&refresh(&format!("r{i}"), "g")),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut redeemed = 0;
+    for t in tasks {
+        if t.await.unwrap() == CodeExchange::Redeemed {
+            redeemed += 1;
+        }
+    }
+    assert_eq!(redeemed, 1, "exactly one redemption wins");
+    assert!(
+        store
+            .find_grant("g")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some(),
+        "the losers revoked it"
+    );
+}
+
+// REQ-OP-3: the store's guarantees hold on the embedded backend…
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_conformance() {
+    suite(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+    racing_code_redemptions(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+// …and on PostgreSQL, a real server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_conformance() {
+    suite(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+    racing_code_redemptions(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_database_scheme_is_a_clear_error() {
+    let err = Store::open("mysql://x", 1).await.unwrap_err();
+    assert!(
+        err.to_string().contains("sqlite:// or postgres://"),
+        "{err}"
+    );
+}

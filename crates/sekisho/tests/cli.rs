@@ -1,0 +1,215 @@
+//! The admin CLI, run as a real process against a fresh SQLite file: the exact command names and
+//! JSON outputs that scripts (and the acceptance checks) rely on.
+
+use serde_json::Value;
+use std::process::Command;
+
+struct Cli {
+    db: String,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Self {
+            db: sekisho_testkit::fresh_sqlite_url().unwrap(),
+        }
+    }
+
+    /// Runs `sekisho ARGS` and returns (success, stdout as JSON or string, stderr).
+    fn run(&self, args: &[&str]) -> (bool, Value, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_sekisho"))
+            .args(args)
+            .env("SEKISHO_DATABASE_URL", &self.db)
+            .env("SEKISHO_ARGON2_MEMORY_KIB", "1024")
+            .env("SEKISHO_ARGON2_ITERATIONS", "1")
+            .env("SEKISHO_LOG", "warn")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::String(stdout));
+        (
+            out.status.success(),
+            json,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let (ok, v, err) = self.run(args);
+        assert!(ok, "sekisho {args:?} failed: {err}");
+        v
+    }
+}
+
+// REQ-OP-6: operators register brands, contracts, users and clients from a script.
+#[test]
+fn admin_commands_print_json() {
+    let cli = Cli::new();
+    assert_eq!(cli.ok(&["migrate"])["migrated"], true);
+    let brand = cli.ok(&[
+        "brand",
+        "add",
+        "--code",
+        "VX5",
+        "--name",
+        "OTクラウド・ストレージ",
+    ]);
+    assert_eq!(brand["code"], "VX5");
+    assert_eq!(brand["name"], "OTクラウド・ストレージ");
+    let (ok, _, err) = cli.run(&["brand", "add", "--code", "VX5", "--name", "again"]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, _, err) = cli.run(&["brand", "add", "--code", "vx-5", "--name", "bad"]);
+    assert!(!ok && err.contains("brand code"), "{err}");
+
+    let contract = cli.ok(&[
+        "contract",
+        "create",
+        "--brand",
+        "VX5",
+        "--name",
+        "テスト株式会社",
+        "--contractor-email",
+        "owner@example.jp",
+        "--contractor-password",
+        "Secret-pass1",
+    ]);
+    let contract_id = contract["contract_id"].as_str().unwrap();
+    assert!(
+        contract_id.starts_with("ctr_")
+            && contract["user_id"].as_str().unwrap().starts_with("usr_")
+    );
+
+    let user = cli.ok(&[
+        "user",
+        "add",
+        "--contract",
+        contract_id,
+        "--email",
+        "member@example.jp",
+        "--password",
+        "Secret-pass2",
+        "--role",
+        "admin",
+    ]);
+    assert!(user["user_id"].as_str().unwrap().starts_with("usr_"));
+    let (ok, _, err) = cli.run(&[
+        "user",
+        "add",
+        "--contract",
+        contract_id,
+        "--email",
+        "MEMBER@example.jp",
+        "--password",
+        "x",
+    ]);
+    assert!(!ok && err.contains("already registered"), "{err}");
+    let users = cli.ok(&["user", "list", "--contract", contract_id]);
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    assert!(
+        !users.to_string().contains("argon2"),
+        "password hashes are never printed"
+    );
+
+    let client = cli.ok(&[
+        "client",
+        "register",
+        "--brand",
+        "VX5",
+        "--name",
+        "Storage",
+        "--redirect-uri",
+        "https://rp.example/cb",
+        "--redirect-uri",
+        "https://rp.example/cb2",
+        "--post-logout-redirect-uri",
+        "https://rp.example/",
+        "--id-token-alg",
+        "RS256",
+    ]);
+    assert!(client["client_id"].as_str().unwrap().starts_with("cli_"));
+    assert_eq!(
+        client["client_secret"].as_str().unwrap().len(),
+        43,
+        "256-bit secret"
+    );
+    let public = cli.ok(&[
+        "client",
+        "register",
+        "--brand",
+        "VX5",
+        "--name",
+        "SPA",
+        "--redirect-uri",
+        "http://127.0.0.1:3000/cb",
+        "--public",
+    ]);
+    assert!(public.get("client_secret").is_none());
+    assert_eq!(public["token_endpoint_auth_method"], "none");
+    let service = cli.ok(&[
+        "client",
+        "register",
+        "--brand",
+        "VX5",
+        "--name",
+        "Batch",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "storage.read",
+    ]);
+    assert!(service["client_secret"].is_string());
+    let (ok, _, err) = cli.run(&[
+        "client",
+        "register",
+        "--brand",
+        "VX5",
+        "--name",
+        "Bad",
+        "--redirect-uri",
+        "http://rp.example/cb",
+    ]);
+    assert!(
+        !ok && err.contains("https"),
+        "plain http redirect URIs are refused off loopback: {err}"
+    );
+    let list = cli.ok(&["client", "list", "--brand", "VX5"]);
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert!(
+        !list
+            .to_string()
+            .contains(client["client_secret"].as_str().unwrap()),
+        "secrets are never listed"
+    );
+}
+
+// REQ-OP-4: keys generate|rotate|list; private parts never printed.
+#[test]
+fn keys_commands() {
+    let cli = Cli::new();
+    let generated = cli.ok(&["keys", "generate"]);
+    assert_eq!(
+        generated["generated"].as_array().unwrap().len(),
+        3,
+        "ES256, RS256, EdDSA"
+    );
+    assert_eq!(
+        cli.ok(&["keys", "generate"])["generated"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "idempotent"
+    );
+    let rotated = cli.ok(&["keys", "rotate", "--alg", "ES256"]);
+    assert_eq!(rotated["rotated"].as_array().unwrap().len(), 1);
+    let (ok, listed, _) = cli.run(&["keys", "list"]);
+    assert!(ok);
+    let keys = listed.as_array().unwrap();
+    assert_eq!(keys.len(), 4);
+    assert_eq!(keys.iter().filter(|k| k["state"] == "retired").count(), 1);
+    let text = listed.to_string();
+    assert!(
+        !text.contains("\"d\"") && !text.contains("private"),
+        "no private key material: {text}"
+    );
+}
