@@ -6,7 +6,9 @@ use sekisho::admin::{self, NewClient, RegisteredClient};
 use sekisho::config::Config;
 use sekisho_core::model::Plan;
 use sekisho_core::FakeClock;
+use sekisho_notify::{Mailer, Transport};
 use sekisho_oidc::Op;
+use sekisho_testkit::{ReceivedMail, SmtpSink};
 use std::sync::Arc;
 use url::Url;
 
@@ -20,6 +22,10 @@ pub struct TestApp {
     pub base: String,
     pub op: Arc<Op>,
     pub clock: Arc<FakeClock>,
+    /// The outbox; tests deliver it explicitly with [`TestApp::deliver_mail`] (time is a parameter).
+    pub mailer: Mailer,
+    /// A real SMTP server (aiosmtpd) the mailer delivers to.
+    pub smtp: SmtpSink,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -61,7 +67,15 @@ impl TestApp {
             .await
             .expect("op");
         op.keys.ensure_keys().await.expect("keys");
-        let app = sekisho_web::router(sekisho_web::AppState::new(op.clone()));
+        let smtp = SmtpSink::start().expect("aiosmtpd (scripts/test installs it)");
+        let transport = Transport::smtp(&smtp.url()).expect("smtp transport");
+        let mailer = Mailer::new(
+            op.store.clone(),
+            clock.clone(),
+            transport,
+            "noreply@sekisho.test".into(),
+        );
+        let app = sekisho_web::router(sekisho_web::AppState::new(op.clone(), mailer.clone(), None));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
@@ -69,8 +83,16 @@ impl TestApp {
             base,
             op,
             clock,
+            mailer,
+            smtp,
             server,
         }
+    }
+
+    /// Delivers every due mail to the SMTP sink now and returns what the sink holds.
+    pub async fn deliver_mail(&self) -> Vec<ReceivedMail> {
+        self.mailer.deliver_due().await.expect("deliver");
+        self.smtp.messages().expect("maildir")
     }
 
     pub fn issuer(&self) -> String {
@@ -273,6 +295,16 @@ fn unescape(s: &str) -> String {
         .replace("&#x27;", "'")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
+}
+
+/// The first link in a mail body that starts with `prefix`.
+pub fn link_in(body: &str, prefix: &str) -> Option<String> {
+    let start = body.find(prefix)?;
+    let rest = &body[start..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '<')
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_owned())
 }
 
 /// The query parameters of a URL as a map.

@@ -1,9 +1,12 @@
 //! End-to-end tests through Sekisho's HTTP server. One binary; each module is one concern.
 
+mod account_lock;
+mod account_menu;
 mod client_auth;
 mod discovery;
 mod keys;
 mod negative;
+mod password_reset;
 mod rp_node;
 mod rp_openidconnect;
 mod support;

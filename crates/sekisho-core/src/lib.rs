@@ -6,7 +6,10 @@
 pub mod clock;
 pub mod email;
 pub mod login;
+pub mod menu;
 pub mod model;
 pub mod oauth;
+pub mod password;
+pub mod tickets;
 
 pub use clock::{Clock, FakeClock, SystemClock, Timestamp};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -60,7 +60,38 @@ text_enum!(ContractState { Active = "active", Cancelled = "cancelled" });
 pub struct Brand {
     pub code: BrandCode,
     pub name: String,
+    /// Sender of the brand's mails; empty means the deployment's default sender.
+    #[serde(default)]
+    pub mail_from: String,
+    #[serde(default)]
+    pub theme: BrandTheme,
     pub created_at: Timestamp,
+}
+
+impl Brand {
+    /// The subject prefix of every mail of the brand: `【OTクラウド・ストレージ】`.
+    pub fn mail_prefix(&self) -> String {
+        format!("【{}】", self.name)
+    }
+}
+
+/// How the brand's pages look. Operators may also override whole templates (see sekisho-web).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BrandTheme {
+    /// CSS colour of the header and buttons.
+    pub primary_color: String,
+    /// URL of the logo shown in the header, if any.
+    pub logo_url: Option<String>,
+}
+
+impl Default for BrandTheme {
+    fn default() -> Self {
+        Self {
+            primary_color: "#1d4f91".into(),
+            logo_url: None,
+        }
+    }
 }
 
 /// 2–16 ASCII letters and digits, upper case: the brand's URL code such as `VX5`.

@@ -85,10 +85,7 @@ fn generate(alg: SigningAlg) -> Result<Box<dyn KeyPair>, KeyRingError> {
 type SignerVerifier = (Box<dyn JwsSigner>, Box<dyn JwsVerifier>);
 
 /// A signer and verifier for `jwk` under `alg`.
-fn signer_verifier(
-    alg: SigningAlg,
-    jwk: &Jwk,
-) -> Result<SignerVerifier, KeyRingError> {
+fn signer_verifier(alg: SigningAlg, jwk: &Jwk) -> Result<SignerVerifier, KeyRingError> {
     Ok(match alg {
         SigningAlg::Es256 => (
             Box::new(ES256.signer_from_jwk(jwk)?),

@@ -14,7 +14,10 @@ mod contracts;
 mod error;
 mod grants;
 mod keys;
+mod lockout;
+mod mail;
 mod sessions;
+mod tickets;
 
 pub use audit::AuditEvent;
 pub use error::StoreError;
@@ -22,7 +25,10 @@ pub use grants::{
     AuthRequestRecord, CodeExchange, CodeRecord, GrantRecord, RefreshRecord, RefreshRotation,
 };
 pub use keys::SigningKeyRecord;
+pub use lockout::FailureOutcome;
+pub use mail::MailRecord;
 pub use sessions::SessionRecord;
+pub use tickets::TicketRecord;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;

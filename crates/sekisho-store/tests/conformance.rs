@@ -13,6 +13,11 @@ fn brand() -> Brand {
     Brand {
         code: BrandCode::parse("VX5").unwrap(),
         name: "OTクラウド・ストレージ".into(),
+        mail_from: "noreply@vx5.example".into(),
+        theme: BrandTheme {
+            primary_color: "#c00".into(),
+            logo_url: None,
+        },
         created_at: T,
     }
 }

@@ -7,12 +7,14 @@
 //!   under the workspace target folder; [`fresh_postgres_database`] gives each test its own
 //!   empty database on it, so tests never see each other's rows and can run in parallel.
 //! - SQLite: [`fresh_sqlite_url`] gives each test its own new database file.
+//! - SMTP: [`SmtpSink`] runs `aiosmtpd` (PyPI) on its own port and decodes what it received.
 //!
-//! Only `std` and `anyhow` are used, so this crate builds fast and adds nothing to the
-//! dependency tree of the crates that use it as a dev-dependency.
+//! Besides `std` and `anyhow` only `mail-parser` (pure Rust) is used, to decode received mail, so
+//! this crate builds fast and adds little to the crates that use it as a dev-dependency.
 
 mod lock;
 mod postgres;
+mod smtp;
 mod sqlite;
 
 use std::path::PathBuf;
@@ -20,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgres};
+pub use smtp::{ReceivedMail, SmtpSink};
 pub use sqlite::fresh_sqlite_url;
 
 /// Name of the environment variable that points the tests at an already running PostgreSQL

@@ -92,11 +92,11 @@ impl PageError {
         tracing::error!(error = %e, "internal error while serving a page");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, lang, "error_internal")
     }
-    pub fn render(self, state: &AppState, brand_name: Option<&str>) -> Response {
+    pub fn render(self, state: &AppState, brand: Option<&sekisho_core::model::Brand>) -> Response {
         state.pages.error(
             self.status,
             self.lang,
-            brand_name,
+            brand,
             self.message_key,
             self.detail.as_deref(),
         )

@@ -1,20 +1,34 @@
-//! Hosted pages, rendered with minijinja from templates embedded at build time.
+//! Hosted pages, rendered with minijinja.
 //!
-//! minijinja (rather than askama) because templates are data: the next step lets an operator
-//! override a brand's templates from a directory without rebuilding.
+//! minijinja (rather than askama) because templates are data: an operator can override any page
+//! of one brand (`{templates_dir}/{BRAND}/login.html`) or of all brands
+//! (`{templates_dir}/login.html`) without rebuilding; otherwise the embedded default is used.
+//! Templates extend `layout`, a variable naming the brand's layout, so a brand can restyle every
+//! page by overriding `layout.html` alone.
 
 use crate::i18n::{messages, Lang};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{context, Environment, Value};
+use sekisho_core::model::Brand;
+use std::path::PathBuf;
 
-const TEMPLATES: &[(&str, &str)] = &[
+const EMBEDDED: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("message.html", include_str!("../templates/message.html")),
     (
         "logout_confirm.html",
         include_str!("../templates/logout_confirm.html"),
+    ),
+    ("forgot.html", include_str!("../templates/forgot.html")),
+    (
+        "set_password.html",
+        include_str!("../templates/set_password.html"),
+    ),
+    (
+        "account_menu.html",
+        include_str!("../templates/account_menu.html"),
     ),
 ];
 
@@ -24,31 +38,63 @@ pub struct Pages {
 
 impl Default for Pages {
     fn default() -> Self {
-        Self::new()
+        Self::new(None)
     }
 }
 
-impl Pages {
-    pub fn new() -> Self {
-        let mut env = Environment::new();
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)
-                .expect("embedded templates parse");
+/// Finds `name` (`BRAND/file.html` or `file.html`): the brand's override, the shared override,
+/// then the embedded default.
+fn load(dir: Option<&PathBuf>, name: &str) -> Option<String> {
+    if name.contains("..") || name.starts_with('/') {
+        return None;
+    }
+    let file = name.rsplit('/').next().unwrap_or(name);
+    if let Some(dir) = dir {
+        for candidate in [name, file] {
+            if let Ok(text) = std::fs::read_to_string(dir.join(candidate)) {
+                return Some(text);
+            }
         }
+    }
+    EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == file)
+        .map(|(_, t)| (*t).to_owned())
+}
+
+impl Pages {
+    /// `templates_dir`: the operator's override directory, if any.
+    pub fn new(templates_dir: Option<PathBuf>) -> Self {
+        let mut env = Environment::new();
+        env.set_loader(move |name| Ok(load(templates_dir.as_ref(), name)));
         Self { env }
     }
 
-    /// Renders `name` with the common context (language, strings, brand name) plus `extra`.
+    /// Renders page `name` for `brand` with the common context (language, strings, brand) plus `extra`.
     pub fn render(
         &self,
         status: StatusCode,
         name: &str,
         lang: Lang,
-        brand_name: Option<&str>,
+        brand: Option<&Brand>,
         extra: Value,
     ) -> Response {
-        let ctx = context! { lang => lang.as_str(), t => messages(lang), brand_name => brand_name, ..extra };
-        match self.env.get_template(name).and_then(|t| t.render(ctx)) {
+        let prefix = brand.map(|b| format!("{}/", b.code)).unwrap_or_default();
+        let ctx = context! {
+            lang => lang.as_str(),
+            t => messages(lang),
+            layout => format!("{prefix}layout.html"),
+            brand_name => brand.map(|b| b.name.as_str()),
+            brand_code => brand.map(|b| b.code.as_str()),
+            primary_color => brand.map(|b| b.theme.primary_color.as_str()).unwrap_or("#1d4f91"),
+            logo_url => brand.and_then(|b| b.theme.logo_url.as_deref()),
+            ..extra
+        };
+        match self
+            .env
+            .get_template(&format!("{prefix}{name}"))
+            .and_then(|t| t.render(ctx))
+        {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
                 tracing::error!(error = %e, template = name, "template failed");
@@ -57,12 +103,12 @@ impl Pages {
         }
     }
 
-    /// A page with a title and a message, in the user's language.
+    /// A page with a title, a message and an optional link, in the user's language.
     pub fn message(
         &self,
         status: StatusCode,
         lang: Lang,
-        brand_name: Option<&str>,
+        brand: Option<&Brand>,
         title_key: &str,
         body_key: &str,
         link: Option<&str>,
@@ -72,7 +118,7 @@ impl Pages {
             status,
             "message.html",
             lang,
-            brand_name,
+            brand,
             context! { title => m.get(title_key), body => m.get(body_key), link => link },
         )
     }
@@ -81,7 +127,7 @@ impl Pages {
         &self,
         status: StatusCode,
         lang: Lang,
-        brand_name: Option<&str>,
+        brand: Option<&Brand>,
         message_key: &str,
         detail: Option<&str>,
     ) -> Response {
@@ -90,8 +136,36 @@ impl Pages {
             status,
             "message.html",
             lang,
-            brand_name,
+            brand,
             context! { title => m.get("error_title"), body => m.get(message_key), detail => detail, is_error => true },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brand_override_then_shared_override_then_embedded() {
+        let dir = std::env::temp_dir().join(format!("sekisho-pages-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("VX4")).unwrap();
+        std::fs::write(dir.join("VX4/login.html"), "brand login").unwrap();
+        std::fs::write(dir.join("message.html"), "shared message").unwrap();
+        let d = Some(dir.clone());
+        assert_eq!(
+            load(d.as_ref(), "VX4/login.html").as_deref(),
+            Some("brand login")
+        );
+        assert_eq!(
+            load(d.as_ref(), "VX5/login.html").as_deref(),
+            Some(include_str!("../templates/login.html"))
+        );
+        assert_eq!(
+            load(d.as_ref(), "VX5/message.html").as_deref(),
+            Some("shared message")
+        );
+        assert_eq!(load(d.as_ref(), "../secret"), None);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -18,6 +18,8 @@ pub async fn add_brand(op: &Op, code: &str, name: &str) -> anyhow::Result<Brand>
     let brand = Brand {
         code,
         name: name.trim().to_owned(),
+        mail_from: String::new(),
+        theme: Default::default(),
         created_at: op.now(),
     };
     match op.store.insert_brand(&brand).await {

@@ -32,6 +32,16 @@ pub struct Config {
     pub hash_pool_size: usize,
     /// Log filter (tracing EnvFilter syntax). Env: SEKISHO_LOG.
     pub log: String,
+    /// Mail server, `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or
+    /// `smtps://host:465`; empty = write mail to `mail_outbox_dir`. Env: SEKISHO_SMTP_URL.
+    pub smtp_url: String,
+    /// Folder of `.eml` files used when `smtp_url` is empty. Env: SEKISHO_MAIL_OUTBOX_DIR.
+    pub mail_outbox_dir: String,
+    /// Sender of the brands that have no `mail_from` of their own. Env: SEKISHO_MAIL_FROM.
+    pub mail_from: String,
+    /// Folder whose templates override the built-in pages (`{dir}/{BRAND}/login.html`, then
+    /// `{dir}/login.html`); empty = built-in only. Env: SEKISHO_TEMPLATES_DIR.
+    pub templates_dir: String,
 }
 
 impl Default for Config {
@@ -54,6 +64,10 @@ impl Default for Config {
             argon2_parallelism: p,
             hash_pool_size: 0,
             log: "info".into(),
+            smtp_url: String::new(),
+            mail_outbox_dir: "outbox".into(),
+            mail_from: "noreply@sekisho.localhost".into(),
+            templates_dir: String::new(),
         }
     }
 }
@@ -98,6 +112,15 @@ impl Config {
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
+        // A light check here; the mail transport parses the address fully when it starts.
+        anyhow::ensure!(
+            matches!(self.mail_from.trim().split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty()),
+            "mail_from must be a mail address"
+        );
+        anyhow::ensure!(
+            !self.smtp_url.trim().is_empty() || !self.mail_outbox_dir.trim().is_empty(),
+            "set smtp_url, or mail_outbox_dir for the file outbox"
+        );
         Ok(())
     }
 

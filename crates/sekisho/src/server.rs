@@ -52,11 +52,32 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     spawn_housekeeping(op.clone());
     let listener = tokio::net::TcpListener::bind(&config.listen).await?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "serving");
-    let app = sekisho_web::router(sekisho_web::AppState::new(op));
+    let mailer = mailer(config, &op)?;
+    mailer.spawn_worker();
+    let templates =
+        (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
+    let app = sekisho_web::router(sekisho_web::AppState::new(op, mailer, templates));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// The outbox and where it delivers: SMTP when `smtp_url` is set, else `.eml` files.
+pub fn mailer(config: &Config, op: &Op) -> anyhow::Result<sekisho_notify::Mailer> {
+    let transport = sekisho_notify::Transport::from_settings(
+        &config.smtp_url,
+        std::path::Path::new(&config.mail_outbox_dir),
+    )?;
+    if config.smtp_url.is_empty() {
+        tracing::warn!(dir = %config.mail_outbox_dir, "mail goes to a file outbox (development); set SEKISHO_SMTP_URL to send it");
+    }
+    Ok(sekisho_notify::Mailer::new(
+        op.store.clone(),
+        op.clock.clone(),
+        transport,
+        config.mail_from.clone(),
+    ))
 }
 
 /// Deletes expired rows every 10 minutes.

@@ -48,7 +48,7 @@ async fn start(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let name = Some(brand.name.as_str());
+    let name = Some(&brand);
     let params = match authorize::validate(&state.op, code, &q).await {
         Ok((_, p)) => p,
         Err(AuthorizeError::UnknownClient) => {
@@ -120,7 +120,7 @@ pub async fn resume(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let name = Some(brand.name.as_str());
+    let name = Some(&brand);
     let result = async {
         let expired = || {
             PageError::new(StatusCode::BAD_REQUEST, lang0, "error_request_expired")

@@ -1,21 +1,19 @@
-//! The brand's login page: email and password.
-//!
-//! Invariant: a wrong password, an unknown email and a user of another login method get the same
-//! answer after the same work (one argon2id verification), so no answer tells whether an address
-//! is registered or how it signs in.
+//! The brand's login page (REQ-LOGIN-1), for an authorization request (`ar`) or for the account
+//! menu (`next=account`). The checking itself is in `crate::signin`.
 
-use super::{brand, lang, see_other};
+use super::{brand, lang, see_other, with_cookies};
 use crate::error::PageError;
 use crate::i18n::{message, Lang};
 use crate::session;
+use crate::signin::{self, PasswordLogin};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
+use axum_extra::extract::cookie::Cookie;
 use minijinja::context;
-use sekisho_core::email::Email;
-use sekisho_core::model::{Brand, LoginMethod};
+use sekisho_core::model::Brand;
 use sekisho_core::oauth::Amr;
 use sekisho_oidc::authorize;
 use sekisho_oidc::OAuthError;
@@ -31,46 +29,52 @@ pub struct PageQuery {
 pub struct LoginForm {
     csrf_token: Option<String>,
     ar: Option<String>,
+    next: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
     password: String,
 }
 
-struct View<'a> {
-    brand: &'a Brand,
-    lang: Lang,
-    session: &'a SessionRecord,
-    ar: Option<&'a str>,
-    email: Option<&'a str>,
-    error: Option<&'static str>,
+/// Where a successful login goes on to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Next<'a> {
+    /// Back into the authorization request.
+    Authorize(&'a str),
+    /// The account menu (its own login page, REQ-MENU-1).
+    Account,
+    /// A direct visit: a "signed in" page.
+    Nothing,
 }
 
-fn render(
-    state: &AppState,
-    v: View<'_>,
-    cookies: &[axum_extra::extract::cookie::Cookie<'static>],
-) -> Response {
-    let mut res = state.pages.render(
+pub struct View<'a> {
+    pub brand: &'a Brand,
+    pub lang: Lang,
+    pub session: &'a SessionRecord,
+    pub next: Next<'a>,
+    pub email: Option<&'a str>,
+    pub error: Option<&'static str>,
+}
+
+pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Response {
+    let account = v.next == Next::Account;
+    let res = state.pages.render(
         StatusCode::OK,
         "login.html",
         v.lang,
-        Some(&v.brand.name),
+        Some(v.brand),
         context! {
             action => format!("/{}/login", v.brand.code),
+            heading => account.then(|| message(v.lang, "account_login_title")),
+            account_login => account,
             csrf_token => v.session.csrf_token,
-            ar => v.ar,
+            ar => match v.next { Next::Authorize(ar) => Some(ar), _ => None },
             email => v.email,
             error => v.error,
+            upstreams => state.upstream_buttons(v.brand, v.lang),
         },
     );
-    for c in cookies {
-        let (k, val) = session::set_cookie_header(c);
-        if let Ok(val) = val.parse() {
-            res.headers_mut().append(k, val);
-        }
-    }
-    res
+    with_cookies(res, cookies)
 }
 
 /// The language and login hint of the pending request, if the page belongs to one.
@@ -95,33 +99,45 @@ pub async fn page(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let lang0 = lang(None, &headers);
-    let brand = match brand(&state, &code, lang0).await {
+    show(
+        &state,
+        &code,
+        &headers,
+        q.ar.as_deref()
+            .map(Next::Authorize)
+            .unwrap_or(Next::Nothing),
+    )
+    .await
+}
+
+/// The login page for `next`, with a session (and CSRF token) made if the browser has none.
+pub async fn show(state: &AppState, code: &str, headers: &HeaderMap, next: Next<'_>) -> Response {
+    let lang0 = lang(None, headers);
+    let brand = match brand(state, code, lang0).await {
         Ok(b) => b,
         Err(r) => return r,
     };
     let result = async {
-        let (session, cookie) = session::ensure(&state, &code, &headers).await?;
-        let (ui_locales, hint) =
-            request_context(&state, &code, q.ar.as_deref(), &session.sid).await?;
-        let lang = lang(ui_locales.as_deref(), &headers);
+        let (session, cookie) = session::ensure(state, code, headers).await?;
+        let ar = match next {
+            Next::Authorize(ar) => Some(ar),
+            _ => None,
+        };
+        let (ui_locales, hint) = request_context(state, code, ar, &session.sid).await?;
+        let lang = lang(ui_locales.as_deref(), headers);
         let view = View {
             brand: &brand,
             lang,
             session: &session,
-            ar: q.ar.as_deref(),
+            next,
             email: hint.as_deref(),
             error: None,
         };
-        Ok(render(
-            &state,
-            view,
-            &cookie.into_iter().collect::<Vec<_>>(),
-        ))
+        Ok(render(state, view, &cookie.into_iter().collect::<Vec<_>>()))
     };
-    result.await.unwrap_or_else(|e: OAuthError| {
-        PageError::internal(lang0, e).render(&state, Some(&brand.name))
-    })
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang0, e).render(state, Some(&brand)))
 }
 
 pub async fn submit(
@@ -135,46 +151,38 @@ pub async fn submit(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let name = brand.name.clone();
     let result = async {
         let Some(session) = session::current(&state, &code, &headers).await? else {
-            return Ok(csrf_failure(&state, lang0, &name));
+            return Ok(csrf_failure(&state, lang0, &brand));
         };
         if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
-            return Ok(csrf_failure(&state, lang0, &name));
+            return Ok(csrf_failure(&state, lang0, &brand));
         }
+        let next = match (&form.ar, form.next.as_deref()) {
+            (Some(ar), _) => Next::Authorize(ar),
+            (None, Some("account")) => Next::Account,
+            _ => Next::Nothing,
+        };
         let (ui_locales, _) =
             request_context(&state, &code, form.ar.as_deref(), &session.sid).await?;
         let lang = lang(ui_locales.as_deref(), &headers);
-
-        let user = match Email::parse(&form.email) {
-            Ok(email) => state.op.store.find_user_by_email(&code, &email).await?,
-            Err(_) => None,
+        let again = |error: &'static str| {
+            let view = View {
+                brand: &brand,
+                lang,
+                session: &session,
+                next,
+                email: Some(&form.email),
+                error: Some(message(lang, error)),
+            };
+            render(&state, view, &[])
         };
-        // Only password users have a hash to check; everyone else costs the same dummy hash.
-        let hash = user
-            .as_ref()
-            .filter(|u| u.login_method == LoginMethod::Password)
-            .and_then(|u| u.password_hash.as_deref());
-        let ok = state
-            .op
-            .passwords
-            .verify(&form.password, hash)
-            .await
-            .map_err(OAuthError::server)?;
-        let user = match (ok, user) {
-            (true, Some(u)) => u,
-            _ => {
-                let view = View {
-                    brand: &brand,
-                    lang,
-                    session: &session,
-                    ar: form.ar.as_deref(),
-                    email: Some(&form.email),
-                    error: Some(message(lang, "login_failed")),
-                };
-                return Ok(render(&state, view, &[]));
-            }
+        let user = match signin::password_login(&state, &brand, &form.email, &form.password, lang)
+            .await?
+        {
+            PasswordLogin::Success(u) => u,
+            PasswordLogin::Failed => return Ok(again("login_failed")),
+            PasswordLogin::Locked => return Ok(again("account_locked")),
         };
 
         let (new, value) =
@@ -185,42 +193,35 @@ pub async fn submit(
             .replace_session(&session.id_hash, &new, form.ar.as_deref())
             .await?;
         let cookie = session::cookie(&state, &code, value);
-        Ok(match form.ar.as_deref() {
-            Some(ar) => see_other(
+        Ok(match next {
+            Next::Authorize(ar) => see_other(
                 &format!("/{code}/authorize/continue?ar={}", urlencode(ar)),
                 &[cookie],
             ),
-            None => {
-                let mut res = state.pages.message(
+            Next::Account => see_other(&format!("/{code}/account"), &[cookie]),
+            Next::Nothing => with_cookies(
+                state.pages.message(
                     StatusCode::OK,
                     lang,
-                    Some(&name),
+                    Some(&brand),
                     "signed_in_title",
                     "signed_in_body",
                     None,
-                );
-                let (k, v) = session::set_cookie_header(&cookie);
-                if let Ok(v) = v.parse() {
-                    res.headers_mut().append(k, v);
-                }
-                res
-            }
+                ),
+                &[cookie],
+            ),
         })
     };
-    result.await.unwrap_or_else(|e: OAuthError| {
-        PageError::internal(lang0, e).render(&state, Some(&brand.name))
-    })
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang0, e).render(&state, Some(&brand)))
 }
 
 /// A form without this browser's CSRF token (or after its session expired): refused, nothing done.
-fn csrf_failure(state: &AppState, lang: Lang, brand_name: &str) -> Response {
-    state.pages.error(
-        StatusCode::FORBIDDEN,
-        lang,
-        Some(brand_name),
-        "error_csrf",
-        None,
-    )
+pub fn csrf_failure(state: &AppState, lang: Lang, brand: &Brand) -> Response {
+    state
+        .pages
+        .error(StatusCode::FORBIDDEN, lang, Some(brand), "error_csrf", None)
 }
 
 fn urlencode(s: &str) -> String {

@@ -53,7 +53,7 @@ async fn handle(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let name = Some(brand.name.as_str());
+    let name = Some(&brand);
     let request = match logout::validate(&state.op, code, &q).await {
         Ok(r) => r,
         Err(e) if e.code == sekisho_oidc::ErrorCode::ServerError => {

@@ -1,8 +1,10 @@
 //! The route table. Every OP path lives under its brand's issuer: `/{brand}/…`.
 
+mod account;
 mod authorize;
 mod login;
 mod logout;
+mod password;
 mod protocol;
 
 use crate::error::PageError;
@@ -39,6 +41,22 @@ pub fn router(state: AppState) -> Router {
             "/{brand}/logout",
             get(logout::logout_get).post(logout::logout_post),
         )
+        .route("/{brand}/unlock", get(password::unlock))
+        .route(
+            "/{brand}/password/forgot",
+            get(password::forgot_page).post(password::forgot_submit),
+        )
+        .route(
+            "/{brand}/password/reset",
+            get(password::reset_page).post(password::reset_submit),
+        )
+        .route("/{brand}/account/login", get(account::login_page))
+        .route("/{brand}/account", get(account::menu))
+        .route(
+            "/{brand}/account/password",
+            get(password::change_page).post(password::change_submit),
+        )
+        .route("/{brand}/account/item/{item}", get(account::item))
         .layer(axum::middleware::from_fn(crate::security::headers))
         .with_state(state)
 }
@@ -75,11 +93,21 @@ fn lang(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
 
 /// A `303 See Other` to `location`, with optional cookies to set.
 fn see_other(location: &str, cookies: &[axum_extra::extract::cookie::Cookie<'static>]) -> Response {
-    let mut res = (
-        StatusCode::SEE_OTHER,
-        [(axum::http::header::LOCATION, location.to_owned())],
+    with_cookies(
+        (
+            StatusCode::SEE_OTHER,
+            [(axum::http::header::LOCATION, location.to_owned())],
+        )
+            .into_response(),
+        cookies,
     )
-        .into_response();
+}
+
+/// Adds `Set-Cookie` headers to a response.
+fn with_cookies(
+    mut res: Response,
+    cookies: &[axum_extra::extract::cookie::Cookie<'static>],
+) -> Response {
     for c in cookies {
         if let Ok(v) = c.encoded().to_string().parse() {
             res.headers_mut().append(axum::http::header::SET_COOKIE, v);

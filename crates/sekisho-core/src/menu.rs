@@ -1,0 +1,139 @@
+//! The account menu (認証・契約情報変更メニュー): who may use which item (REQ-MENU-2).
+
+use crate::model::{text_enum, LoginMethod, Plan, Role};
+use crate::Timestamp;
+
+text_enum!(
+    MenuItem {
+        LoginMethod = "login_method",
+        EmailChange = "email_change",
+        PasswordChange = "password_change",
+        AccessRoute = "access_route",
+        TwoFactor = "two_factor",
+        ActiveDirectory = "active_directory",
+        ContractInfo = "contract_info",
+        PlanChange = "plan_change",
+        Cancellation = "cancellation",
+    }
+);
+
+/// A trial contract's contractor may still change to the basic plan this long after the trial ends.
+pub const PLAN_CHANGE_GRACE: i64 = 15 * 86_400;
+/// A trial lasts 30 days.
+pub const TRIAL_LENGTH: i64 = 30 * 86_400;
+
+/// The facts the table reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MenuSubject {
+    pub role: Role,
+    pub plan: Plan,
+    pub login_method: LoginMethod,
+    /// When the contract started (a trial ends `TRIAL_LENGTH` after it).
+    pub contract_created_at: Timestamp,
+}
+
+/// Whether `who` may use `item` at `now`. Only the contractor manages contract-wide items; on a
+/// trial the contractor cannot change the login method or email, change contract information or
+/// cancel (the trial ends by itself), and may change plan until 15 days after the trial ended.
+pub fn allowed(item: MenuItem, who: MenuSubject, now: Timestamp) -> bool {
+    let contractor = who.role == Role::Contractor;
+    let basic = who.plan == Plan::Basic;
+    match item {
+        MenuItem::PasswordChange => who.login_method == LoginMethod::Password,
+        MenuItem::LoginMethod
+        | MenuItem::EmailChange
+        | MenuItem::ContractInfo
+        | MenuItem::Cancellation => contractor && basic,
+        MenuItem::AccessRoute | MenuItem::TwoFactor | MenuItem::ActiveDirectory => contractor,
+        MenuItem::PlanChange => {
+            contractor
+                && (basic || now <= who.contract_created_at + TRIAL_LENGTH + PLAN_CHANGE_GRACE)
+        }
+    }
+}
+
+/// The items `who` sees, in menu order.
+pub fn visible_items(who: MenuSubject, now: Timestamp) -> Vec<MenuItem> {
+    MenuItem::ALL
+        .iter()
+        .copied()
+        .filter(|i| allowed(*i, who, now))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MenuItem::*;
+
+    const DAY: i64 = 86_400;
+
+    // REQ-MENU-2: the manual's table, for every role × plan × trial moment × login method.
+    #[test]
+    fn permission_table() {
+        // (item, basic contractor, basic others, trial contractor, trial others) as in the manual.
+        let table: &[(MenuItem, bool, bool, bool, bool)] = &[
+            (LoginMethod, true, false, false, false),
+            (EmailChange, true, false, false, false),
+            (PasswordChange, true, true, true, true),
+            (AccessRoute, true, false, true, false),
+            (TwoFactor, true, false, true, false),
+            (ActiveDirectory, true, false, true, false),
+            (ContractInfo, true, false, false, false),
+            (PlanChange, true, false, true, false),
+            (Cancellation, true, false, false, false),
+        ];
+        let start = 1_000 * DAY;
+        let during_trial = start + 10 * DAY;
+        for method in crate::model::LoginMethod::ALL {
+            for role in Role::ALL {
+                for (item, bc, bo, tc, to) in table {
+                    for (plan, want) in [
+                        (
+                            Plan::Basic,
+                            if *role == Role::Contractor { *bc } else { *bo },
+                        ),
+                        (
+                            Plan::Trial,
+                            if *role == Role::Contractor { *tc } else { *to },
+                        ),
+                    ] {
+                        let who = MenuSubject {
+                            role: *role,
+                            plan,
+                            login_method: *method,
+                            contract_created_at: start,
+                        };
+                        // Password change is for password users only, whatever the table says.
+                        let want = want
+                            && (*item != PasswordChange
+                                || *method == crate::model::LoginMethod::Password);
+                        assert_eq!(
+                            allowed(*item, who, during_trial),
+                            want,
+                            "{item} {role} {plan} {method}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    // REQ-MENU-2 ※1: a trial contractor may change plan until 15 days after the 30-day trial.
+    #[test]
+    fn trial_plan_change_window() {
+        let start = 1_000 * DAY;
+        let who = MenuSubject {
+            role: Role::Contractor,
+            plan: Plan::Trial,
+            login_method: crate::model::LoginMethod::Password,
+            contract_created_at: start,
+        };
+        assert!(allowed(PlanChange, who, start + 45 * DAY));
+        assert!(!allowed(PlanChange, who, start + 45 * DAY + 1));
+        assert_eq!(
+            visible_items(who, start + 46 * DAY),
+            vec![PasswordChange, AccessRoute, TwoFactor, ActiveDirectory]
+        );
+    }
+}

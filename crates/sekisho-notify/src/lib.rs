@@ -1,0 +1,20 @@
+//! Mail for Sekisho (REQ-MAIL-1): the brand mail texts, a durable outbox, and delivery.
+//!
+//! - [`templates`]: what a mail says, per brand and language (`render`).
+//! - [`outbox`]: [`Mailer`], which a request uses to *queue* a mail (one row in `mail_outbox`) and
+//!   whose worker delivers the queue with retries. A request never talks to the mail server, so a
+//!   slow or broken mail server never slows or breaks a login; an outage delays mail, loses none.
+//! - [`transport`]: where mail goes: an SMTP server, or `.eml` files in a folder (development).
+//!
+//! Invariant: bodies hold single-use links (secrets): they are never logged; logs name the mail id
+//! and the recipient's domain only.
+
+mod error;
+pub mod outbox;
+pub mod templates;
+pub mod transport;
+
+pub use error::{Error, Result};
+pub use outbox::{Delivery, Mailer};
+pub use templates::{render, MailKind};
+pub use transport::Transport;

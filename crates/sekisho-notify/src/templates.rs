@@ -1,0 +1,302 @@
+//! What each brand mail says, in Japanese (the texts of the service manuals) and English.
+//!
+//! Every mail has the same frame — greeting, thanks for using the brand's service, the kind's own
+//! paragraphs, the send-only footer — so a new kind (invitation, email change, login-method change)
+//! only adds a [`MailKind`] variant and its paragraphs in [`ja`] and [`en`].
+//!
+//! Bodies are plain text with `\n` line ends (the transport turns them into CRLF). A link always
+//! stands alone on its own line, so that mail clients make the whole of it clickable.
+
+use sekisho_core::model::Brand;
+use sekisho_core::oauth::Lang;
+use sekisho_core::tickets::TICKET_TTL;
+
+/// Days a mailed link stays valid, as the texts state it (本メール受領後14日間): the ticket
+/// lifetime itself, so the text cannot drift from what the server enforces (REQ-MAIL-2).
+pub const LINK_VALID_DAYS: i64 = TICKET_TTL / 86_400;
+
+/// The mails Sekisho sends. Each link is a single-use ticket URL made by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailKind {
+    /// Too many wrong passwords (REQ-LOCK-1): the link unlocks the account.
+    AccountLocked { unlock_url: String },
+    /// "Forgot your password": the link opens the page that sets a new one.
+    PasswordReset { reset_url: String },
+}
+
+/// The subject and body of `kind` for `brand` in `lang`, greeting `recipient_name`.
+///
+/// Pass the user's display name, or their mail address when they have no name (see
+/// [`addressee`]); an empty name falls back to a generic greeting rather than "様" alone.
+/// The subject is the brand prefix and the title: `【OTクラウド・ストレージ】アカウントロック`.
+pub fn render(
+    kind: &MailKind,
+    brand: &Brand,
+    lang: Lang,
+    recipient_name: &str,
+) -> (String, String) {
+    let text = match lang {
+        Lang::Ja => ja(kind),
+        Lang::En => en(kind),
+    };
+    let name = one_line(recipient_name);
+    let frame = Frame::of(lang);
+    let greeting = if name.is_empty() {
+        frame.nameless_greeting.to_owned()
+    } else {
+        frame.greeting.replace("{name}", &name)
+    };
+    let mut blocks = vec![greeting, frame.thanks.replace("{brand}", &brand.name)];
+    blocks.extend(text.paragraphs);
+    blocks.push(frame.footer.to_owned());
+    let subject = format!("{}{}", brand.mail_prefix(), text.title);
+    (subject, blocks.join("\n\n") + "\n")
+}
+
+/// Whom to greet: the display name, or the mail address when the user has no name.
+pub fn addressee<'a>(name: &'a str, email: &'a str) -> &'a str {
+    if name.trim().is_empty() {
+        email
+    } else {
+        name
+    }
+}
+
+/// The parts every mail of one language shares.
+struct Frame {
+    greeting: &'static str,
+    nameless_greeting: &'static str,
+    thanks: &'static str,
+    footer: &'static str,
+}
+
+impl Frame {
+    fn of(lang: Lang) -> Self {
+        match lang {
+            Lang::Ja => Frame {
+                greeting: "{name}様",
+                nameless_greeting: "お客様",
+                thanks: "平素より、{brand}サービスをご利用いただき誠にありがとうございます。",
+                footer: "※このメールは送信専用のため、ご返信いただいてもお答えできません。",
+            },
+            Lang::En => Frame {
+                greeting: "Dear {name},",
+                nameless_greeting: "Dear customer,",
+                thanks: "Thank you for using the {brand} service.",
+                footer: "* This mail was sent from a send-only address: replies to it cannot be answered.",
+            },
+        }
+    }
+}
+
+/// A kind's own part of the mail: the subject title and the paragraphs between frame parts.
+struct Text {
+    title: &'static str,
+    paragraphs: Vec<String>,
+}
+
+fn ja(kind: &MailKind) -> Text {
+    let validity = format!("※有効期限: 本メール受領後{LINK_VALID_DAYS}日間");
+    match kind {
+        MailKind::AccountLocked { unlock_url } => Text {
+            title: "アカウントロック",
+            paragraphs: vec![
+                "サービスへのログインが規定回数以上失敗したため、アカウントをロックしました。".into(),
+                "下記URLへアクセスすることでロックを解除できます。".into(),
+                unlock_url.clone(),
+                validity,
+                "なお、上記URLが有効期限切れの場合、ポータルサイトのログイン画面よりパスワード変更を行うことによりロックを解除できます。".into(),
+            ],
+        },
+        MailKind::PasswordReset { reset_url } => Text {
+            title: "パスワードリセット",
+            paragraphs: vec![
+                "パスワードリセットについて承りました。\n下記URLへアクセスし新しいパスワードを登録ください。".into(),
+                reset_url.clone(),
+                format!(
+                    "{validity}\n本メール受領後、{LINK_VALID_DAYS}日間以内に新しいパスワードの登録が完了しない場合は処理がキャンセルとなりますのでご注意ください。"
+                ),
+            ],
+        },
+    }
+}
+
+fn en(kind: &MailKind) -> Text {
+    let validity = format!("* Valid for {LINK_VALID_DAYS} days after you receive this mail.");
+    match kind {
+        MailKind::AccountLocked { unlock_url } => Text {
+            title: "Account locked",
+            paragraphs: vec![
+                "Your account has been locked because signing in failed more times than allowed.".into(),
+                "Open the following URL to unlock it:".into(),
+                unlock_url.clone(),
+                validity,
+                "If the URL has expired, you can unlock the account by changing your password from the login page.".into(),
+            ],
+        },
+        MailKind::PasswordReset { reset_url } => Text {
+            title: "Password reset",
+            paragraphs: vec![
+                "We have received your request to reset your password.\nOpen the following URL and set a new password:".into(),
+                reset_url.clone(),
+                format!(
+                    "{validity}\nIf no new password is set within {LINK_VALID_DAYS} days of receiving this mail, the request is cancelled."
+                ),
+            ],
+        },
+    }
+}
+
+/// A user-supplied name must not break the layout of the mail: control characters (line breaks
+/// included) become spaces.
+fn one_line(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sekisho_core::model::{BrandCode, BrandTheme};
+
+    fn brand() -> Brand {
+        Brand {
+            code: BrandCode::parse("VX5").unwrap(),
+            name: "OTクラウド・ストレージ".into(),
+            mail_from: "noreply@vx5.example".into(),
+            theme: BrandTheme::default(),
+            created_at: 0,
+        }
+    }
+
+    const URL: &str = "https://login.example/VX5/ticket?t=abc123";
+
+    fn kinds() -> Vec<MailKind> {
+        vec![
+            MailKind::AccountLocked {
+                unlock_url: URL.into(),
+            },
+            MailKind::PasswordReset {
+                reset_url: URL.into(),
+            },
+        ]
+    }
+
+    /// Shared by every kind and language: brand, link alone on its line, 14 days, footer. REQ-MAIL-1, REQ-MAIL-2
+    fn assert_common(lang: Lang, subject: &str, body: &str) {
+        assert!(
+            subject.starts_with("【OTクラウド・ストレージ】"),
+            "{subject}"
+        );
+        assert!(body.contains("OTクラウド・ストレージ"), "{body}");
+        assert!(
+            body.lines().any(|l| l == URL),
+            "link on its own line:\n{body}"
+        );
+        match lang {
+            Lang::Ja => {
+                assert!(body.starts_with("山田太郎様\n"), "{body}");
+                assert!(body.contains("平素より、OTクラウド・ストレージサービスをご利用いただき誠にありがとうございます。"));
+                assert!(body.contains("※有効期限: 本メール受領後14日間"), "{body}");
+                assert!(body
+                    .contains("※このメールは送信専用のため、ご返信いただいてもお答えできません。"));
+            }
+            Lang::En => {
+                assert!(body.starts_with("Dear 山田太郎,\n"), "{body}");
+                assert!(body.contains("Thank you for using the OTクラウド・ストレージ service."));
+                assert!(body.contains("14 days"), "{body}");
+                assert!(body.contains("send-only address"), "{body}");
+            }
+        }
+    }
+
+    // REQ-MAIL-1, REQ-LOCK-1
+    #[test]
+    fn lock_mail_in_japanese_is_the_manual_text() {
+        let kind = MailKind::AccountLocked {
+            unlock_url: URL.into(),
+        };
+        let (subject, body) = render(&kind, &brand(), Lang::Ja, "山田太郎");
+        assert_eq!(subject, "【OTクラウド・ストレージ】アカウントロック");
+        assert_common(Lang::Ja, &subject, &body);
+        assert!(body.contains(
+            "サービスへのログインが規定回数以上失敗したため、アカウントをロックしました。"
+        ));
+        assert!(body.contains("下記URLへアクセスすることでロックを解除できます。"));
+    }
+
+    // REQ-MAIL-1
+    #[test]
+    fn reset_mail_in_japanese_is_the_manual_text() {
+        let kind = MailKind::PasswordReset {
+            reset_url: URL.into(),
+        };
+        let (subject, body) = render(&kind, &brand(), Lang::Ja, "山田太郎");
+        assert_eq!(subject, "【OTクラウド・ストレージ】パスワードリセット");
+        assert_common(Lang::Ja, &subject, &body);
+        assert!(body.contains("パスワードリセットについて承りました。"));
+        assert!(
+            body.contains("14日間以内に新しいパスワードの登録が完了しない場合は処理がキャンセル")
+        );
+    }
+
+    // REQ-MAIL-1
+    #[test]
+    fn english_mails_state_brand_link_validity_and_footer() {
+        let (subject, body) = render(&kinds()[0], &brand(), Lang::En, "山田太郎");
+        assert_eq!(subject, "【OTクラウド・ストレージ】Account locked");
+        assert_common(Lang::En, &subject, &body);
+        assert!(body.contains("locked"), "{body}");
+        let (subject, body) = render(&kinds()[1], &brand(), Lang::En, "山田太郎");
+        assert_eq!(subject, "【OTクラウド・ストレージ】Password reset");
+        assert_common(Lang::En, &subject, &body);
+        assert!(body.contains("set a new password"), "{body}");
+    }
+
+    // REQ-MAIL-1
+    #[test]
+    fn a_user_without_a_name_is_greeted_by_address() {
+        assert_eq!(addressee("  ", "taro@example.jp"), "taro@example.jp");
+        assert_eq!(addressee("山田太郎", "taro@example.jp"), "山田太郎");
+        let (_, body) = render(
+            &kinds()[0],
+            &brand(),
+            Lang::Ja,
+            addressee("", "taro@example.jp"),
+        );
+        assert!(body.starts_with("taro@example.jp様\n"), "{body}");
+        // Should a caller pass nothing at all, the greeting is still a greeting.
+        for (lang, greeting) in [(Lang::Ja, "お客様\n"), (Lang::En, "Dear customer,\n")] {
+            let (_, body) = render(&kinds()[1], &brand(), lang, "");
+            assert!(body.starts_with(greeting), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_name_cannot_add_lines_to_the_mail() {
+        let (_, body) = render(
+            &kinds()[0],
+            &brand(),
+            Lang::Ja,
+            "Eve\r\nhttps://evil.example\n",
+        );
+        assert!(body.starts_with("Eve  https://evil.example様\n"), "{body}");
+        assert!(!body.lines().any(|l| l == "https://evil.example"));
+    }
+
+    #[test]
+    fn every_kind_and_language_ends_with_the_footer() {
+        for kind in kinds() {
+            for lang in [Lang::Ja, Lang::En] {
+                let (_, body) = render(&kind, &brand(), lang, "x");
+                assert!(
+                    body.ends_with(&format!("{}\n", Frame::of(lang).footer)),
+                    "{body}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Tickets: the single-use links mailed to users (unlock, password reset, and later invitation,
+//! email change, login-method change).
+//!
+//! Invariant: only the hash of a ticket is stored; consuming one is a single conditional UPDATE,
+//! so a ticket works once even when two requests race.
+
+use crate::{col, Result, Store};
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRecord {
+    pub token_hash: String,
+    /// What the ticket may be used for (`unlock`, `password_reset`, …): a ticket of one purpose
+    /// never works for another.
+    pub purpose: String,
+    pub brand: String,
+    pub user_id: String,
+    /// Purpose-specific data as JSON (for example a new email address).
+    pub payload: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+fn ticket(row: &AnyRow) -> Result<TicketRecord> {
+    Ok(TicketRecord {
+        token_hash: col(row, "token_hash")?,
+        purpose: col(row, "purpose")?,
+        brand: col(row, "brand_code")?,
+        user_id: col(row, "user_id")?,
+        payload: col(row, "payload")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+        used_at: col(row, "used_at")?,
+    })
+}
+
+const TICKET_COLUMNS: &str =
+    "token_hash, purpose, brand_code, user_id, payload, created_at, expires_at, used_at";
+
+impl Store {
+    /// Stores a new ticket and retires the user's earlier unused tickets of the same purpose, so
+    /// only the newest mail's link works.
+    pub async fn issue_ticket(&self, t: &TicketRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tickets SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+            .bind(t.created_at)
+            .bind(&t.user_id)
+            .bind(&t.purpose)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
+        ))
+        .bind(&t.token_hash)
+        .bind(&t.purpose)
+        .bind(&t.brand)
+        .bind(&t.user_id)
+        .bind(&t.payload)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A live (unused, unexpired) ticket of this purpose, without using it (to show its form).
+    pub async fn find_live_ticket(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Option<TicketRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE token_hash = $1 AND purpose = $2 \
+             AND used_at IS NULL AND expires_at > $3"
+        ))
+        .bind(token_hash)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(ticket).transpose()
+    }
+
+    /// Uses a live ticket: returns it if this call spent it, `None` if it was unknown, of another
+    /// purpose, expired or already used.
+    pub async fn consume_ticket(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Option<TicketRecord>> {
+        let done = sqlx::query(
+            "UPDATE tickets SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 \
+             AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(purpose)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_one(&self.pool)
+        .await?;
+        ticket(&row).map(Some)
+    }
+}

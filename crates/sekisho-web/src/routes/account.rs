@@ -1,0 +1,198 @@
+//! The account menu (認証・契約情報変更メニュー, REQ-MENU-1): its own login page, and a menu that
+//! lists only the items the signed-in person may use (`sekisho_core::menu`, REQ-MENU-2).
+
+use super::{brand, lang, see_other};
+use crate::error::PageError;
+use crate::i18n::{message, Lang};
+use crate::routes::login::{self, Next};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use sekisho_core::menu::{allowed, visible_items, MenuItem, MenuSubject};
+use sekisho_core::model::{Brand, User};
+use sekisho_oidc::OAuthError;
+use sekisho_store::SessionRecord;
+use serde::Serialize;
+
+/// The signed-in session and its user, if the browser has one for this brand.
+pub async fn signed_in(
+    state: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+) -> Result<Option<(SessionRecord, User)>, OAuthError> {
+    let Some(session) = crate::session::current(state, code, headers).await? else {
+        return Ok(None);
+    };
+    let Some(user_id) = session.user_id.clone() else {
+        return Ok(None);
+    };
+    Ok(state
+        .op
+        .store
+        .find_user(&user_id)
+        .await?
+        .map(|u| (session, u)))
+}
+
+pub fn to_account_login(code: &str) -> Response {
+    see_other(&format!("/{code}/account/login"), &[])
+}
+
+async fn subject(state: &AppState, user: &User) -> Result<MenuSubject, OAuthError> {
+    let contract = state
+        .op
+        .store
+        .find_contract(&user.contract_id)
+        .await?
+        .ok_or_else(|| OAuthError::server("user without contract"))?;
+    Ok(MenuSubject {
+        role: user.role,
+        plan: contract.plan,
+        login_method: user.login_method,
+        contract_created_at: contract.created_at,
+    })
+}
+
+#[derive(Serialize)]
+struct Entry {
+    href: String,
+    label: &'static str,
+}
+
+fn href(code: &str, item: MenuItem) -> String {
+    match item {
+        MenuItem::PasswordChange => format!("/{code}/account/password"),
+        other => format!("/{code}/account/item/{other}"),
+    }
+}
+
+pub async fn menu_page(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    session: &SessionRecord,
+    user: &User,
+    notice: Option<&str>,
+) -> Result<Response, OAuthError> {
+    let who = subject(state, user).await?;
+    let items: Vec<Entry> = visible_items(who, state.op.now())
+        .into_iter()
+        .map(|i| Entry {
+            href: href(brand.code.as_str(), i),
+            label: message(lang, &format!("menu_{i}")),
+        })
+        .collect();
+    Ok(state.pages.render(
+        StatusCode::OK,
+        "account_menu.html",
+        lang,
+        Some(brand),
+        context! { items => items, email => user.email.as_str(), csrf_token => session.csrf_token, notice => notice },
+    ))
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    login::show(&state, &code, &headers, Next::Account).await
+}
+
+/// Runs `page` for a signed-in user, or sends the browser to the account login.
+pub async fn for_password_user(
+    state: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+    page: impl FnOnce(&AppState, &Brand, Lang, &SessionRecord, &User) -> Response,
+) -> Response {
+    let lang = lang(None, headers);
+    let brand = match brand(state, code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let result = async {
+        let Some((session, user)) = signed_in(state, code, headers).await? else {
+            return Ok(to_account_login(code));
+        };
+        if !allowed(
+            MenuItem::PasswordChange,
+            subject(state, &user).await?,
+            state.op.now(),
+        ) {
+            return Ok(
+                PageError::new(StatusCode::FORBIDDEN, lang, "error_not_allowed")
+                    .render(state, Some(&brand)),
+            );
+        }
+        Ok(page(state, &brand, lang, &session, &user))
+    };
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(state, Some(&brand)))
+}
+
+pub async fn menu(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang(None, &headers);
+    let brand = match brand(&state, &code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let result = async {
+        let Some((session, user)) = signed_in(&state, &code, &headers).await? else {
+            return Ok(to_account_login(&code));
+        };
+        menu_page(&state, &brand, lang, &session, &user, None).await
+    };
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+}
+
+/// Items whose pages come with later work: permission-checked now, with a page saying so.
+pub async fn item(
+    State(state): State<AppState>,
+    Path((code, item)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang(None, &headers);
+    let brand = match brand(&state, &code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let result = async {
+        let Some((_, user)) = signed_in(&state, &code, &headers).await? else {
+            return Ok(to_account_login(&code));
+        };
+        let Some(item) = MenuItem::parse(&item) else {
+            return Ok(
+                PageError::new(StatusCode::NOT_FOUND, lang, "error_unknown_brand")
+                    .render(&state, Some(&brand)),
+            );
+        };
+        if !allowed(item, subject(&state, &user).await?, state.op.now()) {
+            return Ok(
+                PageError::new(StatusCode::FORBIDDEN, lang, "error_not_allowed")
+                    .render(&state, Some(&brand)),
+            );
+        }
+        let back = format!("/{code}/account");
+        Ok(state.pages.message(
+            StatusCode::OK,
+            lang,
+            Some(&brand),
+            "menu_item_later_title",
+            "menu_item_later",
+            Some(&back),
+        ))
+    };
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+}

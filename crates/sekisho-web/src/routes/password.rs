@@ -1,0 +1,399 @@
+//! Unlock links (REQ-LOCK-1, -2), forgot password and reset (REQ-PW-3, -4), and password change
+//! from the account menu (REQ-PW-2). Every form carries the session's CSRF token.
+
+use super::{brand, lang, with_cookies};
+use crate::error::PageError;
+use crate::i18n::{message, messages, Lang};
+use crate::routes::login::csrf_failure;
+use crate::session;
+use crate::signin;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use minijinja::context;
+use sekisho_core::email::Email;
+use sekisho_core::model::{Brand, LoginMethod};
+use sekisho_core::password;
+use sekisho_core::tickets::TicketPurpose;
+use sekisho_crypto::tokens::hash_token;
+use sekisho_oidc::OAuthError;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct TicketQuery {
+    #[serde(default)]
+    ticket: String,
+}
+
+/// `GET /{brand}/unlock?ticket=…`: opening the lock mail's link unlocks the account, as the manual
+/// says. A spent or expired link explains that a password reset also unlocks (REQ-LOCK-2).
+pub async fn unlock(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<TicketQuery>,
+) -> Response {
+    let lang = lang(None, &headers);
+    let brand = match brand(&state, &code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let result = async {
+        let now = state.op.now();
+        let Some(ticket) = state
+            .op
+            .store
+            .consume_ticket(&hash_token(&q.ticket), TicketPurpose::Unlock.as_str(), now)
+            .await?
+        else {
+            let link = format!("/{code}/password/forgot");
+            return Ok(state.pages.message(
+                StatusCode::BAD_REQUEST,
+                lang,
+                Some(&brand),
+                "ticket_invalid_title",
+                "unlock_ticket_invalid",
+                Some(&link),
+            ));
+        };
+        if ticket.brand != code {
+            return Ok(invalid_ticket(&state, lang, &brand));
+        }
+        state.op.store.unlock_user(&ticket.user_id).await?;
+        signin::audit(&state, "account.unlocked", &brand, Some(&ticket.user_id)).await;
+        let link = format!("/{code}/login");
+        Ok(state.pages.message(
+            StatusCode::OK,
+            lang,
+            Some(&brand),
+            "unlocked_title",
+            "unlocked_body",
+            Some(&link),
+        ))
+    };
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+}
+
+fn invalid_ticket(state: &AppState, lang: Lang, brand: &Brand) -> Response {
+    let link = format!("/{}/login", brand.code);
+    state.pages.message(
+        StatusCode::BAD_REQUEST,
+        lang,
+        Some(brand),
+        "ticket_invalid_title",
+        "ticket_invalid",
+        Some(&link),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ForgotQuery {
+    email: Option<String>,
+}
+
+pub async fn forgot_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<ForgotQuery>,
+) -> Response {
+    let lang = lang(None, &headers);
+    let brand = match brand(&state, &code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match session::ensure(&state, &code, &headers).await {
+        Ok((s, cookie)) => {
+            let res = state.pages.render(
+                StatusCode::OK,
+                "forgot.html",
+                lang,
+                Some(&brand),
+                context! { csrf_token => s.csrf_token, email => q.email },
+            );
+            with_cookies(res, &cookie.into_iter().collect::<Vec<_>>())
+        }
+        Err(e) => PageError::internal(lang, e).render(&state, Some(&brand)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    email: String,
+}
+
+/// The answer is the same page, with the same status, whether or not the address is registered
+/// (REQ-PW-4); only a registered password user gets a mail.
+pub async fn forgot_submit(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ForgotForm>,
+) -> Response {
+    let lang = lang(None, &headers);
+    let brand = match brand(&state, &code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let result = async {
+        let Some(s) = session::current(&state, &code, &headers)
+            .await?
+            .filter(|s| session::csrf_ok(s, form.csrf_token.as_deref()))
+        else {
+            return Ok(csrf_failure(&state, lang, &brand));
+        };
+        let Ok(email) = Email::parse(&form.email) else {
+            let m = messages(lang);
+            return Ok(state.pages.render(StatusCode::OK, "forgot.html", lang, Some(&brand), context! { csrf_token => s.csrf_token, email => form.email, error => m.get("email_invalid") }));
+        };
+        signin::request_password_reset(&state, &brand, &email, lang).await?;
+        let link = format!("/{code}/login");
+        Ok(state.pages.message(
+            StatusCode::OK,
+            lang,
+            Some(&brand),
+            "forgot_sent_title",
+            "forgot_sent_body",
+            Some(&link),
+        ))
+    };
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+}
+
+/// The form that sets a password: for a reset (with its ticket) or a change (with the current one).
+fn password_form(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    csrf: &str,
+    ticket: Option<&str>,
+    errors: Vec<&'static str>,
+) -> Response {
+    let (title, action) = match ticket {
+        Some(_) => (
+            message(lang, "reset_title"),
+            format!("/{}/password/reset", brand.code),
+        ),
+        None => (
+            message(lang, "password_change_title"),
+            format!("/{}/account/password", brand.code),
+        ),
+    };
+    state.pages.render(
+        StatusCode::OK,
+        "set_password.html",
+        lang,
+        Some(brand),
+        context! { title => title, action => action, csrf_token => csrf, ticket => ticket, ask_current => ticket.is_none(), errors => errors },
+    )
+}
+
+pub async fn reset_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<TicketQuery>,
+) -> Response {
+    let lang = lang(None, &headers);
+    let brand = match brand(&state, &code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let result = async {
+        let live = state
+            .op
+            .store
+            .find_live_ticket(
+                &hash_token(&q.ticket),
+                TicketPurpose::PasswordReset.as_str(),
+                state.op.now(),
+            )
+            .await?;
+        if live.filter(|t| t.brand == code).is_none() {
+            return Ok(invalid_ticket(&state, lang, &brand));
+        }
+        let (s, cookie) = session::ensure(&state, &code, &headers).await?;
+        Ok(with_cookies(
+            password_form(&state, &brand, lang, &s.csrf_token, Some(&q.ticket), vec![]),
+            &cookie.into_iter().collect::<Vec<_>>(),
+        ))
+    };
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf_token: Option<String>,
+    ticket: Option<String>,
+    current_password: Option<String>,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+/// The messages of every broken part of the password rule; empty when the password is good.
+fn violations(lang: Lang, form: &PasswordForm) -> Vec<&'static str> {
+    password::check(&form.new_password, &form.confirm_password)
+        .into_iter()
+        .map(|v| message(lang, v.message_key()))
+        .collect()
+}
+
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let lang = lang(None, &headers);
+    let brand = match brand(&state, &code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let result = async {
+        let Some(s) = session::current(&state, &code, &headers)
+            .await?
+            .filter(|s| session::csrf_ok(s, form.csrf_token.as_deref()))
+        else {
+            return Ok(csrf_failure(&state, lang, &brand));
+        };
+        let ticket = form.ticket.clone().unwrap_or_default();
+        let errors = violations(lang, &form);
+        if !errors.is_empty() {
+            // The ticket is not spent by a rejected password: the user corrects it and sends again.
+            return Ok(password_form(
+                &state,
+                &brand,
+                lang,
+                &s.csrf_token,
+                Some(&ticket),
+                errors,
+            ));
+        }
+        let phc = state
+            .op
+            .passwords
+            .hash(&form.new_password)
+            .await
+            .map_err(OAuthError::server)?;
+        let Some(t) = state
+            .op
+            .store
+            .consume_ticket(
+                &hash_token(&ticket),
+                TicketPurpose::PasswordReset.as_str(),
+                state.op.now(),
+            )
+            .await?
+        else {
+            return Ok(invalid_ticket(&state, lang, &brand));
+        };
+        state.op.store.set_password(&t.user_id, &phc, true).await?;
+        signin::on_password_reset(&state, &brand, &t.user_id).await?;
+        let link = format!("/{code}/login");
+        Ok(state.pages.message(
+            StatusCode::OK,
+            lang,
+            Some(&brand),
+            "reset_done_title",
+            "reset_done",
+            Some(&link),
+        ))
+    };
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+}
+
+pub async fn change_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    super::account::for_password_user(&state, &code, &headers, |state, brand, lang, session, _| {
+        password_form(state, brand, lang, &session.csrf_token, None, vec![])
+    })
+    .await
+}
+
+pub async fn change_submit(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let lang = lang(None, &headers);
+    let brand = match brand(&state, &code, lang).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let result = async {
+        let Some((session, user)) = super::account::signed_in(&state, &code, &headers).await?
+        else {
+            return Ok(super::account::to_account_login(&code));
+        };
+        if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
+            return Ok(csrf_failure(&state, lang, &brand));
+        }
+        if user.login_method != LoginMethod::Password {
+            return Ok(
+                PageError::new(StatusCode::FORBIDDEN, lang, "error_not_allowed")
+                    .render(&state, Some(&brand)),
+            );
+        }
+        let current_ok = state
+            .op
+            .passwords
+            .verify(
+                form.current_password.as_deref().unwrap_or(""),
+                user.password_hash.as_deref(),
+            )
+            .await
+            .map_err(OAuthError::server)?;
+        let mut errors = violations(lang, &form);
+        if !current_ok {
+            errors.insert(0, message(lang, "current_password_wrong"));
+        }
+        if !errors.is_empty() {
+            return Ok(password_form(
+                &state,
+                &brand,
+                lang,
+                &session.csrf_token,
+                None,
+                errors,
+            ));
+        }
+        let phc = state
+            .op
+            .passwords
+            .hash(&form.new_password)
+            .await
+            .map_err(OAuthError::server)?;
+        state.op.store.set_password(&user.id, &phc, false).await?;
+        signin::audit(&state, "password.changed", &brand, Some(&user.id)).await;
+        super::account::menu_page(
+            &state,
+            &brand,
+            lang,
+            &session,
+            &user,
+            Some(message(lang, "password_changed")),
+        )
+        .await
+    };
+    result
+        .await
+        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+}

@@ -1,0 +1,227 @@
+//! Forgot password, reset by mailed link, and the password rule on the pages that set one.
+
+use sekisho_e2e::{hidden_inputs, link_in, Browser, TestApp, EMAIL};
+
+const NEW_PASSWORD: &str = "Fuji-San-3776";
+
+/// GET a page, then POST its form with the hidden fields plus `fields`; returns (status, body).
+async fn submit(
+    app: &TestApp,
+    browser: &Browser,
+    page_url: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let page = browser.get(page_url).await.unwrap().text().await.unwrap();
+    let action = sekisho_e2e::form_action(&page).expect("form");
+    let mut form = hidden_inputs(&page);
+    form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let res = browser
+        .http
+        .post(format!("{}{action}", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn request_reset(app: &TestApp, browser: &Browser, email: &str) -> (u16, String) {
+    submit(
+        app,
+        browser,
+        &format!("{}/password/forgot", app.issuer()),
+        &[("email", email)],
+    )
+    .await
+}
+
+async fn reset_link(app: &TestApp) -> String {
+    let mails = app.deliver_mail().await;
+    let mail = mails
+        .iter()
+        .find(|m| m.subject == "【OTクラウド・ストレージ】パスワードリセット")
+        .expect("a reset mail");
+    link_in(
+        &mail.body,
+        &format!("{}/password/reset?ticket=", app.issuer()),
+    )
+    .expect("reset link")
+}
+
+/// Logs in with email/password at the brand's login page (no RP); true when it worked.
+async fn can_log_in(app: &TestApp, password: &str) -> bool {
+    let browser = Browser::new();
+    let (_, body) = submit(
+        app,
+        &browser,
+        &format!("{}/login", app.issuer()),
+        &[("email", EMAIL), ("password", password)],
+    )
+    .await;
+    body.contains("ログインしました")
+}
+
+// REQ-PW-4: the answer is identical, in status and body, for a registered and an unknown address.
+#[tokio::test]
+async fn forgot_password_answer_does_not_reveal_registration() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let (s1, b1) = request_reset(&app, &Browser::new(), EMAIL).await;
+    let (s2, b2) = request_reset(&app, &Browser::new(), "nobody@example.jp").await;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(b1, b2);
+    assert_eq!(
+        app.deliver_mail().await.len(),
+        1,
+        "only the registered address gets a mail"
+    );
+}
+
+// REQ-PW-3 REQ-MAIL-2: the reset link sets a new password once; afterwards it is spent.
+#[tokio::test]
+async fn reset_link_works_once() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let browser = Browser::new();
+    request_reset(&app, &browser, EMAIL).await;
+    let link = reset_link(&app).await;
+    let (status, body) = submit(
+        &app,
+        &browser,
+        &link,
+        &[
+            ("new_password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("リセットパスワードの手続きが完了いたしました。"));
+    assert!(can_log_in(&app, NEW_PASSWORD).await);
+    assert!(
+        !can_log_in(&app, sekisho_e2e::PASSWORD).await,
+        "the old password no longer works"
+    );
+    let again = browser.get(&link).await.unwrap();
+    assert_eq!(again.status(), 400, "the link is spent");
+}
+
+// REQ-MAIL-2: links expire after 14 days.
+#[tokio::test]
+async fn reset_link_expires_after_14_days() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    request_reset(&app, &Browser::new(), EMAIL).await;
+    let link = reset_link(&app).await;
+    app.clock.advance(14 * 86_400 - 1);
+    assert_eq!(
+        Browser::new().get(&link).await.unwrap().status(),
+        200,
+        "still valid just before 14 days"
+    );
+    app.clock.advance(2);
+    let res = Browser::new().get(&link).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("有効期限"));
+}
+
+// REQ-PW-1: the rule is stated, and each violation has its own message; the ticket survives them.
+#[tokio::test]
+async fn reset_page_states_the_rule_and_each_violation() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let browser = Browser::new();
+    request_reset(&app, &browser, EMAIL).await;
+    let link = reset_link(&app).await;
+    let page = browser.get(&link).await.unwrap().text().await.unwrap();
+    assert!(page.contains("パスワードは英大文字、英小文字、数字、記号から3種類以上を含め8文字以上"));
+    for (pw, confirm, message) in [
+        ("Ab-1", "Ab-1", "8文字以上で設定してください"),
+        (
+            "onlylowercase",
+            "onlylowercase",
+            "3種類以上を含めてください",
+        ),
+        (
+            NEW_PASSWORD,
+            "Fuji-San-3777",
+            "確認用パスワードが一致しません",
+        ),
+    ] {
+        let (status, body) = submit(
+            &app,
+            &browser,
+            &link,
+            &[("new_password", pw), ("confirm_password", confirm)],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(body.contains(message), "{pw}: {message}");
+    }
+    let (_, body) = submit(
+        &app,
+        &browser,
+        &link,
+        &[
+            ("new_password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert!(
+        body.contains("完了"),
+        "the link still works after rejected attempts"
+    );
+}
+
+// REQ-LOCK-2: when the unlock link has expired, a password reset unlocks the account.
+#[tokio::test]
+async fn password_reset_unlocks_after_the_unlock_link_expired() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    for _ in 0..10 {
+        can_log_in(&app, "wrong-Password-1").await;
+    }
+    assert!(app
+        .op
+        .store
+        .find_user(&seed.user_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .locked_at
+        .is_some());
+    let unlock = link_in(
+        &app.deliver_mail().await[0].body,
+        &format!("{}/unlock?ticket=", app.issuer()),
+    )
+    .unwrap();
+    app.clock.advance(15 * 86_400);
+    let res = Browser::new().get(&unlock).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("パスワードを忘れた方はこちら"),
+        "the page points to the reset"
+    );
+
+    let browser = Browser::new();
+    request_reset(&app, &browser, EMAIL).await;
+    let link = reset_link(&app).await;
+    submit(
+        &app,
+        &browser,
+        &link,
+        &[
+            ("new_password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert!(
+        can_log_in(&app, NEW_PASSWORD).await,
+        "reset unlocked the account"
+    );
+}
