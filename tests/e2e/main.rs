@@ -2,11 +2,13 @@
 
 mod account_lock;
 mod account_menu;
+mod browser;
 mod client_auth;
 mod discovery;
 mod keys;
 mod negative;
 mod password_reset;
+mod performance_design;
 mod rp_node;
 mod rp_openidconnect;
 mod support;

@@ -35,6 +35,7 @@ struct Inner {
     size: usize,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
+    total: AtomicUsize,
     /// A hash of a random password, verified against when the user does not exist, so that an
     /// unknown email costs the same time as a wrong password.
     dummy_hash: String,
@@ -68,6 +69,7 @@ impl PasswordHasher {
                 size,
                 in_flight: AtomicUsize::new(0),
                 peak_in_flight: AtomicUsize::new(0),
+                total: AtomicUsize::new(0),
                 dummy_hash,
             }),
         })
@@ -85,6 +87,11 @@ impl PasswordHasher {
     /// The most hashes ever seen running at once (a test checks it never exceeds the pool size).
     pub fn peak_in_flight(&self) -> usize {
         self.inner.peak_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many hashes (and verifications) the pool has run since it was made.
+    pub fn total(&self) -> usize {
+        self.inner.total.load(Ordering::SeqCst)
     }
 
     /// A PHC string (`$argon2id$v=19$m=…`).
@@ -128,6 +135,7 @@ impl PasswordHasher {
         tokio::task::spawn_blocking(move || {
             let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             inner.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+            inner.total.fetch_add(1, Ordering::SeqCst);
             let out = work(&inner);
             inner.in_flight.fetch_sub(1, Ordering::SeqCst);
             out

@@ -72,7 +72,7 @@ pub async fn validate(
 ) -> Result<(Client, AuthParams), AuthorizeError> {
     let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let client_id = get("client_id").ok_or(AuthorizeError::UnknownClient)?;
-    let client = match op.store.find_client(client_id).await {
+    let client = match op.client(client_id).await {
         Ok(Some(c)) if c.brand.as_str() == brand => c,
         Ok(_) => return Err(AuthorizeError::UnknownClient),
         Err(e) => {

@@ -118,7 +118,7 @@ pub async fn authenticate(
         ));
     }
     let unknown = || OAuthError::invalid_client("client authentication failed");
-    let client = match op.store.find_client(&client_id).await? {
+    let client = match op.client(&client_id).await? {
         Some(c) if c.brand.as_str() == brand => c,
         _ => {
             // Spend a hash on unknown clients too, so timing does not tell which ids exist.

@@ -5,6 +5,7 @@
 //! as `server_error` without detail.
 
 pub mod authorize;
+pub mod cache;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod userinfo;
 
 pub use error::{ErrorCode, OAuthError};
 
+use sekisho_core::model::{Brand, Client};
 use sekisho_core::Clock;
 use sekisho_crypto::{KeyRing, PasswordHasher};
 use sekisho_store::Store;
@@ -63,7 +65,12 @@ pub struct Op {
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
     pub config: OpConfig,
+    clients: cache::TtlCache<Client>,
+    brands: cache::TtlCache<Brand>,
 }
+
+/// How long a client or brand read from the database is reused (seconds).
+const RECORD_CACHE_TTL: i64 = 30;
 
 impl std::fmt::Debug for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,6 +79,60 @@ impl std::fmt::Debug for Op {
 }
 
 impl Op {
+    pub fn new(
+        store: Store,
+        keys: Arc<KeyRing>,
+        clock: Arc<dyn Clock>,
+        passwords: PasswordHasher,
+        config: OpConfig,
+    ) -> Self {
+        Self {
+            store,
+            keys,
+            clock,
+            passwords,
+            config,
+            clients: cache::TtlCache::new(RECORD_CACHE_TTL),
+            brands: cache::TtlCache::new(RECORD_CACHE_TTL),
+        }
+    }
+
+    /// The client `id` (cached; see [`cache`]).
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, sekisho_store::StoreError> {
+        let now = self.now();
+        if let Some(c) = self.clients.get(id, now) {
+            return Ok(Some(c));
+        }
+        let found = self.store.find_client(id).await?;
+        if let Some(c) = &found {
+            self.clients.put(id, c.clone(), now);
+        }
+        Ok(found)
+    }
+
+    /// The brand `code` (cached; see [`cache`]).
+    pub async fn brand(&self, code: &str) -> Result<Option<Brand>, sekisho_store::StoreError> {
+        let now = self.now();
+        if let Some(b) = self.brands.get(code, now) {
+            return Ok(Some(b));
+        }
+        let found = self.store.find_brand(code).await?;
+        if let Some(b) = &found {
+            self.brands.put(code, b.clone(), now);
+        }
+        Ok(found)
+    }
+
+    /// Call after changing a client through this process, so the change is seen at once.
+    pub fn forget_client(&self, id: &str) {
+        self.clients.forget(id);
+    }
+
+    /// Call after changing a brand through this process.
+    pub fn forget_brand(&self, code: &str) {
+        self.brands.forget(code);
+    }
+
     pub fn issuer(&self, brand: &str) -> String {
         format!("{}/{}", self.config.public_url, brand)
     }

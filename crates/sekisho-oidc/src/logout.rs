@@ -62,11 +62,7 @@ pub async fn validate(
                     "post_logout_redirect_uri needs id_token_hint or client_id",
                 )
             })?;
-            let client = op
-                .store
-                .find_client(&id)
-                .await?
-                .filter(|c| c.brand.as_str() == brand);
+            let client = op.client(&id).await?.filter(|c| c.brand.as_str() == brand);
             let client = client.ok_or_else(|| OAuthError::invalid_request("unknown client"))?;
             if !client.has_post_logout_redirect_uri(uri) {
                 return Err(OAuthError::invalid_request(

@@ -289,6 +289,12 @@ impl Store {
 
     // ---- refresh tokens ----
 
+    /// Stores a refresh token of an existing grant (set-up of benchmarks and imports; the
+    /// protocol itself issues them through `exchange_code` and `rotate_refresh`).
+    pub async fn insert_refresh(&self, r: &RefreshRecord) -> Result<()> {
+        insert_refresh(&self.pool, r).await
+    }
+
     /// The refresh token and its family, whatever their state (the caller decides).
     pub async fn find_refresh(
         &self,

@@ -30,13 +30,7 @@ pub fn build_op_with(
         config.argon2_parallelism,
         config.hash_pool_size,
     )?;
-    Ok(Arc::new(Op {
-        store,
-        keys,
-        clock,
-        passwords,
-        config: op_config,
-    }))
+    Ok(Arc::new(Op::new(store, keys, clock, passwords, op_config)))
 }
 
 /// Serves until Ctrl-C / SIGTERM. Keys missing for an algorithm are generated first.

@@ -63,7 +63,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The brand of the path, or a "not found" page (in the visitor's language).
 async fn brand(state: &AppState, code: &str, lang: Lang) -> Result<Brand, Response> {
-    match state.op.store.find_brand(code).await {
+    match state.op.brand(code).await {
         Ok(Some(b)) => Ok(b),
         Ok(None) => Err(
             PageError::new(StatusCode::NOT_FOUND, lang, "error_unknown_brand").render(state, None),
@@ -74,7 +74,7 @@ async fn brand(state: &AppState, code: &str, lang: Lang) -> Result<Brand, Respon
 
 /// The brand for a protocol (JSON) endpoint: unknown brands are a plain 404.
 async fn api_brand(state: &AppState, code: &str) -> Result<Brand, Response> {
-    match state.op.store.find_brand(code).await {
+    match state.op.brand(code).await {
         Ok(Some(b)) => Ok(b),
         Ok(None) => Err((StatusCode::NOT_FOUND, "unknown issuer").into_response()),
         Err(e) => {

@@ -1,0 +1,165 @@
+//! Loads wrk cannot make: full browser logins with fresh sessions, and a fixed-rate (open-loop)
+//! client for latency at a chosen rate.
+
+use crate::seed::{user_email, PASSWORD, REDIRECT_URI};
+use sekisho_crypto::tokens::pkce_s256;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadResult {
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub failures: u64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn summarize(mut latencies: Vec<f64>, elapsed: Duration, failures: u64) -> LoadResult {
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    LoadResult {
+        rate: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+        failures,
+    }
+}
+
+const VERIFIER: &str = "bench-pkce-verifier-0123456789-0123456789-abcdefghij";
+
+/// One whole login as a browser with a fresh session: authorize → login page → POST password →
+/// code → token exchange. Returns whether it ended with tokens.
+async fn one_login(base: &str, rp: &(String, String), user: usize) -> anyhow::Result<()> {
+    let browser = sekisho_e2e::Browser::new();
+    let authorize = format!(
+        "{base}/VX5/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20email&state=s&nonce=n&code_challenge={}&code_challenge_method=S256",
+        rp.0,
+        url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>(),
+        pkce_s256(VERIFIER)
+    );
+    let back = browser
+        .login(base, &authorize, &user_email(user), PASSWORD)
+        .await?;
+    let code = sekisho_e2e::query(&back)
+        .remove("code")
+        .ok_or_else(|| anyhow::anyhow!("no code: {back}"))?;
+    let res = browser
+        .http
+        .post(format!("{base}/VX5/token"))
+        .basic_auth(&rp.0, Some(&rp.1))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        res.status().is_success(),
+        "token exchange: {}",
+        res.status()
+    );
+    Ok(())
+}
+
+/// `concurrency` browsers logging in back to back for `secs`; users are taken in turn.
+pub async fn logins(
+    base: &str,
+    rp: (String, String),
+    users: usize,
+    concurrency: usize,
+    secs: f64,
+) -> LoadResult {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let next_user = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let rp = Arc::new(rp);
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (base, rp, next_user, failures) = (
+                base.to_owned(),
+                rp.clone(),
+                next_user.clone(),
+                failures.clone(),
+            );
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let user = (next_user.fetch_add(1, Ordering::Relaxed) as usize) % users;
+                    let t = Instant::now();
+                    match one_login(&base, &rp, user).await {
+                        Ok(()) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
+                        Err(_) => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    summarize(all, started.elapsed(), failures.load(Ordering::Relaxed))
+}
+
+/// Sends client_credentials requests at a fixed `rate` per second for `secs`, whatever the server's
+/// answers take (open loop), and reports the latencies.
+pub async fn fixed_rate_token(
+    base: &str,
+    cc: (String, String),
+    rate: f64,
+    secs: f64,
+) -> LoadResult {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client");
+    let url = format!("{base}/VX5/token");
+    let total = (rate * secs) as u64;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let started = Instant::now();
+    let failures = Arc::new(AtomicU64::new(0));
+    let cc = Arc::new(cc);
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let due = started + interval * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let (http, url, cc, failures) = (http.clone(), url.clone(), cc.clone(), failures.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let ok = http
+                .post(&url)
+                .basic_auth(&cc.0, Some(&cc.1))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            if !ok {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+            t.elapsed().as_secs_f64() * 1000.0
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        latencies.push(t.await.unwrap_or(f64::MAX));
+    }
+    summarize(
+        latencies,
+        started.elapsed(),
+        failures.load(Ordering::Relaxed),
+    )
+}

@@ -1,0 +1,213 @@
+//! `sekisho-bench`: the benchmark suite (run it with `scripts/bench`).
+//!
+//! Measures, in one run on this machine: the raw limits (ES256 signatures/s, argon2id hashes/s on
+//! every core), the release server's endpoint rates under wrk, full password logins, memory idle
+//! and under 200 concurrent logins, p99 of the token endpoint at half its peak rate, and the time
+//! from process start to serving discovery. Prints one table with the ratios and writes the same
+//! to docs/PERFORMANCE.md.
+
+mod load;
+mod raw;
+mod report;
+mod seed;
+mod server;
+mod wrk;
+
+use base64::Engine;
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(about = "Sekisho's benchmark suite")]
+struct Args {
+    /// Run against PostgreSQL (a test cluster started by sekisho-testkit) instead of SQLite.
+    #[arg(long)]
+    postgres: bool,
+    /// Seconds per measured load.
+    #[arg(long, default_value_t = 8)]
+    seconds: u32,
+    /// Where to write the report (Markdown); empty to print only.
+    #[arg(long, default_value = "docs/PERFORMANCE.md")]
+    out: String,
+    /// How the run was started, recorded in the report.
+    #[arg(long, default_value = "scripts/bench")]
+    command: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let secs = args.seconds;
+    let root = sekisho_testkit::workspace_root();
+    let dir = sekisho_testkit::target_dir()
+        .join("bench-run")
+        .join(format!("{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let backend = if args.postgres {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let database_url = if args.postgres {
+        sekisho_testkit::fresh_postgres_database()?
+    } else {
+        format!("sqlite://{}?mode=rwc", dir.join("bench.db").display())
+    };
+    let port = server::free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let config = sekisho::config::Config {
+        database_url: database_url.clone(),
+        public_url: base.clone(),
+        ..Default::default()
+    };
+
+    eprintln!("==> raw limits on {cores} cores");
+    let es256 = raw::es256_per_sec(cores, 3.0)?;
+    let argon2 = raw::argon2_per_sec(
+        cores,
+        5.0,
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.argon2_parallelism,
+    )?;
+
+    eprintln!("==> seeding ({backend})");
+    let tokens_file = dir.join("refresh_tokens.txt");
+    let refresh_count = 60_000;
+    let users = 64;
+    let seeded = seed::seed(&config, users, refresh_count, &tokens_file).await?;
+
+    let binary = std::env::current_exe()?.with_file_name("sekisho");
+    anyhow::ensure!(
+        binary.exists(),
+        "{} is missing: build it with cargo build --release -p sekisho",
+        binary.display()
+    );
+    let env: Vec<(String, String)> = vec![
+        ("SEKISHO_DATABASE_URL".into(), database_url.clone()),
+        ("SEKISHO_LISTEN".into(), format!("127.0.0.1:{port}")),
+        ("SEKISHO_PUBLIC_URL".into(), base.clone()),
+        ("SEKISHO_LOG".into(), "warn".into()),
+        (
+            "SEKISHO_MAIL_OUTBOX_DIR".into(),
+            dir.join("outbox").display().to_string(),
+        ),
+    ];
+    eprintln!("==> starting the release server");
+    let (srv, _) = server::start(&binary, &dir, &env, port).await?;
+    let pid = srv.child.id();
+    let (idle_rss, _) = server::rss_mib(pid)?;
+
+    let b64 = |id: &str, secret: &str| {
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    };
+    let scripts = dir.join("scripts");
+    std::fs::create_dir_all(&scripts)?;
+    let cc_lua = scripts.join("client_credentials.lua");
+    std::fs::write(
+        &cc_lua,
+        wrk::post_script(
+            &b64(&seeded.cc_id, &seeded.cc_secret),
+            "grant_type=client_credentials",
+        ),
+    )?;
+    let refresh_lua = scripts.join("refresh.lua");
+    std::fs::write(
+        &refresh_lua,
+        wrk::refresh_script(&b64(&seeded.rp_id, &seeded.rp_secret)),
+    )?;
+    let issuer = format!("{base}/VX5");
+
+    eprintln!("==> wrk: discovery, JWKS, client_credentials, refresh_token");
+    let discovery = wrk::run(
+        &format!("{issuer}/.well-known/openid-configuration"),
+        32,
+        secs,
+        None,
+    )?;
+    let jwks = wrk::run(&format!("{issuer}/jwks"), 32, secs, None)?;
+    let cc = wrk::run(&format!("{issuer}/token"), 32, secs, Some((&cc_lua, &[])))?;
+    let refresh_secs = secs.min(5);
+    let refresh = wrk::run(
+        &format!("{issuer}/token"),
+        16,
+        refresh_secs,
+        Some((
+            &refresh_lua,
+            &[tokens_file.display().to_string(), "2".into()],
+        )),
+    )?;
+
+    eprintln!("==> fixed rate at half the client_credentials peak");
+    let half = load::fixed_rate_token(
+        &base,
+        (seeded.cc_id.clone(), seeded.cc_secret.clone()),
+        cc.rps / 2.0,
+        4.0,
+    )
+    .await;
+
+    eprintln!("==> full password logins");
+    let rp = (seeded.rp_id.clone(), seeded.rp_secret.clone());
+    let logins = load::logins(&base, rp.clone(), seeded.users.len(), 8, secs as f64).await;
+
+    eprintln!("==> 200 concurrent logins (memory)");
+    let sampler = tokio::spawn(async move {
+        let mut peak: f64 = 0.0;
+        for _ in 0..400 {
+            if let Ok((rss, _)) = server::rss_mib(pid) {
+                peak = peak.max(rss);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        peak
+    });
+    let storm = load::logins(&base, rp, seeded.users.len(), 200, 6.0).await;
+    let storm_rss = sampler
+        .await
+        .unwrap_or(0.0)
+        .max(server::rss_mib(pid).map(|(_, hwm)| hwm).unwrap_or(0.0));
+    drop(srv);
+
+    eprintln!("==> start-up with a migrated database (3 starts)");
+    let mut starts = Vec::new();
+    for _ in 0..3 {
+        let (srv, took) = server::start(&binary, &dir, &env, port).await?;
+        starts.push(took.as_secs_f64() * 1000.0);
+        drop(srv);
+    }
+    starts.sort_by(|a, b| a.total_cmp(b));
+
+    let r = report::Report {
+        backend: backend.into(),
+        cores,
+        es256,
+        argon2,
+        discovery,
+        jwks,
+        cc,
+        refresh,
+        refresh_count,
+        refresh_secs,
+        half,
+        logins,
+        storm,
+        idle_rss,
+        storm_rss,
+        startup_ms: starts[1],
+        command: args.command.clone(),
+    };
+    let text = r.markdown();
+    println!("{text}");
+    if !args.out.is_empty() {
+        let path = root.join(&args.out);
+        report::write_section(&path, backend, &text)?;
+        eprintln!("==> written to {}", PathBuf::from(&args.out).display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

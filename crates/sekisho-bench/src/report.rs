@@ -1,0 +1,219 @@
+//! The table, the ratios against the same run's raw limits and the targets, and the
+//! Markdown written to docs/PERFORMANCE.md (one section per database backend).
+
+use crate::load::LoadResult;
+use crate::wrk::WrkResult;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Keycloak 26 sizing guide, per vCPU: the published figures to beat.
+const KC_PASSWORD_LOGINS: f64 = 15.0;
+const KC_CLIENT_CREDENTIALS: f64 = 120.0;
+const KC_REFRESH: f64 = 120.0;
+
+pub struct Report {
+    pub backend: String,
+    pub cores: usize,
+    pub es256: f64,
+    pub argon2: f64,
+    pub discovery: WrkResult,
+    pub jwks: WrkResult,
+    pub cc: WrkResult,
+    pub refresh: WrkResult,
+    pub refresh_count: usize,
+    pub refresh_secs: u32,
+    pub half: LoadResult,
+    pub logins: LoadResult,
+    pub storm: LoadResult,
+    pub idle_rss: f64,
+    pub storm_rss: f64,
+    pub startup_ms: f64,
+    pub command: String,
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map(|kib| format!("{:.0} GiB", kib / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!(
+        "{cpu}, {} cores, {mem}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    )
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**not met**"
+    }
+}
+
+impl Report {
+    pub fn markdown(&self) -> String {
+        let c = self.cores as f64;
+        let mut s = String::new();
+        let _ = writeln!(s, "### {} ({})\n", self.backend, machine());
+        let _ = writeln!(s, "Command: `{}`. Load generator (wrk, and the bench tool for logins) on the same machine.\n", self.command);
+        let _ = writeln!(
+            s,
+            "| measure | rate /s | p50 ms | p99 ms |\n|---|---:|---:|---:|"
+        );
+        let _ = writeln!(
+            s,
+            "| raw ES256 JWT signatures, {} cores | {:.0} | | |",
+            self.cores, self.es256
+        );
+        let _ = writeln!(
+            s,
+            "| raw argon2id hashes (m=19456 KiB, t=2, p=1), {} cores | {:.1} | | |",
+            self.cores, self.argon2
+        );
+        for (name, w) in [
+            ("discovery", &self.discovery),
+            ("JWKS", &self.jwks),
+            ("token: client_credentials", &self.cc),
+        ] {
+            let _ = writeln!(
+                s,
+                "| {name} | {:.0} | {:.2} | {:.2} |",
+                w.rps, w.p50_ms, w.p99_ms
+            );
+        }
+        let _ = writeln!(
+            s,
+            "| token: refresh_token (rotation, one transaction) | {:.0} | {:.2} | {:.2} |",
+            self.refresh.rps, self.refresh.p50_ms, self.refresh.p99_ms
+        );
+        let _ = writeln!(s, "| token: client_credentials at half the peak rate ({:.0}/s, open loop) | {:.0} | {:.2} | {:.2} |", self.cc.rps / 2.0, self.half.rate, self.half.p50_ms, self.half.p99_ms);
+        let _ = writeln!(s, "| full password login (authorize → page → POST → code → token), 8 browsers | {:.1} | {:.1} | {:.1} |", self.logins.rate, self.logins.p50_ms, self.logins.p99_ms);
+        let _ = writeln!(
+            s,
+            "| full password login, 200 concurrent browsers | {:.1} | {:.1} | {:.1} |",
+            self.storm.rate, self.storm.p50_ms, self.storm.p99_ms
+        );
+        let failures = self.logins.failures + self.storm.failures + self.half.failures;
+        let _ = writeln!(s, "\n| other | value |\n|---|---:|");
+        let _ = writeln!(s, "| resident memory, idle | {:.1} MiB |", self.idle_rss);
+        let _ = writeln!(
+            s,
+            "| resident memory, peak during 200 concurrent logins | {:.1} MiB |",
+            self.storm_rss
+        );
+        let _ = writeln!(
+            s,
+            "| process start → discovery served (migrated database, median of 3) | {:.0} ms |",
+            self.startup_ms
+        );
+        let _ = writeln!(
+            s,
+            "| failed requests (logins, fixed-rate run); refresh non-2xx | {failures}; {} |",
+            self.refresh.non_2xx
+        );
+
+        let cc_ratio = self.cc.rps / self.es256;
+        let cc_kc = self.cc.rps / c / KC_CLIENT_CREDENTIALS;
+        let rt_kc = self.refresh.rps / c / KC_REFRESH;
+        let login_ratio = self.logins.rate / self.argon2;
+        let login_kc = self.logins.rate / c / KC_PASSWORD_LOGINS;
+        let _ = writeln!(s, "\n| target | measured | verdict |\n|---|---:|---|");
+        let _ = writeln!(
+            s,
+            "| client_credentials ≥ 10% of raw ES256 | {:.1}% | {} |",
+            cc_ratio * 100.0,
+            verdict(cc_ratio >= 0.10)
+        );
+        let _ = writeln!(
+            s,
+            "| client_credentials ≥ 20× Keycloak per vCPU (120/s) | {cc_kc:.1}× | {} |",
+            verdict(cc_kc >= 20.0)
+        );
+        let _ = writeln!(
+            s,
+            "| refresh_token ≥ 10× Keycloak per vCPU (120/s) | {rt_kc:.1}× | {} |",
+            verdict(rt_kc >= 10.0)
+        );
+        let _ = writeln!(
+            s,
+            "| password logins ≥ 70% of raw argon2id | {:.1}% | {} |",
+            login_ratio * 100.0,
+            verdict(login_ratio >= 0.70)
+        );
+        let _ = writeln!(
+            s,
+            "| password logins vs Keycloak per vCPU (15/s, weaker hash) | {login_kc:.1}× | {} |",
+            verdict(login_kc >= 4.0)
+        );
+        let _ = writeln!(
+            s,
+            "| token p99 at half peak < 5 ms | {:.2} ms | {} |",
+            self.half.p99_ms,
+            verdict(self.half.p99_ms < 5.0)
+        );
+        let _ = writeln!(
+            s,
+            "| memory idle < 40 MB | {:.1} MiB | {} |",
+            self.idle_rss,
+            verdict(self.idle_rss < 40.0)
+        );
+        let _ = writeln!(
+            s,
+            "| memory during 200 concurrent logins < 150 MB | {:.1} MiB | {} |",
+            self.storm_rss,
+            verdict(self.storm_rss < 150.0)
+        );
+        let _ = writeln!(
+            s,
+            "| start → discovery < 150 ms | {:.0} ms | {} |",
+            self.startup_ms,
+            verdict(self.startup_ms < 150.0)
+        );
+        let _ = writeln!(
+            s,
+            "\n({} refresh tokens seeded for {} s of refresh load; each request spends its own.)",
+            self.refresh_count, self.refresh_secs
+        );
+        s
+    }
+}
+
+/// Replaces this backend's section of the report file (keeping the other backend's), creating the
+/// file with its header when missing.
+pub fn write_section(path: &Path, backend: &str, section: &str) -> anyhow::Result<()> {
+    let header = "# Performance\n\nMeasured by `scripts/bench` (SQLite) and `scripts/bench --postgres`, which build the release\nbinaries, start the server on loopback, measure the raw limits of the machine in the same run,\nthen load the server. Ratios compare the server with those raw limits and with Keycloak 26's\npublished per-vCPU sizing figures. Each run rewrites its own section below.\n\n";
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let mut sections: Vec<String> = old
+        .split("\n### ")
+        .skip(1)
+        .map(|s| format!("### {}", s.trim_end()))
+        .collect();
+    sections.retain(|s| !s.starts_with(&format!("### {backend} ")));
+    sections.push(section.trim_end().to_owned());
+    sections.sort();
+    let mut out = String::from(header);
+    for s in sections {
+        out.push('\n');
+        out.push_str(&s);
+        out.push('\n');
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}

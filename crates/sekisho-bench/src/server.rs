@@ -1,0 +1,70 @@
+//! The release server as a child process on loopback, and what the OS says about it.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `binary serve` with `env` in `dir`, and returns once discovery answers 200, with the
+/// time from spawn to that first answer.
+pub async fn start(
+    binary: &Path,
+    dir: &Path,
+    env: &[(String, String)],
+    port: u16,
+) -> anyhow::Result<(Server, Duration)> {
+    let started = Instant::now();
+    let child = Command::new(binary)
+        .arg("serve")
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Server { child, base };
+    let url = format!("{}/VX5/.well-known/openid-configuration", server.base);
+    let http = reqwest::Client::new();
+    // Polls until the server answers; bounded, and the measured time is the first success.
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(r) = http.get(&url).send().await {
+            if r.status().is_success() {
+                return Ok((server, started.elapsed()));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    anyhow::bail!("the server did not serve discovery within 30 s")
+}
+
+/// (current resident set, peak resident set) in MiB, from /proc.
+pub fn rss_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> f64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|kib| kib / 1024.0)
+            .unwrap_or(0.0)
+    };
+    Ok((field("VmRSS:"), field("VmHWM:")))
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
