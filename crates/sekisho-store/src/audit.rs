@@ -23,7 +23,7 @@ impl Store {
         .bind(e.user_id.as_deref())
         .bind(e.client_id.as_deref())
         .bind(e.detail.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

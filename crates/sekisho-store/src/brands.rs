@@ -23,7 +23,7 @@ impl Store {
             .bind(&b.mail_from)
             .bind(serde_json::to_string(&b.theme).map_err(|e| StoreError::Corrupt(e.to_string()))?)
             .bind(b.created_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -60,7 +60,7 @@ impl Store {
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 )
                 .bind(b.code.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);

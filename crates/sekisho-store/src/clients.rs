@@ -28,7 +28,7 @@ impl Store {
         .bind(c.secret_hash.as_deref())
         .bind(metadata)
         .bind(c.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

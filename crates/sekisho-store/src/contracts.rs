@@ -71,7 +71,7 @@ async fn insert_user<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 impl Store {
     /// A contract is never without its contractor: both are written in one transaction.
     pub async fn create_contract(&self, c: &Contract, contractor: &User) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO contracts (id, brand_code, name, plan, state, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -101,7 +101,7 @@ impl Store {
 
     /// Fails with [`StoreError::Conflict`] when the email is already used in the brand.
     pub async fn insert_user(&self, u: &User) -> Result<()> {
-        insert_user(&self.pool, u).await
+        insert_user(&self.writer, u).await
     }
 
     pub async fn find_user(&self, id: &str) -> Result<Option<User>> {

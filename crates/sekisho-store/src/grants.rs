@@ -148,7 +148,7 @@ impl Store {
         .bind(r.authenticated_at)
         .bind(r.created_at)
         .bind(r.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -181,7 +181,7 @@ impl Store {
     /// Ends a request and stores the code it produced, atomically: a request yields one code.
     /// Returns false (and stores nothing) when the request was already completed.
     pub async fn complete_auth_request(&self, id: &str, code: &CodeRecord) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM auth_requests WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -210,7 +210,7 @@ impl Store {
     pub async fn delete_auth_request(&self, id: &str) -> Result<()> {
         sqlx::query("DELETE FROM auth_requests WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -248,7 +248,7 @@ impl Store {
         grant: &GrantRecord,
         refresh: Option<&RefreshRecord>,
     ) -> Result<CodeExchange> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let claimed = sqlx::query(
             "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
         )
@@ -272,7 +272,7 @@ impl Store {
     // ---- grants ----
 
     pub async fn insert_grant(&self, g: &GrantRecord) -> Result<()> {
-        insert_grant(&self.pool, g).await
+        insert_grant(&self.writer, g).await
     }
 
     pub async fn find_grant(&self, id: &str) -> Result<Option<GrantRecord>> {
@@ -284,7 +284,7 @@ impl Store {
     }
 
     pub async fn revoke_grant(&self, id: &str, now: i64) -> Result<()> {
-        revoke_grant(&self.pool, id, now).await
+        revoke_grant(&self.writer, id, now).await
     }
 
     // ---- refresh tokens ----
@@ -292,7 +292,7 @@ impl Store {
     /// Stores a refresh token of an existing grant (set-up of benchmarks and imports; the
     /// protocol itself issues them through `exchange_code` and `rotate_refresh`).
     pub async fn insert_refresh(&self, r: &RefreshRecord) -> Result<()> {
-        insert_refresh(&self.pool, r).await
+        insert_refresh(&self.writer, r).await
     }
 
     /// The refresh token and its family, whatever their state (the caller decides).
@@ -330,7 +330,7 @@ impl Store {
         now: i64,
         new: &RefreshRecord,
     ) -> Result<RefreshRotation> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let spent = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
              AND expires_at > $1 AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL)",
@@ -367,7 +367,7 @@ impl Store {
         )
         .bind(jti)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -396,7 +396,7 @@ impl Store {
         )
         .bind(jti_key)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -414,7 +414,7 @@ impl Store {
         ] {
             n += sqlx::query(sql)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected();
         }

@@ -27,7 +27,7 @@ impl std::fmt::Debug for SigningKeyRecord {
 impl Store {
     /// Adds `key` as the active key of its alg and retires the one it replaces, atomically.
     pub async fn rotate_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL",
         )
@@ -78,7 +78,7 @@ impl Store {
             "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1",
         )
         .bind(cutoff)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }

@@ -59,10 +59,16 @@ impl Backend {
     }
 }
 
-/// The handle every other crate uses. Cheap to clone (a pool inside).
+/// The handle every other crate uses. Cheap to clone (pools inside).
+///
+/// Reads go to `pool`; every write (and every transaction) goes to `writer`. On PostgreSQL both
+/// are the same pool. On SQLite `writer` is one connection: SQLite has one write lock per file,
+/// and writers on several connections collide and sleep in its busy handler (milliseconds each);
+/// one writer connection queues them in-process instead, without sleeping.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -71,11 +77,14 @@ impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let mut options = AnyPoolOptions::new().max_connections(max_connections.max(1));
-        if backend == Backend::Sqlite {
-            // WAL lets readers run beside the one writer; busy_timeout makes writers queue instead of
-            // failing; foreign keys are off by default in SQLite.
-            options = options.after_connect(|conn, _meta| {
+        let options = |max: u32| {
+            let options = AnyPoolOptions::new().max_connections(max.max(1));
+            if backend != Backend::Sqlite {
+                return options;
+            }
+            // WAL lets readers run beside the writer; busy_timeout covers other processes (the
+            // CLI); foreign keys are off by default in SQLite.
+            options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
@@ -84,10 +93,18 @@ impl Store {
                     .await?;
                     Ok(())
                 })
-            });
-        }
-        let pool = options.connect(url).await?;
-        Ok(Self { pool, backend })
+            })
+        };
+        let pool = options(max_connections).connect(url).await?;
+        let writer = match backend {
+            Backend::Sqlite => options(1).connect(url).await?,
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// Connects and applies the embedded migrations of the URL's backend.
@@ -102,7 +119,10 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.map_err(StoreError::Migrate)
+        migrator
+            .run(&self.writer)
+            .await
+            .map_err(StoreError::Migrate)
     }
 
     pub fn backend(&self) -> Backend {
@@ -110,6 +130,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -45,7 +45,7 @@ impl Store {
         .bind(limit)
         .bind(now)
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         outcome(row)
     }
@@ -69,7 +69,7 @@ impl Store {
         .bind(email_hash)
         .bind(limit)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         outcome(row)
     }
@@ -93,7 +93,7 @@ impl Store {
     pub async fn reset_login_failures(&self, user_id: &str) -> Result<()> {
         sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -101,7 +101,7 @@ impl Store {
     pub async fn unlock_user(&self, user_id: &str) -> Result<()> {
         sqlx::query("UPDATE users SET failed_logins = 0, locked_at = NULL WHERE id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -116,7 +116,7 @@ impl Store {
         sqlx::query(sql)
             .bind(phc)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

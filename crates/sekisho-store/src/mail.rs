@@ -47,7 +47,7 @@ impl Store {
             .bind(m.next_attempt_at)
             .bind(m.sent_at)
             .bind(m.last_error.as_deref())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -75,7 +75,7 @@ impl Store {
         .bind(lease_until)
         .bind(id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -84,7 +84,7 @@ impl Store {
         sqlx::query("UPDATE mail_outbox SET sent_at = $1, last_error = NULL WHERE id = $2")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -100,7 +100,7 @@ impl Store {
             .bind(next_attempt_at)
             .bind(error)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

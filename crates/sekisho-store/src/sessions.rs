@@ -57,7 +57,7 @@ async fn insert_session<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 
 impl Store {
     pub async fn insert_session(&self, s: &SessionRecord) -> Result<()> {
-        insert_session(&self.pool, s).await
+        insert_session(&self.writer, s).await
     }
 
     /// The live session whose cookie hashes to `id_hash`; expired ones are not returned.
@@ -81,7 +81,7 @@ impl Store {
         new: &SessionRecord,
         auth_request_id: Option<&str>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(old_id_hash)
             .execute(&mut *tx)
@@ -102,7 +102,7 @@ impl Store {
     /// Logout: the session ends, and so do the grants it made that were not for offline use.
     /// Returns whether a session was found.
     pub async fn end_session(&self, sid: &str, now: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM sessions WHERE sid = $1")
             .bind(sid)
             .execute(&mut *tx)

@@ -42,7 +42,7 @@ impl Store {
     /// Stores a new ticket and retires the user's earlier unused tickets of the same purpose, so
     /// only the newest mail's link works.
     pub async fn issue_ticket(&self, t: &TicketRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE tickets SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
             .bind(t.created_at)
             .bind(&t.user_id)
@@ -99,7 +99,7 @@ impl Store {
         .bind(now)
         .bind(token_hash)
         .bind(purpose)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Ok(None);

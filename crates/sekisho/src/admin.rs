@@ -29,6 +29,59 @@ pub async fn add_brand(op: &Op, code: &str, name: &str) -> anyhow::Result<Brand>
     Ok(brand)
 }
 
+/// What `brand update` may change; `None` keeps the current value.
+#[derive(Debug, Default, Clone)]
+pub struct BrandChanges {
+    pub name: Option<String>,
+    pub mail_from: Option<String>,
+    pub primary_color: Option<String>,
+    pub logo_url: Option<String>,
+}
+
+pub async fn update_brand(op: &Op, code: &str, c: BrandChanges) -> anyhow::Result<Brand> {
+    let mut brand = op
+        .store
+        .find_brand(code)
+        .await?
+        .with_context(|| format!("no brand {code}"))?;
+    if let Some(name) = c.name {
+        anyhow::ensure!(!name.trim().is_empty(), "the brand name must not be empty");
+        brand.name = name.trim().to_owned();
+    }
+    if let Some(from) = c.mail_from {
+        let from = from.trim().to_owned();
+        anyhow::ensure!(
+            from.is_empty() || Email::parse(&from).is_ok(),
+            "--mail-from {from:?} is not a mail address"
+        );
+        brand.mail_from = from;
+    }
+    if let Some(color) = c.primary_color {
+        // Only a plain CSS hex colour: the value goes into the pages' style sheet.
+        let ok = color.len() <= 7
+            && color.starts_with('#')
+            && color[1..].chars().all(|ch| ch.is_ascii_hexdigit())
+            && matches!(color.len(), 4 | 7);
+        anyhow::ensure!(ok, "--primary-color must be a hex colour such as #c8102e");
+        brand.theme.primary_color = color;
+    }
+    if let Some(logo) = c.logo_url {
+        brand.theme.logo_url = if logo.is_empty() {
+            None
+        } else {
+            let url = url::Url::parse(&logo).with_context(|| format!("--logo-url {logo:?}"))?;
+            anyhow::ensure!(
+                matches!(url.scheme(), "https" | "http"),
+                "--logo-url must be http(s)"
+            );
+            Some(logo)
+        };
+    }
+    op.store.update_brand(&brand).await?;
+    op.forget_brand(code);
+    Ok(brand)
+}
+
 #[derive(Debug, Serialize)]
 pub struct CreatedContract {
     pub contract_id: String,

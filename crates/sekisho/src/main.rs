@@ -68,6 +68,22 @@ enum BrandCmd {
         name: String,
     },
     List,
+    /// Change a brand's display name, mail sender or theme (a running server sees it within 30 s).
+    Update {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Sender of the brand's mails, e.g. 'noreply@vx5.example'.
+        #[arg(long)]
+        mail_from: Option<String>,
+        /// CSS colour of the header and buttons, e.g. '#c8102e'.
+        #[arg(long)]
+        primary_color: Option<String>,
+        /// URL of the logo in the page header ('' removes it).
+        #[arg(long)]
+        logo_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -255,6 +271,21 @@ async fn main() -> anyhow::Result<()> {
             emit(json, &admin::add_brand(&op, &code, &name).await?)?
         }
         Command::Brand(BrandCmd::List) => emit(json, &op.store.list_brands().await?)?,
+        Command::Brand(BrandCmd::Update {
+            code,
+            name,
+            mail_from,
+            primary_color,
+            logo_url,
+        }) => {
+            let changes = admin::BrandChanges {
+                name,
+                mail_from,
+                primary_color,
+                logo_url,
+            };
+            emit(json, &admin::update_brand(&op, &code, changes).await?)?
+        }
         Command::Contract(ContractCmd::Create {
             brand,
             name,

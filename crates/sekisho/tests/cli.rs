@@ -58,6 +58,30 @@ fn admin_commands_print_json() {
     assert_eq!(brand["name"], "OTクラウド・ストレージ");
     let (ok, _, err) = cli.run(&["brand", "add", "--code", "VX5", "--name", "again"]);
     assert!(!ok && err.contains("already exists"), "{err}");
+    let updated = cli.ok(&[
+        "brand",
+        "update",
+        "--code",
+        "VX5",
+        "--mail-from",
+        "noreply@vx5.example",
+        "--primary-color",
+        "#c8102e",
+    ]);
+    assert_eq!(updated["mail_from"], "noreply@vx5.example");
+    assert_eq!(updated["theme"]["primary_color"], "#c8102e");
+    let (ok, _, err) = cli.run(&[
+        "brand",
+        "update",
+        "--code",
+        "VX5",
+        "--primary-color",
+        "red;}body{display:none",
+    ]);
+    assert!(
+        !ok && err.contains("hex colour"),
+        "only plain colours reach the style sheet: {err}"
+    );
     let (ok, _, err) = cli.run(&["brand", "add", "--code", "vx-5", "--name", "bad"]);
     assert!(!ok && err.contains("brand code"), "{err}");
 
