@@ -35,23 +35,69 @@ fn summarize(mut latencies: Vec<f64>, elapsed: Duration, failures: u64) -> LoadR
 const VERIFIER: &str = "bench-pkce-verifier-0123456789-0123456789-abcdefghij";
 
 /// One whole login as a browser with a fresh session: authorize → login page → POST password →
-/// code → token exchange. Returns whether it ended with tokens.
-async fn one_login(base: &str, rp: &(String, String), user: usize) -> anyhow::Result<()> {
-    let browser = sekisho_e2e::Browser::new();
+/// code → token exchange.
+///
+/// Every simulated browser shares one HTTP client (building a client per login loads the TLS
+/// roots each time, and made the load generator, not the server, the bottleneck); the session
+/// cookie, the only cookie of the flow, is carried by hand.
+async fn one_login(
+    http: &reqwest::Client,
+    base: &str,
+    rp: &(String, String),
+    user: usize,
+) -> anyhow::Result<()> {
+    let mut cookie: Option<String> = None;
+    let send = |req: reqwest::RequestBuilder, cookie: &Option<String>| match cookie {
+        Some(c) => req.header("cookie", format!("sekisho_session={c}")),
+        None => req,
+    };
+    let keep = |res: &reqwest::Response, cookie: &mut Option<String>| {
+        for v in res.headers().get_all("set-cookie") {
+            if let Some(rest) = v
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("sekisho_session="))
+            {
+                *cookie = Some(rest.split(';').next().unwrap_or_default().to_owned());
+            }
+        }
+    };
+    let location = |res: &reqwest::Response| -> anyhow::Result<String> {
+        let loc = res
+            .headers()
+            .get("location")
+            .ok_or_else(|| anyhow::anyhow!("no redirect ({})", res.status()))?
+            .to_str()?;
+        Ok(if loc.starts_with('/') {
+            format!("{base}{loc}")
+        } else {
+            loc.to_owned()
+        })
+    };
     let authorize = format!(
         "{base}/VX5/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20email&state=s&nonce=n&code_challenge={}&code_challenge_method=S256",
         rp.0,
         url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>(),
         pkce_s256(VERIFIER)
     );
-    let back = browser
-        .login(base, &authorize, &user_email(user), PASSWORD)
+    let res = send(http.get(&authorize), &cookie).send().await?;
+    keep(&res, &mut cookie);
+    let page = send(http.get(location(&res)?), &cookie).send().await?;
+    keep(&page, &mut cookie);
+    let html = page.text().await?;
+    let mut form = sekisho_e2e::hidden_inputs(&html);
+    form.push(("email".into(), user_email(user)));
+    form.push(("password".into(), PASSWORD.into()));
+    let res = send(http.post(format!("{base}/VX5/login")).form(&form), &cookie)
+        .send()
         .await?;
+    keep(&res, &mut cookie);
+    let res = send(http.get(location(&res)?), &cookie).send().await?;
+    let back = url::Url::parse(&location(&res)?)?;
     let code = sekisho_e2e::query(&back)
         .remove("code")
         .ok_or_else(|| anyhow::anyhow!("no code: {back}"))?;
-    let res = browser
-        .http
+    let res = http
         .post(format!("{base}/VX5/token"))
         .basic_auth(&rp.0, Some(&rp.1))
         .form(&[
@@ -83,20 +129,20 @@ pub async fn logins(
     let next_user = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let rp = Arc::new(rp);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (base, rp, next_user, failures) = (
-                base.to_owned(),
-                rp.clone(),
-                next_user.clone(),
-                failures.clone(),
-            );
+            let (http, base, rp) = (http.clone(), base.to_owned(), rp.clone());
+            let (next_user, failures) = (next_user.clone(), failures.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let user = (next_user.fetch_add(1, Ordering::Relaxed) as usize) % users;
                     let t = Instant::now();
-                    match one_login(&base, &rp, user).await {
+                    match one_login(&http, &base, &rp, user).await {
                         Ok(()) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
                         Err(_) => {
                             failures.fetch_add(1, Ordering::Relaxed);
