@@ -1,7 +1,7 @@
 //! The account menu (認証・契約情報変更メニュー, REQ-MENU-1): its own login page, and a menu that
 //! lists only the items the signed-in person may use (`sekisho_core::menu`, REQ-MENU-2).
 
-use super::{brand, lang, see_other};
+use super::{brand, lang, page_or_error, see_other, BrandPage};
 use crate::error::PageError;
 use crate::i18n::{message, Lang};
 use crate::routes::login::{self, Next};
@@ -137,22 +137,16 @@ pub async fn for_password_user(
 pub async fn menu(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
 ) -> Response {
-    let lang = lang(None, &headers);
-    let brand = match brand(&state, &code, lang).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let result = async {
         let Some((session, user)) = signed_in(&state, &code, &headers).await? else {
             return Ok(to_account_login(&code));
         };
         menu_page(&state, &brand, lang, &session, &user, None).await
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+    page_or_error(&state, lang, &brand, result.await)
 }
 
 /// Items whose pages come with later work: permission-checked now, with a page saying so.
@@ -192,7 +186,5 @@ pub async fn item(
             Some(&back),
         ))
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+    page_or_error(&state, lang, &brand, result.await)
 }

@@ -3,7 +3,7 @@
 //! The request is validated once and kept (bound to the browser session); every step of the login
 //! comes back to [`resume`], which asks the pure policy (`sekisho_core::login::next_step`) what next.
 
-use super::{brand, lang, see_other};
+use super::{brand, lang, page_or_error, see_other, BrandPage};
 use crate::error::PageError;
 use crate::session;
 use crate::AppState;
@@ -112,14 +112,10 @@ pub struct ResumeQuery {
 pub async fn resume(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    BrandPage { brand, lang: lang0 }: BrandPage,
     headers: HeaderMap,
     Query(q): Query<ResumeQuery>,
 ) -> Response {
-    let lang0 = lang(None, &headers);
-    let brand = match brand(&state, &code, lang0).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let name = Some(&brand);
     let result = async {
         let expired = || {
@@ -134,9 +130,7 @@ pub async fn resume(
         };
         dispatch(&state, &code, &session, &pending, Vec::new()).await
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang0, e).render(&state, name))
+    page_or_error(&state, lang0, &brand, result.await)
 }
 
 /// One step of the login: asks the policy what comes next and goes there.

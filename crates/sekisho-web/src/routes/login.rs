@@ -1,7 +1,7 @@
 //! The brand's login page (REQ-LOGIN-1), for an authorization request (`ar`) or for the account
 //! menu (`next=account`). The checking itself is in `crate::signin`.
 
-use super::{brand, lang, see_other, with_cookies};
+use super::{brand, lang, page_or_error, see_other, with_cookies, BrandPage};
 use crate::error::PageError;
 use crate::i18n::{message, Lang};
 use crate::session;
@@ -143,14 +143,10 @@ pub async fn show(state: &AppState, code: &str, headers: &HeaderMap, next: Next<
 pub async fn submit(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    BrandPage { brand, lang: lang0 }: BrandPage,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let lang0 = lang(None, &headers);
-    let brand = match brand(&state, &code, lang0).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let result = async {
         let Some(session) = session::current(&state, &code, &headers).await? else {
             return Ok(csrf_failure(&state, lang0, &brand));
@@ -212,9 +208,7 @@ pub async fn submit(
             ),
         })
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang0, e).render(&state, Some(&brand)))
+    page_or_error(&state, lang0, &brand, result.await)
 }
 
 /// A form without this browser's CSRF token (or after its session expired): refused, nothing done.

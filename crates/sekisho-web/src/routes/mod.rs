@@ -72,6 +72,46 @@ async fn brand(state: &AppState, code: &str, lang: Lang) -> Result<Brand, Respon
     }
 }
 
+/// A hosted page's context, extracted once: the brand of the path (a "not found" page when there
+/// is none) and the visitor's language from Accept-Language.
+pub struct BrandPage {
+    pub brand: Brand,
+    pub lang: Lang,
+}
+
+impl axum::extract::FromRequestParts<AppState> for BrandPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let lang = lang(None, &parts.headers);
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let code = params
+            .iter()
+            .find(|(k, _)| *k == "brand")
+            .map(|(_, v)| v.to_owned())
+            .unwrap_or_default();
+        Ok(Self {
+            brand: brand(state, &code, lang).await?,
+            lang,
+        })
+    }
+}
+
+/// A page handler's result: internal errors become the brand's error page (logged, not shown).
+fn page_or_error(
+    state: &AppState,
+    lang: Lang,
+    brand: &Brand,
+    result: Result<Response, sekisho_oidc::OAuthError>,
+) -> Response {
+    result.unwrap_or_else(|e| PageError::internal(lang, e).render(state, Some(brand)))
+}
+
 /// The brand for a protocol (JSON) endpoint: unknown brands are a plain 404.
 async fn api_brand(state: &AppState, code: &str) -> Result<Brand, Response> {
     match state.op.brand(code).await {

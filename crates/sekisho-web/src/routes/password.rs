@@ -1,7 +1,7 @@
 //! Unlock links (REQ-LOCK-1, -2), forgot password and reset (REQ-PW-3, -4), and password change
 //! from the account menu (REQ-PW-2). Every form carries the session's CSRF token.
 
-use super::{brand, lang, with_cookies};
+use super::{page_or_error, with_cookies, BrandPage};
 use crate::error::PageError;
 use crate::i18n::{message, messages, Lang};
 use crate::routes::login::csrf_failure;
@@ -32,14 +32,9 @@ pub struct TicketQuery {
 pub async fn unlock(
     State(state): State<AppState>,
     Path(code): Path<String>,
-    headers: HeaderMap,
+    BrandPage { brand, lang }: BrandPage,
     Query(q): Query<TicketQuery>,
 ) -> Response {
-    let lang = lang(None, &headers);
-    let brand = match brand(&state, &code, lang).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let result = async {
         let now = state.op.now();
         let Some(ticket) = state
@@ -73,9 +68,7 @@ pub async fn unlock(
             Some(&link),
         ))
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+    page_or_error(&state, lang, &brand, result.await)
 }
 
 fn invalid_ticket(state: &AppState, lang: Lang, brand: &Brand) -> Response {
@@ -98,14 +91,10 @@ pub struct ForgotQuery {
 pub async fn forgot_page(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
     Query(q): Query<ForgotQuery>,
 ) -> Response {
-    let lang = lang(None, &headers);
-    let brand = match brand(&state, &code, lang).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     match session::ensure(&state, &code, &headers).await {
         Ok((s, cookie)) => {
             let res = state.pages.render(
@@ -133,14 +122,10 @@ pub struct ForgotForm {
 pub async fn forgot_submit(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
     Form(form): Form<ForgotForm>,
 ) -> Response {
-    let lang = lang(None, &headers);
-    let brand = match brand(&state, &code, lang).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let result = async {
         let Some(s) = session::current(&state, &code, &headers)
             .await?
@@ -163,9 +148,7 @@ pub async fn forgot_submit(
             Some(&link),
         ))
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+    page_or_error(&state, lang, &brand, result.await)
 }
 
 /// The form that sets a password: for a reset (with its ticket) or a change (with the current one).
@@ -199,14 +182,10 @@ fn password_form(
 pub async fn reset_page(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
     Query(q): Query<TicketQuery>,
 ) -> Response {
-    let lang = lang(None, &headers);
-    let brand = match brand(&state, &code, lang).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let result = async {
         let live = state
             .op
@@ -226,9 +205,7 @@ pub async fn reset_page(
             &cookie.into_iter().collect::<Vec<_>>(),
         ))
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+    page_or_error(&state, lang, &brand, result.await)
 }
 
 #[derive(Deserialize)]
@@ -253,14 +230,10 @@ fn violations(lang: Lang, form: &PasswordForm) -> Vec<&'static str> {
 pub async fn reset_submit(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let lang = lang(None, &headers);
-    let brand = match brand(&state, &code, lang).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let result = async {
         let Some(s) = session::current(&state, &code, &headers)
             .await?
@@ -311,9 +284,7 @@ pub async fn reset_submit(
             Some(&link),
         ))
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+    page_or_error(&state, lang, &brand, result.await)
 }
 
 pub async fn change_page(
@@ -330,14 +301,10 @@ pub async fn change_page(
 pub async fn change_submit(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let lang = lang(None, &headers);
-    let brand = match brand(&state, &code, lang).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let result = async {
         let Some((session, user)) = super::account::signed_in(&state, &code, &headers).await?
         else {
@@ -393,7 +360,5 @@ pub async fn change_submit(
         )
         .await
     };
-    result
-        .await
-        .unwrap_or_else(|e: OAuthError| PageError::internal(lang, e).render(&state, Some(&brand)))
+    page_or_error(&state, lang, &brand, result.await)
 }
