@@ -94,6 +94,19 @@ pub fn removal(state: &AppState, brand: &str) -> Cookie<'static> {
     c
 }
 
+/// The browser's session, only if the submitted form carries its CSRF token (`None` refuses the
+/// form: no session, an expired one, or a forged request).
+pub async fn with_csrf(
+    state: &AppState,
+    brand: &str,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> Result<Option<SessionRecord>, OAuthError> {
+    Ok(current(state, brand, headers)
+        .await?
+        .filter(|s| csrf_ok(s, token)))
+}
+
 /// Whether the form's CSRF token is the session's.
 pub fn csrf_ok(session: &SessionRecord, presented: Option<&str>) -> bool {
     presented.is_some_and(|p| constant_time_eq(p, &session.csrf_token))

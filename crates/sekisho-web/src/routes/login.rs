@@ -148,12 +148,11 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let result = async {
-        let Some(session) = session::current(&state, &code, &headers).await? else {
+        let Some(session) =
+            session::with_csrf(&state, &code, &headers, form.csrf_token.as_deref()).await?
+        else {
             return Ok(csrf_failure(&state, lang0, &brand));
         };
-        if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
-            return Ok(csrf_failure(&state, lang0, &brand));
-        }
         let next = match (&form.ar, form.next.as_deref()) {
             (Some(ar), _) => Next::Authorize(ar),
             (None, Some("account")) => Next::Account,

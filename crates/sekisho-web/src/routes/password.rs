@@ -127,9 +127,8 @@ pub async fn forgot_submit(
     Form(form): Form<ForgotForm>,
 ) -> Response {
     let result = async {
-        let Some(s) = session::current(&state, &code, &headers)
-            .await?
-            .filter(|s| session::csrf_ok(s, form.csrf_token.as_deref()))
+        let Some(s) =
+            session::with_csrf(&state, &code, &headers, form.csrf_token.as_deref()).await?
         else {
             return Ok(csrf_failure(&state, lang, &brand));
         };
@@ -235,9 +234,8 @@ pub async fn reset_submit(
     Form(form): Form<PasswordForm>,
 ) -> Response {
     let result = async {
-        let Some(s) = session::current(&state, &code, &headers)
-            .await?
-            .filter(|s| session::csrf_ok(s, form.csrf_token.as_deref()))
+        let Some(s) =
+            session::with_csrf(&state, &code, &headers, form.csrf_token.as_deref()).await?
         else {
             return Ok(csrf_failure(&state, lang, &brand));
         };
