@@ -10,6 +10,8 @@ pub mod menu;
 pub mod model;
 pub mod oauth;
 pub mod password;
+pub mod phone;
 pub mod tickets;
+pub mod two_factor;
 
 pub use clock::{Clock, FakeClock, SystemClock, Timestamp};

@@ -1,7 +1,8 @@
 //! The login step machine: after every step of a login, the dispatcher asks [`next_step`] what comes next.
 //!
-//! Today the steps are "authenticate" and "issue the code". Later steps (second factor, enrolment,
-//! line authentication) add variants here, so the rule for each stays one table-tested function.
+//! The steps are "authenticate", "step up to two factors" and "issue the code". Which second
+//! factor step a login needs is `two_factor::decide`; line authentication will add variants here,
+//! so the rule for each stays one table-tested function.
 
 use crate::Timestamp;
 
@@ -14,12 +15,16 @@ pub struct AuthPrompt {
     pub login: bool,
     /// `max_age` in seconds.
     pub max_age: Option<i64>,
+    /// `acr_values` asks for two factors only: a session with one must step up.
+    pub two_factors: bool,
 }
 
 /// The browser's signed-in state, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignedIn {
     pub auth_time: Timestamp,
+    /// The session's authentication used two factors (`sekisho_core::two_factor::is_multi_factor`).
+    pub multi_factor: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +32,17 @@ pub enum AuthReason {
     NoSession,
     PromptLogin,
     MaxAgeExceeded,
+    /// Signed in with one factor, and the client requires two (`acr_values`).
+    TwoFactorsRequired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {
     /// Show the login page.
     Authenticate(AuthReason),
+    /// Signed in, but the client requires a second factor: ask it of the signed-in user
+    /// (the two-step policy, `two_factor::decide`, says which step or that it cannot be met).
+    StepUp,
     /// `prompt=none` and a page would be needed: back to the RP with `login_required`.
     LoginRequired(AuthReason),
     /// All requirements met: issue the authorization code.
@@ -60,6 +70,15 @@ pub fn next_step(
         }
         Some(_) => None,
     };
+    let need = match (need, session) {
+        (None, Some(s)) if prompt.two_factors && !s.multi_factor => {
+            return match prompt.none {
+                true => NextStep::LoginRequired(AuthReason::TwoFactorsRequired),
+                false => NextStep::StepUp,
+            };
+        }
+        (need, _) => need,
+    };
     match need {
         None => NextStep::IssueCode,
         Some(reason) if prompt.none => NextStep::LoginRequired(reason),
@@ -75,7 +94,7 @@ mod tests {
 
     const NOW: Timestamp = 1_010;
 
-    // REQ-OP-2: prompt=none|login and max_age decide between a page, an error and a code.
+    // REQ-OP-2: prompt=none|login, max_age and acr_values decide between a page, an error and a code.
     #[test]
     fn table() {
         let none = AuthPrompt {
@@ -95,9 +114,28 @@ mod tests {
             max_age: Some(60),
             ..Default::default()
         };
-        let old = Some(SignedIn { auth_time: 900 }); // 110 s ago
-        let recent = Some(SignedIn { auth_time: 990 }); // 20 s ago
-                                                        // (prompt, session, logged in for this request, expected)
+        let old = Some(SignedIn {
+            auth_time: 900, // 110 s ago
+            multi_factor: false,
+        });
+        let recent = Some(SignedIn {
+            auth_time: 990, // 20 s ago
+            multi_factor: false,
+        });
+        let recent_2fa = Some(SignedIn {
+            auth_time: 990,
+            multi_factor: true,
+        });
+        let two = AuthPrompt {
+            two_factors: true,
+            ..Default::default()
+        };
+        let two_none = AuthPrompt {
+            two_factors: true,
+            none: true,
+            ..Default::default()
+        };
+        // (prompt, session, logged in for this request, expected)
         let rows: &[(AuthPrompt, Option<SignedIn>, bool, NextStep)] = &[
             (AuthPrompt::default(), None, false, Authenticate(NoSession)),
             (AuthPrompt::default(), old, false, IssueCode),
@@ -112,6 +150,12 @@ mod tests {
             (max60, recent, false, IssueCode),
             (max60_none, old, false, LoginRequired(MaxAgeExceeded)),
             (max60_none, recent, false, IssueCode),
+            (two, None, false, Authenticate(NoSession)),
+            (two, recent, false, StepUp),
+            (two, recent, true, StepUp),
+            (two, recent_2fa, false, IssueCode),
+            (two_none, recent, false, LoginRequired(TwoFactorsRequired)),
+            (two_none, recent_2fa, false, IssueCode),
         ];
         for (i, (prompt, session, fresh, want)) in rows.iter().enumerate() {
             assert_eq!(next_step(*prompt, *session, *fresh, NOW), *want, "row {i}");

@@ -1,6 +1,7 @@
 //! The records Sekisho keeps: brands, contracts, users, clients. Storage maps them to rows.
 
 use crate::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
+pub use crate::two_factor::{AccessRoute, TwoFactorSetting};
 use crate::{email::Email, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +133,10 @@ pub struct Contract {
     pub name: String,
     pub plan: Plan,
     pub state: ContractState,
+    /// 2段階認証設定 (REQ-2FA-7); enabled unless the contractor turns it off.
+    pub two_factor: TwoFactorSetting,
+    /// アクセス経路設定 (REQ-LINE-1).
+    pub access_route: AccessRoute,
     pub created_at: Timestamp,
 }
 

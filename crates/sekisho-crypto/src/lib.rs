@@ -3,6 +3,7 @@
 
 pub mod keyring;
 pub mod password;
+pub mod second_factor;
 pub mod secret;
 pub mod tokens;
 

@@ -1,6 +1,9 @@
 use crate::{col, parsed, Result, Store, StoreError};
 use sekisho_core::email::Email;
-use sekisho_core::model::{BrandCode, Contract, ContractState, LoginMethod, Plan, Role, User};
+use sekisho_core::model::{
+    AccessRoute, BrandCode, Contract, ContractState, LoginMethod, Plan, Role, TwoFactorSetting,
+    User,
+};
 use sqlx::any::AnyRow;
 
 const USER_COLUMNS: &str = "id, contract_id, brand_code, email, name, role, login_method, \
@@ -18,6 +21,16 @@ fn contract(row: &AnyRow) -> Result<Contract> {
         name: col(row, "name")?,
         plan: parsed(col(row, "plan")?, "plan", Plan::parse)?,
         state: parsed(col(row, "state")?, "state", ContractState::parse)?,
+        two_factor: parsed(
+            col(row, "two_factor")?,
+            "two_factor",
+            TwoFactorSetting::parse,
+        )?,
+        access_route: parsed(
+            col(row, "access_route")?,
+            "access_route",
+            AccessRoute::parse,
+        )?,
         created_at: col(row, "created_at")?,
     })
 }
@@ -73,14 +86,16 @@ impl Store {
     pub async fn create_contract(&self, c: &Contract, contractor: &User) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
-            "INSERT INTO contracts (id, brand_code, name, plan, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO contracts (id, brand_code, name, plan, state, two_factor, access_route, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&c.id)
         .bind(c.brand.as_str())
         .bind(&c.name)
         .bind(c.plan.as_str())
         .bind(c.state.as_str())
+        .bind(c.two_factor.as_str())
+        .bind(c.access_route.as_str())
         .bind(c.created_at)
         .execute(&mut *tx)
         .await?;
@@ -91,7 +106,8 @@ impl Store {
 
     pub async fn find_contract(&self, id: &str) -> Result<Option<Contract>> {
         let row = sqlx::query(
-            "SELECT id, brand_code, name, plan, state, created_at FROM contracts WHERE id = $1",
+            "SELECT id, brand_code, name, plan, state, two_factor, access_route, created_at \
+             FROM contracts WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)

@@ -411,6 +411,9 @@ impl Store {
             "DELETE FROM refresh_tokens WHERE expires_at <= $1",
             "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
             "DELETE FROM used_client_assertions WHERE expires_at <= $1",
+            "DELETE FROM second_factor_challenges WHERE expires_at <= $1",
+            // Browsers forget the cookie after 400 days; the row is of no use after that.
+            "DELETE FROM trusted_browsers WHERE last_login_at <= $1 - 34560000",
         ] {
             n += sqlx::query(sql)
                 .bind(now)

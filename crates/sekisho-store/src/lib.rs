@@ -16,6 +16,7 @@ mod grants;
 mod keys;
 mod lockout;
 mod mail;
+mod second_factor;
 mod sessions;
 mod tickets;
 
@@ -27,6 +28,7 @@ pub use grants::{
 pub use keys::SigningKeyRecord;
 pub use lockout::FailureOutcome;
 pub use mail::MailRecord;
+pub use second_factor::{ChallengeRecord, SecondFactorRecord};
 pub use sessions::SessionRecord;
 pub use tickets::TicketRecord;
 

@@ -91,6 +91,8 @@ async fn suite(store: Store) {
         name: "テスト株式会社".into(),
         plan: Plan::Basic,
         state: ContractState::Active,
+        two_factor: TwoFactorSetting::Enabled,
+        access_route: AccessRoute::LineAndInternet,
         created_at: T,
     };
     let contractor = user("usr_1", "ctr_1", "Taro@Example.jp", Role::Contractor);
@@ -409,6 +411,172 @@ async fn suite(store: Store) {
     assert!(store.find_refresh("rb").await.unwrap().is_none());
 }
 
+/// REQ-2FA-*: the registered factor, a step in progress and the remembered browsers; each
+/// once-only check holds under a race.
+async fn second_factors(store: Store) {
+    store.insert_brand(&brand()).await.unwrap();
+    let contract = Contract {
+        id: "ctr_1".into(),
+        brand: brand().code,
+        name: "x".into(),
+        plan: Plan::Basic,
+        state: ContractState::Active,
+        two_factor: TwoFactorSetting::Enabled,
+        access_route: AccessRoute::LineAndInternet,
+        created_at: T,
+    };
+    store
+        .create_contract(
+            &contract,
+            &user("usr_1", "ctr_1", "a@example.jp", Role::Contractor),
+        )
+        .await
+        .unwrap();
+    store
+        .set_contract_two_factor("ctr_1", TwoFactorSetting::Disabled)
+        .await
+        .unwrap();
+    let found = store.find_contract("ctr_1").await.unwrap().unwrap();
+    assert_eq!(found.two_factor, TwoFactorSetting::Disabled);
+    assert_eq!(found.access_route, AccessRoute::LineAndInternet);
+
+    let factor = SecondFactorRecord {
+        user_id: "usr_1".into(),
+        method: "totp".into(),
+        phone: None,
+        totp_secret: Some("JBSWY3DPEHPK3PXP".into()),
+        last_totp_step: Some(10),
+        recovery_hash: "r1".into(),
+        created_at: T,
+    };
+    store.enrol_second_factor(&factor).await.unwrap();
+    assert_eq!(
+        store.find_second_factor("usr_1").await.unwrap(),
+        Some(factor.clone())
+    );
+    // A TOTP step is used once, and never an older one; racing uses of one step: one wins.
+    assert!(!store.use_totp_step("usr_1", 10).await.unwrap());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.use_totp_step("usr_1", 11).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += i32::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "one TOTP use per step");
+    assert!(!store.use_totp_step("usr_1", 9).await.unwrap());
+    // The recovery code rotates only from the current one.
+    assert!(!store
+        .rotate_recovery_code("usr_1", "wrong", "r2")
+        .await
+        .unwrap());
+    assert!(store
+        .rotate_recovery_code("usr_1", "r1", "r2")
+        .await
+        .unwrap());
+    assert!(!store
+        .rotate_recovery_code("usr_1", "r1", "r3")
+        .await
+        .unwrap());
+    // Re-enrolling replaces the registration.
+    let sms = SecondFactorRecord {
+        method: "sms".into(),
+        phone: Some("+819012345678".into()),
+        totp_secret: None,
+        last_totp_step: None,
+        ..factor.clone()
+    };
+    store.enrol_second_factor(&sms).await.unwrap();
+    assert_eq!(store.find_second_factor("usr_1").await.unwrap(), Some(sms));
+
+    // A challenge: attempts count atomically, the SMS code is taken once and only while valid.
+    let ch = ChallengeRecord {
+        sid: "sid_1".into(),
+        user_id: "usr_1".into(),
+        amr: "pwd".into(),
+        next: "ar:ar_1".into(),
+        mode: "verify".into(),
+        reason: "new_browser".into(),
+        stage: "code".into(),
+        method: Some("sms".into()),
+        phone: Some("+819012345678".into()),
+        totp_secret: None,
+        code_hash: Some("c1".into()),
+        code_expires_at: Some(T + 300),
+        attempts: 0,
+        sends: 1,
+        send_failed: false,
+        remember: true,
+        proven: None,
+        created_at: T,
+        expires_at: T + 1800,
+    };
+    store.save_challenge(&ch).await.unwrap();
+    assert_eq!(
+        store.find_challenge("sid_1", T).await.unwrap(),
+        Some(ch.clone())
+    );
+    assert_eq!(
+        store.find_challenge("sid_1", T + 1800).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.count_challenge_attempt("sid_1").await.unwrap(), 1);
+    assert_eq!(store.count_challenge_attempt("sid_1").await.unwrap(), 2);
+    assert!(
+        !store
+            .consume_challenge_code("sid_1", "c1", T + 300)
+            .await
+            .unwrap(),
+        "expired code"
+    );
+    assert!(
+        !store
+            .consume_challenge_code("sid_1", "c2", T)
+            .await
+            .unwrap(),
+        "wrong code"
+    );
+    assert!(store
+        .consume_challenge_code("sid_1", "c1", T)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .consume_challenge_code("sid_1", "c1", T)
+            .await
+            .unwrap(),
+        "single use"
+    );
+    // Saving again replaces the step.
+    let enrol = ChallengeRecord {
+        mode: "enrol".into(),
+        attempts: 0,
+        ..ch.clone()
+    };
+    store.save_challenge(&enrol).await.unwrap();
+    assert_eq!(store.find_challenge("sid_1", T).await.unwrap(), Some(enrol));
+
+    // Remembered browsers: per (browser, user); a later login moves last_login_at.
+    assert_eq!(store.browser_last_login("b1", "usr_1").await.unwrap(), None);
+    store.remember_browser("b1", "usr_1", T).await.unwrap();
+    store.remember_browser("b1", "usr_1", T + 50).await.unwrap();
+    assert_eq!(
+        store.browser_last_login("b1", "usr_1").await.unwrap(),
+        Some(T + 50)
+    );
+    assert_eq!(store.browser_last_login("b2", "usr_1").await.unwrap(), None);
+
+    // REQ-2FA-6: a reset removes the factor, the remembered browsers and the step in progress.
+    store.reset_second_factor("usr_1").await.unwrap();
+    assert_eq!(store.find_second_factor("usr_1").await.unwrap(), None);
+    assert_eq!(store.browser_last_login("b1", "usr_1").await.unwrap(), None);
+    assert_eq!(store.find_challenge("sid_1", T).await.unwrap(), None);
+}
+
 /// Racing redemptions of one code: exactly one wins (the store's atomicity, not the caller's).
 async fn racing_code_redemptions(store: Store) {
     store.insert_brand(&brand()).await.unwrap();
@@ -501,6 +669,12 @@ async fn sqlite_conformance() {
             .unwrap(),
     )
     .await;
+    second_factors(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
 }
 
 // …and on PostgreSQL, a real server.
@@ -513,6 +687,12 @@ async fn postgres_conformance() {
     )
     .await;
     racing_code_redemptions(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+    second_factors(
         Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
             .await
             .unwrap(),

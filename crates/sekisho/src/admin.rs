@@ -3,8 +3,8 @@
 use anyhow::{bail, Context};
 use sekisho_core::email::Email;
 use sekisho_core::model::{
-    Brand, BrandCode, Client, ClientMetadata, Contract, ContractState, LoginMethod, Plan, Role,
-    User,
+    AccessRoute, Brand, BrandCode, Client, ClientMetadata, Contract, ContractState, LoginMethod,
+    Plan, Role, TwoFactorSetting, User,
 };
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_crypto::tokens::{hash_token, new_id, random_token};
@@ -132,6 +132,8 @@ pub async fn create_contract(
         name: name.to_owned(),
         plan,
         state: ContractState::Active,
+        two_factor: TwoFactorSetting::Enabled,
+        access_route: AccessRoute::LineAndInternet,
         created_at: op.now(),
     };
     let contractor = new_user(

@@ -1,0 +1,330 @@
+//! Two-step verification records: the registered factor, the step in progress in a browser
+//! session (a "challenge"), and the browsers a user asked to remember.
+//!
+//! Invariant: every check that must happen once is one conditional UPDATE (a TOTP step, an SMS
+//! code, a recovery code, an attempt counter), so two parallel requests cannot both pass.
+
+use crate::{col, Result, Store};
+use sekisho_core::two_factor::TwoFactorSetting;
+use sqlx::any::AnyRow;
+
+/// The user's registered second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondFactorRecord {
+    pub user_id: String,
+    /// `sms` or `totp`.
+    pub method: String,
+    /// E.164, for SMS.
+    pub phone: Option<String>,
+    /// Base32, for TOTP.
+    pub totp_secret: Option<String>,
+    pub last_totp_step: Option<i64>,
+    pub recovery_hash: String,
+    pub created_at: i64,
+}
+
+/// A second step in progress in the browser session `sid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRecord {
+    pub sid: String,
+    pub user_id: String,
+    /// Factors already proven, space-separated (`pwd`).
+    pub amr: String,
+    /// Where the login continues: `ar:ID`, `account` or empty.
+    pub next: String,
+    /// `enrol` or `verify`.
+    pub mode: String,
+    /// Why it is asked: `new_browser`, `not_used_30_days` or `client` (`acr_values`).
+    pub reason: String,
+    /// `code` (waiting for a code) or `recovery` (a recovery code was shown, waiting for the tick).
+    pub stage: String,
+    pub method: Option<String>,
+    pub phone: Option<String>,
+    pub totp_secret: Option<String>,
+    pub code_hash: Option<String>,
+    pub code_expires_at: Option<i64>,
+    pub attempts: i64,
+    pub sends: i64,
+    pub send_failed: bool,
+    pub remember: bool,
+    /// The `amr` of the factor proven at this step (`otp`, `sms`).
+    pub proven: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+const FACTOR_COLUMNS: &str =
+    "user_id, method, phone, totp_secret, last_totp_step, recovery_hash, created_at";
+const CHALLENGE_COLUMNS: &str = "sid, user_id, amr, next, mode, reason, stage, method, phone, \
+    totp_secret, code_hash, code_expires_at, attempts, sends, send_failed, remember, proven, \
+    created_at, expires_at";
+
+fn factor(row: &AnyRow) -> Result<SecondFactorRecord> {
+    Ok(SecondFactorRecord {
+        user_id: col(row, "user_id")?,
+        method: col(row, "method")?,
+        phone: col(row, "phone")?,
+        totp_secret: col(row, "totp_secret")?,
+        last_totp_step: col(row, "last_totp_step")?,
+        recovery_hash: col(row, "recovery_hash")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+fn challenge(row: &AnyRow) -> Result<ChallengeRecord> {
+    Ok(ChallengeRecord {
+        sid: col(row, "sid")?,
+        user_id: col(row, "user_id")?,
+        amr: col(row, "amr")?,
+        next: col(row, "next")?,
+        mode: col(row, "mode")?,
+        reason: col(row, "reason")?,
+        stage: col(row, "stage")?,
+        method: col(row, "method")?,
+        phone: col(row, "phone")?,
+        totp_secret: col(row, "totp_secret")?,
+        code_hash: col(row, "code_hash")?,
+        code_expires_at: col(row, "code_expires_at")?,
+        attempts: col(row, "attempts")?,
+        sends: col(row, "sends")?,
+        send_failed: col::<i64>(row, "send_failed")? != 0,
+        remember: col::<i64>(row, "remember")? != 0,
+        proven: col(row, "proven")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+    })
+}
+
+impl Store {
+    /// The contractor's 2段階認証設定 (REQ-2FA-7).
+    pub async fn set_contract_two_factor(
+        &self,
+        contract_id: &str,
+        setting: TwoFactorSetting,
+    ) -> Result<()> {
+        sqlx::query("UPDATE contracts SET two_factor = $1 WHERE id = $2")
+            .bind(setting.as_str())
+            .bind(contract_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn find_second_factor(&self, user_id: &str) -> Result<Option<SecondFactorRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {FACTOR_COLUMNS} FROM second_factors WHERE user_id = $1"
+        ))
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(factor).transpose()
+    }
+
+    /// Registers (or replaces) the user's second factor.
+    pub async fn enrol_second_factor(&self, f: &SecondFactorRecord) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO second_factors ({FACTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (user_id) DO UPDATE SET method = excluded.method, \
+             phone = excluded.phone, totp_secret = excluded.totp_secret, \
+             last_totp_step = excluded.last_totp_step, recovery_hash = excluded.recovery_hash, \
+             created_at = excluded.created_at"
+        ))
+        .bind(&f.user_id)
+        .bind(&f.method)
+        .bind(f.phone.as_deref())
+        .bind(f.totp_secret.as_deref())
+        .bind(f.last_totp_step)
+        .bind(&f.recovery_hash)
+        .bind(f.created_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Accepts the TOTP code of `step` once: false when this step (or a later one) was used.
+    pub async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE second_factors SET last_totp_step = $1 \
+             WHERE user_id = $2 AND (last_totp_step IS NULL OR last_totp_step < $1)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces the recovery code if `old_hash` is the current one (single use, REQ-2FA-5).
+    pub async fn rotate_recovery_code(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE second_factors SET recovery_hash = $1 WHERE user_id = $2 AND recovery_hash = $3",
+        )
+        .bind(new_hash)
+        .bind(user_id)
+        .bind(old_hash)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Resets the registration (REQ-2FA-6): the factor, the remembered browsers and any step in
+    /// progress go, so the next login enrols again on every browser.
+    pub async fn reset_second_factor(&self, user_id: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for table in [
+            "second_factors",
+            "trusted_browsers",
+            "second_factor_challenges",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts (or restarts) the second step of session `sid`.
+    pub async fn save_challenge(&self, c: &ChallengeRecord) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM second_factor_challenges WHERE sid = $1")
+            .bind(&c.sid)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO second_factor_challenges ({CHALLENGE_COLUMNS}) VALUES ($1, $2, $3, $4, \
+             $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ))
+        .bind(&c.sid)
+        .bind(&c.user_id)
+        .bind(&c.amr)
+        .bind(&c.next)
+        .bind(&c.mode)
+        .bind(&c.reason)
+        .bind(&c.stage)
+        .bind(c.method.as_deref())
+        .bind(c.phone.as_deref())
+        .bind(c.totp_secret.as_deref())
+        .bind(c.code_hash.as_deref())
+        .bind(c.code_expires_at)
+        .bind(c.attempts)
+        .bind(c.sends)
+        .bind(i64::from(c.send_failed))
+        .bind(i64::from(c.remember))
+        .bind(c.proven.as_deref())
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The live second step of session `sid`.
+    pub async fn find_challenge(&self, sid: &str, now: i64) -> Result<Option<ChallengeRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHALLENGE_COLUMNS} FROM second_factor_challenges \
+             WHERE sid = $1 AND expires_at > $2"
+        ))
+        .bind(sid)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(challenge).transpose()
+    }
+
+    /// Counts one wrong code; returns the attempts so far (atomic).
+    pub async fn count_challenge_attempt(&self, sid: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "UPDATE second_factor_challenges SET attempts = attempts + 1 WHERE sid = $1 \
+             RETURNING attempts",
+        )
+        .bind(sid)
+        .fetch_optional(&self.writer)
+        .await?;
+        row.as_ref()
+            .map(|r| col(r, "attempts"))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Takes the SMS code of the challenge if it is `code_hash` and still valid (single use).
+    pub async fn consume_challenge_code(
+        &self,
+        sid: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE second_factor_challenges SET code_hash = NULL \
+             WHERE sid = $1 AND code_hash = $2 AND code_expires_at > $3",
+        )
+        .bind(sid)
+        .bind(code_hash)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces the recovery code unconditionally (a new one is shown again before the tick).
+    pub async fn set_recovery_code(&self, user_id: &str, hash: &str) -> Result<()> {
+        sqlx::query("UPDATE second_factors SET recovery_hash = $1 WHERE user_id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_challenge(&self, sid: &str) -> Result<()> {
+        sqlx::query("DELETE FROM second_factor_challenges WHERE sid = $1")
+            .bind(sid)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// When the browser (its cookie's hash) was last used to log in as `user_id`, if the user
+    /// asked to remember it.
+    pub async fn browser_last_login(
+        &self,
+        browser_hash: &str,
+        user_id: &str,
+    ) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT last_login_at FROM trusted_browsers WHERE browser_hash = $1 AND user_id = $2",
+        )
+        .bind(browser_hash)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(|r| col(r, "last_login_at")).transpose()
+    }
+
+    /// Remembers the browser for the user, or records a login from a remembered one.
+    pub async fn remember_browser(
+        &self,
+        browser_hash: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO trusted_browsers (browser_hash, user_id, trusted_at, last_login_at) \
+             VALUES ($1, $2, $3, $3) ON CONFLICT (browser_hash, user_id) \
+             DO UPDATE SET last_login_at = excluded.last_login_at",
+        )
+        .bind(browser_hash)
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+}
