@@ -8,12 +8,16 @@
 //!   empty database on it, so tests never see each other's rows and can run in parallel.
 //! - SQLite: [`fresh_sqlite_url`] gives each test its own new database file.
 //! - SMTP: [`SmtpSink`] runs `aiosmtpd` (PyPI) on its own port and decodes what it received.
+//! - SMS: [`SmsGatewayDouble`] runs `sms_gateway.py` (Python 3 standard library) on its own port:
+//!   an HTTP server that records every POST and answers with the status the test chooses.
 //!
-//! Besides `std` and `anyhow` only `mail-parser` (pure Rust) is used, to decode received mail, so
-//! this crate builds fast and adds little to the crates that use it as a dev-dependency.
+//! Besides `std` and `anyhow` only `mail-parser` (pure Rust, to decode received mail) and
+//! `serde_json` (to read the recorded SMS requests) are used, so this crate builds fast and adds
+//! little to the crates that use it as a dev-dependency.
 
 mod lock;
 mod postgres;
+mod sms;
 mod smtp;
 mod sqlite;
 
@@ -22,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgres};
+pub use sms::{SmsGatewayDouble, SmsRequest};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use sqlite::fresh_sqlite_url;
 

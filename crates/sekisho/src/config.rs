@@ -42,6 +42,19 @@ pub struct Config {
     /// Folder whose templates override the built-in pages (`{dir}/{BRAND}/login.html`, then
     /// `{dir}/login.html`); empty = built-in only. Env: SEKISHO_TEMPLATES_DIR.
     pub templates_dir: String,
+    /// SMS gateway that two-step verification codes are POSTed to (`https://…`); empty = write
+    /// them as JSON files to `sms_outbox_dir`. Env: SEKISHO_SMS_GATEWAY_URL.
+    pub sms_gateway_url: String,
+    /// The gateway's full `Authorization` header value (`Bearer …`, `Basic …`); empty = none.
+    /// A secret. Env: SEKISHO_SMS_GATEWAY_AUTHORIZATION.
+    pub sms_gateway_authorization: String,
+    /// minijinja template of the request body, with `to` (E.164) and `text`; with a JSON content
+    /// type the values are JSON-escaped and quoted. Env: SEKISHO_SMS_GATEWAY_BODY.
+    pub sms_gateway_body: String,
+    /// `Content-Type` of the request. Env: SEKISHO_SMS_GATEWAY_CONTENT_TYPE.
+    pub sms_gateway_content_type: String,
+    /// Folder of the `.json` messages when `sms_gateway_url` is empty. Env: SEKISHO_SMS_OUTBOX_DIR.
+    pub sms_outbox_dir: String,
 }
 
 impl Default for Config {
@@ -68,6 +81,11 @@ impl Default for Config {
             mail_outbox_dir: "outbox".into(),
             mail_from: "noreply@sekisho.localhost".into(),
             templates_dir: String::new(),
+            sms_gateway_url: String::new(),
+            sms_gateway_authorization: String::new(),
+            sms_gateway_body: sekisho_notify::sms::DEFAULT_BODY_TEMPLATE.into(),
+            sms_gateway_content_type: sekisho_notify::sms::DEFAULT_CONTENT_TYPE.into(),
+            sms_outbox_dir: "sms-outbox".into(),
         }
     }
 }
@@ -121,6 +139,10 @@ impl Config {
             !self.smtp_url.trim().is_empty() || !self.mail_outbox_dir.trim().is_empty(),
             "set smtp_url, or mail_outbox_dir for the file outbox"
         );
+        anyhow::ensure!(
+            !self.sms_gateway_url.trim().is_empty() || !self.sms_outbox_dir.trim().is_empty(),
+            "set sms_gateway_url, or sms_outbox_dir for the SMS outbox"
+        );
         Ok(())
     }
 
@@ -153,5 +175,22 @@ mod tests {
                 "{key} has no documented env override"
             );
         }
+    }
+
+    // REQ-2FA-3: the defaults give the development outbox; a gateway URL gives the HTTP gateway,
+    // whose settings are checked when it is built.
+    #[test]
+    fn sms_settings_build_the_gateway() {
+        let config = Config::default();
+        assert!(crate::server::sms_gateway(&config).unwrap().is_outbox());
+        let mut config = Config {
+            sms_gateway_url: "https://sms.example/v1/messages".into(),
+            sms_gateway_authorization: "Bearer abc".into(),
+            ..Config::default()
+        };
+        assert!(!crate::server::sms_gateway(&config).unwrap().is_outbox());
+        config.sms_gateway_body = "{{ to ".into();
+        let e = crate::server::sms_gateway(&config).unwrap_err();
+        assert!(e.to_string().contains("sms_gateway_body"), "{e}");
     }
 }
