@@ -5,10 +5,12 @@ use anyhow::{anyhow, bail, Context};
 use sekisho::admin::{self, NewClient, RegisteredClient};
 use sekisho::config::Config;
 use sekisho_core::model::Plan;
+use sekisho_core::model::TwoFactorSetting;
 use sekisho_core::FakeClock;
+use sekisho_notify::{HttpSmsSettings, SmsGateway};
 use sekisho_notify::{Mailer, Transport};
 use sekisho_oidc::Op;
-use sekisho_testkit::{ReceivedMail, SmtpSink};
+use sekisho_testkit::{ReceivedMail, SmsGatewayDouble, SmtpSink};
 use std::sync::Arc;
 use url::Url;
 
@@ -17,6 +19,8 @@ pub const EMAIL: &str = "taro@example.jp";
 pub const PASSWORD: &str = "Tokyo-Tower-333";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 pub const POST_LOGOUT_URI: &str = "http://127.0.0.1:9/bye";
+/// The credentials the test SMS gateway expects from Sekisho.
+pub const SMS_GATEWAY_AUTHORIZATION: &str = "Bearer sms-gateway-test-key";
 
 pub struct TestApp {
     pub base: String,
@@ -26,6 +30,8 @@ pub struct TestApp {
     pub mailer: Mailer,
     /// A real SMTP server (aiosmtpd) the mailer delivers to.
     pub smtp: SmtpSink,
+    /// A real HTTP server on loopback playing the SMS gateway; it records each message.
+    pub sms: SmsGatewayDouble,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -75,7 +81,20 @@ impl TestApp {
             transport,
             "noreply@sekisho.test".into(),
         );
-        let app = sekisho_web::router(sekisho_web::AppState::new(op.clone(), mailer.clone(), None));
+        let sms = SmsGatewayDouble::start().expect("SMS gateway double (python3)");
+        let gateway = SmsGateway::http(HttpSmsSettings {
+            url: sms.url(),
+            authorization: Some(SMS_GATEWAY_AUTHORIZATION.into()),
+            body_template: r#"{"to": {{ to }}, "text": {{ text }}}"#.into(),
+            content_type: "application/json".into(),
+        })
+        .expect("SMS gateway");
+        let app = sekisho_web::router(sekisho_web::AppState::new(
+            op.clone(),
+            mailer.clone(),
+            gateway,
+            None,
+        ));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
@@ -85,6 +104,7 @@ impl TestApp {
             clock,
             mailer,
             smtp,
+            sms,
             server,
         }
     }
@@ -100,7 +120,20 @@ impl TestApp {
     }
 
     /// Brand VX5, a contract whose contractor is EMAIL/PASSWORD, and a confidential client.
+    /// The contract has two-step verification off, so that tests of other features log in with
+    /// the password alone; [`TestApp::seed_two_factor`] is the default contract (2FA on).
     pub async fn seed(&self) -> Seed {
+        let seed = self.seed_two_factor().await;
+        self.op
+            .store
+            .set_contract_two_factor(&seed.contract_id, TwoFactorSetting::Disabled)
+            .await
+            .expect("2FA off");
+        seed
+    }
+
+    /// [`TestApp::seed`] with the contract as created: two-step verification enabled.
+    pub async fn seed_two_factor(&self) -> Seed {
         admin::add_brand(&self.op, BRAND, "OTクラウド・ストレージ")
             .await
             .expect("brand");
@@ -215,8 +248,18 @@ impl Browser {
         let mut fields = hidden_inputs(page);
         fields.push(("email".into(), email.into()));
         fields.push(("password".into(), password.into()));
-        let post_url = format!("{base}{action}");
-        let res = self.http.post(&post_url).form(&fields).send().await?;
+        self.post(base, &action, &fields).await
+    }
+
+    /// POSTs a form to `path` (on `base`), then follows redirects as a browser would.
+    pub async fn post(
+        &self,
+        base: &str,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> anyhow::Result<Hop> {
+        let post_url = format!("{base}{path}");
+        let res = self.http.post(&post_url).form(fields).send().await?;
         match location(&res, &post_url)? {
             Some(next) if next.starts_with(base) => self.follow(base, &next).await,
             Some(next) => Ok(Hop::LeftOp(Url::parse(&next)?)),
@@ -229,6 +272,16 @@ impl Browser {
                 })
             }
         }
+    }
+
+    /// A browser whose cookie jar the test can also write to.
+    pub fn with_jar(jar: Arc<reqwest::cookie::Jar>) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self { http }
     }
 }
 

@@ -3,6 +3,7 @@
 mod account_lock;
 mod account_menu;
 mod browser;
+mod browser_two_factor;
 mod client_auth;
 mod discovery;
 mod keys;
@@ -12,3 +13,4 @@ mod performance_design;
 mod rp_node;
 mod rp_openidconnect;
 mod support;
+mod two_factor;

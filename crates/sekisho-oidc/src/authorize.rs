@@ -8,7 +8,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::Op;
 use sekisho_core::login::AuthPrompt;
 use sekisho_core::model::Client;
-use sekisho_core::oauth::{known_scopes, GrantType, Prompt};
+use sekisho_core::oauth::{known_scopes, GrantType, Prompt, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
 use sekisho_crypto::tokens::{hash_token, new_id, random_token};
 use sekisho_store::{AuthRequestRecord, CodeRecord};
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,20 @@ impl AuthParams {
             none: self.prompt_none,
             login: self.prompt_login,
             max_age: self.max_age,
+            two_factors: self.requires_two_factors(),
         }
+    }
+
+    /// `acr_values` lists the two-factor level and not the single-factor one: the client
+    /// requires two factors (values we do not know are ignored, as voluntary claims).
+    pub fn requires_two_factors(&self) -> bool {
+        let values: Vec<&str> = self
+            .acr_values
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .collect();
+        values.contains(&ACR_MULTI_FACTOR) && !values.contains(&ACR_SINGLE_FACTOR)
     }
 }
 

@@ -62,7 +62,7 @@ pub fn metadata(op: &Op, brand: &str) -> Value {
         "introspection_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS_SUPPORTED,
-        "acr_values_supported": [sekisho_core::oauth::ACR_SINGLE_FACTOR],
+        "acr_values_supported": [sekisho_core::oauth::ACR_SINGLE_FACTOR, sekisho_core::oauth::ACR_MULTI_FACTOR],
         "prompt_values_supported": ["none", "login", "select_account"],
         "ui_locales_supported": ["ja", "en"],
         "claims_parameter_supported": false,

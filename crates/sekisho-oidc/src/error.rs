@@ -13,6 +13,9 @@ text_enum_like!(ErrorCode {
     InvalidScope = "invalid_scope",
     AccessDenied = "access_denied",
     LoginRequired = "login_required",
+    InteractionRequired = "interaction_required",
+    // RFC 9470: the requested `acr` cannot be met.
+    UnmetAuthenticationRequirements = "unmet_authentication_requirements",
     RequestNotSupported = "request_not_supported",
     RequestUriNotSupported = "request_uri_not_supported",
     InvalidToken = "invalid_token",

@@ -7,6 +7,7 @@ mod error;
 mod i18n;
 mod pages;
 mod routes;
+mod second_step;
 mod security;
 mod session;
 mod signin;
@@ -14,7 +15,7 @@ mod signin;
 pub use pages::Pages;
 
 use axum::Router;
-use sekisho_notify::Mailer;
+use sekisho_notify::{Mailer, SmsGateway};
 use sekisho_oidc::Op;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub op: Arc<Op>,
     pub pages: Arc<Pages>,
     pub mailer: Mailer,
+    /// Where two-step verification codes go by SMS.
+    pub sms: SmsGateway,
     /// `Secure` on cookies when the public URL is https.
     pub secure_cookies: bool,
 }
@@ -38,12 +41,18 @@ pub struct UpstreamButton {
 
 impl AppState {
     /// `templates_dir`: where an operator overrides pages (see [`Pages`]).
-    pub fn new(op: Arc<Op>, mailer: Mailer, templates_dir: Option<PathBuf>) -> Self {
+    pub fn new(
+        op: Arc<Op>,
+        mailer: Mailer,
+        sms: SmsGateway,
+        templates_dir: Option<PathBuf>,
+    ) -> Self {
         let secure_cookies = op.config.public_url.starts_with("https://");
         Self {
             op,
             pages: Arc::new(Pages::new(templates_dir)),
             mailer,
+            sms,
             secure_cookies,
         }
     }

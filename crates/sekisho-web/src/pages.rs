@@ -30,6 +30,38 @@ const EMBEDDED: &[(&str, &str)] = &[
         "account_menu.html",
         include_str!("../templates/account_menu.html"),
     ),
+    (
+        "two_factor_phone.html",
+        include_str!("../templates/two_factor_phone.html"),
+    ),
+    (
+        "two_factor_totp.html",
+        include_str!("../templates/two_factor_totp.html"),
+    ),
+    (
+        "two_factor_code.html",
+        include_str!("../templates/two_factor_code.html"),
+    ),
+    (
+        "two_factor_lost_device.html",
+        include_str!("../templates/two_factor_lost_device.html"),
+    ),
+    (
+        "two_factor_recovery.html",
+        include_str!("../templates/two_factor_recovery.html"),
+    ),
+    (
+        "two_factor_done.html",
+        include_str!("../templates/two_factor_done.html"),
+    ),
+    (
+        "two_factor_setting.html",
+        include_str!("../templates/two_factor_setting.html"),
+    ),
+    (
+        "two_factor_setting_confirm.html",
+        include_str!("../templates/two_factor_setting_confirm.html"),
+    ),
 ];
 
 pub struct Pages {

@@ -70,35 +70,51 @@ pub async fn password_login(
         return Ok(PasswordLogin::Locked);
     }
     if ok {
-        op.store.reset_login_failures(&user.id).await?;
+        // The failure count is reset only when the whole login completes
+        // (`second_step::sign_in`): otherwise a known password would give unlimited guesses at
+        // the second factor, five per login.
         audit(state, "login.password.ok", brand, Some(&user.id)).await;
         return Ok(PasswordLogin::Success(Box::new(user)));
     }
+    audit(state, "login.password.failed", brand, Some(&user.id)).await;
+    Ok(match count_failure(state, brand, &user, lang).await? {
+        true => PasswordLogin::Locked,
+        false => PasswordLogin::Failed,
+    })
+}
+
+/// Counts one failed login step of `user` (a wrong password or second-factor code) towards the
+/// lock; at the tenth, locks and mails the unlock link (REQ-LOCK-1). Returns whether the account
+/// is now locked.
+pub async fn count_failure(
+    state: &AppState,
+    brand: &Brand,
+    user: &User,
+    lang: Lang,
+) -> Result<bool, OAuthError> {
+    let op = &state.op;
     Ok(
         match op
             .store
-            .record_login_failure(&user.id, LOCK_AFTER_FAILURES, now)
+            .record_login_failure(&user.id, LOCK_AFTER_FAILURES, op.now())
             .await?
         {
-            FailureOutcome::Counted(_) => {
-                audit(state, "login.password.failed", brand, Some(&user.id)).await;
-                PasswordLogin::Failed
-            }
+            FailureOutcome::Counted(_) => false,
             FailureOutcome::JustLocked => {
                 audit(state, "account.locked", brand, Some(&user.id)).await;
-                let ticket = issue_ticket(state, brand, &user, TicketPurpose::Unlock).await?;
+                let ticket = issue_ticket(state, brand, user, TicketPurpose::Unlock).await?;
                 let url = format!("{}/unlock?ticket={ticket}", op.issuer(brand.code.as_str()));
                 send(
                     state,
                     brand,
-                    &user,
+                    user,
                     lang,
                     MailKind::AccountLocked { unlock_url: url },
                 )
                 .await?;
-                PasswordLogin::Locked
+                true
             }
-            FailureOutcome::AlreadyLocked => PasswordLogin::Locked,
+            FailureOutcome::AlreadyLocked => true,
         },
     )
 }
@@ -181,25 +197,47 @@ pub async fn request_password_reset(
 }
 
 /// After a password reset the second factor must be enrolled again (REQ-PW-3, REQ-2FA-6).
-/// Two-step verification does not exist yet: its issue clears the registration here.
 pub async fn on_password_reset(
     state: &AppState,
     brand: &Brand,
     user_id: &str,
 ) -> Result<(), OAuthError> {
     audit(state, "password.reset.done", brand, Some(user_id)).await;
+    reset_second_factor(state, brand, user_id).await
+}
+
+/// Clears the user's 2FA registration and remembered browsers: the next login enrols again
+/// (REQ-2FA-6: password reset; email change and login-method change call this too).
+pub async fn reset_second_factor(
+    state: &AppState,
+    brand: &Brand,
+    user_id: &str,
+) -> Result<(), OAuthError> {
+    state.op.store.reset_second_factor(user_id).await?;
+    audit(state, "2fa.reset", brand, Some(user_id)).await;
     Ok(())
 }
 
 /// Writes an audit event; a failure to write is logged, never shown to the user.
 pub async fn audit(state: &AppState, kind: &str, brand: &Brand, user_id: Option<&str>) {
+    audit_with(state, kind, brand, user_id, serde_json::json!({})).await
+}
+
+/// [`audit`] with details (never secrets).
+pub async fn audit_with(
+    state: &AppState,
+    kind: &str,
+    brand: &Brand,
+    user_id: Option<&str>,
+    detail: serde_json::Value,
+) {
     let event = AuditEvent {
         at: state.op.now(),
         kind: kind.to_owned(),
         brand: Some(brand.code.to_string()),
         user_id: user_id.map(str::to_owned),
         client_id: None,
-        detail: serde_json::json!({}),
+        detail,
     };
     if let Err(e) = state.op.store.append_audit(&event).await {
         tracing::warn!(error = %e, kind, "audit event not written");

@@ -29,7 +29,9 @@ pub async fn seed(op: &Op) -> anyhow::Result<()> {
     println!(
         "\n  Sekisho demo\n  issuer:    {issuer}\n  discovery: {issuer}/.well-known/openid-configuration\n  \
          user:      {EMAIL} / {PASSWORD}\n  client:    {CLIENT_ID} / {CLIENT_SECRET} (redirect {RP_URL}/callback)\n  \
-         RP:        cargo run -p storage-rp, then open {RP_URL}/\n"
+         RP:        cargo run -p storage-rp, then open {RP_URL}/\n  \
+         2FA:       on (the default); the first login enrols SMS or an authenticator app;\n  \
+         \x20          SMS codes are written to the SMS outbox folder (sms_outbox_dir)\n"
     );
     Ok(())
 }

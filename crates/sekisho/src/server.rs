@@ -50,7 +50,8 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     mailer.spawn_worker();
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
-    let app = sekisho_web::router(sekisho_web::AppState::new(op, mailer, templates));
+    let sms = sms_gateway(config)?;
+    let app = sekisho_web::router(sekisho_web::AppState::new(op, mailer, sms, templates));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
@@ -72,6 +73,23 @@ pub fn mailer(config: &Config, op: &Op) -> anyhow::Result<sekisho_notify::Mailer
         transport,
         config.mail_from.clone(),
     ))
+}
+
+/// Where two-step verification codes go: the HTTP gateway when `sms_gateway_url` is set, else
+/// `.json` files in `sms_outbox_dir`. Fails on unusable gateway settings (URL, headers, body
+/// template), so a mistake stops start-up instead of every code.
+pub fn sms_gateway(config: &Config) -> anyhow::Result<sekisho_notify::SmsGateway> {
+    let gateway = sekisho_notify::SmsGateway::from_settings(
+        &config.sms_gateway_url,
+        &config.sms_gateway_authorization,
+        &config.sms_gateway_body,
+        &config.sms_gateway_content_type,
+        std::path::Path::new(&config.sms_outbox_dir),
+    )?;
+    if gateway.is_outbox() {
+        tracing::warn!(dir = %config.sms_outbox_dir, "SMS go to a file outbox (development); set SEKISHO_SMS_GATEWAY_URL to send them");
+    }
+    Ok(gateway)
 }
 
 /// Deletes expired rows every 10 minutes.

@@ -40,7 +40,7 @@ pub fn to_account_login(code: &str) -> Response {
     see_other(&format!("/{code}/account/login"), &[])
 }
 
-async fn subject(state: &AppState, user: &User) -> Result<MenuSubject, OAuthError> {
+pub async fn subject(state: &AppState, user: &User) -> Result<MenuSubject, OAuthError> {
     let contract = state
         .op
         .store
@@ -64,6 +64,7 @@ struct Entry {
 fn href(code: &str, item: MenuItem) -> String {
     match item {
         MenuItem::PasswordChange => format!("/{code}/account/password"),
+        MenuItem::TwoFactor => format!("/{code}/account/two-factor"),
         other => format!("/{code}/account/item/{other}"),
     }
 }

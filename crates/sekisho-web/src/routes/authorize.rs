@@ -5,14 +5,18 @@
 
 use super::{brand, lang, page_or_error, see_other, BrandPage};
 use crate::error::PageError;
+use crate::i18n::Lang;
+use crate::second_step::{self, AfterFirstFactor};
 use crate::session;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use sekisho_core::login::{next_step, NextStep, SignedIn};
-use sekisho_core::oauth::{Amr, ACR_SINGLE_FACTOR};
+use sekisho_core::login::{next_step, AuthReason, NextStep, SignedIn};
+use sekisho_core::model::Brand;
+use sekisho_core::oauth::{Amr, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
+use sekisho_core::two_factor::is_multi_factor;
 use sekisho_oidc::authorize::{self, Authentication, AuthorizeError, Pending};
 use sekisho_oidc::{ErrorCode, OAuthError};
 use sekisho_store::SessionRecord;
@@ -92,7 +96,9 @@ async fn start(
             .ok_or_else(|| OAuthError::server("request vanished"))?;
         dispatch(
             state,
-            code,
+            &brand,
+            lang,
+            headers,
             &session,
             &pending,
             cookie.into_iter().collect(),
@@ -128,7 +134,17 @@ pub async fn resume(
         let Some(pending) = authorize::find(&state.op, &code, &q.ar, &session.sid).await? else {
             return Ok(expired());
         };
-        dispatch(&state, &code, &session, &pending, Vec::new()).await
+        let lang = lang(pending.params.ui_locales.as_deref(), &headers);
+        dispatch(
+            &state,
+            &brand,
+            lang,
+            &headers,
+            &session,
+            &pending,
+            Vec::new(),
+        )
+        .await
     };
     page_or_error(&state, lang0, &brand, result.await)
 }
@@ -136,13 +152,20 @@ pub async fn resume(
 /// One step of the login: asks the policy what comes next and goes there.
 async fn dispatch(
     state: &AppState,
-    code: &str,
+    brand: &Brand,
+    lang: Lang,
+    headers: &HeaderMap,
     session: &SessionRecord,
     pending: &Pending,
     cookies: Vec<axum_extra::extract::cookie::Cookie<'static>>,
 ) -> Result<Response, OAuthError> {
+    let code = brand.code.as_str();
+    let amr: Vec<&str> = session.amr.split(' ').filter(|a| !a.is_empty()).collect();
     let signed_in = match (&session.user_id, session.auth_time) {
-        (Some(_), Some(t)) => Some(SignedIn { auth_time: t }),
+        (Some(_), Some(t)) => Some(SignedIn {
+            auth_time: t,
+            multi_factor: is_multi_factor(&amr),
+        }),
         _ => None,
     };
     let fresh = pending.record.authenticated_at.is_some();
@@ -150,6 +173,38 @@ async fn dispatch(
         NextStep::Authenticate(_) => {
             let login = format!("/{code}/login?ar={}", pending.record.id);
             Ok(see_other(&login, &cookies))
+        }
+        NextStep::StepUp => {
+            let Some(user) = state
+                .op
+                .store
+                .find_user(session.user_id.as_deref().unwrap_or_default())
+                .await?
+            else {
+                return Err(OAuthError::server("session of a deleted user"));
+            };
+            let next = format!("ar:{}", pending.record.id);
+            let after = second_step::after_first_factor(
+                state, brand, lang, headers, session, &user, &amr, &next,
+            )
+            .await?;
+            Ok(match after {
+                AfterFirstFactor::SignedIn { location, cookies } => see_other(&location, &cookies),
+                AfterFirstFactor::SecondStep { location } => see_other(&location, &cookies),
+                AfterFirstFactor::Unmet { rp_error_url } => {
+                    let url = rp_error_url
+                        .ok_or_else(|| OAuthError::server("step-up without a request"))?;
+                    see_other(&url, &cookies)
+                }
+            })
+        }
+        NextStep::LoginRequired(AuthReason::TwoFactorsRequired) => {
+            let err = OAuthError::new(
+                ErrorCode::InteractionRequired,
+                "the client requires two factors: the user must verify the second one",
+            );
+            let url = authorize::fail(&state.op, pending, &err).await?;
+            Ok(see_other(url.as_str(), &cookies))
         }
         NextStep::LoginRequired(_) => {
             let err = OAuthError::new(ErrorCode::LoginRequired, "the user must log in");
@@ -161,13 +216,13 @@ async fn dispatch(
                 user_id: session.user_id.clone().unwrap_or_default(),
                 sid: session.sid.clone(),
                 auth_time: session.auth_time.unwrap_or_default(),
-                amr: session
-                    .amr
-                    .split(' ')
-                    .filter(|a| !a.is_empty())
-                    .map(String::from)
-                    .collect::<Vec<_>>(),
-                acr: ACR_SINGLE_FACTOR.to_owned(),
+                amr: amr.iter().map(|a| (*a).to_owned()).collect(),
+                acr: if is_multi_factor(&amr) {
+                    ACR_MULTI_FACTOR
+                } else {
+                    ACR_SINGLE_FACTOR
+                }
+                .to_owned(),
             };
             debug_assert!(auth.amr.iter().all(|a| Amr::parse(a).is_some()));
             match authorize::issue_code(&state.op, pending, auth).await? {

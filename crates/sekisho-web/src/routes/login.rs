@@ -4,6 +4,7 @@
 use super::{brand, lang, page_or_error, see_other, with_cookies, BrandPage};
 use crate::error::PageError;
 use crate::i18n::{message, Lang};
+use crate::second_step::{self, AfterFirstFactor};
 use crate::session;
 use crate::signin::{self, PasswordLogin};
 use crate::AppState;
@@ -180,34 +181,53 @@ pub async fn submit(
             PasswordLogin::Locked => return Ok(again("account_locked")),
         };
 
-        let (new, value) =
-            session::new_session(&state, &code, Some((&user.id, &[Amr::Pwd.as_str()])));
-        state
-            .op
-            .store
-            .replace_session(&session.id_hash, &new, form.ar.as_deref())
-            .await?;
-        let cookie = session::cookie(&state, &code, value);
-        Ok(match next {
-            Next::Authorize(ar) => see_other(
-                &format!("/{code}/authorize/continue?ar={}", urlencode(ar)),
-                &[cookie],
-            ),
-            Next::Account => see_other(&format!("/{code}/account"), &[cookie]),
-            Next::Nothing => with_cookies(
-                state.pages.message(
-                    StatusCode::OK,
-                    lang,
-                    Some(&brand),
-                    "signed_in_title",
-                    "signed_in_body",
-                    None,
-                ),
-                &[cookie],
+        let next_key = match next {
+            Next::Authorize(ar) => format!("ar:{ar}"),
+            Next::Account => "account".to_owned(),
+            Next::Nothing => String::new(),
+        };
+        let after = second_step::after_first_factor(
+            &state,
+            &brand,
+            lang,
+            &headers,
+            &session,
+            &user,
+            &[Amr::Pwd.as_str()],
+            &next_key,
+        )
+        .await?;
+        Ok(match after {
+            AfterFirstFactor::SignedIn { location, cookies } => see_other(&location, &cookies),
+            AfterFirstFactor::SecondStep { location } => see_other(&location, &[]),
+            AfterFirstFactor::Unmet {
+                rp_error_url: Some(url),
+            } => see_other(&url, &[]),
+            AfterFirstFactor::Unmet { rp_error_url: None } => state.pages.error(
+                StatusCode::FORBIDDEN,
+                lang,
+                Some(&brand),
+                "error_unmet_two_factors",
+                None,
             ),
         })
     };
     page_or_error(&state, lang0, &brand, result.await)
+}
+
+/// Where a login without an authorization request ends (a direct visit to the login page).
+pub async fn signed_in_page(
+    BrandPage { brand, lang }: BrandPage,
+    State(state): State<AppState>,
+) -> Response {
+    state.pages.message(
+        StatusCode::OK,
+        lang,
+        Some(&brand),
+        "signed_in_title",
+        "signed_in_body",
+        None,
+    )
 }
 
 /// A form without this browser's CSRF token (or after its session expired): refused, nothing done.
@@ -215,8 +235,4 @@ pub fn csrf_failure(state: &AppState, lang: Lang, brand: &Brand) -> Response {
     state
         .pages
         .error(StatusCode::FORBIDDEN, lang, Some(brand), "error_csrf", None)
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -1,11 +1,13 @@
 //! The route table. Every OP path lives under its brand's issuer: `/{brand}/…`.
 
 mod account;
+mod account_two_factor;
 mod authorize;
 mod login;
 mod logout;
 mod password;
 mod protocol;
+mod two_factor;
 
 use crate::error::PageError;
 use crate::i18n::{self, Lang};
@@ -57,6 +59,25 @@ pub fn router(state: AppState) -> Router {
             get(password::change_page).post(password::change_submit),
         )
         .route("/{brand}/account/item/{item}", get(account::item))
+        .route(
+            "/{brand}/account/two-factor",
+            get(account_two_factor::page).post(account_two_factor::save),
+        )
+        .route(
+            "/{brand}/account/two-factor/confirm",
+            post(account_two_factor::confirm),
+        )
+        .route("/{brand}/signed-in", get(login::signed_in_page))
+        .route("/{brand}/2fa", get(two_factor::page))
+        .route("/{brand}/2fa/method", get(two_factor::choose_method))
+        .route("/{brand}/2fa/phone", post(two_factor::phone))
+        .route("/{brand}/2fa/resend", post(two_factor::resend))
+        .route("/{brand}/2fa/code", post(two_factor::code))
+        .route(
+            "/{brand}/2fa/lost-device",
+            get(two_factor::lost_device_page).post(two_factor::lost_device),
+        )
+        .route("/{brand}/2fa/saved", post(two_factor::saved))
         .layer(axum::middleware::from_fn(crate::security::headers))
         .with_state(state)
 }
