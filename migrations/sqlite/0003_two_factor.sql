@@ -48,3 +48,10 @@ CREATE TABLE trusted_browsers (
     PRIMARY KEY (browser_hash, user_id)
 );
 CREATE INDEX trusted_browsers_user ON trusted_browsers(user_id);
+
+-- SMS codes sent per user, for a cap across logins (against SMS pumping and flooding a phone).
+CREATE TABLE sms_sends (
+    user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    sent_at         INTEGER NOT NULL
+);
+CREATE INDEX sms_sends_user ON sms_sends(user_id, sent_at);

@@ -1,7 +1,7 @@
 // A person in a real browser (Debian's headless Chromium, driven by playwright-core) meets
 // Sekisho's two-step verification (2段階認証) on the Japanese pages of a contract that has it on:
 //
-//   1. authorization request -> login page -> the password -> the SMS setup page -> the link to
+//   1. authorization request -> login page -> the password -> the SMS setup page -> the button for
 //      the authenticator app -> the QR code and the secret (SECRET on stdout) -> the code from
 //      the test (stdin) with 「このブラウザを一定期間、記憶する」 ticked -> the recovery code, saved
 //      -> 「2段階認証完了」 -> 「ログインする」 -> the RP's redirect_uri with a code (CALLBACK1).
@@ -180,13 +180,13 @@ async function main(browser, inputs) {
   await loginToTwoFactorPage(email, password);
   const enrolmentUrl = page.url();
   await expectHeading(SETUP_TITLE);
-  // The first setup screen is SMS, as in the manuals; the authenticator app is a link away.
+  // The first setup screen is SMS, as in the manuals; the authenticator app is one button away.
   await page.getByLabel('電話番号', { exact: true }).waitFor();
 
   step = 'choose_authenticator';
-  const useTotp = page.getByRole('link', { name: USE_TOTP, exact: true });
+  const useTotp = page.getByRole('button', { name: USE_TOTP, exact: true });
   if ((await useTotp.getAttribute('id')) !== 'use-totp') {
-    throw new Error('the authenticator link is not a#use-totp');
+    throw new Error('the authenticator choice is not #use-totp');
   }
   await useTotp.click();
   const secretElement = page.locator('code#totp-secret');

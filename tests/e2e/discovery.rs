@@ -77,6 +77,11 @@ async fn discovery_is_per_brand_and_truthful() {
             serde_json::json!(["S256"])
         );
         assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+        // REQ-OP-2 REQ-OP-4: the two assurance levels an RP can ask for with acr_values.
+        assert_eq!(
+            meta["acr_values_supported"],
+            serde_json::json!(["urn:sekisho:acr:1fa", "urn:sekisho:acr:2fa"])
+        );
     }
     let unknown = http
         .get(format!(

@@ -201,9 +201,10 @@ async fn enrol_totp(
     );
     let (_, totp_page) = page(
         browser
-            .follow(
+            .post(
                 &app.base,
-                &format!("{}{}", app.base, path(app, "2fa/method?method=totp")),
+                &path(app, "2fa/method"),
+                &fields(setup, &[("method", "totp")]),
             )
             .await
             .unwrap(),
@@ -1054,4 +1055,170 @@ impl IntoLeft for Hop {
     fn into_left(self) -> Url {
         left(self)
     }
+}
+
+// Session fixation: the second step begins in a new session, so a cookie planted in the victim's
+// browser before the password was typed can neither read the enrolment secret nor finish it.
+#[tokio::test]
+async fn a_planted_session_cookie_does_not_follow_the_login() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed_two_factor().await;
+    let rp = rp_for(&app, &seed).await;
+    let base = Url::parse(&app.base).unwrap();
+    let attacker_jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let attacker = Browser::with_jar(attacker_jar.clone());
+    attacker
+        .get(&format!("{}/login", app.issuer()))
+        .await
+        .unwrap();
+    let planted =
+        reqwest::cookie::CookieStore::cookies(&*attacker_jar, &base.join("/VX5/").unwrap())
+            .expect("the attacker's session cookie");
+    let victim_jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    for c in planted.to_str().unwrap().split("; ") {
+        victim_jar.add_cookie_str(&format!("{c}; Path=/VX5"), &base);
+    }
+    let victim = Browser::with_jar(victim_jar);
+    let req = rp.start(None, None);
+    let (url, setup) = page(password_step(&app, &victim, &req.url).await);
+    assert!(url.ends_with("/2fa"), "{url}");
+    assert!(setup.contains("name=\"phone\""), "{}", excerpt(&setup));
+    // The attacker's cookie no longer reaches the step.
+    let (_, seen) = page(
+        attacker
+            .follow(&app.base, &format!("{}/2fa", app.issuer()))
+            .await
+            .unwrap(),
+    );
+    assert!(seen.contains("有効期限が切れたか"), "{}", excerpt(&seen));
+    assert!(
+        !seen.contains("name=\"phone\""),
+        "the step's page is not shown"
+    );
+}
+
+// REQ-2FA-9 REQ-LOCK-1: parallel guesses cannot test more codes than the challenge allows: each
+// attempt is taken (and counted towards the lock) before its code is tested.
+#[tokio::test]
+async fn parallel_guesses_stay_within_the_attempt_limit() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed_two_factor().await;
+    let rp = rp_for(&app, &seed).await;
+    let first = Browser::new();
+    let req = rp.start(None, None);
+    let (_, setup) = page(password_step(&app, &first, &req.url).await);
+    enrol_totp(&app, &first, &setup, false).await;
+    let failures_before = app
+        .op
+        .store
+        .find_user(&seed.user_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .failed_logins;
+
+    let guesser = std::sync::Arc::new(Browser::new());
+    let req = rp.start(None, None);
+    let (_, verify) = page(password_step(&app, &guesser, &req.url).await);
+    let form = fields(&verify, &[("code", "000000")]);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let guesser = guesser.clone();
+            let form = form.clone();
+            let base = app.base.clone();
+            tokio::spawn(async move { guesser.post(&base, "/VX5/2fa/code", &form).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let user = app
+        .op
+        .store
+        .find_user(&seed.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user.failed_logins - failures_before,
+        5,
+        "five codes tested out of twenty parallel guesses"
+    );
+    // The step is over: the next guess meets the "log in again" page.
+    let (_, over) = page(
+        guesser
+            .post(&app.base, "/VX5/2fa/code", &form)
+            .await
+            .unwrap(),
+    );
+    assert!(over.contains("有効期限が切れたか"), "{}", excerpt(&over));
+    drop(req);
+}
+
+// REQ-2FA-9: SMS are capped per user per day across logins (against SMS pumping), with a clear
+// page when the cap is reached.
+#[tokio::test]
+async fn sms_sends_are_capped_per_day() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed_two_factor().await;
+    let rp = rp_for(&app, &seed).await;
+    let browser = Browser::new();
+    let req = rp.start(None, None);
+    let (_, setup) = page(password_step(&app, &browser, &req.url).await);
+    let (_, code_page) = page(
+        browser
+            .post(
+                &app.base,
+                &path(&app, "2fa/phone"),
+                &fields(&setup, &[("phone", "090-1234-5678")]),
+            )
+            .await
+            .unwrap(),
+    );
+    let (code, _) = last_sms(&app);
+    let (_, recovery) = page(
+        browser
+            .post(
+                &app.base,
+                &path(&app, "2fa/code"),
+                &fields(&code_page, &[("code", &code)]),
+            )
+            .await
+            .unwrap(),
+    );
+    confirm_recovery_saved(&app, &browser, &recovery).await;
+    drop(req);
+
+    // Later logins send one SMS each, and each page can resend twice: 10 a day, then no more.
+    let mut last_page = String::new();
+    'logins: for _ in 0..4 {
+        let b = Browser::new();
+        let req = rp.start(None, None);
+        let (_, mut current) = page(password_step(&app, &b, &req.url).await);
+        for _ in 0..2 {
+            if current.contains("送信回数が上限") {
+                last_page = current;
+                break 'logins;
+            }
+            let (_, next) = page(
+                b.post(&app.base, &path(&app, "2fa/resend"), &fields(&current, &[]))
+                    .await
+                    .unwrap(),
+            );
+            current = next;
+        }
+        last_page = current;
+        drop(req);
+    }
+    assert_eq!(app.sms.requests().unwrap().len(), 10, "ten SMS in the day");
+    assert!(
+        last_page.contains("送信回数が上限"),
+        "{}",
+        excerpt(&last_page)
+    );
+    // The next day the user can receive codes again.
+    app.clock.advance(DAY + 1);
+    let req = rp.start(None, None);
+    password_step(&app, &Browser::new(), &req.url).await;
+    assert_eq!(app.sms.requests().unwrap().len(), 11);
 }

@@ -28,6 +28,8 @@ pub const SMS_CODE_TTL: i64 = 5 * 60;
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
 /// SMS messages per challenge (the first and two resends).
 pub const MAX_SMS_SENDS: i64 = 3;
+/// SMS messages per user per day, across logins (against SMS pumping and flooding a phone).
+pub const MAX_SMS_PER_DAY: i64 = 10;
 /// How long a started second step (enrolment or verification) waits for the user.
 pub const CHALLENGE_TTL: i64 = 30 * 60;
 

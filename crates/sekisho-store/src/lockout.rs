@@ -113,11 +113,18 @@ impl Store {
         } else {
             "UPDATE users SET password_hash = $1 WHERE id = $2"
         };
+        let mut tx = self.writer.begin().await?;
         sqlx::query(sql)
             .bind(phc)
             .bind(user_id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        // A second step started with the old password must not finish after the change.
+        sqlx::query("DELETE FROM second_factor_challenges WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

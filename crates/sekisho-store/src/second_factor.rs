@@ -239,19 +239,41 @@ impl Store {
         row.as_ref().map(challenge).transpose()
     }
 
-    /// Counts one wrong code; returns the attempts so far (atomic).
-    pub async fn count_challenge_attempt(&self, sid: &str) -> Result<i64> {
+    /// Takes one of the challenge's `max` attempts before a code is tested (atomic, so parallel
+    /// requests cannot test more codes than allowed); returns the attempts used, or `None` when
+    /// none was left.
+    pub async fn take_challenge_attempt(&self, sid: &str, max: i64) -> Result<Option<i64>> {
         let row = sqlx::query(
-            "UPDATE second_factor_challenges SET attempts = attempts + 1 WHERE sid = $1 \
-             RETURNING attempts",
+            "UPDATE second_factor_challenges SET attempts = attempts + 1 \
+             WHERE sid = $1 AND attempts < $2 RETURNING attempts",
         )
         .bind(sid)
+        .bind(max)
         .fetch_optional(&self.writer)
         .await?;
-        row.as_ref()
-            .map(|r| col(r, "attempts"))
-            .transpose()
-            .map(Option::unwrap_or_default)
+        row.as_ref().map(|r| col(r, "attempts")).transpose()
+    }
+
+    /// Records one SMS sent for the user, and returns how many were sent since `since`
+    /// (this one included): the per-user cap across logins.
+    pub async fn record_sms_send(&self, user_id: &str, now: i64, since: i64) -> Result<i64> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM sms_sends WHERE user_id = $1 AND sent_at <= $2")
+            .bind(user_id)
+            .bind(since)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO sms_sends (user_id, sent_at) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM sms_sends WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        col(&row, "n")
     }
 
     /// Takes the SMS code of the challenge if it is `code_hash` and still valid (single use).

@@ -99,6 +99,25 @@ impl Store {
         Ok(())
     }
 
+    /// Gives the browser session a new cookie value, `sid` and CSRF token without changing who is
+    /// signed in (against session fixation when a login step begins); the session's pending
+    /// authorization requests follow it.
+    pub async fn rotate_session(&self, old: &SessionRecord, new: &SessionRecord) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(&old.id_hash)
+            .execute(&mut *tx)
+            .await?;
+        insert_session(&mut *tx, new).await?;
+        sqlx::query("UPDATE auth_requests SET sid = $1 WHERE sid = $2")
+            .bind(&new.sid)
+            .bind(&old.sid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Logout: the session ends, and so do the grants it made that were not for offline use.
     /// Returns whether a session was found.
     pub async fn end_session(&self, sid: &str, now: i64) -> Result<bool> {

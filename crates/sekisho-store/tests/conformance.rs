@@ -524,8 +524,40 @@ async fn second_factors(store: Store) {
         None,
         "expired"
     );
-    assert_eq!(store.count_challenge_attempt("sid_1").await.unwrap(), 1);
-    assert_eq!(store.count_challenge_attempt("sid_1").await.unwrap(), 2);
+    // Attempts are taken before a code is tested: parallel takes stop at the limit.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .take_challenge_attempt("sid_1", 5)
+                    .await
+                    .unwrap()
+                    .is_some()
+            })
+        })
+        .collect();
+    let mut taken = 0;
+    for t in tasks {
+        taken += i32::from(t.await.unwrap());
+    }
+    assert_eq!(taken, 5, "five attempts per challenge, however parallel");
+    // The SMS cap counts sends within the window only.
+    assert_eq!(store.record_sms_send("usr_1", T, T - 100).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .record_sms_send("usr_1", T + 1, T - 100)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .record_sms_send("usr_1", T + 200, T + 100)
+            .await
+            .unwrap(),
+        1
+    );
     assert!(
         !store
             .consume_challenge_code("sid_1", "c1", T + 300)
@@ -555,6 +587,7 @@ async fn second_factors(store: Store) {
     let enrol = ChallengeRecord {
         mode: "enrol".into(),
         attempts: 0,
+        code_hash: None,
         ..ch.clone()
     };
     store.save_challenge(&enrol).await.unwrap();

@@ -15,8 +15,8 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use sekisho_core::model::{Brand, User};
 use sekisho_core::oauth::Amr;
 use sekisho_core::two_factor::{
-    decide, Ask, BrowserTrust, Decision, Facts, Network, Waived, CHALLENGE_TTL, MAX_SMS_SENDS,
-    SMS_CODE_TTL,
+    decide, Ask, BrowserTrust, Decision, Facts, Network, Waived, CHALLENGE_TTL, MAX_SMS_PER_DAY,
+    MAX_SMS_SENDS, SMS_CODE_TTL,
 };
 use sekisho_crypto::second_factor::{hash_sms_code, new_sms_code};
 use sekisho_crypto::tokens::{hash_token, random_token};
@@ -28,6 +28,18 @@ use sekisho_store::{ChallengeRecord, SessionRecord};
 pub const BROWSER_COOKIE: &str = "sekisho_browser";
 /// Browsers cap cookie lifetimes at 400 days; trust itself ends 30 days after the last login.
 const BROWSER_COOKIE_MAX_AGE_DAYS: i64 = 400;
+
+/// Where a login that did not complete starts again (the login page it came from).
+pub fn login_again(code: &str, next: &str) -> String {
+    match next.strip_prefix("ar:") {
+        Some(ar) => format!(
+            "/{code}/login?ar={}",
+            url::form_urlencoded::byte_serialize(ar.as_bytes()).collect::<String>()
+        ),
+        None if next == "account" => format!("/{code}/account/login"),
+        None => format!("/{code}/login"),
+    }
+}
 
 /// Where a login continues once complete, as kept in the challenge (`ar:ID`, `account`, ``).
 pub fn destination(code: &str, next: &str) -> String {
@@ -48,8 +60,11 @@ pub enum AfterFirstFactor {
         location: String,
         cookies: Vec<Cookie<'static>>,
     },
-    /// A second step was started: go to the 2FA page.
-    SecondStep { location: String },
+    /// A second step was started: go to the 2FA page with the session's new cookie.
+    SecondStep {
+        location: String,
+        cookies: Vec<Cookie<'static>>,
+    },
     /// The client requires two factors this user cannot give (`unmet_authentication_requirements`):
     /// the RP's error URL for an authorization request, else `None` (an error page).
     Unmet { rp_error_url: Option<String> },
@@ -125,9 +140,17 @@ pub async fn after_first_factor(
         Decision::Enrol(ask) => ("enrol", ask),
         Decision::Verify(ask) => ("verify", ask),
     };
+    // The step begins in a new session (cookie value, sid, CSRF token): a cookie planted in the
+    // browser before the password was typed can neither watch the enrolment nor finish it.
+    let (mut rotated, value) = session::new_session(state, code, None);
+    rotated.user_id = session.user_id.clone();
+    rotated.auth_time = session.auth_time;
+    rotated.amr = session.amr.clone();
+    op.store.rotate_session(session, &rotated).await?;
+    let cookies = vec![session::cookie(state, code, value)];
     let now = op.now();
     let mut challenge = ChallengeRecord {
-        sid: session.sid.clone(),
+        sid: rotated.sid.clone(),
         user_id: user.id.clone(),
         amr: amr.join(" "),
         next: next.to_owned(),
@@ -161,6 +184,7 @@ pub async fn after_first_factor(
     crate::signin::audit(state, &format!("2fa.{mode}.started"), brand, Some(&user.id)).await;
     Ok(AfterFirstFactor::SecondStep {
         location: format!("/{code}/2fa"),
+        cookies,
     })
 }
 
@@ -170,7 +194,7 @@ pub enum SmsOutcome {
     Sent,
     /// The gateway refused or could not be reached (REQ-2FA-9): the page says so, with the hint.
     Failed,
-    /// The challenge used all its sends.
+    /// The challenge used all its sends, or the user the day's.
     TooManySends,
 }
 
@@ -188,6 +212,20 @@ pub async fn send_sms_code(
         return Ok(SmsOutcome::TooManySends);
     }
     let now = state.op.now();
+    let today = state
+        .op
+        .store
+        .record_sms_send(&challenge.user_id, now, now - 24 * 3600)
+        .await?;
+    if today > MAX_SMS_PER_DAY {
+        tracing::warn!("SMS cap per user reached");
+        // No code and no resend: the page says the limit is reached.
+        challenge.sends = MAX_SMS_SENDS;
+        challenge.send_failed = true;
+        challenge.code_hash = None;
+        state.op.store.save_challenge(challenge).await?;
+        return Ok(SmsOutcome::TooManySends);
+    }
     let code = new_sms_code();
     challenge.code_hash = Some(hash_sms_code(&code));
     challenge.code_expires_at = Some(now + SMS_CODE_TTL);
@@ -223,7 +261,6 @@ fn sms_text(brand: &Brand, lang: Lang, code: &str) -> String {
 pub async fn finish(
     state: &AppState,
     code: &str,
-    headers: &HeaderMap,
     session: &SessionRecord,
     challenge: &ChallengeRecord,
 ) -> Result<(String, Vec<Cookie<'static>>), OAuthError> {
@@ -242,7 +279,8 @@ pub async fn finish(
     op.store.delete_challenge(&challenge.sid).await?;
     let mut cookies = Vec::new();
     if challenge.remember {
-        let value = browser_value(headers).unwrap_or_else(random_token);
+        // Always a new value: a value planted in the browser must not become trusted.
+        let value = random_token();
         op.store
             .remember_browser(&hash_token(&value), &challenge.user_id, op.now())
             .await?;
@@ -285,12 +323,8 @@ async fn sign_in(
     ))
 }
 
-fn browser_value(headers: &HeaderMap) -> Option<String> {
-    session::cookie_named(headers, BROWSER_COOKIE)
-}
-
 fn browser_hash(headers: &HeaderMap) -> Option<String> {
-    browser_value(headers).map(|v| hash_token(&v))
+    session::cookie_named(headers, BROWSER_COOKIE).map(|v| hash_token(&v))
 }
 
 fn browser_cookie(state: &AppState, code: &str, value: String) -> Cookie<'static> {

@@ -190,7 +190,10 @@ async fn dispatch(
             .await?;
             Ok(match after {
                 AfterFirstFactor::SignedIn { location, cookies } => see_other(&location, &cookies),
-                AfterFirstFactor::SecondStep { location } => see_other(&location, &cookies),
+                AfterFirstFactor::SecondStep {
+                    location,
+                    cookies: rotated,
+                } => see_other(&location, &rotated),
                 AfterFirstFactor::Unmet { rp_error_url } => {
                     let url = rp_error_url
                         .ok_or_else(|| OAuthError::server("step-up without a request"))?;

@@ -199,7 +199,7 @@ pub async fn submit(
         .await?;
         Ok(match after {
             AfterFirstFactor::SignedIn { location, cookies } => see_other(&location, &cookies),
-            AfterFirstFactor::SecondStep { location } => see_other(&location, &[]),
+            AfterFirstFactor::SecondStep { location, cookies } => see_other(&location, &cookies),
             AfterFirstFactor::Unmet {
                 rp_error_url: Some(url),
             } => see_other(&url, &[]),

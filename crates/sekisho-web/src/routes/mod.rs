@@ -69,7 +69,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{brand}/signed-in", get(login::signed_in_page))
         .route("/{brand}/2fa", get(two_factor::page))
-        .route("/{brand}/2fa/method", get(two_factor::choose_method))
+        .route("/{brand}/2fa/method", post(two_factor::choose_method))
+        .route(
+            "/{brand}/2fa/recovery-code",
+            post(two_factor::recovery_code_again),
+        )
         .route("/{brand}/2fa/phone", post(two_factor::phone))
         .route("/{brand}/2fa/resend", post(two_factor::resend))
         .route("/{brand}/2fa/code", post(two_factor::code))

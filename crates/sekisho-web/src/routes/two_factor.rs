@@ -52,15 +52,15 @@ async fn load(
     let Some(session) = session else {
         return Ok(Err(match csrf {
             Some(_) => csrf_failure(state, lang0, brand),
-            None => expired(state, lang0, brand),
+            None => expired(state, lang0, brand, ""),
         }));
     };
     let op = &state.op;
     let Some(challenge) = op.store.find_challenge(&session.sid, op.now()).await? else {
-        return Ok(Err(expired(state, lang0, brand)));
+        return Ok(Err(expired(state, lang0, brand, "")));
     };
     let Some(user) = op.store.find_user(&challenge.user_id).await? else {
-        return Ok(Err(expired(state, lang0, brand)));
+        return Ok(Err(expired(state, lang0, brand, "")));
     };
     let ui_locales = match challenge.next.strip_prefix("ar:") {
         Some(ar) => authorize::find(op, code, ar, &session.sid)
@@ -77,8 +77,8 @@ async fn load(
 }
 
 /// No step in progress: it expired, was completed, or the browser never started one.
-fn expired(state: &AppState, lang: Lang, brand: &Brand) -> Response {
-    let login = format!("/{}/login", brand.code);
+fn expired(state: &AppState, lang: Lang, brand: &Brand, next: &str) -> Response {
+    let login = second_step::login_again(brand.code.as_str(), next);
     state.pages.message(
         StatusCode::BAD_REQUEST,
         lang,
@@ -99,10 +99,14 @@ async fn show(
     let ch = &step.challenge;
     let lang = step.lang;
     if ch.stage == "recovery" {
-        // The code was shown once and is not kept: showing the page again means a new one.
-        let (shown, hash) = new_recovery_code();
-        state.op.store.set_recovery_code(&ch.user_id, &hash).await?;
-        return Ok(recovery_page(state, brand, step, &shown, false, error));
+        // The code was shown once and is not kept: seeing one again means a new one, by POST.
+        return Ok(state.pages.render(
+            StatusCode::OK,
+            "two_factor_recovery_again.html",
+            lang,
+            Some(brand),
+            context! { csrf_token => step.session.csrf_token },
+        ));
     }
     let enrol = ch.mode == "enrol";
     let totp = ch.method.as_deref() == Some("totp");
@@ -191,6 +195,43 @@ fn recovery_page(
     )
 }
 
+/// A new recovery code replaces the one shown (which is not kept), and is shown once.
+async fn reissue(
+    state: &AppState,
+    brand: &Brand,
+    step: &Step,
+    error: Option<&str>,
+) -> Result<Response, OAuthError> {
+    let (shown, hash) = new_recovery_code();
+    state
+        .op
+        .store
+        .set_recovery_code(&step.challenge.user_id, &hash)
+        .await?;
+    Ok(recovery_page(state, brand, step, &shown, false, error))
+}
+
+/// `POST /{brand}/2fa/recovery-code`: a new recovery code, for a user who left the page that
+/// showed it before ticking 「リカバリーコードを保存しました」.
+pub async fn recovery_code_again(
+    State(state): State<AppState>,
+    BrandPage { brand, lang }: BrandPage,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let result = async {
+        let step = match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
+            Ok(s) => s,
+            Err(page) => return Ok(page),
+        };
+        if step.challenge.stage != "recovery" {
+            return show(&state, &brand, &step, None).await;
+        }
+        reissue(&state, &brand, &step, None).await
+    };
+    page_or_error(&state, lang, &brand, result.await)
+}
+
 /// `GET /{brand}/2fa`: the current step.
 pub async fn page(
     State(state): State<AppState>,
@@ -208,20 +249,22 @@ pub async fn page(
 }
 
 #[derive(Deserialize)]
-pub struct MethodQuery {
+pub struct MethodForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
     method: String,
 }
 
-/// `GET /{brand}/2fa/method?method=totp|sms`: enrolment by the other factor (the manuals' links
-/// "QRコードでの認証はこちら" and back).
+/// `POST /{brand}/2fa/method` with `method=totp|sms`: enrolment by the other factor (the
+/// manuals' "QRコードでの認証はこちら" and back). Switching clears any code sent.
 pub async fn choose_method(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<MethodQuery>,
+    Form(q): Form<MethodForm>,
 ) -> Response {
     let result = async {
-        let mut step = match load(&state, &brand, &headers, None).await? {
+        let mut step = match load(&state, &brand, &headers, Some(q.csrf_token.as_deref())).await? {
             Ok(s) => s,
             Err(page) => return Ok(page),
         };
@@ -231,12 +274,17 @@ pub async fn choose_method(
                 "totp" if ch.method.as_deref() != Some("totp") => {
                     ch.method = Some("totp".into());
                     ch.totp_secret = Some(new_totp_secret());
+                    ch.phone = None;
+                    ch.code_hash = None;
+                    ch.code_expires_at = None;
                     state.op.store.save_challenge(ch).await?;
                 }
                 "sms" if ch.method.as_deref() == Some("totp") => {
                     ch.method = Some("sms".into());
                     ch.totp_secret = None;
                     ch.phone = None;
+                    ch.code_hash = None;
+                    ch.code_expires_at = None;
                     state.op.store.save_challenge(ch).await?;
                 }
                 _ => {}
@@ -296,14 +344,15 @@ async fn send(state: &AppState, brand: &Brand, step: &mut Step) -> Result<Respon
         SmsOutcome::Failed => show(state, brand, step, Some("tf_sms_failed")).await,
         SmsOutcome::TooManySends => {
             state.op.store.delete_challenge(&step.challenge.sid).await?;
-            Ok(restart(state, brand, step.lang, "tf_too_many_sends"))
+            Ok(restart(state, brand, step, "tf_too_many_sends"))
         }
     }
 }
 
 /// The step is over without success: the user starts again from the login page.
-fn restart(state: &AppState, brand: &Brand, lang: Lang, key: &str) -> Response {
-    let login = format!("/{}/login", brand.code);
+fn restart(state: &AppState, brand: &Brand, step: &Step, key: &str) -> Response {
+    let lang = step.lang;
+    let login = second_step::login_again(brand.code.as_str(), &step.challenge.next);
     state.pages.message(
         StatusCode::FORBIDDEN,
         lang,
@@ -350,12 +399,8 @@ pub struct CodeForm {
 
 /// Whether a presented code proves the factor.
 enum Check {
-    Ok {
-        totp_step: Option<i64>,
-    },
+    Ok { totp_step: Option<i64> },
     Wrong(&'static str),
-    /// The SMS code expired (not counted as a wrong guess).
-    Expired,
 }
 
 /// `POST /{brand}/2fa/code`: the 6-digit code, at enrolment or verification.
@@ -371,55 +416,56 @@ pub async fn code(
                 Ok(s) => s,
                 Err(page) => return Ok(page),
             };
-        if step.challenge.stage != "code"
-            || (step.challenge.mode == "enrol" && step.challenge.method.is_none())
+        let ch = &step.challenge;
+        let sms = ch.method.as_deref() != Some("totp");
+        if ch.stage != "code"
+            || (ch.mode == "enrol" && (ch.method.is_none() || (sms && ch.phone.is_none())))
         {
             return show(&state, &brand, &step, None).await;
         }
-        if step.user.locked_at.is_some() {
-            state.op.store.delete_challenge(&step.challenge.sid).await?;
-            return Ok(restart(&state, &brand, step.lang, "account_locked"));
-        }
         let op = &state.op;
         let now = op.now();
+        if sms && !(ch.code_hash.is_some() && ch.code_expires_at.is_some_and(|at| at > now)) {
+            return show(&state, &brand, &step, Some("tf_code_expired")).await;
+        }
+        let attempts = match before_testing(&state, &brand, &step).await? {
+            Ok(n) => n,
+            Err(page) => return Ok(page),
+        };
         let ch = &step.challenge;
-        let registered = op.store.find_second_factor(&ch.user_id).await?;
-        let check = match ch.method.as_deref() {
-            Some("totp") => {
-                let secret = match ch.mode.as_str() {
-                    "enrol" => ch.totp_secret.clone(),
-                    _ => registered.as_ref().and_then(|f| f.totp_secret.clone()),
-                };
-                match secret.and_then(|s| totp_matching_step(&s, &form.code, now)) {
-                    None => Check::Wrong("tf_code_wrong"),
-                    Some(step) if ch.mode == "enrol" => Check::Ok {
+        let check = if sms {
+            match op
+                .store
+                .consume_challenge_code(&ch.sid, &hash_sms_code(&form.code), now)
+                .await?
+            {
+                true => Check::Ok { totp_step: None },
+                false => Check::Wrong("tf_code_wrong"),
+            }
+        } else {
+            let secret = match ch.mode.as_str() {
+                "enrol" => ch.totp_secret.clone(),
+                _ => op
+                    .store
+                    .find_second_factor(&ch.user_id)
+                    .await?
+                    .and_then(|f| f.totp_secret),
+            };
+            match secret.and_then(|s| totp_matching_step(&s, &form.code, now)) {
+                None => Check::Wrong("tf_code_wrong"),
+                Some(step) if ch.mode == "enrol" => Check::Ok {
+                    totp_step: Some(step),
+                },
+                Some(step) => match op.store.use_totp_step(&ch.user_id, step).await? {
+                    true => Check::Ok {
                         totp_step: Some(step),
                     },
-                    Some(step) => match op.store.use_totp_step(&ch.user_id, step).await? {
-                        true => Check::Ok {
-                            totp_step: Some(step),
-                        },
-                        false => Check::Wrong("tf_code_used"),
-                    },
-                }
+                    false => Check::Wrong("tf_code_used"),
+                },
             }
-            _ => match ch.code_expires_at {
-                Some(at) if at > now && ch.code_hash.is_some() => {
-                    match op
-                        .store
-                        .consume_challenge_code(&ch.sid, &hash_sms_code(&form.code), now)
-                        .await?
-                    {
-                        true => Check::Ok { totp_step: None },
-                        false => Check::Wrong("tf_code_wrong"),
-                    }
-                }
-                _ => Check::Expired,
-            },
         };
         match check {
-            Check::Expired => show(&state, &brand, &step, Some("tf_code_expired")).await,
-            Check::Wrong(key) => wrong(&state, &brand, &step, key).await,
+            Check::Wrong(key) => wrong(&state, &brand, &step, attempts, key).await,
             Check::Ok { totp_step } => {
                 let method = step
                     .challenge
@@ -471,7 +517,6 @@ pub async fn code(
                 let (location, cookies) = second_step::finish(
                     &state,
                     brand.code.as_str(),
-                    &headers,
                     &step.session,
                     &step.challenge,
                 )
@@ -483,26 +528,43 @@ pub async fn code(
     page_or_error(&state, lang, &brand, result.await)
 }
 
-/// A wrong code or recovery code: counted for the challenge and towards the account lock.
+/// Before a code is tested: takes one of the challenge's attempts and counts a failure towards
+/// the account lock (the completed login resets it), so that parallel guesses stay within both
+/// limits. Returns the attempts used, or the page that ends the step.
+async fn before_testing(
+    state: &AppState,
+    brand: &Brand,
+    step: &Step,
+) -> Result<Result<i64, Response>, OAuthError> {
+    let op = &state.op;
+    let Some(attempts) = op
+        .store
+        .take_challenge_attempt(&step.challenge.sid, MAX_CODE_ATTEMPTS)
+        .await?
+    else {
+        op.store.delete_challenge(&step.challenge.sid).await?;
+        return Ok(Err(restart(state, brand, step, "tf_too_many_attempts")));
+    };
+    if signin::count_failure(state, brand, &step.user, step.lang).await? {
+        op.store.delete_challenge(&step.challenge.sid).await?;
+        return Ok(Err(restart(state, brand, step, "account_locked")));
+    }
+    Ok(Ok(attempts))
+}
+
+/// A wrong code or recovery code (already counted by [`before_testing`]): the page again, or the
+/// end of the step after the last attempt.
 async fn wrong(
     state: &AppState,
     brand: &Brand,
     step: &Step,
+    attempts: i64,
     key: &'static str,
 ) -> Result<Response, OAuthError> {
-    let op = &state.op;
-    let attempts = op
-        .store
-        .count_challenge_attempt(&step.challenge.sid)
-        .await?;
     signin::audit(state, "2fa.failed", brand, Some(&step.user.id)).await;
-    if signin::count_failure(state, brand, &step.user, step.lang).await? {
-        op.store.delete_challenge(&step.challenge.sid).await?;
-        return Ok(restart(state, brand, step.lang, "account_locked"));
-    }
     if attempts >= MAX_CODE_ATTEMPTS {
-        op.store.delete_challenge(&step.challenge.sid).await?;
-        return Ok(restart(state, brand, step.lang, "tf_too_many_attempts"));
+        state.op.store.delete_challenge(&step.challenge.sid).await?;
+        return Ok(restart(state, brand, step, "tf_too_many_attempts"));
     }
     if key == "tf_recovery_wrong" {
         return Ok(recovery_entry(state, brand, step, Some(key)));
@@ -565,10 +627,10 @@ pub async fn lost_device(
         if step.challenge.mode != "verify" || step.challenge.stage != "code" {
             return show(&state, &brand, &step, None).await;
         }
-        if step.user.locked_at.is_some() {
-            state.op.store.delete_challenge(&step.challenge.sid).await?;
-            return Ok(restart(&state, &brand, step.lang, "account_locked"));
-        }
+        let attempts = match before_testing(&state, &brand, &step).await? {
+            Ok(n) => n,
+            Err(page) => return Ok(page),
+        };
         let (shown, new_hash) = new_recovery_code();
         let rotated = state
             .op
@@ -580,7 +642,7 @@ pub async fn lost_device(
             )
             .await?;
         if !rotated {
-            return wrong(&state, &brand, &step, "tf_recovery_wrong").await;
+            return wrong(&state, &brand, &step, attempts, "tf_recovery_wrong").await;
         }
         step.challenge.stage = "recovery".into();
         step.challenge.proven = Some(Amr::Otp.as_str().to_owned());
@@ -620,16 +682,11 @@ pub async fn saved(
             return show(&state, &brand, &step, None).await;
         }
         if form.saved.is_none() {
-            return show(&state, &brand, &step, Some("tf_recovery_saved_required")).await;
+            return reissue(&state, &brand, &step, Some("tf_recovery_saved_required")).await;
         }
-        let (location, cookies) = second_step::finish(
-            &state,
-            brand.code.as_str(),
-            &headers,
-            &step.session,
-            &step.challenge,
-        )
-        .await?;
+        let (location, cookies) =
+            second_step::finish(&state, brand.code.as_str(), &step.session, &step.challenge)
+                .await?;
         let res = state.pages.render(
             StatusCode::OK,
             "two_factor_done.html",
