@@ -10,16 +10,21 @@
 //! - SMTP: [`SmtpSink`] runs `aiosmtpd` (PyPI) on its own port and decodes what it received.
 //! - SMS: [`SmsGatewayDouble`] runs `sms_gateway.py` (Python 3 standard library) on its own port:
 //!   an HTTP server that records every POST and answers with the status the test chooses.
+//! - Upstream identity providers: [`UpstreamOp`] runs `tests/upstream/upstream.mjs`
+//!   (`oidc-provider`, npm) playing Google, Microsoft, d アカウント or Facebook for brokered
+//!   login; its module doc gives the login sequence to drive over HTTP.
 //!
 //! Besides `std` and `anyhow` only `mail-parser` (pure Rust, to decode received mail) and
 //! `serde_json` (to read the recorded SMS requests) are used, so this crate builds fast and adds
-//! little to the crates that use it as a dev-dependency.
+//! little to the crates that use it as a dev-dependency. (`reqwest`, `tokio` and `base64` are only
+//! this crate's own dev-dependencies, for the tests of [`UpstreamOp`].)
 
 mod lock;
 mod postgres;
 mod sms;
 mod smtp;
 mod sqlite;
+pub mod upstream;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +34,7 @@ pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgre
 pub use sms::{SmsGatewayDouble, SmsRequest};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use sqlite::fresh_sqlite_url;
+pub use upstream::{Profile, UpstreamOp};
 
 /// Name of the environment variable that points the tests at an already running PostgreSQL
 /// (for example one started by `scripts/test`, or a CI service container).
