@@ -10,7 +10,8 @@ use sekisho_core::FakeClock;
 use sekisho_notify::{HttpSmsSettings, SmsGateway};
 use sekisho_notify::{Mailer, Transport};
 use sekisho_oidc::Op;
-use sekisho_testkit::{ReceivedMail, SmsGatewayDouble, SmtpSink};
+use sekisho_testkit::{Profile, ReceivedMail, SmsGatewayDouble, SmtpSink, UpstreamOp};
+use sekisho_upstream::{Connector, ConnectorSettings};
 use std::sync::Arc;
 use url::Url;
 
@@ -19,6 +20,19 @@ pub const EMAIL: &str = "taro@example.jp";
 pub const PASSWORD: &str = "Tokyo-Tower-333";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 pub const POST_LOGOUT_URI: &str = "http://127.0.0.1:9/bye";
+/// The client secret Sekisho has at every test upstream.
+pub const UPSTREAM_SECRET: &str = "upstream-secret";
+
+/// The connector name (URL segment, login method) a test upstream plays.
+pub fn upstream_name(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Google => "google",
+        Profile::Microsoft => "microsoft",
+        Profile::DAccount => "daccount",
+        Profile::Facebook => "facebook",
+    }
+}
+
 /// The credentials the test SMS gateway expects from Sekisho.
 pub const SMS_GATEWAY_AUTHORIZATION: &str = "Bearer sms-gateway-test-key";
 
@@ -32,6 +46,9 @@ pub struct TestApp {
     pub smtp: SmtpSink,
     /// A real HTTP server on loopback playing the SMS gateway; it records each message.
     pub sms: SmsGatewayDouble,
+    /// Real upstream OpenID providers (oidc-provider) playing Google, Microsoft, d アカウント and
+    /// Facebook, when the test asked for them ([`TestApp::spawn_with_upstreams`]).
+    pub upstreams: Vec<UpstreamOp>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -55,6 +72,20 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database_url: &str) -> Self {
+        Self::spawn_full(database_url, &[]).await
+    }
+
+    /// A server whose login page offers these upstreams, each a real provider on loopback whose
+    /// client is `sekisho-<name>` / `upstream-secret` (name: google, microsoft, daccount, facebook).
+    pub async fn spawn_with_upstreams(profiles: &[Profile]) -> Self {
+        Self::spawn_full(
+            &sekisho_testkit::fresh_sqlite_url().expect("sqlite"),
+            profiles,
+        )
+        .await
+    }
+
+    async fn spawn_full(database_url: &str, profiles: &[Profile]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -89,12 +120,45 @@ impl TestApp {
             content_type: "application/json".into(),
         })
         .expect("SMS gateway");
-        let app = sekisho_web::router(sekisho_web::AppState::new(
-            op.clone(),
-            mailer.clone(),
-            gateway,
-            None,
-        ));
+        let callback = format!("{base}/{BRAND}/upstream/callback");
+        let mut upstreams = Vec::new();
+        let mut connectors = Vec::new();
+        for profile in profiles {
+            let name = upstream_name(*profile);
+            let op_up = UpstreamOp::start(
+                *profile,
+                &format!("sekisho-{name}"),
+                UPSTREAM_SECRET,
+                std::slice::from_ref(&callback),
+            )
+            .expect("upstream provider (scripts/test installs tests/upstream)");
+            let mut settings = ConnectorSettings {
+                name: name.into(),
+                kind: name.into(),
+                client_id: format!("sekisho-{name}"),
+                client_secret: UPSTREAM_SECRET.into(),
+                ..ConnectorSettings::default()
+            };
+            match profile {
+                Profile::Facebook => {
+                    settings.authorization_url = op_up.authorization_endpoint();
+                    settings.token_url = op_up.token_endpoint();
+                    settings.graph_url = op_up.graph_url().expect("graph").to_owned();
+                    settings.issuer = "https://www.facebook.com".into();
+                }
+                Profile::Microsoft => {
+                    settings.discovery_url =
+                        op_up.discovery_common_url().expect("common").to_owned();
+                }
+                _ => settings.discovery_url = op_up.discovery_url().to_owned(),
+            }
+            connectors.push(Connector::new(settings).expect("connector"));
+            upstreams.push(op_up);
+        }
+        let app = sekisho_web::router(
+            sekisho_web::AppState::new(op.clone(), mailer.clone(), gateway, None)
+                .with_upstreams(connectors),
+        );
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
@@ -105,6 +169,7 @@ impl TestApp {
             mailer,
             smtp,
             sms,
+            upstreams,
             server,
         }
     }
@@ -272,6 +337,46 @@ impl Browser {
                 })
             }
         }
+    }
+
+    /// Walks a login at an upstream provider (oidc-provider) from `start`, as a person would:
+    /// follows redirects, signs in as `sub` on its login form, agrees on its consent form,
+    /// confirms its "switch account" page; returns the first URL that leads back under `back`
+    /// (Sekisho's callback with `code` and `state`, or an error).
+    pub async fn upstream_login(
+        &self,
+        start: &str,
+        sub: &str,
+        back: &str,
+    ) -> anyhow::Result<String> {
+        let mut url = start.to_owned();
+        for _ in 0..20 {
+            let res = self.get(&url).await?;
+            let mut res = res;
+            let mut from = url.clone();
+            // A page: submit its form (possibly several in a row).
+            while !res.status().is_redirection() {
+                let status = res.status();
+                let body = res.text().await?;
+                let action = form_action(&body).with_context(|| {
+                    format!("{status} at {from} without a form: {}", excerpt(&body))
+                })?;
+                let mut fields = hidden_inputs(&body);
+                if fields.iter().any(|(k, v)| k == "prompt" && v == "login") {
+                    fields.push(("login".into(), sub.into()));
+                    fields.push(("password".into(), "x".into()));
+                }
+                let post = Url::parse(&from)?.join(&action)?.to_string();
+                res = self.http.post(&post).form(&fields).send().await?;
+                from = post;
+            }
+            let next = location(&res, &from)?.context("redirect without Location")?;
+            if next.starts_with(back) {
+                return Ok(next);
+            }
+            url = next;
+        }
+        bail!("the upstream login did not come back")
     }
 
     /// A browser whose cookie jar the test can also write to.

@@ -14,3 +14,4 @@ mod rp_node;
 mod rp_openidconnect;
 mod support;
 mod two_factor;
+mod upstream;

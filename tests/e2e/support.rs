@@ -1,5 +1,10 @@
 //! Shared steps of the e2e tests: starting a code flow by hand and redeeming its code.
 
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse,
+};
 use sekisho_crypto::tokens::pkce_s256;
 use sekisho_e2e::{query, Browser, TestApp, EMAIL, PASSWORD, REDIRECT_URI};
 use serde_json::Value;
@@ -113,4 +118,123 @@ pub async fn active(app: &TestApp, id: &str, secret: &str, token: &str) -> bool 
 /// The error code of an OAuth JSON error.
 pub fn error_code(body: &Value) -> &str {
     body["error"].as_str().unwrap_or("")
+}
+
+/// An RP on the `openidconnect` crate, for one authorization request at a time.
+pub struct Rp {
+    client: openidconnect::core::CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    http: reqwest::Client,
+}
+
+/// One started authorization request: its URL and what the RP keeps to finish it.
+pub struct Request {
+    pub url: String,
+    nonce: Nonce,
+    verifier: PkceCodeVerifier,
+}
+
+impl Rp {
+    pub async fn new(app: &TestApp, client_id: &str, secret: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let meta =
+            CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer()).unwrap(), &http)
+                .await
+                .unwrap();
+        let client = CoreClient::from_provider_metadata(
+            meta,
+            ClientId::new(client_id.into()),
+            Some(ClientSecret::new(secret.into())),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
+        Self { client, http }
+    }
+
+    /// An authorization request; `acr` asks for that level, `prompt` for `prompt=…`.
+    pub fn start(&self, acr: Option<&str>, prompt: Option<&str>) -> Request {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut req = self
+            .client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        if let Some(acr) = acr {
+            req = req.add_auth_context_value(AuthenticationContextClass::new(acr.into()));
+        }
+        if let Some(p) = prompt {
+            req = req.add_extra_param("prompt", p);
+        }
+        let (url, _, nonce) = req.url();
+        Request {
+            url: url.to_string(),
+            nonce,
+            verifier,
+        }
+    }
+
+    /// Redeems the code the browser brought back and verifies the ID token; returns amr and acr.
+    pub async fn finish(&self, req: Request, back: &Url) -> (Vec<String>, String) {
+        let (amr, acr, _) = self.finish_with_claims(req, back).await;
+        (amr, acr)
+    }
+
+    /// [`Rp::finish`], also returning the ID token's payload (for claims the crate has no type
+    /// for, such as `idp`), read only after the token verified.
+    pub async fn finish_with_claims(
+        &self,
+        req: Request,
+        back: &Url,
+    ) -> (Vec<String>, String, Value) {
+        let q = query(back);
+        let code = q.get("code").unwrap_or_else(|| panic!("no code in {back}"));
+        let tokens = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .unwrap()
+            .set_pkce_verifier(req.verifier)
+            .request_async(&self.http)
+            .await
+            .unwrap();
+        let id_token = tokens.id_token().expect("id_token");
+        let claims = id_token
+            .claims(&self.client.id_token_verifier(), &req.nonce)
+            .expect("the ID token verifies")
+            .clone();
+        let payload = id_token.to_string();
+        let payload = payload.split('.').nth(1).expect("a JWS");
+        let payload: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .expect("base64url"),
+        )
+        .expect("JSON");
+        let amr = claims
+            .auth_method_refs()
+            .expect("amr")
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect();
+        let acr = claims.auth_context_ref().expect("acr").as_str().to_owned();
+        (amr, acr, payload)
+    }
+}
+
+pub async fn rp_for(app: &TestApp, seed: &sekisho_e2e::Seed) -> Rp {
+    Rp::new(
+        app,
+        &seed.client.client_id,
+        seed.client.client_secret.as_deref().unwrap(),
+    )
+    .await
 }

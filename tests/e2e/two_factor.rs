@@ -4,114 +4,17 @@
 //! resets, the contractor's setting, and `acr_values` step-up. The ID token's `amr` and `acr` are
 //! checked by an `openidconnect` RP.
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
-use openidconnect::{
-    AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse,
-};
+use crate::support::rp_for;
 use sekisho_core::oauth::{ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
 use sekisho_core::Clock;
 use sekisho_crypto::second_factor::totp_code;
 use sekisho_e2e::{
-    hidden_inputs, link_in, query, Browser, Hop, TestApp, EMAIL, PASSWORD, REDIRECT_URI,
+    hidden_inputs, link_in, query, Browser, Hop, TestApp, EMAIL, PASSWORD,
     SMS_GATEWAY_AUTHORIZATION,
 };
 use url::Url;
 
 const DAY: i64 = 24 * 3600;
-
-/// An RP on the `openidconnect` crate, for one authorization request at a time.
-struct Rp {
-    client: openidconnect::core::CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    >,
-    http: reqwest::Client,
-}
-
-/// One started authorization request: its URL and what the RP keeps to finish it.
-struct Request {
-    url: String,
-    nonce: Nonce,
-    verifier: PkceCodeVerifier,
-}
-
-impl Rp {
-    async fn new(app: &TestApp, client_id: &str, secret: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let meta =
-            CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer()).unwrap(), &http)
-                .await
-                .unwrap();
-        let client = CoreClient::from_provider_metadata(
-            meta,
-            ClientId::new(client_id.into()),
-            Some(ClientSecret::new(secret.into())),
-        )
-        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
-        Self { client, http }
-    }
-
-    /// An authorization request; `acr` asks for that level, `prompt` for `prompt=…`.
-    fn start(&self, acr: Option<&str>, prompt: Option<&str>) -> Request {
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut req = self
-            .client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .set_pkce_challenge(challenge);
-        if let Some(acr) = acr {
-            req = req.add_auth_context_value(AuthenticationContextClass::new(acr.into()));
-        }
-        if let Some(p) = prompt {
-            req = req.add_extra_param("prompt", p);
-        }
-        let (url, _, nonce) = req.url();
-        Request {
-            url: url.to_string(),
-            nonce,
-            verifier,
-        }
-    }
-
-    /// Redeems the code the browser brought back and verifies the ID token; returns amr and acr.
-    async fn finish(&self, req: Request, back: &Url) -> (Vec<String>, String) {
-        let q = query(back);
-        let code = q.get("code").unwrap_or_else(|| panic!("no code in {back}"));
-        let tokens = self
-            .client
-            .exchange_code(AuthorizationCode::new(code.clone()))
-            .unwrap()
-            .set_pkce_verifier(req.verifier)
-            .request_async(&self.http)
-            .await
-            .unwrap();
-        let claims = tokens
-            .id_token()
-            .expect("id_token")
-            .claims(&self.client.id_token_verifier(), &req.nonce)
-            .expect("the ID token verifies")
-            .clone();
-        let amr = claims
-            .auth_method_refs()
-            .expect("amr")
-            .iter()
-            .map(|a| a.as_str().to_owned())
-            .collect();
-        let acr = claims.auth_context_ref().expect("acr").as_str().to_owned();
-        (amr, acr)
-    }
-}
 
 /// A page the OP answered with; panics (showing where) if the browser left the OP instead.
 fn page(hop: Hop) -> (String, String) {
@@ -301,15 +204,6 @@ fn last_sms(app: &TestApp) -> (String, serde_json::Value) {
         .map(|w| String::from_utf8(w.to_vec()).unwrap())
         .unwrap_or_else(|| panic!("no code in {text}"));
     (code, body)
-}
-
-async fn rp_for(app: &TestApp, seed: &sekisho_e2e::Seed) -> Rp {
-    Rp::new(
-        app,
-        &seed.client.client_id,
-        seed.client.client_secret.as_deref().unwrap(),
-    )
-    .await
 }
 
 // REQ-2FA-2 REQ-2FA-3 REQ-2FA-4 REQ-OP-4: authenticator enrolment with codes computed from the
@@ -613,6 +507,32 @@ async fn recovery_code_logs_in_and_is_replaced() {
     );
     assert!(
         recovery.contains("新たなリカバリーコードが発行されました"),
+        "{}",
+        excerpt(&recovery)
+    );
+    // Leaving the page before the tick: the code is not shown again; a new one is issued by POST.
+    let (_, again) = page(
+        lost.follow(&app.base, &format!("{}{}", app.base, path(&app, "2fa")))
+            .await
+            .unwrap(),
+    );
+    assert!(
+        again.contains("新しいリカバリーコードを発行する")
+            && !again.contains("id=\"recovery-code\""),
+        "{}",
+        excerpt(&again)
+    );
+    let (_, recovery) = page(
+        lost.post(
+            &app.base,
+            &path(&app, "2fa/recovery-code"),
+            &fields(&again, &[]),
+        )
+        .await
+        .unwrap(),
+    );
+    assert!(
+        recovery.contains("id=\"recovery-code\""),
         "{}",
         excerpt(&recovery)
     );

@@ -89,6 +89,7 @@ pub async fn seed(
         auth_time: now,
         amr: vec!["pwd".into()],
         acr: ACR_SINGLE_FACTOR.into(),
+        idp: None,
     };
     let scope = vec![
         "openid".to_string(),

@@ -282,6 +282,9 @@ pub struct Authentication {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub acr: String,
+    /// For an upstream login (`amr` has `fed`): the upstream's name (`google`, …), as `idp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// What an authorization code carries to the token endpoint.

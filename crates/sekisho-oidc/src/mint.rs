@@ -55,6 +55,9 @@ pub async fn access_token(op: &Op, g: &AccessGrant<'_>) -> Result<Minted, OAuthE
         c.insert("acr".into(), json!(a.acr));
         c.insert("amr".into(), json!(a.amr));
         c.insert("sid".into(), json!(a.sid));
+        if let Some(idp) = &a.idp {
+            c.insert("idp".into(), json!(idp));
+        }
     }
     let token = op.keys.sign(SigningAlg::Es256, ACCESS_TOKEN_TYP, c).await?;
     Ok(Minted {
@@ -115,6 +118,9 @@ pub async fn id_token(
     c.insert("amr".into(), json!(auth.amr));
     c.insert("acr".into(), json!(auth.acr));
     c.insert("sid".into(), json!(auth.sid));
+    if let Some(idp) = &auth.idp {
+        c.insert("idp".into(), json!(idp));
+    }
     if let Some(n) = nonce {
         c.insert("nonce".into(), json!(n));
     }

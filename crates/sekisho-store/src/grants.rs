@@ -412,6 +412,7 @@ impl Store {
             "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
             "DELETE FROM used_client_assertions WHERE expires_at <= $1",
             "DELETE FROM second_factor_challenges WHERE expires_at <= $1",
+            "DELETE FROM upstream_states WHERE expires_at <= $1 - 86400",
             // Browsers forget the cookie after 400 days; the row is of no use after that.
             "DELETE FROM trusted_browsers WHERE last_login_at <= $1 - 34560000",
         ] {

@@ -19,6 +19,7 @@ mod mail;
 mod second_factor;
 mod sessions;
 mod tickets;
+mod upstream;
 
 pub use audit::AuditEvent;
 pub use error::StoreError;
@@ -31,6 +32,7 @@ pub use mail::MailRecord;
 pub use second_factor::{ChallengeRecord, SecondFactorRecord};
 pub use sessions::SessionRecord;
 pub use tickets::TicketRecord;
+pub use upstream::{TakenState, UpstreamBinding, UpstreamStateRecord};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;

@@ -610,6 +610,142 @@ async fn second_factors(store: Store) {
     assert_eq!(store.find_challenge("sid_1", T).await.unwrap(), None);
 }
 
+/// REQ-LOGIN-3 REQ-USER-4: an upstream round trip's state is taken once; a binding needs the
+/// live ticket, is unique per upstream identity, and replaces the user's login method.
+async fn upstream_bindings(store: Store) {
+    store.insert_brand(&brand()).await.unwrap();
+    let contract = Contract {
+        id: "ctr_1".into(),
+        brand: brand().code,
+        name: "x".into(),
+        plan: Plan::Basic,
+        state: ContractState::Active,
+        two_factor: TwoFactorSetting::Enabled,
+        access_route: AccessRoute::LineAndInternet,
+        created_at: T,
+    };
+    store
+        .create_contract(
+            &contract,
+            &user("usr_1", "ctr_1", "a@example.jp", Role::Contractor),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_user(&user("usr_2", "ctr_1", "b@example.jp", Role::User))
+        .await
+        .unwrap();
+    let st = UpstreamStateRecord {
+        state_hash: "st1".into(),
+        sid: "sid_1".into(),
+        brand: "VX5".into(),
+        connector: "google".into(),
+        nonce: "n".into(),
+        pkce_verifier: "v".into(),
+        purpose: "login".into(),
+        next: "".into(),
+        created_at: T,
+        expires_at: T + 600,
+    };
+    store.insert_upstream_state(&st).await.unwrap();
+    assert_eq!(
+        store.take_upstream_state("st1", T + 1).await.unwrap(),
+        TakenState::Taken(Box::new(st.clone()))
+    );
+    assert_eq!(
+        store.take_upstream_state("st1", T + 2).await.unwrap(),
+        TakenState::Used
+    );
+    assert_eq!(
+        store.take_upstream_state("nope", T).await.unwrap(),
+        TakenState::Unknown
+    );
+    store
+        .insert_upstream_state(&UpstreamStateRecord {
+            state_hash: "st2".into(),
+            ..st.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_upstream_state("st2", T + 600).await.unwrap(),
+        TakenState::Expired
+    );
+
+    let ticket = |hash: &str, user: &str| TicketRecord {
+        token_hash: hash.into(),
+        purpose: "login_method_change".into(),
+        brand: "VX5".into(),
+        user_id: user.into(),
+        payload: "{}".into(),
+        created_at: T,
+        expires_at: T + 100,
+        used_at: None,
+    };
+    store.issue_ticket(&ticket("t1", "usr_1")).await.unwrap();
+    store.issue_ticket(&ticket("t2", "usr_2")).await.unwrap();
+    let binding = UpstreamBinding {
+        brand: "VX5".into(),
+        issuer: "https://accounts.google.com".into(),
+        subject: "g-1".into(),
+        user_id: "usr_1".into(),
+        connector: "google".into(),
+        email: Some("a@gmail.example".into()),
+        created_at: T,
+    };
+    assert!(
+        !store
+            .bind_upstream(&binding, "t1", "password_reset", T)
+            .await
+            .unwrap(),
+        "purpose"
+    );
+    assert!(
+        !store
+            .bind_upstream(&binding, "t2", "login_method_change", T)
+            .await
+            .unwrap(),
+        "another user's ticket"
+    );
+    assert!(store
+        .bind_upstream(&binding, "t1", "login_method_change", T)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .bind_upstream(&binding, "t1", "login_method_change", T)
+            .await
+            .unwrap(),
+        "ticket used"
+    );
+    let u = store.find_user("usr_1").await.unwrap().unwrap();
+    assert_eq!(u.login_method, LoginMethod::Google);
+    assert_eq!(u.password_hash, None);
+    assert_eq!(
+        store
+            .find_upstream_binding("VX5", "https://accounts.google.com", "g-1")
+            .await
+            .unwrap(),
+        Some(binding.clone())
+    );
+    // The same identity for another user: refused, and that user's ticket is not spent.
+    let other = UpstreamBinding {
+        user_id: "usr_2".into(),
+        ..binding.clone()
+    };
+    assert!(matches!(
+        store
+            .bind_upstream(&other, "t2", "login_method_change", T)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(store
+        .find_live_ticket("t2", "login_method_change", T)
+        .await
+        .unwrap()
+        .is_some());
+}
+
 /// Racing redemptions of one code: exactly one wins (the store's atomicity, not the caller's).
 async fn racing_code_redemptions(store: Store) {
     store.insert_brand(&brand()).await.unwrap();
@@ -708,6 +844,12 @@ async fn sqlite_conformance() {
             .unwrap(),
     )
     .await;
+    upstream_bindings(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
 }
 
 // …and on PostgreSQL, a real server.
@@ -726,6 +868,12 @@ async fn postgres_conformance() {
     )
     .await;
     second_factors(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+    upstream_bindings(
         Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
             .await
             .unwrap(),

@@ -28,6 +28,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Where two-step verification codes go by SMS.
     pub sms: SmsGateway,
+    /// The upstream logins of this deployment (Google, Microsoft, d アカウント, Facebook).
+    pub upstreams: Arc<Vec<sekisho_upstream::Connector>>,
     /// `Secure` on cookies when the public URL is https.
     pub secure_cookies: bool,
 }
@@ -53,18 +55,37 @@ impl AppState {
             pages: Arc::new(Pages::new(templates_dir)),
             mailer,
             sms,
+            upstreams: Arc::new(Vec::new()),
             secure_cookies,
         }
     }
 
-    /// The upstream logins configured for this deployment, as login-page buttons. There are none
-    /// yet: a button appears only for a connector that works (brokered login is its own issue).
+    /// With these upstream logins (in the order of the login page's buttons).
+    pub fn with_upstreams(mut self, upstreams: Vec<sekisho_upstream::Connector>) -> Self {
+        self.upstreams = Arc::new(upstreams);
+        self
+    }
+
+    /// The upstream connector named `name` (the path segment), if configured.
+    pub fn upstream(&self, name: &str) -> Option<&sekisho_upstream::Connector> {
+        self.upstreams.iter().find(|c| c.name() == name)
+    }
+
+    /// The login page's buttons, one per configured upstream (REQ-LOGIN-1, REQ-LOGIN-3);
+    /// `query` carries the pending request (`ar=…`) or `next=account`.
     pub fn upstream_buttons(
         &self,
-        _brand: &sekisho_core::model::Brand,
-        _lang: i18n::Lang,
+        brand: &sekisho_core::model::Brand,
+        lang: i18n::Lang,
+        query: &str,
     ) -> Vec<UpstreamButton> {
-        Vec::new()
+        self.upstreams
+            .iter()
+            .map(|c| UpstreamButton {
+                href: format!("/{}/upstream/{}/start{query}", brand.code, c.name()),
+                label: i18n::message(lang, &format!("up_login_{}", c.name())).to_owned(),
+            })
+            .collect()
     }
 }
 

@@ -62,6 +62,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "two_factor_setting_confirm.html",
         include_str!("../templates/two_factor_setting_confirm.html"),
     ),
+    (
+        "two_factor_recovery_again.html",
+        include_str!("../templates/two_factor_recovery_again.html"),
+    ),
+    (
+        "login_method.html",
+        include_str!("../templates/login_method.html"),
+    ),
 ];
 
 pub struct Pages {
@@ -177,6 +185,19 @@ impl Pages {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Every template in templates/ is embedded (a page missing here fails only at run time).
+    #[test]
+    fn every_template_file_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(
+                EMBEDDED.iter().any(|(n, _)| *n == name),
+                "{name} is not in EMBEDDED"
+            );
+        }
+    }
 
     #[test]
     fn brand_override_then_shared_override_then_embedded() {

@@ -159,6 +159,37 @@ pub async fn create_contract(
     })
 }
 
+/// A login-method-change link for the user (REQ-USER-4): valid 14 days, used once; the user picks
+/// the upstream account to bind on it. (Mailing it from the admin console is issue 6; until then
+/// the operator hands the link over.)
+pub async fn login_method_change_link(op: &Op, user_id: &str) -> anyhow::Result<String> {
+    let user = op
+        .store
+        .find_user(user_id)
+        .await?
+        .with_context(|| format!("no user {user_id}"))?;
+    let token = random_token();
+    let now = op.now();
+    op.store
+        .issue_ticket(&sekisho_store::TicketRecord {
+            token_hash: hash_token(&token),
+            purpose: sekisho_core::tickets::TicketPurpose::LoginMethodChange
+                .as_str()
+                .to_owned(),
+            brand: user.brand.to_string(),
+            user_id: user.id.clone(),
+            payload: "{}".into(),
+            created_at: now,
+            expires_at: now + sekisho_core::tickets::TICKET_TTL,
+            used_at: None,
+        })
+        .await?;
+    Ok(format!(
+        "{}/login-method?ticket={token}",
+        op.issuer(user.brand.as_str())
+    ))
+}
+
 pub async fn add_user(
     op: &Op,
     contract_id: &str,

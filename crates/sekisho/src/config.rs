@@ -42,6 +42,9 @@ pub struct Config {
     /// Folder whose templates override the built-in pages (`{dir}/{BRAND}/login.html`, then
     /// `{dir}/login.html`); empty = built-in only. Env: SEKISHO_TEMPLATES_DIR.
     pub templates_dir: String,
+    /// Upstream logins (Google, Microsoft, d アカウント, Facebook), one table each; see
+    /// `sekisho.example.toml`. Env: SEKISHO_UPSTREAMS (an inline TOML array of tables).
+    pub upstreams: Vec<sekisho_upstream::ConnectorSettings>,
     /// SMS gateway that two-step verification codes are POSTed to (`https://…`); empty = write
     /// them as JSON files to `sms_outbox_dir`. Env: SEKISHO_SMS_GATEWAY_URL.
     pub sms_gateway_url: String,
@@ -81,6 +84,7 @@ impl Default for Config {
             mail_outbox_dir: "outbox".into(),
             mail_from: "noreply@sekisho.localhost".into(),
             templates_dir: String::new(),
+            upstreams: Vec::new(),
             sms_gateway_url: String::new(),
             sms_gateway_authorization: String::new(),
             sms_gateway_body: sekisho_notify::sms::DEFAULT_BODY_TEMPLATE.into(),

@@ -51,7 +51,16 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
     let sms = sms_gateway(config)?;
-    let app = sekisho_web::router(sekisho_web::AppState::new(op, mailer, sms, templates));
+    let upstreams = config
+        .upstreams
+        .iter()
+        .cloned()
+        .map(sekisho_upstream::Connector::new)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("upstreams: {e}"))?;
+    let app = sekisho_web::router(
+        sekisho_web::AppState::new(op, mailer, sms, templates).with_upstreams(upstreams),
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;

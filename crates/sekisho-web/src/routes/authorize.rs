@@ -215,6 +215,16 @@ async fn dispatch(
             Ok(see_other(url.as_str(), &cookies))
         }
         NextStep::IssueCode => {
+            // An upstream login names its upstream (`idp`), from the user's login method.
+            let idp = match (amr.contains(&Amr::Fed.as_str()), &session.user_id) {
+                (true, Some(id)) => state
+                    .op
+                    .store
+                    .find_user(id)
+                    .await?
+                    .map(|u| u.login_method.as_str().to_owned()),
+                _ => None,
+            };
             let auth = Authentication {
                 user_id: session.user_id.clone().unwrap_or_default(),
                 sid: session.sid.clone(),
@@ -226,6 +236,7 @@ async fn dispatch(
                     ACR_SINGLE_FACTOR
                 }
                 .to_owned(),
+                idp,
             };
             debug_assert!(auth.amr.iter().all(|a| Amr::parse(a).is_some()));
             match authorize::issue_code(&state.op, pending, auth).await? {

@@ -72,7 +72,14 @@ pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Res
             ar => match v.next { Next::Authorize(ar) => Some(ar), _ => None },
             email => v.email,
             error => v.error,
-            upstreams => state.upstream_buttons(v.brand, v.lang),
+            upstreams => state.upstream_buttons(v.brand, v.lang, &match v.next {
+                Next::Authorize(ar) => format!(
+                    "?ar={}",
+                    url::form_urlencoded::byte_serialize(ar.as_bytes()).collect::<String>()
+                ),
+                Next::Account => "?next=account".to_owned(),
+                Next::Nothing => String::new(),
+            }),
         },
     );
     with_cookies(res, cookies)

@@ -8,6 +8,7 @@ mod logout;
 mod password;
 mod protocol;
 mod two_factor;
+mod upstream;
 
 use crate::error::PageError;
 use crate::i18n::{self, Lang};
@@ -68,6 +69,10 @@ pub fn router(state: AppState) -> Router {
             post(account_two_factor::confirm),
         )
         .route("/{brand}/signed-in", get(login::signed_in_page))
+        .route("/{brand}/upstream/{name}/start", get(upstream::start))
+        .route("/{brand}/upstream/{name}/bind", get(upstream::bind))
+        .route("/{brand}/upstream/callback", get(upstream::callback))
+        .route("/{brand}/login-method", get(upstream::choose_page))
         .route("/{brand}/2fa", get(two_factor::page))
         .route("/{brand}/2fa/method", post(two_factor::choose_method))
         .route(

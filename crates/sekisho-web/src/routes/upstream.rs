@@ -1,0 +1,513 @@
+//! Brokered login (REQ-LOGIN-3) and binding an upstream account as the login method (REQ-USER-2,
+//! -3, -4, -5): `/{brand}/upstream/{name}/start` and `/bind` send the browser to the upstream,
+//! `/{brand}/upstream/callback` comes back.
+//!
+//! The server owns the round trip: state (kept hashed, single use, bound to the browser
+//! session), nonce and PKCE verifier live in `upstream_states`; the connectors are stateless.
+//! Invariant: an upstream identity logs in only the user bound to its (issuer, subject); an email
+//! match alone never binds or logs in, and an identity bound to nobody creates nothing.
+
+use super::{lang, page_or_error, see_other, BrandPage};
+use crate::i18n::{message, Lang};
+use crate::second_step::{self, AfterFirstFactor};
+use crate::session;
+use crate::signin;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use sekisho_core::model::{Brand, LoginMethod};
+use sekisho_core::oauth::Amr;
+use sekisho_core::tickets::TicketPurpose;
+use sekisho_crypto::tokens::{hash_token, random_token};
+use sekisho_oidc::OAuthError;
+use sekisho_store::{StoreError, TakenState, UpstreamBinding, UpstreamStateRecord};
+use sekisho_upstream::{Connector, IdTokenProblem, UpstreamError};
+use serde::Deserialize;
+
+/// How long the user may spend at the upstream.
+const ROUND_TRIP_TTL: i64 = 10 * 60;
+
+/// The login method a connector gives.
+pub fn login_method(connector: &Connector) -> LoginMethod {
+    match connector.kind() {
+        sekisho_upstream::Kind::Google => LoginMethod::Google,
+        sekisho_upstream::Kind::Microsoft => LoginMethod::Microsoft,
+        sekisho_upstream::Kind::DAccount => LoginMethod::DAccount,
+        sekisho_upstream::Kind::Facebook => LoginMethod::Facebook,
+    }
+}
+
+fn callback_url(state: &AppState, code: &str) -> String {
+    format!("{}/upstream/callback", state.op.issuer(code))
+}
+
+/// A page saying why the upstream step failed, with the way on; audited.
+async fn failure(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    key: &'static str,
+    audit: &str,
+    user_id: Option<&str>,
+) -> Response {
+    signin::audit_with(
+        state,
+        "upstream.failed",
+        brand,
+        user_id,
+        serde_json::json!({ "reason": audit }),
+    )
+    .await;
+    let login = format!("/{}/login", brand.code);
+    state.pages.message(
+        StatusCode::BAD_REQUEST,
+        lang,
+        Some(brand),
+        "up_error_title",
+        key,
+        Some(&login),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct StartQuery {
+    ar: Option<String>,
+    next: Option<String>,
+}
+
+/// `GET /{brand}/upstream/{name}/start`: a login with an upstream account.
+pub async fn start(
+    State(state): State<AppState>,
+    Path((code, name)): Path<(String, String)>,
+    BrandPage { brand, lang }: BrandPage,
+    headers: HeaderMap,
+    Query(q): Query<StartQuery>,
+) -> Response {
+    let next = match (q.ar, q.next.as_deref()) {
+        (Some(ar), _) => format!("ar:{ar}"),
+        (None, Some("account")) => "account".to_owned(),
+        _ => String::new(),
+    };
+    let result = go_upstream(&state, &code, &headers, &name, "login", next).await;
+    page_or_error(&state, lang, &brand, result)
+}
+
+#[derive(Deserialize)]
+pub struct TicketQuery {
+    #[serde(default)]
+    ticket: String,
+}
+
+/// `GET /{brand}/login-method?ticket=…`: the mailed link of a login-method change: choose the
+/// upstream account to bind (with the advice to sign out of it first, REQ-USER-3).
+pub async fn choose_page(
+    State(state): State<AppState>,
+    BrandPage { brand, lang }: BrandPage,
+    headers: HeaderMap,
+    Query(q): Query<TicketQuery>,
+) -> Response {
+    let result = async {
+        let (_, cookie) = session::ensure(&state, brand.code.as_str(), &headers).await?;
+        let Some(_) = live_ticket(&state, &q.ticket).await? else {
+            return Ok(ticket_invalid(&state, &brand, lang));
+        };
+        let ticket = url::form_urlencoded::byte_serialize(q.ticket.as_bytes()).collect::<String>();
+        let buttons: Vec<_> = state
+            .upstreams
+            .iter()
+            .map(|c| crate::UpstreamButton {
+                href: format!("/{}/upstream/{}/bind?ticket={ticket}", brand.code, c.name()),
+                label: message(lang, &format!("up_bind_{}", c.name())).to_owned(),
+            })
+            .collect();
+        let res = state.pages.render(
+            StatusCode::OK,
+            "login_method.html",
+            lang,
+            Some(&brand),
+            context! { upstreams => buttons },
+        );
+        Ok(super::with_cookies(
+            res,
+            &cookie.into_iter().collect::<Vec<_>>(),
+        ))
+    };
+    page_or_error(&state, lang, &brand, result.await)
+}
+
+async fn live_ticket(
+    state: &AppState,
+    ticket: &str,
+) -> Result<Option<sekisho_store::TicketRecord>, OAuthError> {
+    Ok(state
+        .op
+        .store
+        .find_live_ticket(
+            &hash_token(ticket),
+            TicketPurpose::LoginMethodChange.as_str(),
+            state.op.now(),
+        )
+        .await?)
+}
+
+fn ticket_invalid(state: &AppState, brand: &Brand, lang: Lang) -> Response {
+    state.pages.message(
+        StatusCode::BAD_REQUEST,
+        lang,
+        Some(brand),
+        "ticket_invalid_title",
+        "ticket_invalid",
+        None,
+    )
+}
+
+/// `GET /{brand}/upstream/{name}/bind?ticket=…`: binding an upstream account.
+pub async fn bind(
+    State(state): State<AppState>,
+    Path((code, name)): Path<(String, String)>,
+    BrandPage { brand, lang }: BrandPage,
+    headers: HeaderMap,
+    Query(q): Query<TicketQuery>,
+) -> Response {
+    let result = async {
+        if live_ticket(&state, &q.ticket).await?.is_none() {
+            return Ok(ticket_invalid(&state, &brand, lang));
+        }
+        go_upstream(
+            &state,
+            &code,
+            &headers,
+            &name,
+            "bind",
+            hash_token(&q.ticket),
+        )
+        .await
+    };
+    page_or_error(&state, lang, &brand, result.await)
+}
+
+/// Keeps the round trip's state and sends the browser to the upstream.
+async fn go_upstream(
+    state: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+    name: &str,
+    purpose: &str,
+    next: String,
+) -> Result<Response, OAuthError> {
+    let Some(connector) = state.upstream(name) else {
+        return Err(OAuthError::invalid_request("unknown upstream"));
+    };
+    let (session, cookie) = session::ensure(state, code, headers).await?;
+    let st = random_token();
+    let nonce = random_token();
+    let verifier = random_token();
+    let now = state.op.now();
+    state
+        .op
+        .store
+        .insert_upstream_state(&UpstreamStateRecord {
+            state_hash: hash_token(&st),
+            sid: session.sid.clone(),
+            brand: code.to_owned(),
+            connector: name.to_owned(),
+            nonce: nonce.clone(),
+            pkce_verifier: verifier.clone(),
+            purpose: purpose.to_owned(),
+            next,
+            created_at: now,
+            expires_at: now + ROUND_TRIP_TTL,
+        })
+        .await?;
+    let url = connector
+        .login_url(&callback_url(state, code), &st, &nonce, &verifier)
+        .await
+        .map_err(OAuthError::server)?;
+    Ok(see_other(
+        url.as_str(),
+        &cookie.into_iter().collect::<Vec<_>>(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /{brand}/upstream/callback`: the upstream sends the browser back here.
+pub async fn callback(
+    State(state): State<AppState>,
+    BrandPage { brand, lang: lang0 }: BrandPage,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let lang = lang(None, &headers);
+    let result = async {
+        let code = brand.code.as_str();
+        let Some(st) = q.state.as_deref() else {
+            return Ok(failure(&state, &brand, lang, "up_error_state", "no state", None).await);
+        };
+        let round_trip = match state
+            .op
+            .store
+            .take_upstream_state(&hash_token(st), state.op.now())
+            .await?
+        {
+            TakenState::Taken(r) => r,
+            TakenState::Used => {
+                return Ok(failure(&state, &brand, lang, "up_error_replay", "replay", None).await)
+            }
+            TakenState::Expired => {
+                return Ok(failure(&state, &brand, lang, "up_error_expired", "expired", None).await)
+            }
+            TakenState::Unknown => {
+                return Ok(failure(
+                    &state,
+                    &brand,
+                    lang,
+                    "up_error_state",
+                    "unknown state",
+                    None,
+                )
+                .await)
+            }
+        };
+        // The state belongs to the browser that started the round trip (login CSRF).
+        let session = session::current(&state, code, &headers).await?;
+        let Some(session) = session.filter(|s| s.sid == round_trip.sid && round_trip.brand == code)
+        else {
+            return Ok(failure(
+                &state,
+                &brand,
+                lang,
+                "up_error_state",
+                "state of another browser",
+                None,
+            )
+            .await);
+        };
+        if let Some(error) = &q.error {
+            let key = match error.as_str() {
+                "access_denied" => "up_error_cancelled",
+                _ => "up_error_upstream",
+            };
+            return Ok(failure(&state, &brand, lang, key, error, None).await);
+        }
+        let Some(connector) = state.upstream(&round_trip.connector) else {
+            return Ok(failure(
+                &state,
+                &brand,
+                lang,
+                "up_error_upstream",
+                "connector gone",
+                None,
+            )
+            .await);
+        };
+        let Some(auth_code) = q.code.as_deref() else {
+            return Ok(failure(&state, &brand, lang, "up_error_upstream", "no code", None).await);
+        };
+        let identity = match connector
+            .handle_callback(
+                &callback_url(&state, code),
+                auth_code,
+                &round_trip.nonce,
+                &round_trip.pkce_verifier,
+            )
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                let (key, reason) = match &e {
+                    UpstreamError::InvalidIdToken(p) => (
+                        "up_error_id_token",
+                        match p {
+                            IdTokenProblem::Signature => "id_token signature",
+                            IdTokenProblem::UnknownKey => "id_token unknown key",
+                            IdTokenProblem::Issuer => "id_token issuer",
+                            IdTokenProblem::Audience => "id_token audience",
+                            IdTokenProblem::Expired => "id_token expired",
+                            IdTokenProblem::Nonce => "id_token nonce",
+                            IdTokenProblem::Missing => "id_token missing",
+                            IdTokenProblem::Other => "id_token invalid",
+                        },
+                    ),
+                    UpstreamError::TokenRefused(_) => ("up_error_upstream", "code refused"),
+                    _ => ("up_error_unavailable", "upstream unavailable"),
+                };
+                tracing::warn!(connector = connector.name(), error = %e, "upstream callback failed");
+                return Ok(failure(&state, &brand, lang, key, reason, None).await);
+            }
+        };
+        match round_trip.purpose.as_str() {
+            "bind" => bound(&state, &brand, lang, connector, &identity, &round_trip.next).await,
+            _ => {
+                logged_in(
+                    &state,
+                    &brand,
+                    lang,
+                    &headers,
+                    &session,
+                    connector,
+                    &identity,
+                    &round_trip.next,
+                )
+                .await
+            }
+        }
+    };
+    page_or_error(&state, lang0, &brand, result.await)
+}
+
+/// A login: the bound user continues into the same steps as a password login.
+#[allow(clippy::too_many_arguments)]
+async fn logged_in(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    headers: &HeaderMap,
+    session: &sekisho_store::SessionRecord,
+    connector: &Connector,
+    identity: &sekisho_upstream::UpstreamIdentity,
+    next: &str,
+) -> Result<Response, OAuthError> {
+    let op = &state.op;
+    let binding = op
+        .store
+        .find_upstream_binding(brand.code.as_str(), &identity.issuer, &identity.subject)
+        .await?;
+    let user = match binding {
+        Some(b) => op.store.find_user(&b.user_id).await?,
+        None => None,
+    };
+    let Some(user) = user.filter(|u| u.login_method == login_method(connector)) else {
+        return Ok(failure(state, brand, lang, "up_error_not_bound", "not bound", None).await);
+    };
+    signin::audit_with(
+        state,
+        "login.upstream.ok",
+        brand,
+        Some(&user.id),
+        serde_json::json!({ "connector": connector.name() }),
+    )
+    .await;
+    let after = second_step::after_first_factor(
+        state,
+        brand,
+        lang,
+        headers,
+        session,
+        &user,
+        &[Amr::Fed.as_str()],
+        next,
+    )
+    .await?;
+    Ok(match after {
+        AfterFirstFactor::SignedIn { location, cookies }
+        | AfterFirstFactor::SecondStep { location, cookies } => see_other(&location, &cookies),
+        AfterFirstFactor::Unmet {
+            rp_error_url: Some(url),
+        } => see_other(&url, &[]),
+        AfterFirstFactor::Unmet { rp_error_url: None } => state.pages.error(
+            StatusCode::FORBIDDEN,
+            lang,
+            Some(brand),
+            "error_unmet_two_factors",
+            None,
+        ),
+    })
+}
+
+/// A binding by login-method change: the ticket's user gets this upstream identity.
+async fn bound(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    connector: &Connector,
+    identity: &sekisho_upstream::UpstreamIdentity,
+    ticket_hash: &str,
+) -> Result<Response, OAuthError> {
+    let op = &state.op;
+    let now = op.now();
+    let Some(ticket) = op
+        .store
+        .find_live_ticket(ticket_hash, TicketPurpose::LoginMethodChange.as_str(), now)
+        .await?
+    else {
+        return Ok(ticket_invalid(state, brand, lang));
+    };
+    let Some(user) = op.store.find_user(&ticket.user_id).await? else {
+        return Ok(ticket_invalid(state, brand, lang));
+    };
+    let method = login_method(connector);
+    // REQ-USER-5: a bound Facebook account is not switched directly to another one.
+    if user.login_method == LoginMethod::Facebook && method == LoginMethod::Facebook {
+        let current = op.store.find_user_binding(&user.id).await?;
+        if current.is_some_and(|b| b.subject != identity.subject) {
+            return Ok(failure(
+                state,
+                brand,
+                lang,
+                "up_error_second_facebook",
+                "second facebook",
+                Some(&user.id),
+            )
+            .await);
+        }
+    }
+    let binding = UpstreamBinding {
+        brand: brand.code.to_string(),
+        issuer: identity.issuer.clone(),
+        subject: identity.subject.clone(),
+        user_id: user.id.clone(),
+        connector: method.as_str().to_owned(),
+        email: identity.email.clone(),
+        created_at: now,
+    };
+    match op
+        .store
+        .bind_upstream(
+            &binding,
+            ticket_hash,
+            TicketPurpose::LoginMethodChange.as_str(),
+            now,
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Ok(ticket_invalid(state, brand, lang)),
+        Err(StoreError::Conflict) => {
+            return Ok(failure(
+                state,
+                brand,
+                lang,
+                "up_error_bound_elsewhere",
+                "bound to another user",
+                Some(&user.id),
+            )
+            .await)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    signin::audit_with(
+        state,
+        "login_method.changed",
+        brand,
+        Some(&user.id),
+        serde_json::json!({ "to": method.as_str() }),
+    )
+    .await;
+    let login = format!("/{}/login", brand.code);
+    Ok(state.pages.message(
+        StatusCode::OK,
+        lang,
+        Some(brand),
+        "up_bound_title",
+        "up_bound_body",
+        Some(&login),
+    ))
+}
