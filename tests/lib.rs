@@ -72,20 +72,27 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database_url: &str) -> Self {
-        Self::spawn_full(database_url, &[]).await
+        Self::spawn_full(database_url, &[], Vec::new()).await
     }
 
     /// A server whose login page offers these upstreams, each a real provider on loopback whose
     /// client is `sekisho-<name>` / `upstream-secret` (name: google, microsoft, daccount, facebook).
     pub async fn spawn_with_upstreams(profiles: &[Profile]) -> Self {
-        Self::spawn_full(
-            &sekisho_testkit::fresh_sqlite_url().expect("sqlite"),
-            profiles,
-        )
-        .await
+        let url = sekisho_testkit::fresh_sqlite_url().expect("sqlite");
+        Self::spawn_full(&url, profiles, Vec::new()).await
     }
 
-    async fn spawn_full(database_url: &str, profiles: &[Profile]) -> Self {
+    /// A server with these connectors (for upstreams a test plays itself).
+    pub async fn spawn_with_connectors(connectors: Vec<ConnectorSettings>) -> Self {
+        let url = sekisho_testkit::fresh_sqlite_url().expect("sqlite");
+        Self::spawn_full(&url, &[], connectors).await
+    }
+
+    async fn spawn_full(
+        database_url: &str,
+        profiles: &[Profile],
+        extra: Vec<ConnectorSettings>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -154,6 +161,9 @@ impl TestApp {
             }
             connectors.push(Connector::new(settings).expect("connector"));
             upstreams.push(op_up);
+        }
+        for settings in extra {
+            connectors.push(Connector::new(settings).expect("connector"));
         }
         let app = sekisho_web::router(
             sekisho_web::AppState::new(op.clone(), mailer.clone(), gateway, None)
@@ -261,7 +271,7 @@ impl Browser {
         for _ in 0..10 {
             let res = self.get(&url).await?;
             if let Some(next) = location(&res, &url)? {
-                if !next.starts_with(base) {
+                if !under(&next, base) {
                     return Ok(Hop::LeftOp(Url::parse(&next)?));
                 }
                 url = next;
@@ -326,7 +336,7 @@ impl Browser {
         let post_url = format!("{base}{path}");
         let res = self.http.post(&post_url).form(fields).send().await?;
         match location(&res, &post_url)? {
-            Some(next) if next.starts_with(base) => self.follow(base, &next).await,
+            Some(next) if under(&next, base) => self.follow(base, &next).await,
             Some(next) => Ok(Hop::LeftOp(Url::parse(&next)?)),
             None => {
                 let status = res.status();
@@ -371,7 +381,7 @@ impl Browser {
                 from = post;
             }
             let next = location(&res, &from)?.context("redirect without Location")?;
-            if next.starts_with(back) {
+            if under(&next, back) {
                 return Ok(next);
             }
             url = next;
@@ -412,6 +422,11 @@ fn location(res: &reqwest::Response, from: &str) -> anyhow::Result<Option<String
         .context("redirect without Location")?
         .to_str()?;
     Ok(Some(Url::parse(from)?.join(loc)?.to_string()))
+}
+
+/// Whether `url` is `base` or below it (`http://127.0.0.1:4521` is not under `…:452`).
+fn under(url: &str, base: &str) -> bool {
+    url == base || url.starts_with(&format!("{}/", base.trim_end_matches('/')))
 }
 
 fn excerpt(body: &str) -> String {

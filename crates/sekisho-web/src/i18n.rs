@@ -158,6 +158,14 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("up_error_not_bound", "このアカウントは登録されていません。登録したログイン方法でログインしてください。ご不明な場合は、契約者または管理者にお問い合わせください。別のアカウントでログインしている場合は、連携先サービスからログアウトしてからお試しください。", "This account is not registered. Please log in with the method you registered. If unsure, ask your contractor or administrator. If you are signed in to the other service with a different account, log out of it and try again."),
     ("up_error_second_facebook", "登録済みのFacebookアカウントを、別のFacebookアカウントに直接変更することはできません。いったん別のログイン方法に変更してから、もう一度お試しください。", "A registered Facebook account cannot be switched directly to another Facebook account. Change to another login method first, then try again."),
     ("up_error_bound_elsewhere", "このアカウントは別の利用者に登録されています。別のアカウントを選択してください。", "This account is registered to another user. Please choose another account."),
+    ("up_why_signature", "理由: IDトークンの署名が正しくありません。", "Reason: the ID token's signature is not valid."),
+    ("up_why_unknown_key", "理由: IDトークンが、連携先サービスの公開鍵にない鍵で署名されています。", "Reason: the ID token is signed with a key the service does not publish."),
+    ("up_why_issuer", "理由: IDトークンの発行者(iss)が連携先サービスと一致しません。", "Reason: the ID token's issuer (iss) is not the service's."),
+    ("up_why_audience", "理由: IDトークンの宛先(aud)が本サービスではありません。", "Reason: the ID token's audience (aud) is not this service."),
+    ("up_why_expired", "理由: IDトークンの有効期限が切れています。", "Reason: the ID token has expired."),
+    ("up_why_nonce", "理由: IDトークンがこのログインのものではありません(nonceが一致しません)。", "Reason: the ID token is not for this login (the nonce does not match)."),
+    ("up_why_missing", "理由: IDトークンがありません。", "Reason: there is no ID token."),
+    ("up_why_other", "理由: IDトークンを検証できませんでした。", "Reason: the ID token could not be verified."),
     ("error_unmet_two_factors", "ご利用のサービスが2段階認証を求めていますが、このアカウントのログイン方法では2段階認証を行えません。", "The service asks for two-step verification, which this account's login method cannot provide."),
 ];
 

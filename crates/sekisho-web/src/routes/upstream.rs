@@ -52,6 +52,19 @@ async fn failure(
     audit: &str,
     user_id: Option<&str>,
 ) -> Response {
+    failure_with(state, brand, lang, key, None, audit, user_id).await
+}
+
+/// [`failure`] with a detail line (which check failed), for the user and for support.
+async fn failure_with(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    key: &'static str,
+    detail: Option<&'static str>,
+    audit: &str,
+    user_id: Option<&str>,
+) -> Response {
     signin::audit_with(
         state,
         "upstream.failed",
@@ -61,13 +74,18 @@ async fn failure(
     )
     .await;
     let login = format!("/{}/login", brand.code);
-    state.pages.message(
+    state.pages.render(
         StatusCode::BAD_REQUEST,
+        "message.html",
         lang,
         Some(brand),
-        "up_error_title",
-        key,
-        Some(&login),
+        context! {
+            title => message(lang, "up_error_title"),
+            body => message(lang, key),
+            detail => detail.map(|d| message(lang, d)),
+            link => login,
+            is_error => true,
+        },
     )
 }
 
@@ -322,25 +340,27 @@ pub async fn callback(
         {
             Ok(id) => id,
             Err(e) => {
-                let (key, reason) = match &e {
-                    UpstreamError::InvalidIdToken(p) => (
-                        "up_error_id_token",
-                        match p {
-                            IdTokenProblem::Signature => "id_token signature",
-                            IdTokenProblem::UnknownKey => "id_token unknown key",
-                            IdTokenProblem::Issuer => "id_token issuer",
-                            IdTokenProblem::Audience => "id_token audience",
-                            IdTokenProblem::Expired => "id_token expired",
-                            IdTokenProblem::Nonce => "id_token nonce",
-                            IdTokenProblem::Missing => "id_token missing",
-                            IdTokenProblem::Other => "id_token invalid",
-                        },
-                    ),
-                    UpstreamError::TokenRefused(_) => ("up_error_upstream", "code refused"),
-                    _ => ("up_error_unavailable", "upstream unavailable"),
+                let (key, detail, reason) = match &e {
+                    UpstreamError::InvalidIdToken(p) => {
+                        let (detail, reason) = match p {
+                            IdTokenProblem::Signature => ("up_why_signature", "id_token signature"),
+                            IdTokenProblem::UnknownKey => {
+                                ("up_why_unknown_key", "id_token unknown key")
+                            }
+                            IdTokenProblem::Issuer => ("up_why_issuer", "id_token issuer"),
+                            IdTokenProblem::Audience => ("up_why_audience", "id_token audience"),
+                            IdTokenProblem::Expired => ("up_why_expired", "id_token expired"),
+                            IdTokenProblem::Nonce => ("up_why_nonce", "id_token nonce"),
+                            IdTokenProblem::Missing => ("up_why_missing", "id_token missing"),
+                            IdTokenProblem::Other => ("up_why_other", "id_token invalid"),
+                        };
+                        ("up_error_id_token", Some(detail), reason)
+                    }
+                    UpstreamError::TokenRefused(_) => ("up_error_upstream", None, "code refused"),
+                    _ => ("up_error_unavailable", None, "upstream unavailable"),
                 };
                 tracing::warn!(connector = connector.name(), error = %e, "upstream callback failed");
-                return Ok(failure(&state, &brand, lang, key, reason, None).await);
+                return Ok(failure_with(&state, &brand, lang, key, detail, reason, None).await);
             }
         };
         match round_trip.purpose.as_str() {
