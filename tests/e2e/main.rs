@@ -6,6 +6,7 @@ mod browser;
 mod browser_two_factor;
 mod browser_upstream;
 mod client_auth;
+mod contract_state;
 mod discovery;
 mod keys;
 mod negative;

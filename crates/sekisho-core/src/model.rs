@@ -140,6 +140,15 @@ pub struct Contract {
     pub created_at: Timestamp,
 }
 
+impl Contract {
+    /// Whether the contract's users may log in and its tokens work (REQ-USER-1 / issue 6): not
+    /// cancelled, and not a trial past its 30 days (a trial ends by itself).
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.state == ContractState::Active
+            && !(self.plan == Plan::Trial && now >= self.created_at + crate::menu::TRIAL_LENGTH)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Opaque and stable; also the `sub` of every token (never the email).
@@ -208,6 +217,37 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Issue 6 (REQ-USER-1): cancelled contracts and trials past 30 days are not active; a basic
+    // contract never ends by itself.
+    #[test]
+    fn contract_activity() {
+        const DAY: i64 = 86_400;
+        let c = |plan, state| Contract {
+            id: "c".into(),
+            brand: BrandCode::parse("VX5").unwrap(),
+            name: "x".into(),
+            plan,
+            state,
+            two_factor: TwoFactorSetting::Enabled,
+            access_route: AccessRoute::LineAndInternet,
+            created_at: 0,
+        };
+        let rows = [
+            (Plan::Basic, ContractState::Active, 365 * DAY, true),
+            (Plan::Basic, ContractState::Cancelled, 0, false),
+            (Plan::Trial, ContractState::Active, 30 * DAY - 1, true),
+            (Plan::Trial, ContractState::Active, 30 * DAY, false),
+            (Plan::Trial, ContractState::Cancelled, DAY, false),
+        ];
+        for (plan, state, now, want) in rows {
+            assert_eq!(
+                c(plan, state).is_active(now),
+                want,
+                "{plan} {state} at {now}"
+            );
+        }
+    }
 
     #[test]
     fn brand_codes() {

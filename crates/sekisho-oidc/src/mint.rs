@@ -197,10 +197,12 @@ pub async fn verify_access_token(
     let v = decode_access_token(op, brand, token).await?;
     if !op
         .store
-        .access_token_active(&v.jti, v.grant_id.as_deref())
+        .access_token_active(&v.jti, v.grant_id.as_deref(), op.now())
         .await?
     {
-        return Err(OAuthError::invalid_token("the access token was revoked"));
+        return Err(OAuthError::invalid_token(
+            "the access token was revoked, or its contract has ended",
+        ));
     }
     Ok(v)
 }

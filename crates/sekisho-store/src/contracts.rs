@@ -104,6 +104,28 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the contract's state (cancellation; billing is out of scope).
+    pub async fn set_contract_state(&self, id: &str, state: ContractState) -> Result<()> {
+        sqlx::query("UPDATE contracts SET state = $1 WHERE id = $2")
+            .bind(state.as_str())
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The contract of the user, if the user exists.
+    pub async fn find_user_contract(&self, user_id: &str) -> Result<Option<Contract>> {
+        let row = sqlx::query(
+            "SELECT c.id, c.brand_code, c.name, c.plan, c.state, c.two_factor, c.access_route, \
+             c.created_at FROM contracts c JOIN users u ON u.contract_id = c.id WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(contract).transpose()
+    }
+
     pub async fn find_contract(&self, id: &str) -> Result<Option<Contract>> {
         let row = sqlx::query(
             "SELECT id, brand_code, name, plan, state, two_factor, access_route, created_at \

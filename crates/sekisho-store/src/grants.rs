@@ -374,13 +374,28 @@ impl Store {
 
     /// Whether a signature-valid, unexpired access token is still honoured: its own `jti` not
     /// revoked, and its family (if it has one) not revoked. One round trip.
-    pub async fn access_token_active(&self, jti: &str, grant_id: Option<&str>) -> Result<bool> {
+    /// Whether an access token still works: its `jti` is not revoked, and its grant (family) is
+    /// live and belongs to no user or to a user whose contract is active at `now` (not
+    /// cancelled, not a trial past its length: see `Contract::is_active`). One query.
+    pub async fn access_token_active(
+        &self,
+        jti: &str,
+        grant_id: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) AS revoked, \
-             (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NULL) AS live",
+             (SELECT COUNT(*) FROM grants g \
+               LEFT JOIN users u ON u.id = g.user_id \
+               LEFT JOIN contracts c ON c.id = u.contract_id \
+               WHERE g.id = $2 AND g.revoked_at IS NULL AND (g.user_id IS NULL OR \
+                 (c.state = 'active' AND NOT (c.plan = 'trial' AND c.created_at + $3 <= $4)))) \
+             AS live",
         )
         .bind(jti)
         .bind(grant_id.unwrap_or(""))
+        .bind(sekisho_core::menu::TRIAL_LENGTH)
+        .bind(now)
         .fetch_one(&self.pool)
         .await?;
         let revoked: i64 = col(&row, "revoked")?;

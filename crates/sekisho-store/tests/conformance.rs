@@ -348,18 +348,24 @@ async fn suite(store: Store) {
     );
 
     // Access tokens: jti revocation and family revocation, in one lookup.
-    assert!(store.access_token_active("jti1", Some("g3")).await.unwrap());
-    assert!(store.access_token_active("jti1", None).await.unwrap());
+    assert!(store
+        .access_token_active("jti1", Some("g3"), T)
+        .await
+        .unwrap());
+    assert!(store.access_token_active("jti1", None, T).await.unwrap());
     store.revoke_access_token("jti1", T + 100).await.unwrap();
     store.revoke_access_token("jti1", T + 100).await.unwrap(); // idempotent
-    assert!(!store.access_token_active("jti1", None).await.unwrap());
+    assert!(!store.access_token_active("jti1", None, T).await.unwrap());
     assert!(
-        !store.access_token_active("jti2", Some("g1")).await.unwrap(),
+        !store
+            .access_token_active("jti2", Some("g1"), T)
+            .await
+            .unwrap(),
         "revoked family"
     );
     assert!(
         !store
-            .access_token_active("jti2", Some("missing"))
+            .access_token_active("jti2", Some("missing"), T)
             .await
             .unwrap(),
         "unknown family"

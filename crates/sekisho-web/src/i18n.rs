@@ -166,6 +166,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("up_why_nonce", "理由: IDトークンがこのログインのものではありません(nonceが一致しません)。", "Reason: the ID token is not for this login (the nonce does not match)."),
     ("up_why_missing", "理由: IDトークンがありません。", "Reason: there is no ID token."),
     ("up_why_other", "理由: IDトークンを検証できませんでした。", "Reason: the ID token could not be verified."),
+    ("error_contract_ended", "ご契約が解約されているか、無料トライアルの期間が終了しているため、ログインできません。ご不明な点は契約者またはサポートセンターにお問い合わせください。", "You cannot log in: the contract was cancelled or its free trial has ended. Please ask your contractor or the support center."),
     ("error_unmet_two_factors", "ご利用のサービスが2段階認証を求めていますが、このアカウントのログイン方法では2段階認証を行えません。", "The service asks for two-step verification, which this account's login method cannot provide."),
 ];
 

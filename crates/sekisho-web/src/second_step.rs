@@ -65,6 +65,8 @@ pub enum AfterFirstFactor {
         location: String,
         cookies: Vec<Cookie<'static>>,
     },
+    /// The user's contract is cancelled or its trial ended: no login (issue 6, REQ-USER-1).
+    ContractEnded,
     /// The client requires two factors this user cannot give (`unmet_authentication_requirements`):
     /// the RP's error URL for an authorization request, else `None` (an error page).
     Unmet { rp_error_url: Option<String> },
@@ -98,6 +100,10 @@ pub async fn after_first_factor(
         .find_contract(&user.contract_id)
         .await?
         .ok_or_else(|| OAuthError::server("user without contract"))?;
+    if !contract.is_active(op.now()) {
+        crate::signin::audit(state, "login.refused.contract_ended", brand, Some(&user.id)).await;
+        return Ok(AfterFirstFactor::ContractEnded);
+    }
     let factor = op.store.find_second_factor(&user.id).await?;
     let browser = browser_hash(headers);
     let trust = match &browser {

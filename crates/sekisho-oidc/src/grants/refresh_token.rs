@@ -29,6 +29,13 @@ pub async fn refresh(
     if grant.client_id != client.client_id || grant.brand != brand {
         return Err(invalid());
     }
+    // A cancelled contract (or an ended trial) stops its users' tokens.
+    if let Some(user_id) = &grant.user_id {
+        let contract = op.store.find_user_contract(user_id).await?;
+        if !contract.is_some_and(|c| c.is_active(now)) {
+            return Err(OAuthError::invalid_grant("the user's contract has ended"));
+        }
+    }
     let payload: GrantPayload = serde_json::from_str(&grant.payload).map_err(OAuthError::server)?;
     // A refresh may narrow the scope, never widen it (RFC 6749 §6).
     let scope = match scope {

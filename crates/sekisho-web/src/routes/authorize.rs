@@ -194,6 +194,11 @@ async fn dispatch(
                     location,
                     cookies: rotated,
                 } => see_other(&location, &rotated),
+                AfterFirstFactor::ContractEnded => {
+                    let err = OAuthError::new(ErrorCode::AccessDenied, "the contract has ended");
+                    let url = authorize::fail(&state.op, pending, &err).await?;
+                    see_other(url.as_str(), &cookies)
+                }
                 AfterFirstFactor::Unmet { rp_error_url } => {
                     let url = rp_error_url
                         .ok_or_else(|| OAuthError::server("step-up without a request"))?;
@@ -215,6 +220,15 @@ async fn dispatch(
             Ok(see_other(url.as_str(), &cookies))
         }
         NextStep::IssueCode => {
+            // A signed-in session of a user whose contract has ended gets no more codes.
+            if let Some(id) = &session.user_id {
+                let contract = state.op.store.find_user_contract(id).await?;
+                if !contract.is_some_and(|c| c.is_active(state.op.now())) {
+                    let err = OAuthError::new(ErrorCode::AccessDenied, "the contract has ended");
+                    let url = authorize::fail(&state.op, pending, &err).await?;
+                    return Ok(see_other(url.as_str(), &cookies));
+                }
+            }
             // An upstream login names its upstream (`idp`), from the user's login method.
             let idp = match (amr.contains(&Amr::Fed.as_str()), &session.user_id) {
                 (true, Some(id)) => state

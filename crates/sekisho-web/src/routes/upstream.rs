@@ -432,6 +432,13 @@ async fn logged_in(
         AfterFirstFactor::Unmet {
             rp_error_url: Some(url),
         } => see_other(&url, &[]),
+        AfterFirstFactor::ContractEnded => state.pages.error(
+            StatusCode::FORBIDDEN,
+            lang,
+            Some(brand),
+            "error_contract_ended",
+            None,
+        ),
         AfterFirstFactor::Unmet { rp_error_url: None } => state.pages.error(
             StatusCode::FORBIDDEN,
             lang,
