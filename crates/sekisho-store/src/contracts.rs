@@ -126,6 +126,47 @@ impl Store {
         row.as_ref().map(contract).transpose()
     }
 
+    /// The user and their contract, in one query (the refresh grant's one read of both).
+    pub async fn find_user_with_contract(&self, user_id: &str) -> Result<Option<(User, Contract)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {}, c.name AS c_name, c.plan AS c_plan, c.state AS c_state, \
+             c.two_factor AS c_two_factor, c.access_route AS c_access_route, \
+             c.created_at AS c_created_at \
+             FROM users u JOIN contracts c ON c.id = u.contract_id WHERE u.id = $1",
+            USER_COLUMNS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let u = user(&r)?;
+            let c = Contract {
+                id: u.contract_id.clone(),
+                brand: u.brand.clone(),
+                name: col(&r, "c_name")?,
+                plan: parsed(col(&r, "c_plan")?, "plan", Plan::parse)?,
+                state: parsed(col(&r, "c_state")?, "state", ContractState::parse)?,
+                two_factor: parsed(
+                    col(&r, "c_two_factor")?,
+                    "two_factor",
+                    TwoFactorSetting::parse,
+                )?,
+                access_route: parsed(
+                    col(&r, "c_access_route")?,
+                    "access_route",
+                    AccessRoute::parse,
+                )?,
+                created_at: col(&r, "c_created_at")?,
+            };
+            Ok((u, c))
+        })
+        .transpose()
+    }
+
     pub async fn find_contract(&self, id: &str) -> Result<Option<Contract>> {
         let row = sqlx::query(
             "SELECT id, brand_code, name, plan, state, two_factor, access_route, created_at \

@@ -641,6 +641,33 @@ async fn upstream_bindings(store: Store) {
         .insert_user(&user("usr_2", "ctr_1", "b@example.jp", Role::User))
         .await
         .unwrap();
+    // The refresh grant reads a user and their contract in one query.
+    let (u, c) = store
+        .find_user_with_contract("usr_2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((u.id.as_str(), &c), ("usr_2", &contract));
+    assert_eq!(
+        store.find_user_contract("usr_2").await.unwrap(),
+        Some(contract.clone())
+    );
+    store
+        .set_contract_state("ctr_1", ContractState::Cancelled)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_user_contract("usr_2")
+            .await
+            .unwrap()
+            .map(|c| c.state),
+        Some(ContractState::Cancelled)
+    );
+    store
+        .set_contract_state("ctr_1", ContractState::Active)
+        .await
+        .unwrap();
     let st = UpstreamStateRecord {
         state_hash: "st1".into(),
         sid: "sid_1".into(),

@@ -29,13 +29,6 @@ pub async fn refresh(
     if grant.client_id != client.client_id || grant.brand != brand {
         return Err(invalid());
     }
-    // A cancelled contract (or an ended trial) stops its users' tokens.
-    if let Some(user_id) = &grant.user_id {
-        let contract = op.store.find_user_contract(user_id).await?;
-        if !contract.is_some_and(|c| c.is_active(now)) {
-            return Err(OAuthError::invalid_grant("the user's contract has ended"));
-        }
-    }
     let payload: GrantPayload = serde_json::from_str(&grant.payload).map_err(OAuthError::server)?;
     // A refresh may narrow the scope, never widen it (RFC 6749 §6).
     let scope = match scope {
@@ -72,7 +65,15 @@ pub async fn refresh(
         RefreshRotation::Inactive => return Err(invalid()),
     }
     let user_id = grant.user_id.clone().ok_or_else(invalid)?;
-    let user = op.store.find_user(&user_id).await?.ok_or_else(invalid)?;
+    let (user, contract) = op
+        .store
+        .find_user_with_contract(&user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    // A cancelled contract (or an ended trial) stops its users' tokens; the family is spent.
+    if !contract.is_active(now) {
+        return Err(OAuthError::invalid_grant("the user's contract has ended"));
+    }
     let access = mint::access_token(
         op,
         &AccessGrant {
