@@ -349,9 +349,8 @@ impl Browser {
         }
     }
 
-    /// Walks a login at an upstream provider (oidc-provider) from `start`, as a person would:
-    /// follows redirects, signs in as `sub` on its login form, agrees on its consent form,
-    /// confirms its "switch account" page; returns the first URL that leads back under `back`
+    /// Walks a login at an upstream provider (oidc-provider) from `start` as `sub`
+    /// (`sekisho_testkit::upstream_login`); returns the first URL that leads back under `back`
     /// (Sekisho's callback with `code` and `state`, or an error).
     pub async fn upstream_login(
         &self,
@@ -359,34 +358,9 @@ impl Browser {
         sub: &str,
         back: &str,
     ) -> anyhow::Result<String> {
-        let mut url = start.to_owned();
-        for _ in 0..20 {
-            let res = self.get(&url).await?;
-            let mut res = res;
-            let mut from = url.clone();
-            // A page: submit its form (possibly several in a row).
-            while !res.status().is_redirection() {
-                let status = res.status();
-                let body = res.text().await?;
-                let action = form_action(&body).with_context(|| {
-                    format!("{status} at {from} without a form: {}", excerpt(&body))
-                })?;
-                let mut fields = hidden_inputs(&body);
-                if fields.iter().any(|(k, v)| k == "prompt" && v == "login") {
-                    fields.push(("login".into(), sub.into()));
-                    fields.push(("password".into(), "x".into()));
-                }
-                let post = Url::parse(&from)?.join(&action)?.to_string();
-                res = self.http.post(&post).form(&fields).send().await?;
-                from = post;
-            }
-            let next = location(&res, &from)?.context("redirect without Location")?;
-            if under(&next, back) {
-                return Ok(next);
-            }
-            url = next;
-        }
-        bail!("the upstream login did not come back")
+        let done =
+            sekisho_testkit::upstream_login::login(&self.http, Url::parse(start)?, back, sub).await;
+        Ok(done.callback.to_string())
     }
 
     /// A browser whose cookie jar the test can also write to.

@@ -21,13 +21,11 @@
 // not served (a redirect target cannot be fulfilled by page.route in Playwright, and Chromium
 // refuses port 9 anyway): the test watches for the browser's request to it, which carries the code.
 
+import { env, progressFor, readLine, runWithChromium } from './driver.mjs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
 
 const ACTION_TIMEOUT_MS = 15_000;
-const STDIN_TIMEOUT_MS = 60_000;
 const WRONG_PASSWORD = 'wrong-Password-1';
 const FAILED = 'メールアドレスまたはパスワードが正しくありません。';
 const LOCKED = 'ログインを複数回連続して試行したため、アカウントがブロックされました。';
@@ -36,41 +34,9 @@ const UNLOCKED = 'アカウントロックを解除しました';
 let step = 'inputs';
 let page;
 
-function env(name, fallback) {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    if (fallback !== undefined) return fallback;
-    throw new Error(`environment variable ${name} is not set`);
-  }
-  return value;
-}
 
-function progress(message) {
-  process.stderr.write(`lock-unlock: ${message}\n`);
-}
+const progress = progressFor('lock-unlock');
 
-// --- stdin: one line at a time, each wait bounded ------------------------------------------------
-
-const stdinLines = createInterface({ input: process.stdin, crlfDelay: Infinity })[
-  Symbol.asyncIterator
-]();
-
-async function readLine(what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no ${what} on stdin within ${STDIN_TIMEOUT_MS} ms`)),
-      STDIN_TIMEOUT_MS,
-    );
-  });
-  try {
-    const next = await Promise.race([stdinLines.next(), timeout]);
-    if (next.done) throw new Error(`stdin closed before the ${what}`);
-    return next.value.trim();
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // --- The login page ------------------------------------------------------------------------------
 
@@ -161,52 +127,17 @@ async function main(browser, { authorizeUrl, redirectUri, email, password, scree
   return { ok: true, callback, screenshot };
 }
 
-async function run() {
-  const inputs = {
+function inputs() {
+  return {
     authorizeUrl: env('AUTHORIZE_URL'),
     redirectUri: env('REDIRECT_URI'),
     email: env('EMAIL'),
     password: env('PASSWORD'),
     screenshot: env('SCREENSHOT'),
   };
-  const executablePath = env('CHROMIUM', '/usr/bin/chromium');
-
-  step = 'launch';
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
-  try {
-    return await main(browser, inputs);
-  } catch (err) {
-    // Where the browser was, read before the browser closes.
-    if (page && !page.isClosed()) step = `${step} (page: ${page.url()})`;
-    throw err;
-  } finally {
-    await browser.close().catch(() => {});
-  }
 }
 
-function describe(err) {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function finish(result, code) {
-  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(code));
-}
-
-run().then(
-  (result) => finish(result, 0),
-  (err) => finish({ ok: false, step, error: describe(err) }, 1),
+runWithChromium(
+  (browser) => main(browser, inputs()),
+  () => ({ step, page }),
 );

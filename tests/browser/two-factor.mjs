@@ -28,13 +28,11 @@
 // Forms are filled through their labels and buttons, as a person would. The redirect_uri is not
 // served: the test watches for the browser's request to it, which carries the code.
 
+import { env, progressFor, readLine, runWithChromium } from './driver.mjs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
 
 const ACTION_TIMEOUT_MS = 15_000;
-const STDIN_TIMEOUT_MS = 60_000;
 const SESSION_COOKIE = 'sekisho_session';
 const BROWSER_COOKIE = 'sekisho_browser';
 
@@ -55,41 +53,9 @@ const LOGGED_OUT = 'ログアウトしました';
 let step = 'inputs';
 let page;
 
-function env(name, fallback) {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    if (fallback !== undefined) return fallback;
-    throw new Error(`environment variable ${name} is not set`);
-  }
-  return value;
-}
 
-function progress(message) {
-  process.stderr.write(`two-factor: ${message}\n`);
-}
+const progress = progressFor('two-factor');
 
-// --- stdin: one line at a time, each wait bounded ------------------------------------------------
-
-const stdinLines = createInterface({ input: process.stdin, crlfDelay: Infinity })[
-  Symbol.asyncIterator
-]();
-
-async function readLine(what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no ${what} on stdin within ${STDIN_TIMEOUT_MS} ms`)),
-      STDIN_TIMEOUT_MS,
-    );
-  });
-  try {
-    const next = await Promise.race([stdinLines.next(), timeout]);
-    if (next.done) throw new Error(`stdin closed before the ${what}`);
-    return next.value.trim();
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // --- Pages ---------------------------------------------------------------------------------------
 
@@ -311,8 +277,8 @@ async function main(browser, inputs) {
   };
 }
 
-async function run() {
-  const inputs = {
+function inputs() {
+  return {
     authorizeUrl: env('AUTHORIZE_URL'),
     authorizeUrlAgain: env('AUTHORIZE_URL_AGAIN'),
     logoutUrl: env('LOGOUT_URL'),
@@ -321,50 +287,9 @@ async function run() {
     password: env('PASSWORD'),
     screenshot: env('SCREENSHOT'),
   };
-  const executablePath = env('CHROMIUM', '/usr/bin/chromium');
-
-  step = 'launch';
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
-  try {
-    return await main(browser, inputs);
-  } catch (err) {
-    // Where the browser was and what it showed, read before the browser closes.
-    if (page && !page.isClosed()) {
-      const text = await page
-        .locator('body')
-        .innerText({ timeout: 2_000 })
-        .catch(() => '');
-      step = `${step} (page: ${page.url()}${text ? `, text: ${text.replace(/\s+/g, ' ').slice(0, 300)}` : ''})`;
-    }
-    throw err;
-  } finally {
-    await browser.close().catch(() => {});
-  }
 }
 
-function describe(err) {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function finish(result, code) {
-  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(code));
-}
-
-run().then(
-  (result) => finish(result, 0),
-  (err) => finish({ ok: false, step, error: describe(err) }, 1),
+runWithChromium(
+  (browser) => main(browser, inputs()),
+  () => ({ step, page }),
 );

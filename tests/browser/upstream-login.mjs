@@ -27,9 +27,9 @@
 // (the upstream's development pages import a web font) are refused, so no wait depends on the
 // network.
 
+import { env, progressFor, within, runWithChromium } from './driver.mjs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { chromium } from 'playwright-core';
 
 const ACTION_TIMEOUT_MS = 15_000;
 
@@ -53,31 +53,13 @@ const UPSTREAM_CONSENT = 'Continue';
 let step = 'inputs';
 let page;
 
-function env(name, fallback) {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    if (fallback !== undefined) return fallback;
-    throw new Error(`environment variable ${name} is not set`);
-  }
-  return value;
-}
 
-function progress(message) {
-  process.stderr.write(`upstream-login: ${message}\n`);
-}
+const progress = progressFor('upstream-login');
 
 function isLoopback(url) {
   return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 }
 
-/** Rejects after `ms` unless `promise` settles first. */
-function within(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // --- Pages ---------------------------------------------------------------------------------------
 
@@ -298,60 +280,19 @@ async function main(browser, inputs) {
   return { ok: true, upstreams: results, screenshot: inputs.screenshot };
 }
 
-async function run() {
+function inputs() {
   const upstreams = JSON.parse(env('UPSTREAMS'));
   if (!Array.isArray(upstreams) || upstreams.length === 0) {
     throw new Error('UPSTREAMS is not a non-empty JSON array');
   }
-  const inputs = {
+  return {
     upstreams,
     redirectUri: env('REDIRECT_URI'),
     screenshot: env('SCREENSHOT'),
   };
-  const executablePath = env('CHROMIUM', '/usr/bin/chromium');
-
-  step = 'launch';
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
-  try {
-    return await main(browser, inputs);
-  } catch (err) {
-    // Where the browser was and what it showed, read before the browser closes.
-    if (page && !page.isClosed()) {
-      const text = await page
-        .locator('body')
-        .innerText({ timeout: 2_000 })
-        .catch(() => '');
-      step = `${step} (page: ${page.url()}${text ? `, text: ${text.replace(/\s+/g, ' ').slice(0, 300)}` : ''})`;
-    }
-    throw err;
-  } finally {
-    await browser.close().catch(() => {});
-  }
 }
 
-function describe(err) {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function finish(result, code) {
-  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(code));
-}
-
-run().then(
-  (result) => finish(result, 0),
-  (err) => finish({ ok: false, step, error: describe(err) }, 1),
+runWithChromium(
+  (browser) => main(browser, inputs()),
+  () => ({ step, page }),
 );

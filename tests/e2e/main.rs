@@ -10,6 +10,7 @@ mod contract_state;
 mod discovery;
 mod keys;
 mod negative;
+mod node_driver;
 mod password_reset;
 mod performance_design;
 mod rp_node;

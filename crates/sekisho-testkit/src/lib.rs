@@ -25,6 +25,7 @@ mod sms;
 mod smtp;
 mod sqlite;
 pub mod upstream;
+pub mod upstream_login;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -393,9 +393,10 @@ fn check_installed() -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    use crate::upstream_login::{browser, login as drive};
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
-    use reqwest::{redirect::Policy, Client, StatusCode, Url};
+    use reqwest::{Client, StatusCode, Url};
 
     const CLIENT_ID: &str = "sekisho-rp";
     const CLIENT_SECRET: &str = "upstream-secret";
@@ -412,105 +413,6 @@ mod tests {
             &[REDIRECT_URI.to_owned()],
         )
         .unwrap_or_else(|e| panic!("starting {profile}: {e:#}"))
-    }
-
-    fn browser() -> Client {
-        Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap()
-    }
-
-    /// What the login went through, and the redirect it ended with.
-    #[derive(Debug)]
-    struct Login {
-        /// The `prompt` of each page shown, in order (`login`, `consent`).
-        pages: Vec<String>,
-        /// The final redirect to the redirect_uri.
-        callback: Url,
-    }
-
-    impl Login {
-        fn param(&self, name: &str) -> Option<String> {
-            self.callback
-                .query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        }
-    }
-
-    fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let len = tag[start..].find('"')?;
-        Some(&tag[start..start + len])
-    }
-
-    /// Follows the upstream's redirects by hand and answers its pages as the module doc says.
-    async fn login(client: &Client, authorize: Url, sub: &str) -> Login {
-        let mut pages = Vec::new();
-        let mut next = authorize;
-        let mut form: Option<Vec<(String, String)>> = None;
-        for _ in 0..20 {
-            let response = match form.take() {
-                Some(fields) => client.post(next.clone()).form(&fields).send().await,
-                None => client.get(next.clone()).send().await,
-            }
-            .unwrap();
-            let status = response.status();
-            if status == StatusCode::SEE_OTHER || status == StatusCode::FOUND {
-                let location = response.headers()["location"].to_str().unwrap();
-                let target = next.join(location).unwrap();
-                if target.as_str().starts_with(REDIRECT_URI) {
-                    return Login {
-                        pages,
-                        callback: target,
-                    };
-                }
-                next = target;
-                continue;
-            }
-            let body = response.text().await.unwrap();
-            assert_eq!(status, StatusCode::OK, "at {next}: {body}");
-            // Submit the page's first form with its hidden fields, as a browser would.
-            let form_html = body
-                .split("<form")
-                .nth(1)
-                .and_then(|rest| rest.split("</form>").next())
-                .unwrap_or_else(|| panic!("no form at {next}: {body}"));
-            let form_tag = form_html.split('>').next().unwrap_or_default();
-            let action = attribute(form_tag, "action").expect("form action");
-            let mut fields: Vec<(String, String)> = form_html
-                .split("<input")
-                .skip(1)
-                .filter(|tag| attribute(tag, "type") == Some("hidden"))
-                .filter_map(|tag| {
-                    Some((
-                        attribute(tag, "name")?.to_owned(),
-                        attribute(tag, "value")?.to_owned(),
-                    ))
-                })
-                .collect();
-            let prompt = fields
-                .iter()
-                .find(|(k, _)| k == "prompt")
-                .map(|(_, v)| v.clone());
-            match prompt.as_deref() {
-                Some("login") => {
-                    fields.push(("login".to_owned(), sub.to_owned()));
-                    fields.push(("password".to_owned(), "x".to_owned()));
-                }
-                Some("consent") => {}
-                Some(other) => panic!("unexpected prompt {other} at {next}"),
-                // oidc-provider's auto-submitting forms (logging the previous account out).
-                None => assert!(fields.iter().any(|(k, _)| k == "xsrf"), "at {next}: {body}"),
-            }
-            pages.push(prompt.unwrap_or_else(|| "logout".to_owned()));
-            next = next.join(action).unwrap();
-            form = Some(fields);
-        }
-        panic!("no redirect to the redirect_uri after 20 steps");
     }
 
     fn authorize_url(op: &UpstreamOp, scope: &str, extra: &[(&str, &str)]) -> Url {
@@ -579,9 +481,10 @@ mod tests {
                 ("code_challenge_method", "S256"),
             ]);
         }
-        let first = login(
+        let first = drive(
             &client,
             authorize_url(op, "openid email profile", &extra),
+            REDIRECT_URI,
             "alice",
         )
         .await;
@@ -615,13 +518,20 @@ mod tests {
         );
 
         // A session exists: without a prompt the code comes back at once...
-        let silent = login(&client, authorize_url(op, "openid email profile", &[]), "x").await;
+        let silent = drive(
+            &client,
+            authorize_url(op, "openid email profile", &[]),
+            REDIRECT_URI,
+            "x",
+        )
+        .await;
         assert!(silent.pages.is_empty(), "{:?}", silent.pages);
         assert!(silent.param("code").is_some());
         // ...but prompt=select_account shows the login form again: log in as someone else.
-        let chosen = login(
+        let chosen = drive(
             &client,
             authorize_url(op, "openid email profile", &[("prompt", "select_account")]),
+            REDIRECT_URI,
             "bob",
         )
         .await;
@@ -631,9 +541,10 @@ mod tests {
         let bob = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
         assert_eq!(bob["sub"], "bob");
         // The same account again: the login form, but no second consent.
-        let again = login(
+        let again = drive(
             &client,
             authorize_url(op, "openid email profile", &[("prompt", "select_account")]),
+            REDIRECT_URI,
             "bob",
         )
         .await;
@@ -728,9 +639,10 @@ mod tests {
         assert_ne!(graph, format!("http://127.0.0.1:{}", op.port()));
 
         let client = browser();
-        let done = login(
+        let done = drive(
             &client,
             authorize_url(&op, "email public_profile", &[]),
+            REDIRECT_URI,
             "carol",
         )
         .await;

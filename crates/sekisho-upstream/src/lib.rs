@@ -330,9 +330,6 @@ fn error_code(code: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "../tests/driver/mod.rs"]
-mod driver;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,7 +354,7 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let verifier = driver::RFC7636_VERIFIER;
+        let verifier = sekisho_testkit::upstream_login::RFC7636_VERIFIER;
         let url = c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
         let Protocol::OpenId(openid) = &c.protocol else {
             unreachable!("google is OpenID")
@@ -367,7 +364,13 @@ mod tests {
             .replace_cached_jwks(openidconnect::core::CoreJsonWebKeySet::new(Vec::new()))
             .await;
         assert_eq!(openid.cached_key_count().await, 0);
-        let done = driver::login(&driver::browser(), url, REDIRECT, "alice").await;
+        let done = sekisho_testkit::upstream_login::login(
+            &sekisho_testkit::upstream_login::browser(),
+            url,
+            REDIRECT,
+            "alice",
+        )
+        .await;
         let identity = c
             .handle_callback(REDIRECT, &done.code(), "n", verifier)
             .await

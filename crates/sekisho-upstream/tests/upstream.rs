@@ -3,9 +3,9 @@
 //! would. REQ-LOGIN-3: log in with an upstream account; the server keeps state, nonce and the
 //! PKCE verifier, the connector builds the URL and turns the callback into an identity.
 
-mod driver;
-
-use driver::{browser, login, param, Login, RFC7636_CHALLENGE, RFC7636_VERIFIER};
+use sekisho_testkit::upstream_login::{
+    browser, login, param, Login, RFC7636_CHALLENGE, RFC7636_VERIFIER,
+};
 use sekisho_testkit::{Profile, UpstreamOp};
 use sekisho_upstream::{
     Connector, ConnectorSettings, IdTokenProblem, Kind, UpstreamError, UpstreamIdentity,

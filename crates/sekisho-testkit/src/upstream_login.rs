@@ -1,14 +1,12 @@
-//! A browser for the upstream's login pages, over HTTP, as `sekisho_testkit::upstream`'s module
-//! doc describes: keep cookies, follow each `303` by hand until the redirect_uri, and on a page
-//! POST its first form's hidden inputs (plus `login=<sub>&password=x` on the login form).
-//! Shared by the integration tests and the crate's unit tests (`#[path]`).
-
-#![allow(dead_code)]
+//! A browser for the upstream's login pages, over HTTP, as [`crate::upstream`]'s module doc
+//! describes: keep cookies, follow each redirect by hand until it leads back to the caller, and on
+//! a page POST its first form's hidden inputs (plus `login=<sub>&password=x` on the login form).
+//! One driver for the testkit's own tests, `sekisho-upstream`'s tests and the end-to-end suite.
 
 use std::time::Duration;
 
+use reqwest::Url;
 use reqwest::{redirect::Policy, Client, StatusCode};
-use url::Url;
 
 /// RFC 7636 appendix B: a verifier and its S256 challenge.
 pub const RFC7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -57,8 +55,14 @@ fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     Some(&tag[start..start + len])
 }
 
-/// Logs in at the upstream as `sub`, starting at `authorize`, until it redirects to
-/// `redirect_uri`.
+/// Whether `url` is `back` or below it (`…:4521/x` is not below `…:452`).
+fn leads_to(url: &str, back: &str) -> bool {
+    let back = back.trim_end_matches('/');
+    url == back || url.starts_with(&format!("{back}/")) || url.starts_with(&format!("{back}?"))
+}
+
+/// Logs in at the upstream as `sub`, starting at `authorize`, until a redirect leads to
+/// `redirect_uri` (or anything below it, such as the OP under test).
 pub async fn login(client: &Client, authorize: Url, redirect_uri: &str, sub: &str) -> Login {
     let mut pages = Vec::new();
     let mut next = authorize;
@@ -73,7 +77,7 @@ pub async fn login(client: &Client, authorize: Url, redirect_uri: &str, sub: &st
         if status.is_redirection() {
             let location = response.headers()["location"].to_str().unwrap();
             let target = next.join(location).unwrap();
-            if target.as_str().starts_with(redirect_uri) {
+            if leads_to(target.as_str(), redirect_uri) {
                 return Login {
                     pages,
                     callback: target,
