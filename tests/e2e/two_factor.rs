@@ -325,7 +325,7 @@ async fn authenticator_enrolment_remembered_browser_and_verification() {
     assert_eq!(amr, ["pwd", "otp"]);
 }
 
-// REQ-2FA-3 REQ-2FA-9 REQ-OP-4: SMS enrolment and login through a real HTTP gateway on loopback;
+// REQ-SMS-1 REQ-2FA-3 REQ-2FA-9 REQ-OP-4: SMS enrolment and login through a real HTTP gateway on loopback;
 // phone numbers are normalised, codes expire after five minutes and can be resent, a gateway
 // failure is reported with the hint about SMS filtering.
 #[tokio::test]
@@ -700,7 +700,7 @@ async fn password_reset_resets_the_registration() {
     );
 }
 
-// REQ-2FA-7: the contractor disables 2FA for the contract through the confirmation page (its
+// REQ-2FA-7 REQ-MENU-3: the contractor disables 2FA for the contract through the confirmation page (its
 // checkbox required); the next login of the contract asks no second factor; the change is
 // audited; other users may not open the setting.
 #[tokio::test]

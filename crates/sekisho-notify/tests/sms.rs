@@ -22,7 +22,7 @@ fn json_settings(url: String) -> HttpSmsSettings {
     }
 }
 
-// REQ-2FA-9: the code reaches the gateway as the operator configured it: a JSON body with the
+// REQ-SMS-1 REQ-2FA-9: the code reaches the gateway as the operator configured it: a JSON body with the
 // number and the text exactly, escaped, with the gateway's credentials.
 #[tokio::test]
 async fn json_body_carries_number_and_text_exactly_with_the_authorization() {
@@ -60,7 +60,7 @@ async fn no_authorization_is_sent_when_none_is_configured() {
     assert_eq!(requests[0].authorization, None);
 }
 
-// REQ-2FA-9: a gateway that takes a form body: the template URL-encodes, nothing is JSON-escaped.
+// REQ-SMS-1 REQ-2FA-9: a gateway that takes a form body: the template URL-encodes, nothing is JSON-escaped.
 #[tokio::test]
 async fn form_encoded_template_works() {
     let double = SmsGatewayDouble::start().unwrap();
@@ -164,7 +164,7 @@ async fn a_number_that_is_not_e164_is_refused() {
     assert!(double.requests().unwrap().is_empty());
 }
 
-// REQ-2FA-3 (development): with no gateway URL each message is a JSON file in the outbox folder,
+// REQ-SMS-1 REQ-2FA-3 (development): with no gateway URL each message is a JSON file in the outbox folder,
 // created when missing; names sort in sending order.
 #[tokio::test]
 async fn the_outbox_writes_one_file_per_message_with_to_and_text() {
