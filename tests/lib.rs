@@ -22,6 +22,8 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 pub const POST_LOGOUT_URI: &str = "http://127.0.0.1:9/bye";
 /// The client secret Sekisho has at every test upstream.
 pub const UPSTREAM_SECRET: &str = "upstream-secret";
+/// The RFC 7591 initial access token every test server accepts (configured as its hash).
+pub const INITIAL_ACCESS_TOKEN: &str = "test-initial-access-token-for-dynamic-registration";
 
 /// The connector name (URL segment, login method) a test upstream plays.
 pub fn upstream_name(profile: Profile) -> &'static str {
@@ -104,6 +106,9 @@ impl TestApp {
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
             hash_pool_size: 2,
+            initial_access_token_hashes: vec![sekisho_crypto::tokens::hash_token(
+                INITIAL_ACCESS_TOKEN,
+            )],
             ..Config::default()
         };
         let clock = Arc::new(FakeClock::starting_now());

@@ -1,13 +1,17 @@
 //! End-to-end tests through Sekisho's HTTP server. One binary; each module is one concern.
 
+mod account_items;
 mod account_lock;
 mod account_menu;
+mod admin_api;
 mod browser;
+mod browser_registration;
 mod browser_two_factor;
 mod browser_upstream;
 mod client_auth;
 mod contract_state;
 mod discovery;
+mod dynamic_registration;
 mod keys;
 mod negative;
 mod node_driver;
@@ -19,3 +23,4 @@ mod support;
 mod two_factor;
 mod upstream;
 mod upstream_rogue;
+mod user_lifecycle;

@@ -17,7 +17,7 @@ use url::Url;
 const DAY: i64 = 24 * 3600;
 
 /// A page the OP answered with; panics (showing where) if the browser left the OP instead.
-fn page(hop: Hop) -> (String, String) {
+pub(crate) fn page(hop: Hop) -> (String, String) {
     match hop {
         Hop::Page { url, body, .. } => (url, body),
         Hop::LeftOp(url) => panic!("expected a page, the browser went to {url}"),
@@ -36,7 +36,7 @@ fn left(hop: Hop) -> Url {
     }
 }
 
-fn excerpt(body: &str) -> String {
+pub(crate) fn excerpt(body: &str) -> String {
     let start = body.find("<main>").unwrap_or(0);
     body[start..].chars().take(600).collect()
 }
@@ -60,7 +60,7 @@ fn csrf(html: &str) -> String {
         .expect("a csrf_token")
 }
 
-fn fields(html: &str, more: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn fields(html: &str, more: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut f = vec![("csrf_token".to_owned(), csrf(html))];
     f.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     f
@@ -90,7 +90,7 @@ fn app_brand(_: &TestApp) -> &'static str {
 
 /// Enrols the authenticator from the 2FA setup page `setup` (the SMS screen); returns the secret,
 /// the recovery code shown, and where the completion page's 「ログインする」 leads.
-async fn enrol_totp(
+pub(crate) async fn enrol_totp(
     app: &TestApp,
     browser: &Browser,
     setup: &str,
@@ -921,6 +921,7 @@ async fn acr_values_unmet_for_a_user_without_a_second_factor() {
         password_hash: None,
         failed_logins: 0,
         locked_at: None,
+        status: sekisho_core::model::UserStatus::Active,
         created_at: now,
     };
     app.op.store.insert_user(&google_user).await.unwrap();

@@ -23,7 +23,7 @@ fn excerpt(body: &str) -> String {
 }
 
 /// The `href` of the link or button whose text is `label`.
-fn href_of(html: &str, label: &str) -> String {
+pub(crate) fn href_of(html: &str, label: &str) -> String {
     let at = html
         .find(&format!(">{label}<"))
         .unwrap_or_else(|| panic!("no {label} in {}", excerpt(html)));
@@ -83,7 +83,7 @@ async fn bind(
 
 /// Logs in at the RP through the upstream button of `profile` as `sub`; returns where Sekisho
 /// sent the browser in the end.
-async fn login(
+pub(crate) async fn login(
     app: &TestApp,
     browser: &Browser,
     authorize: &str,
@@ -156,6 +156,77 @@ async fn bind_then_log_in_with_each_upstream() {
         assert_eq!(amr, ["fed"], "{name}");
         assert_eq!(claims["idp"], name, "{name}");
         assert_eq!(claims["sub"], user_id.as_str(), "{name}");
+    }
+}
+
+// REQ-USER-1 REQ-USER-2 REQ-USER-3 REQ-LOGIN-3: with each upstream, an invited user registers by
+// choosing the upstream account on the registration page (申込確認, then the upstream, then
+// 申込完了) and then logs in with it at an RP.
+#[tokio::test]
+async fn register_with_each_upstream_then_log_in() {
+    let profiles = [
+        Profile::Google,
+        Profile::Microsoft,
+        Profile::DAccount,
+        Profile::Facebook,
+    ];
+    let app = TestApp::spawn_with_upstreams(&profiles).await;
+    let seed = app.seed().await;
+    let rp = rp_for(&app, &seed).await;
+    let console = crate::user_lifecycle::contractor(&app).await;
+    for profile in profiles {
+        let name = upstream_name(profile);
+        let email = format!("{name}-invitee@example.jp");
+        let link = crate::user_lifecycle::invite(&app, &console, &email, name).await;
+        let browser = Browser::new();
+        let (_, choose) = page(browser.follow(&app.base, &link).await.unwrap());
+        let label = match profile {
+            Profile::Google => "Googleアカウントで登録",
+            Profile::Microsoft => "Microsoftアカウントで登録",
+            Profile::DAccount => "dアカウントで登録",
+            Profile::Facebook => "Facebookアカウントで登録",
+        };
+        let confirm_url = format!("{}{}", app.base, href_of(&choose, label));
+        let (_, confirm) = page(browser.follow(&app.base, &confirm_url).await.unwrap());
+        assert!(
+            confirm.contains("申込確認"),
+            "{name}: {}",
+            excerpt(&confirm)
+        );
+        assert!(
+            confirm.contains(label) && confirm.contains(&email),
+            "{name}"
+        );
+        assert!(confirm.contains("ログアウト"), "REQ-USER-3 advice");
+        let start = format!("{}{}", app.base, href_of(&confirm, "確認"));
+        let sub = format!("{name}-invitee");
+        let back = browser
+            .upstream_login(&start, &sub, &app.base)
+            .await
+            .unwrap();
+        let (_, done) = page(browser.follow(&app.base, &back).await.unwrap());
+        assert!(done.contains("申込完了"), "{name}: {}", excerpt(&done));
+        let user = app
+            .op
+            .store
+            .find_user_by_email(
+                sekisho_e2e::BRAND,
+                &sekisho_core::email::Email::parse(&email).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.login_method.as_str(), name);
+        assert_eq!(user.status, sekisho_core::model::UserStatus::Active);
+
+        let req = rp.start(None, None);
+        let back = match login(&app, &Browser::new(), &req.url, profile, &sub).await {
+            Hop::LeftOp(url) => url,
+            Hop::Page { url, body, .. } => panic!("{name}: ended at {url}: {}", excerpt(&body)),
+        };
+        let (amr, _, claims) = rp.finish_with_claims(req, &back).await;
+        assert_eq!(amr, ["fed"], "{name}");
+        assert_eq!(claims["sub"], user.id.as_str(), "{name}");
     }
 }
 

@@ -55,6 +55,11 @@ text_enum!(
     Plan { Basic = "basic", Trial = "trial" }
 );
 text_enum!(ContractState { Active = "active", Cancelled = "cancelled" });
+text_enum!(
+    /// Invited: registered by the contractor or an admin, registration not yet done (REQ-USER-1).
+    /// Disabled: stopped by the contractor or an admin. Only active users sign in.
+    UserStatus { Invited = "invited", Active = "active", Disabled = "disabled" }
+);
 
 /// A white-label storefront. `code` is the path segment of its issuer (`VX5`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +169,30 @@ pub struct User {
     pub password_hash: Option<String>,
     pub failed_logins: i64,
     pub locked_at: Option<Timestamp>,
+    pub status: UserStatus,
     pub created_at: Timestamp,
+}
+
+impl User {
+    /// Whether the user may sign in and keep using tokens at `now`: an active user of a contract
+    /// that has not ended (issue 6).
+    pub fn may_use_service(&self, contract: &Contract, now: Timestamp) -> bool {
+        self.status == UserStatus::Active && contract.is_active(now)
+    }
+
+    /// The account menu stays open to the contractor of an ended trial while the trial can still
+    /// become a basic contract (REQ-MENU-2 ※1): only to change the plan, never towards an RP.
+    pub fn may_open_menu(&self, contract: &Contract, now: Timestamp) -> bool {
+        self.may_use_service(contract, now)
+            || (self.status == UserStatus::Active
+                && self.role == Role::Contractor
+                && contract.state == ContractState::Active
+                && contract.plan == Plan::Trial
+                && now
+                    <= contract.created_at
+                        + crate::menu::TRIAL_LENGTH
+                        + crate::menu::PLAN_CHANGE_GRACE)
+    }
 }
 
 /// A relying party. Metadata names follow RFC 7591 so that dynamic registration can store it as is.

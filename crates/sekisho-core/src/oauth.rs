@@ -34,6 +34,18 @@ text_enum!(
 /// Scopes this OP understands. Unknown scopes in a request are ignored, as OpenID Connect Core §3.1.2.1 allows.
 pub const SUPPORTED_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
+/// Manages the users of one contract through the admin API (issue 6 item 6). Only clients whose
+/// registered `scope` lists it may obtain it, with `client_credentials` (bound to a contract) or in
+/// an admin's code flow; it is not advertised in discovery.
+pub const ADMIN_SCOPE: &str = "sekisho:admin";
+/// Manages brands and clients deployment-wide through the admin API (`client_credentials` only).
+pub const OPERATOR_SCOPE: &str = "sekisho:operator";
+
+/// Whether `scope` is one of the space-separated `registered` scopes (a client's `scope` metadata).
+pub fn scope_listed(registered: Option<&str>, scope: &str) -> bool {
+    registered.is_some_and(|r| r.split(' ').any(|s| s == scope))
+}
+
 /// Authentication context classes: one factor, and two or more.
 pub const ACR_SINGLE_FACTOR: &str = "urn:sekisho:acr:1fa";
 pub const ACR_MULTI_FACTOR: &str = "urn:sekisho:acr:2fa";
@@ -92,6 +104,14 @@ mod tests {
             known_scopes("email openid foo openid"),
             vec!["openid", "email"]
         );
+    }
+
+    // Issue 6 item 6: a registered scope is matched whole, never as a prefix.
+    #[test]
+    fn registered_scopes() {
+        assert!(scope_listed(Some("openid sekisho:admin"), ADMIN_SCOPE));
+        assert!(!scope_listed(Some("sekisho:administrator"), ADMIN_SCOPE));
+        assert!(!scope_listed(None, ADMIN_SCOPE));
     }
 
     #[test]

@@ -22,6 +22,16 @@ pub enum MailKind {
     AccountLocked { unlock_url: String },
     /// "Forgot your password": the link opens the page that sets a new one.
     PasswordReset { reset_url: String },
+    /// 利用者登録のご案内 (REQ-USER-1): the contractor or an admin (`inviter_email`) registered
+    /// the user; the link opens the registration page.
+    Invitation {
+        inviter_email: String,
+        registration_url: String,
+    },
+    /// メールアドレス変更登録 (REQ-USER-6), sent to the new address: the link confirms it.
+    EmailChange { confirm_url: String },
+    /// ログイン方法の設定変更 (REQ-USER-4): the link opens the login-method page.
+    LoginMethodChange { change_url: String },
 }
 
 /// The subject and body of `kind` for `brand` in `lang`, greeting `recipient_name`.
@@ -46,8 +56,19 @@ pub fn render(
     } else {
         frame.greeting.replace("{name}", &name)
     };
-    let mut blocks = vec![greeting, frame.thanks.replace("{brand}", &brand.name)];
-    blocks.extend(text.paragraphs);
+    let opening = text.opening.unwrap_or(frame.thanks);
+    let mut blocks = vec![greeting, opening.replace("{brand}", &brand.name)];
+    // A kind's paragraphs may name the brand and the addressee too.
+    let named = if name.is_empty() {
+        frame.nameless_greeting
+    } else {
+        &name
+    };
+    blocks.extend(
+        text.paragraphs
+            .into_iter()
+            .map(|p| p.replace("{brand}", &brand.name).replace("{name}", named)),
+    );
     blocks.push(frame.footer.to_owned());
     let subject = format!("{}{}", brand.mail_prefix(), text.title);
     (subject, blocks.join("\n\n") + "\n")
@@ -92,6 +113,8 @@ impl Frame {
 /// A kind's own part of the mail: the subject title and the paragraphs between frame parts.
 struct Text {
     title: &'static str,
+    /// Replaces the frame's thanks line (the invitation opens differently in the manuals).
+    opening: Option<&'static str>,
     paragraphs: Vec<String>,
 }
 
@@ -100,6 +123,7 @@ fn ja(kind: &MailKind) -> Text {
     match kind {
         MailKind::AccountLocked { unlock_url } => Text {
             title: "アカウントロック",
+            opening: None,
             paragraphs: vec![
                 "サービスへのログインが規定回数以上失敗したため、アカウントをロックしました。".into(),
                 "下記URLへアクセスすることでロックを解除できます。".into(),
@@ -110,11 +134,50 @@ fn ja(kind: &MailKind) -> Text {
         },
         MailKind::PasswordReset { reset_url } => Text {
             title: "パスワードリセット",
+            opening: None,
             paragraphs: vec![
                 "パスワードリセットについて承りました。\n下記URLへアクセスし新しいパスワードを登録ください。".into(),
                 reset_url.clone(),
                 format!(
                     "{validity}\n本メール受領後、{LINK_VALID_DAYS}日間以内に新しいパスワードの登録が完了しない場合は処理がキャンセルとなりますのでご注意ください。"
+                ),
+            ],
+        },
+        MailKind::Invitation {
+            inviter_email,
+            registration_url,
+        } => Text {
+            title: "利用者登録のご案内",
+            opening: Some("こちらは、{brand}システムです。"),
+            paragraphs: vec![
+                format!(
+                    "{}より{{name}}様が\n本サービスの利用者として登録されました。\n本メール受領後、{LINK_VALID_DAYS}日以内に下記URLへアクセスして利用者登録を完了してください。",
+                    one_line(inviter_email)
+                ),
+                "■利用者登録用URL".into(),
+                registration_url.clone(),
+            ],
+        },
+        MailKind::EmailChange { confirm_url } => Text {
+            title: "メールアドレス変更登録",
+            opening: None,
+            paragraphs: vec![
+                "下記URLへアクセスし、ご登録いただきましたメールアドレスへの変更を完了してください。".into(),
+                confirm_url.clone(),
+                format!(
+                    "{validity}\n本メール受領後、{LINK_VALID_DAYS}日間以内にアクセスが完了しない場合は\n変更がキャンセルとなりますのでご注意ください。"
+                ),
+            ],
+        },
+        MailKind::LoginMethodChange { change_url } => Text {
+            title: "ログイン方法の設定変更",
+            opening: None,
+            paragraphs: vec![
+                "下記URLへアクセスし、ログイン方法の設定変更を完了してください。".into(),
+                change_url.clone(),
+                "ログイン方法に認証連携しているサービスアカウントを設定する場合は、当該サービスのアカウントからログアウトした後に、本メールに記載のリンクにアクセスし、{brand}のログイン設定を進めることを推奨します。\n※お客さまが意図しない認証連携サービスのアカウントに紐づいてしまうことを防ぐため".into(),
+                format!(
+                    "{validity}\n本メール受領後、{LINK_VALID_DAYS}日間以内にログイン方法の設定変更が完了しない場合は変更処理がキャンセルとなりますのでご注意ください。"
                 ),
             ],
         },
@@ -126,6 +189,7 @@ fn en(kind: &MailKind) -> Text {
     match kind {
         MailKind::AccountLocked { unlock_url } => Text {
             title: "Account locked",
+            opening: None,
             paragraphs: vec![
                 "Your account has been locked because signing in failed more times than allowed.".into(),
                 "Open the following URL to unlock it:".into(),
@@ -136,11 +200,50 @@ fn en(kind: &MailKind) -> Text {
         },
         MailKind::PasswordReset { reset_url } => Text {
             title: "Password reset",
+            opening: None,
             paragraphs: vec![
                 "We have received your request to reset your password.\nOpen the following URL and set a new password:".into(),
                 reset_url.clone(),
                 format!(
                     "{validity}\nIf no new password is set within {LINK_VALID_DAYS} days of receiving this mail, the request is cancelled."
+                ),
+            ],
+        },
+        MailKind::Invitation {
+            inviter_email,
+            registration_url,
+        } => Text {
+            title: "Invitation to register",
+            opening: Some("This is the {brand} system."),
+            paragraphs: vec![
+                format!(
+                    "{} has registered {{name}} as a user of the service.\nOpen the following URL within {LINK_VALID_DAYS} days of receiving this mail to complete your registration.",
+                    one_line(inviter_email)
+                ),
+                "Registration URL:".into(),
+                registration_url.clone(),
+            ],
+        },
+        MailKind::EmailChange { confirm_url } => Text {
+            title: "Confirm your new mail address",
+            opening: None,
+            paragraphs: vec![
+                "Open the following URL to complete the change to this mail address:".into(),
+                confirm_url.clone(),
+                format!(
+                    "{validity}\nIf the URL is not opened within {LINK_VALID_DAYS} days of receiving this mail, the change is cancelled."
+                ),
+            ],
+        },
+        MailKind::LoginMethodChange { change_url } => Text {
+            title: "Change of login method",
+            opening: None,
+            paragraphs: vec![
+                "Open the following URL to complete the change of your login method:".into(),
+                change_url.clone(),
+                "If you will sign in with an account of another service, sign out of that service first and then open the link, so that no account you did not mean is bound to {brand}.".into(),
+                format!(
+                    "{validity}\nIf the change is not completed within {LINK_VALID_DAYS} days of receiving this mail, it is cancelled."
                 ),
             ],
         },
@@ -181,6 +284,16 @@ mod tests {
             },
             MailKind::PasswordReset {
                 reset_url: URL.into(),
+            },
+            MailKind::Invitation {
+                inviter_email: "owner@example.jp".into(),
+                registration_url: URL.into(),
+            },
+            MailKind::EmailChange {
+                confirm_url: URL.into(),
+            },
+            MailKind::LoginMethodChange {
+                change_url: URL.into(),
             },
         ]
     }
@@ -240,6 +353,41 @@ mod tests {
         assert!(body.contains("パスワードリセットについて承りました。"));
         assert!(
             body.contains("14日間以内に新しいパスワードの登録が完了しない場合は処理がキャンセル")
+        );
+    }
+
+    // REQ-USER-1 REQ-MAIL-1: the invitation opens as in the manual and names who registered the user.
+    #[test]
+    fn invitation_mail_in_japanese_is_the_manual_text() {
+        let (subject, body) = render(&kinds()[2], &brand(), Lang::Ja, "山田太郎");
+        assert_eq!(subject, "【OTクラウド・ストレージ】利用者登録のご案内");
+        assert!(
+            body.starts_with("山田太郎様\n\nこちらは、OTクラウド・ストレージシステムです。\n"),
+            "{body}"
+        );
+        assert!(body.contains("owner@example.jpより山田太郎様が\n本サービスの利用者として登録されました。\n本メール受領後、14日以内に下記URLへアクセスして利用者登録を完了してください。"), "{body}");
+        assert!(body.contains("■利用者登録用URL\n\n"), "{body}");
+        assert!(body.lines().any(|l| l == URL));
+        assert!(
+            body.ends_with("※このメールは送信専用のため、ご返信いただいてもお答えできません。\n")
+        );
+    }
+
+    // REQ-USER-6 REQ-USER-4 REQ-MAIL-1
+    #[test]
+    fn change_mails_in_japanese_are_the_manual_texts() {
+        let (subject, body) = render(&kinds()[3], &brand(), Lang::Ja, "山田太郎");
+        assert_eq!(subject, "【OTクラウド・ストレージ】メールアドレス変更登録");
+        assert_common(Lang::Ja, &subject, &body);
+        assert!(body.contains("ご登録いただきましたメールアドレスへの変更を完了してください。"));
+        assert!(body.contains("変更がキャンセルとなりますのでご注意ください。"));
+        let (subject, body) = render(&kinds()[4], &brand(), Lang::Ja, "山田太郎");
+        assert_eq!(subject, "【OTクラウド・ストレージ】ログイン方法の設定変更");
+        assert_common(Lang::Ja, &subject, &body);
+        assert!(body.contains("ログイン方法の設定変更を完了してください。"));
+        assert!(
+            body.contains("OTクラウド・ストレージのログイン設定を進めることを推奨します。"),
+            "{body}"
         );
     }
 

@@ -8,7 +8,9 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::Op;
 use sekisho_core::login::AuthPrompt;
 use sekisho_core::model::Client;
-use sekisho_core::oauth::{known_scopes, GrantType, Prompt, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
+use sekisho_core::oauth::{
+    known_scopes, scope_listed, GrantType, Prompt, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR, ADMIN_SCOPE,
+};
 use sekisho_crypto::tokens::{hash_token, new_id, random_token};
 use sekisho_store::{AuthRequestRecord, CodeRecord};
 use serde::{Deserialize, Serialize};
@@ -138,10 +140,18 @@ pub async fn validate(
             "this client may not use the authorization code flow",
         ));
     }
-    let scope: Vec<String> = known_scopes(get("scope").unwrap_or(""))
+    let mut scope: Vec<String> = known_scopes(get("scope").unwrap_or(""))
         .into_iter()
         .map(String::from)
         .collect();
+    // The admin API scope lets the token manage the user's contract (issue 6 item 6): only a
+    // client registered for it may ask, so an ordinary RP never holds it. Otherwise it is ignored
+    // like any unknown scope. The API still checks the user's role on every call.
+    if get("scope").is_some_and(|s| s.split(' ').any(|x| x == ADMIN_SCOPE))
+        && scope_listed(client.metadata.scope.as_deref(), ADMIN_SCOPE)
+    {
+        scope.push(ADMIN_SCOPE.to_owned());
+    }
     if !scope.iter().any(|s| s == "openid") {
         return Err(fail(ErrorCode::InvalidScope, "scope must include openid"));
     }

@@ -39,7 +39,7 @@ pub fn metadata(op: &Op, brand: &str) -> Value {
         .filter(|m| *m != "none")
         .collect();
     let grants: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
-    json!({
+    let mut meta = json!({
         "issuer": op.issuer(brand),
         "authorization_endpoint": e("authorize"),
         "token_endpoint": e("token"),
@@ -71,5 +71,10 @@ pub fn metadata(op: &Op, brand: &str) -> Value {
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": false,
-    })
+    });
+    // RFC 7591 §3 / RFC 8414: only where an initial access token can register clients.
+    if crate::registration::enabled(op, brand) {
+        meta["registration_endpoint"] = json!(e("clients"));
+    }
+    meta
 }

@@ -13,6 +13,8 @@ pub mod grants;
 pub mod introspect;
 pub mod logout;
 pub mod mint;
+pub mod operator;
+pub mod registration;
 pub mod revoke;
 pub mod userinfo;
 
@@ -35,6 +37,8 @@ pub struct OpConfig {
     pub refresh_token_ttl: i64,
     pub auth_request_ttl: i64,
     pub session_ttl: i64,
+    /// RFC 7591 initial access tokens (hashes only); empty = no dynamic client registration.
+    pub initial_access_tokens: Vec<registration::InitialAccessToken>,
 }
 
 impl Default for OpConfig {
@@ -47,6 +51,7 @@ impl Default for OpConfig {
             refresh_token_ttl: 30 * 86_400,
             auth_request_ttl: 1800,
             session_ttl: 12 * 3600,
+            initial_access_tokens: Vec::new(),
         }
     }
 }

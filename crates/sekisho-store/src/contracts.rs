@@ -2,12 +2,12 @@ use crate::{col, parsed, Result, Store, StoreError};
 use sekisho_core::email::Email;
 use sekisho_core::model::{
     AccessRoute, BrandCode, Contract, ContractState, LoginMethod, Plan, Role, TwoFactorSetting,
-    User,
+    User, UserStatus,
 };
 use sqlx::any::AnyRow;
 
 const USER_COLUMNS: &str = "id, contract_id, brand_code, email, name, role, login_method, \
-    password_hash, failed_logins, locked_at, created_at";
+    password_hash, failed_logins, locked_at, status, created_at";
 
 fn brand_code(row: &AnyRow) -> Result<BrandCode> {
     let code: String = col(row, "brand_code")?;
@@ -52,6 +52,7 @@ fn user(row: &AnyRow) -> Result<User> {
         password_hash: col(row, "password_hash")?,
         failed_logins: col(row, "failed_logins")?,
         locked_at: col(row, "locked_at")?,
+        status: parsed(col(row, "status")?, "status", UserStatus::parse)?,
         created_at: col(row, "created_at")?,
     })
 }
@@ -62,8 +63,8 @@ async fn insert_user<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO users (id, contract_id, brand_code, email, name, role, login_method, \
-         password_hash, failed_logins, locked_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         password_hash, failed_logins, locked_at, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&u.id)
     .bind(&u.contract_id)
@@ -75,6 +76,7 @@ async fn insert_user<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     .bind(u.password_hash.as_deref())
     .bind(u.failed_logins)
     .bind(u.locked_at)
+    .bind(u.status.as_str())
     .bind(u.created_at)
     .execute(ex)
     .await?;

@@ -389,7 +389,7 @@ impl Store {
                LEFT JOIN users u ON u.id = g.user_id \
                LEFT JOIN contracts c ON c.id = u.contract_id \
                WHERE g.id = $2 AND g.revoked_at IS NULL AND (g.user_id IS NULL OR \
-                 (c.state = 'active' AND NOT (c.plan = 'trial' AND c.created_at + $3 <= $4)))) \
+                 (u.status = 'active' AND c.state = 'active' AND NOT (c.plan = 'trial' AND c.created_at + $3 <= $4)))) \
              AS live",
         )
         .bind(jti)

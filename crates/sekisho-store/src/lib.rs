@@ -9,6 +9,7 @@
 
 mod audit;
 mod brands;
+mod client_contracts;
 mod clients;
 mod contracts;
 mod error;
@@ -20,6 +21,7 @@ mod second_factor;
 mod sessions;
 mod tickets;
 mod upstream;
+mod users;
 
 pub use audit::AuditEvent;
 pub use error::StoreError;
@@ -33,6 +35,7 @@ pub use second_factor::{ChallengeRecord, SecondFactorRecord};
 pub use sessions::SessionRecord;
 pub use tickets::TicketRecord;
 pub use upstream::{TakenState, UpstreamBinding, UpstreamStateRecord};
+pub use users::ExclusiveTicket;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;

@@ -176,16 +176,7 @@ impl Store {
     /// progress go, so the next login enrols again on every browser.
     pub async fn reset_second_factor(&self, user_id: &str) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        for table in [
-            "second_factors",
-            "trusted_browsers",
-            "second_factor_challenges",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        crate::users::clear_second_factor(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -38,29 +38,40 @@ fn ticket(row: &AnyRow) -> Result<TicketRecord> {
 const TICKET_COLUMNS: &str =
     "token_hash, purpose, brand_code, user_id, payload, created_at, expires_at, used_at";
 
+/// Retires the user's earlier unused tickets of the same purpose and inserts `t`, inside `tx`.
+pub(crate) async fn insert_ticket(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    t: &TicketRecord,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+    )
+    .bind(t.created_at)
+    .bind(&t.user_id)
+    .bind(&t.purpose)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
+    ))
+    .bind(&t.token_hash)
+    .bind(&t.purpose)
+    .bind(&t.brand)
+    .bind(&t.user_id)
+    .bind(&t.payload)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Stores a new ticket and retires the user's earlier unused tickets of the same purpose, so
     /// only the newest mail's link works.
     pub async fn issue_ticket(&self, t: &TicketRecord) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE tickets SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
-            .bind(t.created_at)
-            .bind(&t.user_id)
-            .bind(&t.purpose)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(&format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
-        ))
-        .bind(&t.token_hash)
-        .bind(&t.purpose)
-        .bind(&t.brand)
-        .bind(&t.user_id)
-        .bind(&t.payload)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_ticket(&mut tx, t).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -165,17 +165,9 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
-        let taken = sqlx::query(
-            "UPDATE tickets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
-             AND expires_at > $1 AND user_id = $3 AND purpose = $4",
-        )
-        .bind(now)
-        .bind(ticket_hash)
-        .bind(&b.user_id)
-        .bind(ticket_purpose)
-        .execute(&mut *tx)
-        .await?;
-        if taken.rows_affected() != 1 {
+        if !crate::users::spend_ticket(&mut tx, ticket_hash, &b.user_id, ticket_purpose, now)
+            .await?
+        {
             return Ok(false);
         }
         sqlx::query("DELETE FROM upstream_identities WHERE user_id = $1")
@@ -194,21 +186,15 @@ impl Store {
         .bind(b.created_at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE users SET login_method = $1, password_hash = NULL WHERE id = $2")
-            .bind(&b.connector)
-            .bind(&b.user_id)
-            .execute(&mut *tx)
-            .await?;
-        for table in [
-            "second_factors",
-            "trusted_browsers",
-            "second_factor_challenges",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
-                .bind(&b.user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        sqlx::query(
+            "UPDATE users SET login_method = $1, password_hash = NULL, \
+             status = CASE WHEN status = 'invited' THEN 'active' ELSE status END WHERE id = $2",
+        )
+        .bind(&b.connector)
+        .bind(&b.user_id)
+        .execute(&mut *tx)
+        .await?;
+        crate::users::clear_second_factor(&mut tx, &b.user_id).await?;
         tx.commit().await?;
         Ok(true)
     }

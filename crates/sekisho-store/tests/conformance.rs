@@ -34,6 +34,7 @@ fn user(id: &str, contract: &str, email: &str, role: Role) -> User {
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         failed_logins: 0,
         locked_at: None,
+        status: sekisho_core::model::UserStatus::Active,
         created_at: T,
     }
 }
@@ -921,4 +922,368 @@ async fn unknown_database_scheme_is_a_clear_error() {
         err.to_string().contains("sqlite:// or postgres://"),
         "{err}"
     );
+}
+
+// REQ-OP-6: dynamically registered clients (RFC 7591 / RFC 7592). The registration access token
+// is kept as its hash; an update ends the client's logins in progress and unredeemed codes but
+// keeps its grants; deleting the client revokes its grants, in one transaction.
+async fn client_registrations(store: Store) {
+    store.insert_brand(&brand()).await.unwrap();
+    let client = Client {
+        client_id: "cli_dyn".into(),
+        brand: brand().code,
+        secret_hash: Some("secret-hash".into()),
+        metadata: ClientMetadata {
+            client_name: "動的 RP".into(),
+            redirect_uris: vec!["https://rp.example/cb".into()],
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            id_token_signed_response_alg: SigningAlg::Rs256,
+            jwks: None,
+            scope: None,
+        },
+        created_at: T,
+    };
+    store
+        .insert_registered_client(&client, "rat-hash")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_registered_client(&client, "other").await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.find_registered_client("cli_dyn").await.unwrap(),
+        Some((client.clone(), "rat-hash".to_owned()))
+    );
+    assert_eq!(
+        store.find_client("cli_dyn").await.unwrap(),
+        Some(client.clone()),
+        "a registered client is an ordinary client to the protocol"
+    );
+    let operator = Client {
+        client_id: "cli_op".into(),
+        ..client.clone()
+    };
+    store.insert_client(&operator).await.unwrap();
+    assert_eq!(
+        store.find_registered_client("cli_op").await.unwrap(),
+        None,
+        "operator clients have no registration access token"
+    );
+    assert_eq!(
+        store.find_registered_client("cli_none").await.unwrap(),
+        None
+    );
+
+    let request = |id: &str, client_id: &str| AuthRequestRecord {
+        id: id.into(),
+        brand: "VX5".into(),
+        client_id: client_id.into(),
+        sid: "sid_1".into(),
+        params: "{}".into(),
+        authenticated_at: None,
+        created_at: T,
+        expires_at: T + 100,
+    };
+    let code = |hash: &str, grant_id: &str| CodeRecord {
+        code_hash: hash.into(),
+        grant_id: grant_id.into(),
+        client_id: "cli_dyn".into(),
+        payload: "{}".into(),
+        created_at: T,
+        expires_at: T + 60,
+        used_at: None,
+    };
+    for (id, client_id) in [
+        ("ar_pending", "cli_dyn"),
+        ("ar_coded", "cli_dyn"),
+        ("ar_redeemed", "cli_dyn"),
+        ("ar_op", "cli_op"),
+    ] {
+        store
+            .insert_auth_request(&request(id, client_id))
+            .await
+            .unwrap();
+    }
+    assert!(store
+        .complete_auth_request("ar_coded", &code("code_unused", "grt_later"))
+        .await
+        .unwrap());
+    assert!(store
+        .complete_auth_request("ar_redeemed", &code("code_used", "grt_dyn"))
+        .await
+        .unwrap());
+    let dyn_grant = GrantRecord {
+        client_id: "cli_dyn".into(),
+        ..grant("grt_dyn", "sid_1", false)
+    };
+    assert_eq!(
+        store
+            .exchange_code("code_used", T + 1, &dyn_grant, None)
+            .await
+            .unwrap(),
+        CodeExchange::Redeemed
+    );
+    store
+        .insert_grant(&GrantRecord {
+            client_id: "cli_op".into(),
+            ..grant("grt_op", "sid_1", false)
+        })
+        .await
+        .unwrap();
+
+    // Update: new metadata and secret; the token stays; what was validated against the old
+    // registration ends.
+    let mut changed = client.clone();
+    changed.metadata.redirect_uris = vec!["https://rp.example/new".into()];
+    changed.metadata.token_endpoint_auth_method = TokenEndpointAuthMethod::None;
+    changed.secret_hash = None;
+    assert!(store.update_client(&changed).await.unwrap());
+    assert_eq!(
+        store.find_registered_client("cli_dyn").await.unwrap(),
+        Some((changed.clone(), "rat-hash".to_owned()))
+    );
+    assert!(store
+        .find_auth_request("ar_pending", T)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.find_code("code_unused").await.unwrap().is_none());
+    assert!(
+        store.find_code("code_used").await.unwrap().is_some(),
+        "a redeemed code stays, so a replay is still seen"
+    );
+    assert!(store.find_auth_request("ar_op", T).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .find_grant("grt_dyn")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None,
+        "an update keeps the client's grants"
+    );
+    let ghost = Client {
+        client_id: "cli_none".into(),
+        ..client.clone()
+    };
+    assert!(!store.update_client(&ghost).await.unwrap());
+
+    // Delete: the client, its codes and logins in progress go; its grants are revoked; other
+    // clients are untouched.
+    store
+        .insert_auth_request(&request("ar_late", "cli_dyn"))
+        .await
+        .unwrap();
+    assert!(store.delete_client("cli_dyn", T + 5).await.unwrap());
+    assert_eq!(store.find_client("cli_dyn").await.unwrap(), None);
+    assert_eq!(store.find_registered_client("cli_dyn").await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_grant("grt_dyn")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(T + 5)
+    );
+    assert!(store.find_code("code_used").await.unwrap().is_none());
+    assert!(store
+        .find_auth_request("ar_late", T)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .find_grant("grt_op")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
+    assert!(store.find_auth_request("ar_op", T).await.unwrap().is_some());
+    assert_eq!(store.find_client("cli_op").await.unwrap(), Some(operator));
+    assert!(!store.delete_client("cli_dyn", T + 6).await.unwrap());
+}
+
+#[tokio::test]
+async fn sqlite_client_registration_conformance() {
+    client_registrations(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_client_registration_conformance() {
+    client_registrations(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+fn ticket(hash: &str, purpose: &str, user: &str, payload: &str) -> TicketRecord {
+    TicketRecord {
+        token_hash: hash.into(),
+        purpose: purpose.into(),
+        brand: "VX5".into(),
+        user_id: user.into(),
+        payload: payload.into(),
+        created_at: T,
+        expires_at: T + 100,
+        used_at: None,
+    }
+}
+
+// Issue 6: the user life cycle's transactions behave the same on both backends.
+async fn user_lifecycle(store: Store) {
+    store.insert_brand(&brand()).await.unwrap();
+    let contract = Contract {
+        id: "ctr_1".into(),
+        brand: brand().code,
+        name: "x".into(),
+        plan: Plan::Trial,
+        state: ContractState::Active,
+        two_factor: TwoFactorSetting::Enabled,
+        access_route: AccessRoute::LineAndInternet,
+        created_at: T,
+    };
+    store
+        .create_contract(
+            &contract,
+            &user("usr_1", "ctr_1", "a@example.jp", Role::Contractor),
+        )
+        .await
+        .unwrap();
+    let mut invited = user("usr_2", "ctr_1", "b@example.jp", Role::User);
+    invited.status = UserStatus::Invited;
+    invited.password_hash = None;
+    store.insert_user(&invited).await.unwrap();
+    assert_eq!(
+        store.find_user("usr_2").await.unwrap().unwrap().status,
+        UserStatus::Invited
+    );
+
+    // Registration with a password: the ticket is spent and the user becomes active, once.
+    store
+        .issue_ticket(&ticket("inv", "invitation", "usr_2", "{}"))
+        .await
+        .unwrap();
+    assert!(store
+        .set_ticket_payload("inv", "invitation", r#"{"password_hash":"h"}"#, T + 1)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .find_live_ticket("inv", "invitation", T + 1)
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
+        r#"{"password_hash":"h"}"#
+    );
+    assert!(store
+        .set_password_login("usr_2", "inv", "invitation", "phc", T + 2)
+        .await
+        .unwrap());
+    assert!(!store
+        .set_password_login("usr_2", "inv", "invitation", "phc2", T + 3)
+        .await
+        .unwrap());
+    let u = store.find_user("usr_2").await.unwrap().unwrap();
+    assert_eq!(
+        (u.status, u.password_hash.as_deref()),
+        (UserStatus::Active, Some("phc"))
+    );
+
+    // REQ-USER-7: an email change and a login-method change are never pending together.
+    let issued = store
+        .issue_exclusive_ticket(
+            &ticket("ec", "email_change", "usr_2", r#"{"email":"c@example.jp"}"#),
+            &["login_method_change"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(issued, ExclusiveTicket::Issued);
+    let refused = store
+        .issue_exclusive_ticket(
+            &ticket("lm", "login_method_change", "usr_2", "{}"),
+            &["email_change"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, ExclusiveTicket::OtherPending);
+    assert_eq!(
+        store.pending_ticket_purposes("usr_2", T + 4).await.unwrap(),
+        vec!["email_change".to_owned()]
+    );
+    // An address taken meanwhile is refused and the ticket stays unspent.
+    store
+        .insert_user(&user("usr_3", "ctr_1", "c@example.jp", Role::User))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .change_email("usr_2", "ec", "c@example.jp", Some("new"), T + 5)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(store
+        .find_live_ticket("ec", "email_change", T + 5)
+        .await
+        .unwrap()
+        .is_some());
+    store.delete_user("usr_3", T + 6).await.unwrap();
+    assert!(store
+        .change_email("usr_2", "ec", "c@example.jp", Some("new"), T + 6)
+        .await
+        .unwrap());
+    let u = store.find_user("usr_2").await.unwrap().unwrap();
+    assert_eq!(
+        (u.email.as_str(), u.password_hash.as_deref()),
+        ("c@example.jp", Some("new"))
+    );
+
+    // Role, status, plan and name; deleting revokes the user's grants.
+    store.set_user_role("usr_2", Role::Admin).await.unwrap();
+    store
+        .set_user_status("usr_2", UserStatus::Disabled)
+        .await
+        .unwrap();
+    let u = store.find_user("usr_2").await.unwrap().unwrap();
+    assert_eq!((u.role, u.status), (Role::Admin, UserStatus::Disabled));
+    store.set_contract_plan("ctr_1", Plan::Basic).await.unwrap();
+    store.rename_contract("ctr_1", "y").await.unwrap();
+    let c = store.find_contract("ctr_1").await.unwrap().unwrap();
+    assert_eq!((c.plan, c.name.as_str()), (Plan::Basic, "y"));
+    store.delete_user("usr_2", T + 7).await.unwrap();
+    assert!(store.find_user("usr_2").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sqlite_user_lifecycle_conformance() {
+    user_lifecycle(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_user_lifecycle_conformance() {
+    user_lifecycle(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
 }

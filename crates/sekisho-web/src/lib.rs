@@ -3,6 +3,7 @@
 //! Boundary: the only crate that knows axum. Handlers parse requests into the types of
 //! `sekisho-oidc`, call it, and map the results to responses in one place ([`error`]).
 
+mod directory;
 mod error;
 mod i18n;
 mod pages;

@@ -70,6 +70,22 @@ const EMBEDDED: &[(&str, &str)] = &[
         "login_method.html",
         include_str!("../templates/login_method.html"),
     ),
+    (
+        "registration_confirm.html",
+        include_str!("../templates/registration_confirm.html"),
+    ),
+    (
+        "account_form.html",
+        include_str!("../templates/account_form.html"),
+    ),
+    (
+        "admin_users.html",
+        include_str!("../templates/admin_users.html"),
+    ),
+    (
+        "admin_user.html",
+        include_str!("../templates/admin_user.html"),
+    ),
 ];
 
 pub struct Pages {

@@ -65,7 +65,7 @@ pub enum AfterFirstFactor {
         location: String,
         cookies: Vec<Cookie<'static>>,
     },
-    /// The user's contract is cancelled or its trial ended: no login (issue 6, REQ-USER-1).
+    /// The user is disabled or their contract is cancelled or its trial ended: no login (issue 6).
     ContractEnded,
     /// The client requires two factors this user cannot give (`unmet_authentication_requirements`):
     /// the RP's error URL for an authorization request, else `None` (an error page).
@@ -100,7 +100,13 @@ pub async fn after_first_factor(
         .find_contract(&user.contract_id)
         .await?
         .ok_or_else(|| OAuthError::server("user without contract"))?;
-    if !contract.is_active(op.now()) {
+    // The account menu stays open to an ended trial's contractor for the plan change.
+    let may = if next == "account" {
+        user.may_open_menu(&contract, op.now())
+    } else {
+        user.may_use_service(&contract, op.now())
+    };
+    if !may {
         crate::signin::audit(state, "login.refused.contract_ended", brand, Some(&user.id)).await;
         return Ok(AfterFirstFactor::ContractEnded);
     }

@@ -3,30 +3,16 @@
 use anyhow::{bail, Context};
 use sekisho_core::email::Email;
 use sekisho_core::model::{
-    AccessRoute, Brand, BrandCode, Client, ClientMetadata, Contract, ContractState, LoginMethod,
-    Plan, Role, TwoFactorSetting, User,
+    AccessRoute, Brand, Contract, ContractState, LoginMethod, Plan, Role, TwoFactorSetting, User,
 };
-use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_crypto::tokens::{hash_token, new_id, random_token};
-use sekisho_oidc::Op;
+use sekisho_oidc::{operator, Op};
 use sekisho_store::StoreError;
 use serde::Serialize;
 
+/// Adds a brand (`sekisho_oidc::operator::add_brand`, shared with the admin API).
 pub async fn add_brand(op: &Op, code: &str, name: &str) -> anyhow::Result<Brand> {
-    let code = BrandCode::parse(code)?;
-    anyhow::ensure!(!name.trim().is_empty(), "the brand name must not be empty");
-    let brand = Brand {
-        code,
-        name: name.trim().to_owned(),
-        mail_from: String::new(),
-        theme: Default::default(),
-        created_at: op.now(),
-    };
-    match op.store.insert_brand(&brand).await {
-        Err(StoreError::Conflict) => bail!("brand {} already exists", brand.code),
-        other => other?,
-    }
-    Ok(brand)
+    Ok(operator::add_brand(op, code, name).await?)
 }
 
 /// What `brand update` may change; `None` keeps the current value.
@@ -109,6 +95,7 @@ async fn new_user(
         password_hash: Some(op.passwords.hash(password).await?),
         failed_logins: 0,
         locked_at: None,
+        status: sekisho_core::model::UserStatus::Active,
         created_at: op.now(),
     })
 }
@@ -159,9 +146,9 @@ pub async fn create_contract(
     })
 }
 
-/// A login-method-change link for the user (REQ-USER-4): valid 14 days, used once; the user picks
-/// the upstream account to bind on it. (Mailing it from the admin console is issue 6; until then
-/// the operator hands the link over.)
+/// A login-method-change link for the user (REQ-USER-4), for an operator to hand over: valid 14
+/// days, used once; the user picks the new method on it. Contractors and admins mail it from the
+/// admin console instead (`sekisho-web`'s `directory.rs`).
 pub async fn login_method_change_link(op: &Op, user_id: &str) -> anyhow::Result<String> {
     let user = op
         .store
@@ -219,140 +206,11 @@ pub async fn add_user(
     Ok(user.id)
 }
 
-/// What `client register` takes.
-#[derive(Debug, Clone)]
-pub struct NewClient {
-    pub brand: String,
-    pub name: String,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    /// `None` picks `client_secret_basic` (or `none` for public clients).
-    pub auth_method: Option<TokenEndpointAuthMethod>,
-    pub public: bool,
-    pub grant_types: Vec<GrantType>,
-    pub id_token_alg: SigningAlg,
-    pub jwks: Option<serde_json::Value>,
-    pub scope: Option<String>,
-    /// Fixed id and secret (demo data only); normally both are generated.
-    pub fixed_credentials: Option<(String, String)>,
-}
+pub use sekisho_oidc::operator::{NewClient, RegisteredClient};
 
-#[derive(Debug, Serialize)]
-pub struct RegisteredClient {
-    pub client_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-}
-
-/// A redirect URI must be absolute, without a fragment, and https unless it points at this machine.
-fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
-    let url = url::Url::parse(uri)
-        .with_context(|| format!("redirect URI {uri:?} is not an absolute URL"))?;
-    anyhow::ensure!(
-        url.fragment().is_none(),
-        "redirect URI {uri:?} must not have a fragment"
-    );
-    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    anyhow::ensure!(
-        url.scheme() == "https"
-            || (url.scheme() == "http" && local)
-            || !matches!(url.scheme(), "http" | "https"),
-        "redirect URI {uri:?} must use https (http only for loopback)"
-    );
-    Ok(())
-}
-
+/// Registers a client for the operator (`sekisho_oidc::operator::register_client`, shared with
+/// the admin API). The metadata rules are `sekisho_oidc::registration`'s, the same as for RFC 7591
+/// dynamic registration.
 pub async fn register_client(op: &Op, c: NewClient) -> anyhow::Result<RegisteredClient> {
-    let brand = op
-        .store
-        .find_brand(&c.brand)
-        .await?
-        .with_context(|| format!("no brand {}", c.brand))?;
-    for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
-        check_redirect_uri(uri)?;
-    }
-    let method = match (c.public, c.auth_method) {
-        (true, None | Some(TokenEndpointAuthMethod::None)) => TokenEndpointAuthMethod::None,
-        (true, Some(m)) => bail!("a public client cannot use {m}"),
-        (false, Some(m)) => m,
-        (false, None) if c.jwks.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
-        (false, None) => TokenEndpointAuthMethod::ClientSecretBasic,
-    };
-    let mut grants = if c.grant_types.is_empty() {
-        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
-    } else {
-        c.grant_types.clone()
-    };
-    grants.dedup();
-    if grants.contains(&GrantType::AuthorizationCode) {
-        anyhow::ensure!(
-            !c.redirect_uris.is_empty(),
-            "the authorization code flow needs at least one --redirect-uri"
-        );
-    }
-    if method == TokenEndpointAuthMethod::None {
-        anyhow::ensure!(
-            !grants.contains(&GrantType::ClientCredentials),
-            "a public client cannot use client_credentials"
-        );
-    }
-    if method == TokenEndpointAuthMethod::PrivateKeyJwt {
-        anyhow::ensure!(
-            c.jwks.is_some(),
-            "private_key_jwt needs the client's public keys (--jwks-file)"
-        );
-    }
-    let uses_secret = matches!(
-        method,
-        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
-    );
-    let (client_id, secret) = match c.fixed_credentials {
-        Some((id, secret)) => (id, uses_secret.then_some(secret)),
-        None => (new_id("cli"), uses_secret.then(random_token)),
-    };
-    let client = Client {
-        client_id: client_id.clone(),
-        brand: brand.code,
-        secret_hash: secret.as_deref().map(hash_token),
-        metadata: ClientMetadata {
-            client_name: c.name,
-            redirect_uris: c.redirect_uris,
-            post_logout_redirect_uris: c.post_logout_redirect_uris,
-            grant_types: grants,
-            token_endpoint_auth_method: method,
-            id_token_signed_response_alg: c.id_token_alg,
-            jwks: c.jwks,
-            scope: c.scope,
-        },
-        created_at: op.now(),
-    };
-    match op.store.insert_client(&client).await {
-        Err(StoreError::Conflict) => bail!("client {client_id} already exists"),
-        other => other?,
-    }
-    Ok(RegisteredClient {
-        client_id,
-        client_secret: secret,
-        token_endpoint_auth_method: method,
-    })
-}
-
-impl NewClient {
-    /// A confidential code-flow client with defaults, for `brand`.
-    pub fn confidential(brand: &str, name: &str, redirect_uri: &str) -> Self {
-        Self {
-            brand: brand.into(),
-            name: name.into(),
-            redirect_uris: vec![redirect_uri.into()],
-            post_logout_redirect_uris: Vec::new(),
-            auth_method: None,
-            public: false,
-            grant_types: Vec::new(),
-            id_token_alg: SigningAlg::Es256,
-            jwks: None,
-            scope: None,
-            fixed_credentials: None,
-        }
-    }
+    Ok(operator::register_client(op, c).await?)
 }

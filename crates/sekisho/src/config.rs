@@ -58,6 +58,10 @@ pub struct Config {
     pub sms_gateway_content_type: String,
     /// Folder of the `.json` messages when `sms_gateway_url` is empty. Env: SEKISHO_SMS_OUTBOX_DIR.
     pub sms_outbox_dir: String,
+    /// RFC 7591 initial access tokens that may register clients at `{issuer}/clients`, each as
+    /// its SHA-256 (base64url, no padding), or `BRAND:HASH` for one brand; empty = no dynamic
+    /// registration. Env: SEKISHO_INITIAL_ACCESS_TOKEN_HASHES.
+    pub initial_access_token_hashes: Vec<String>,
 }
 
 impl Default for Config {
@@ -90,6 +94,7 @@ impl Default for Config {
             sms_gateway_body: sekisho_notify::sms::DEFAULT_BODY_TEMPLATE.into(),
             sms_gateway_content_type: sekisho_notify::sms::DEFAULT_CONTENT_TYPE.into(),
             sms_outbox_dir: "sms-outbox".into(),
+            initial_access_token_hashes: Vec::new(),
         }
     }
 }
@@ -147,6 +152,14 @@ impl Config {
             !self.sms_gateway_url.trim().is_empty() || !self.sms_outbox_dir.trim().is_empty(),
             "set sms_gateway_url, or sms_outbox_dir for the SMS outbox"
         );
+        for entry in &self.initial_access_token_hashes {
+            let token = sekisho_oidc::registration::InitialAccessToken::parse(entry)
+                .map_err(|e| anyhow::anyhow!("initial_access_token_hashes: {e}"))?;
+            if let Some(brand) = &token.brand {
+                sekisho_core::model::BrandCode::parse(brand)
+                    .map_err(|e| anyhow::anyhow!("initial_access_token_hashes: {e}"))?;
+            }
+        }
         Ok(())
     }
 
@@ -159,6 +172,12 @@ impl Config {
             refresh_token_ttl: self.refresh_token_ttl,
             auth_request_ttl: self.auth_request_ttl,
             session_ttl: self.session_ttl,
+            // `check` refused malformed entries when the configuration was loaded.
+            initial_access_tokens: self
+                .initial_access_token_hashes
+                .iter()
+                .filter_map(|e| sekisho_oidc::registration::InitialAccessToken::parse(e).ok())
+                .collect(),
         }
     }
 }

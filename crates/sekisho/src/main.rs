@@ -163,9 +163,14 @@ struct RegisterArgs {
     /// A JWK Set file with the client's public keys, for private_key_jwt.
     #[arg(long)]
     jwks_file: Option<PathBuf>,
-    /// Scopes the client may ask for with client_credentials (space-separated).
+    /// Scopes the client may ask for with client_credentials (space-separated); `sekisho:admin`
+    /// (with --contract) and `sekisho:operator` open the admin API.
     #[arg(long)]
     scope: Option<String>,
+    /// The contract (of the same brand) whose users the client manages through the admin API with
+    /// client_credentials and scope `sekisho:admin`.
+    #[arg(long)]
+    contract: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -362,17 +367,31 @@ async fn main() -> anyhow::Result<()> {
                 id_token_alg: a.id_token_alg.into(),
                 jwks,
                 scope: a.scope,
+                contract_id: a.contract,
                 fixed_credentials: None,
             };
             emit(json, &admin::register_client(&op, client).await?)?
         }
         Command::Client(ClientCmd::List { brand }) => {
+            let bound: std::collections::HashMap<String, String> = op
+                .store
+                .client_contracts(&brand)
+                .await?
+                .into_iter()
+                .collect();
             let list: Vec<_> = op
                 .store
                 .list_clients(&brand)
                 .await?
                 .into_iter()
-                .map(|c| serde_json::json!({ "client_id": c.client_id, "metadata": c.metadata }))
+                .map(|c| {
+                    let contract = bound.get(&c.client_id);
+                    serde_json::json!({
+                        "client_id": c.client_id,
+                        "contract_id": contract,
+                        "metadata": c.metadata,
+                    })
+                })
                 .collect();
             emit(json, &list)?
         }

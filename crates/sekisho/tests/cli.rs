@@ -196,8 +196,45 @@ fn admin_commands_print_json() {
         !ok && err.contains("https"),
         "plain http redirect URIs are refused off loopback: {err}"
     );
+    // Issue 6 item 6: a client bound to a contract manages its users through the admin API.
+    let integrator = cli.ok(&[
+        "client",
+        "register",
+        "--brand",
+        "VX5",
+        "--name",
+        "Integrator",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "sekisho:admin",
+        "--contract",
+        contract_id,
+    ]);
+    let (ok, _, err) = cli.run(&[
+        "client",
+        "register",
+        "--brand",
+        "VX5",
+        "--name",
+        "Stray",
+        "--grant-type",
+        "client_credentials",
+        "--contract",
+        "ctr_nope",
+    ]);
+    assert!(!ok && err.contains("no contract ctr_nope"), "{err}");
     let list = cli.ok(&["client", "list", "--brand", "VX5"]);
-    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list.as_array().unwrap().len(), 4);
+    let bound: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["contract_id"].is_null())
+        .collect();
+    assert_eq!(bound.len(), 1);
+    assert_eq!(bound[0]["client_id"], integrator["client_id"]);
+    assert_eq!(bound[0]["contract_id"].as_str(), Some(contract_id));
     assert!(
         !list
             .to_string()

@@ -70,9 +70,11 @@ pub async fn refresh(
         .find_user_with_contract(&user_id)
         .await?
         .ok_or_else(invalid)?;
-    // A cancelled contract (or an ended trial) stops its users' tokens; the family is spent.
-    if !contract.is_active(now) {
-        return Err(OAuthError::invalid_grant("the user's contract has ended"));
+    // A cancelled contract (or an ended trial), a disabled user: their tokens stop.
+    if !user.may_use_service(&contract, now) {
+        return Err(OAuthError::invalid_grant(
+            "the user is disabled or their contract has ended",
+        ));
     }
     let access = mint::access_token(
         op,

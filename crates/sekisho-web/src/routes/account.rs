@@ -65,6 +65,11 @@ fn href(code: &str, item: MenuItem) -> String {
     match item {
         MenuItem::PasswordChange => format!("/{code}/account/password"),
         MenuItem::TwoFactor => format!("/{code}/account/two-factor"),
+        MenuItem::LoginMethod => format!("/{code}/account/login-method"),
+        MenuItem::EmailChange => format!("/{code}/account/email"),
+        MenuItem::ContractInfo => format!("/{code}/account/contract"),
+        MenuItem::PlanChange => format!("/{code}/account/plan"),
+        MenuItem::Cancellation => format!("/{code}/account/cancel"),
         other => format!("/{code}/account/item/{other}"),
     }
 }
@@ -90,7 +95,14 @@ pub async fn menu_page(
         "account_menu.html",
         lang,
         Some(brand),
-        context! { items => items, email => user.email.as_str(), csrf_token => session.csrf_token, notice => notice },
+        context! {
+            items => items,
+            email => user.email.as_str(),
+            csrf_token => session.csrf_token,
+            notice => notice,
+            admin_href => matches!(user.role, sekisho_core::model::Role::Contractor | sekisho_core::model::Role::Admin)
+                .then(|| format!("/{}/admin", brand.code)),
+        },
     ))
 }
 

@@ -220,10 +220,11 @@ async fn dispatch(
             Ok(see_other(url.as_str(), &cookies))
         }
         NextStep::IssueCode => {
-            // A signed-in session of a user whose contract has ended gets no more codes.
+            // A signed-in session of a user who was disabled or whose contract has ended gets no
+            // more codes.
             if let Some(id) = &session.user_id {
-                let contract = state.op.store.find_user_contract(id).await?;
-                if !contract.is_some_and(|c| c.is_active(state.op.now())) {
+                let found = state.op.store.find_user_with_contract(id).await?;
+                if !found.is_some_and(|(u, c)| u.may_use_service(&c, state.op.now())) {
                     let err = OAuthError::new(ErrorCode::AccessDenied, "the contract has ended");
                     let url = authorize::fail(&state.op, pending, &err).await?;
                     return Ok(see_other(url.as_str(), &cookies));

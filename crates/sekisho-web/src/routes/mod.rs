@@ -1,12 +1,18 @@
 //! The route table. Every OP path lives under its brand's issuer: `/{brand}/…`.
 
 mod account;
+mod account_items;
 mod account_two_factor;
+mod admin_api;
+mod admin_console;
 mod authorize;
+mod client_registration;
+mod email_change;
 mod login;
 mod logout;
 mod password;
 mod protocol;
+mod registration;
 mod two_factor;
 mod upstream;
 
@@ -35,6 +41,17 @@ pub fn router(state: AppState) -> Router {
         .route("/{brand}/revoke", post(protocol::revoke))
         .route("/{brand}/introspect", post(protocol::introspect))
         .route(
+            "/{brand}/clients",
+            post(client_registration::register).layer(client_registration::body_limit()),
+        )
+        .route(
+            "/{brand}/clients/{client_id}",
+            get(client_registration::read)
+                .put(client_registration::update)
+                .delete(client_registration::delete)
+                .layer(client_registration::body_limit()),
+        )
+        .route(
             "/{brand}/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
@@ -61,6 +78,41 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{brand}/account/item/{item}", get(account::item))
         .route(
+            "/{brand}/account/login-method",
+            get(account_items::login_method),
+        )
+        .route(
+            "/{brand}/account/email",
+            get(account_items::email_page_get).post(account_items::email_submit),
+        )
+        .route(
+            "/{brand}/account/contract",
+            get(account_items::contract_get).post(account_items::contract_submit),
+        )
+        .route(
+            "/{brand}/account/plan",
+            get(account_items::plan_get).post(account_items::plan_submit),
+        )
+        .route(
+            "/{brand}/account/cancel",
+            get(account_items::cancel_get).post(account_items::cancel_submit),
+        )
+        .route("/{brand}/admin", get(admin_console::users))
+        .route("/{brand}/admin/invite", post(admin_console::invite))
+        .route("/{brand}/admin/users/{id}", get(admin_console::user))
+        .route(
+            "/{brand}/admin/users/{id}/delete",
+            get(admin_console::delete_page).post(admin_console::act_delete),
+        )
+        .route(
+            "/{brand}/admin/users/{id}/{action}",
+            post(admin_console::act),
+        )
+        .route(
+            "/{brand}/email-change",
+            get(email_change::page).post(email_change::submit),
+        )
+        .route(
             "/{brand}/account/two-factor",
             get(account_two_factor::page).post(account_two_factor::save),
         )
@@ -72,7 +124,27 @@ pub fn router(state: AppState) -> Router {
         .route("/{brand}/upstream/{name}/start", get(upstream::start))
         .route("/{brand}/upstream/{name}/bind", get(upstream::bind))
         .route("/{brand}/upstream/callback", get(upstream::callback))
-        .route("/{brand}/login-method", get(upstream::choose_page))
+        .route("/{brand}/login-method", get(registration::change_page))
+        .route(
+            "/{brand}/login-method/password",
+            post(registration::change_to_password),
+        )
+        .route(
+            "/{brand}/registration",
+            get(registration::registration_page),
+        )
+        .route(
+            "/{brand}/registration/password",
+            post(registration::registration_password),
+        )
+        .route(
+            "/{brand}/registration/upstream/{name}",
+            get(registration::registration_upstream),
+        )
+        .route(
+            "/{brand}/registration/confirm",
+            post(registration::registration_confirm),
+        )
         .route("/{brand}/2fa", get(two_factor::page))
         .route("/{brand}/2fa/method", post(two_factor::choose_method))
         .route(
@@ -87,6 +159,7 @@ pub fn router(state: AppState) -> Router {
             get(two_factor::lost_device_page).post(two_factor::lost_device),
         )
         .route("/{brand}/2fa/saved", post(two_factor::saved))
+        .merge(admin_api::routes())
         .layer(axum::middleware::from_fn(crate::security::headers))
         .with_state(state)
 }

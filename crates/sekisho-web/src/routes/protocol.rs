@@ -81,7 +81,7 @@ async fn userinfo(state: &AppState, brand: &str, token: Option<&str>) -> Respons
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     authorization(headers).and_then(|h| {
         (h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer ")).then(|| h[7..].trim())
     })

@@ -7,6 +7,7 @@
 //! Invariant: an upstream identity logs in only the user bound to its (issuer, subject); an email
 //! match alone never binds or logs in, and an identity bound to nobody creates nothing.
 
+use super::registration::ticket_invalid;
 use super::{lang, page_or_error, see_other, BrandPage};
 use crate::i18n::{message, Lang};
 use crate::second_step::{self, AfterFirstFactor};
@@ -118,67 +119,23 @@ pub struct TicketQuery {
     ticket: String,
 }
 
-/// `GET /{brand}/login-method?ticket=…`: the mailed link of a login-method change: choose the
-/// upstream account to bind (with the advice to sign out of it first, REQ-USER-3).
-pub async fn choose_page(
-    State(state): State<AppState>,
-    BrandPage { brand, lang }: BrandPage,
-    headers: HeaderMap,
-    Query(q): Query<TicketQuery>,
-) -> Response {
-    let result = async {
-        let (_, cookie) = session::ensure(&state, brand.code.as_str(), &headers).await?;
-        let Some(_) = live_ticket(&state, &q.ticket).await? else {
-            return Ok(ticket_invalid(&state, &brand, lang));
-        };
-        let ticket = url::form_urlencoded::byte_serialize(q.ticket.as_bytes()).collect::<String>();
-        let buttons: Vec<_> = state
-            .upstreams
-            .iter()
-            .map(|c| crate::UpstreamButton {
-                href: format!("/{}/upstream/{}/bind?ticket={ticket}", brand.code, c.name()),
-                label: message(lang, &format!("up_bind_{}", c.name())).to_owned(),
-            })
-            .collect();
-        let res = state.pages.render(
-            StatusCode::OK,
-            "login_method.html",
-            lang,
-            Some(&brand),
-            context! { upstreams => buttons },
-        );
-        Ok(super::with_cookies(
-            res,
-            &cookie.into_iter().collect::<Vec<_>>(),
-        ))
-    };
-    page_or_error(&state, lang, &brand, result.await)
-}
-
-async fn live_ticket(
+/// The live ticket that allows a binding: an invitation (registration, REQ-USER-2) or a
+/// login-method change (REQ-USER-4).
+async fn binding_ticket(
     state: &AppState,
-    ticket: &str,
+    ticket_hash: &str,
 ) -> Result<Option<sekisho_store::TicketRecord>, OAuthError> {
-    Ok(state
-        .op
-        .store
-        .find_live_ticket(
-            &hash_token(ticket),
-            TicketPurpose::LoginMethodChange.as_str(),
-            state.op.now(),
-        )
-        .await?)
-}
-
-fn ticket_invalid(state: &AppState, brand: &Brand, lang: Lang) -> Response {
-    state.pages.message(
-        StatusCode::BAD_REQUEST,
-        lang,
-        Some(brand),
-        "ticket_invalid_title",
-        "ticket_invalid",
-        None,
-    )
+    for purpose in [TicketPurpose::Invitation, TicketPurpose::LoginMethodChange] {
+        let found = state
+            .op
+            .store
+            .find_live_ticket(ticket_hash, purpose.as_str(), state.op.now())
+            .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 /// `GET /{brand}/upstream/{name}/bind?ticket=…`: binding an upstream account.
@@ -190,7 +147,10 @@ pub async fn bind(
     Query(q): Query<TicketQuery>,
 ) -> Response {
     let result = async {
-        if live_ticket(&state, &q.ticket).await?.is_none() {
+        if binding_ticket(&state, &hash_token(&q.ticket))
+            .await?
+            .is_none()
+        {
             return Ok(ticket_invalid(&state, &brand, lang));
         }
         go_upstream(
@@ -449,7 +409,8 @@ async fn logged_in(
     })
 }
 
-/// A binding by login-method change: the ticket's user gets this upstream identity.
+/// A binding by registration or login-method change: the ticket's user gets this upstream
+/// identity.
 async fn bound(
     state: &AppState,
     brand: &Brand,
@@ -460,11 +421,7 @@ async fn bound(
 ) -> Result<Response, OAuthError> {
     let op = &state.op;
     let now = op.now();
-    let Some(ticket) = op
-        .store
-        .find_live_ticket(ticket_hash, TicketPurpose::LoginMethodChange.as_str(), now)
-        .await?
-    else {
+    let Some(ticket) = binding_ticket(state, ticket_hash).await? else {
         return Ok(ticket_invalid(state, brand, lang));
     };
     let Some(user) = op.store.find_user(&ticket.user_id).await? else {
@@ -497,12 +454,7 @@ async fn bound(
     };
     match op
         .store
-        .bind_upstream(
-            &binding,
-            ticket_hash,
-            TicketPurpose::LoginMethodChange.as_str(),
-            now,
-        )
+        .bind_upstream(&binding, ticket_hash, &ticket.purpose, now)
         .await
     {
         Ok(true) => {}
@@ -520,9 +472,14 @@ async fn bound(
         }
         Err(e) => return Err(e.into()),
     }
+    let registration = ticket.purpose == TicketPurpose::Invitation.as_str();
     signin::audit_with(
         state,
-        "login_method.changed",
+        if registration {
+            "user.registered"
+        } else {
+            "login_method.changed"
+        },
         brand,
         Some(&user.id),
         serde_json::json!({ "to": method.as_str() }),
@@ -533,8 +490,16 @@ async fn bound(
         StatusCode::OK,
         lang,
         Some(brand),
-        "up_bound_title",
-        "up_bound_body",
+        if registration {
+            "reg_done_title"
+        } else {
+            "up_bound_title"
+        },
+        if registration {
+            "up_registered_body"
+        } else {
+            "up_bound_body"
+        },
         Some(&login),
     ))
 }

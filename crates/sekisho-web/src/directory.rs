@@ -1,0 +1,522 @@
+//! User management for a contract (issue 6): invitations, the login-method-change and
+//! email-change mails, role, disable/enable and deletion. No HTTP here: the admin console (HTML),
+//! the admin REST API (JSON) and the account menu call these, so each rule is written once.
+//!
+//! Who may do what:
+//! - only an active contractor or admin (an [`Actor`]) of a contract that has not ended manages
+//!   users, and only the users of their own contract;
+//! - the contractor is made with the contract: nobody changes their role, disables or deletes
+//!   them, and their own login method and email are changed from the account menu (REQ-USER-4,
+//!   REQ-USER-6), not from the console;
+//! - nobody disables or deletes themselves (a contract keeps someone who can manage it);
+//! - a login-method change and an email change are never pending at once (REQ-USER-7).
+
+use crate::i18n::Lang;
+use crate::signin::{audit_with, send};
+use crate::AppState;
+use sekisho_core::email::Email;
+use sekisho_core::model::{Brand, Contract, LoginMethod, Role, User, UserStatus};
+use sekisho_core::tickets::{TicketPurpose, TICKET_TTL};
+use sekisho_crypto::tokens::{hash_token, new_id, random_token};
+use sekisho_notify::templates::MailKind;
+use sekisho_oidc::OAuthError;
+use sekisho_store::{ExclusiveTicket, StoreError, TicketRecord};
+use serde::Serialize;
+use serde_json::json;
+
+/// Why a directory operation was refused. Each has a message in both languages
+/// ([`DirectoryError::message_key`]) and a stable code for the REST API ([`DirectoryError::code`]).
+#[derive(Debug)]
+pub enum DirectoryError {
+    /// The caller is not an active contractor or admin of a live contract, or the rule above
+    /// forbids this operation on this user.
+    NotAllowed,
+    /// No such user in the caller's contract (another contract's users are "not found" too, so
+    /// their existence is not revealed).
+    NotFound,
+    /// The address is already used in the brand.
+    EmailTaken,
+    /// Not a valid email address.
+    EmailInvalid,
+    /// A login-method change or email change is already pending for the user (REQ-USER-7).
+    OtherChangePending,
+    /// The operation does not apply to this user's state (for example mailing a login-method
+    /// change to someone who has not registered yet).
+    WrongState,
+    /// A role that cannot be given (the contractor role).
+    BadRole,
+    Internal(OAuthError),
+}
+
+impl DirectoryError {
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            DirectoryError::NotAllowed => "dir_not_allowed",
+            DirectoryError::NotFound => "dir_not_found",
+            DirectoryError::EmailTaken => "dir_email_taken",
+            DirectoryError::EmailInvalid => "email_invalid",
+            DirectoryError::OtherChangePending => "dir_other_change_pending",
+            DirectoryError::WrongState => "dir_wrong_state",
+            DirectoryError::BadRole => "dir_bad_role",
+            DirectoryError::Internal(_) => "error_internal",
+        }
+    }
+
+    /// The API's `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DirectoryError::NotAllowed => "forbidden",
+            DirectoryError::NotFound => "not_found",
+            DirectoryError::EmailTaken => "email_taken",
+            DirectoryError::EmailInvalid => "invalid_email",
+            DirectoryError::OtherChangePending => "change_pending",
+            DirectoryError::WrongState => "wrong_state",
+            DirectoryError::BadRole => "invalid_role",
+            DirectoryError::Internal(_) => "server_error",
+        }
+    }
+}
+
+impl From<OAuthError> for DirectoryError {
+    fn from(e: OAuthError) -> Self {
+        DirectoryError::Internal(e)
+    }
+}
+
+impl From<StoreError> for DirectoryError {
+    fn from(e: StoreError) -> Self {
+        DirectoryError::Internal(e.into())
+    }
+}
+
+type Result<T> = std::result::Result<T, DirectoryError>;
+
+/// A contractor or admin acting on their contract's users, or an integrator's client acting for
+/// a contract (then `user` is the contract's contractor, in whose name mails go out).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    pub contract: Contract,
+    /// The integrator's client, when the actor is one (`client_credentials`).
+    pub client_id: Option<String>,
+}
+
+impl Actor {
+    /// The user `user_id` as an actor, if they may manage users at all.
+    pub async fn load(state: &AppState, user_id: &str) -> Result<Actor> {
+        let (user, contract) = state
+            .op
+            .store
+            .find_user_with_contract(user_id)
+            .await?
+            .ok_or(DirectoryError::NotAllowed)?;
+        let manager = matches!(user.role, Role::Contractor | Role::Admin);
+        if !manager || !user.may_use_service(&contract, state.op.now()) {
+            return Err(DirectoryError::NotAllowed);
+        }
+        Ok(Actor {
+            user,
+            contract,
+            client_id: None,
+        })
+    }
+
+    /// An integrator's client acting for `contract_id` (the client is bound to that contract).
+    pub async fn for_client(state: &AppState, contract_id: &str, client_id: &str) -> Result<Actor> {
+        let contractor = state
+            .op
+            .store
+            .list_users(contract_id)
+            .await?
+            .into_iter()
+            .find(|u| u.role == Role::Contractor)
+            .ok_or(DirectoryError::NotAllowed)?;
+        let mut actor = Actor::load(state, &contractor.id).await?;
+        actor.client_id = Some(client_id.to_owned());
+        Ok(actor)
+    }
+
+    /// A user of the actor's contract.
+    pub async fn target(&self, state: &AppState, user_id: &str) -> Result<User> {
+        state
+            .op
+            .store
+            .find_user(user_id)
+            .await?
+            .filter(|u| u.contract_id == self.contract.id)
+            .ok_or(DirectoryError::NotFound)
+    }
+}
+
+/// What the console and the API show of a user (never hashes).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub login_method: LoginMethod,
+    pub status: UserStatus,
+    pub locked: bool,
+    /// The mailed changes waiting for the user: `invitation`, `email_change`,
+    /// `login_method_change`.
+    pub pending: Vec<String>,
+    pub created_at: i64,
+}
+
+async fn view(state: &AppState, u: &User) -> Result<UserView> {
+    let pending = state
+        .op
+        .store
+        .pending_ticket_purposes(&u.id, state.op.now())
+        .await?
+        .into_iter()
+        .filter(|p| {
+            p == TicketPurpose::Invitation.as_str()
+                || p == TicketPurpose::EmailChange.as_str()
+                || p == TicketPurpose::LoginMethodChange.as_str()
+        })
+        .collect();
+    Ok(UserView {
+        id: u.id.clone(),
+        email: u.email.as_str().to_owned(),
+        name: u.name.clone(),
+        role: u.role,
+        login_method: u.login_method,
+        status: u.status,
+        locked: u.locked_at.is_some(),
+        pending,
+        created_at: u.created_at,
+    })
+}
+
+pub async fn list_users(state: &AppState, actor: &Actor) -> Result<Vec<UserView>> {
+    let mut out = Vec::new();
+    for u in state.op.store.list_users(&actor.contract.id).await? {
+        out.push(view(state, &u).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get_user(state: &AppState, actor: &Actor, user_id: &str) -> Result<UserView> {
+    let u = actor.target(state, user_id).await?;
+    view(state, &u).await
+}
+
+/// Registers a user by email (REQ-USER-1): an invited user, and the mail
+/// `【Brand】利用者登録のご案内` with a 14-day registration link.
+pub async fn invite(
+    state: &AppState,
+    brand: &Brand,
+    actor: &Actor,
+    email: &str,
+    name: &str,
+    role: Role,
+    lang: Lang,
+) -> Result<UserView> {
+    if role == Role::Contractor {
+        return Err(DirectoryError::BadRole);
+    }
+    let email = Email::parse(email).map_err(|_| DirectoryError::EmailInvalid)?;
+    let user = User {
+        id: new_id("usr"),
+        contract_id: actor.contract.id.clone(),
+        brand: actor.contract.brand.clone(),
+        email,
+        name: name.trim().to_owned(),
+        role,
+        login_method: LoginMethod::Password,
+        password_hash: None,
+        failed_logins: 0,
+        locked_at: None,
+        status: UserStatus::Invited,
+        created_at: state.op.now(),
+    };
+    match state.op.store.insert_user(&user).await {
+        Err(StoreError::Conflict) => return Err(DirectoryError::EmailTaken),
+        other => other?,
+    }
+    let token = issue(state, brand, &user, TicketPurpose::Invitation, "{}", &[]).await?;
+    let url = format!(
+        "{}/registration?ticket={token}",
+        state.op.issuer(brand.code.as_str())
+    );
+    send(
+        state,
+        brand,
+        &user,
+        lang,
+        MailKind::Invitation {
+            inviter_email: actor.user.email.as_str().to_owned(),
+            registration_url: url,
+        },
+    )
+    .await?;
+    audit(
+        state,
+        brand,
+        actor,
+        "user.invited",
+        &user,
+        json!({ "role": role }),
+    )
+    .await;
+    view(state, &user).await
+}
+
+/// Mails the login-method-change link `【Brand】ログイン方法の設定変更` (REQ-USER-4) to a user of
+/// the actor's contract (not the contractor: they use the account menu).
+pub async fn send_login_method_change(
+    state: &AppState,
+    brand: &Brand,
+    actor: &Actor,
+    user_id: &str,
+    lang: Lang,
+) -> Result<UserView> {
+    let user = actor.target(state, user_id).await?;
+    if user.role == Role::Contractor {
+        return Err(DirectoryError::NotAllowed);
+    }
+    request_login_method_change(state, brand, &user, lang).await?;
+    audit(
+        state,
+        brand,
+        actor,
+        "login_method.change_sent",
+        &user,
+        json!({}),
+    )
+    .await;
+    view(state, &user).await
+}
+
+/// Mails the email-change link `【Brand】メールアドレス変更登録` to `new_email` (REQ-USER-6) for a
+/// user of the actor's contract (not the contractor: they use the account menu).
+pub async fn send_email_change(
+    state: &AppState,
+    brand: &Brand,
+    actor: &Actor,
+    user_id: &str,
+    new_email: &str,
+    lang: Lang,
+) -> Result<UserView> {
+    let user = actor.target(state, user_id).await?;
+    if user.role == Role::Contractor {
+        return Err(DirectoryError::NotAllowed);
+    }
+    request_email_change(state, brand, &user, new_email, lang).await?;
+    audit(state, brand, actor, "email.change_sent", &user, json!({})).await;
+    view(state, &user).await
+}
+
+/// Issues and mails a login-method-change ticket for `user` (the console's mail).
+pub async fn request_login_method_change(
+    state: &AppState,
+    brand: &Brand,
+    user: &User,
+    lang: Lang,
+) -> Result<String> {
+    let token = login_method_change_ticket(state, brand, user).await?;
+    let url = format!(
+        "{}/login-method?ticket={token}",
+        state.op.issuer(brand.code.as_str())
+    );
+    send(
+        state,
+        brand,
+        user,
+        lang,
+        MailKind::LoginMethodChange { change_url: url },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// A login-method-change ticket for `user`, unless an email change is pending (REQ-USER-7); the
+/// contractor's own change from the menu opens it at once, without a mail.
+pub async fn login_method_change_ticket(
+    state: &AppState,
+    brand: &Brand,
+    user: &User,
+) -> Result<String> {
+    if user.status != UserStatus::Active {
+        return Err(DirectoryError::WrongState);
+    }
+    issue(
+        state,
+        brand,
+        user,
+        TicketPurpose::LoginMethodChange,
+        "{}",
+        &[TicketPurpose::EmailChange],
+    )
+    .await
+}
+
+/// Issues an email-change ticket for `user` and mails it to the new address.
+pub async fn request_email_change(
+    state: &AppState,
+    brand: &Brand,
+    user: &User,
+    new_email: &str,
+    lang: Lang,
+) -> Result<()> {
+    if user.status != UserStatus::Active {
+        return Err(DirectoryError::WrongState);
+    }
+    let email = Email::parse(new_email).map_err(|_| DirectoryError::EmailInvalid)?;
+    if state
+        .op
+        .store
+        .find_user_by_email(brand.code.as_str(), &email)
+        .await?
+        .is_some()
+    {
+        return Err(DirectoryError::EmailTaken);
+    }
+    let payload = json!({ "email": email.as_str() }).to_string();
+    let token = issue(
+        state,
+        brand,
+        user,
+        TicketPurpose::EmailChange,
+        &payload,
+        &[TicketPurpose::LoginMethodChange],
+    )
+    .await?;
+    let url = format!(
+        "{}/email-change?ticket={token}",
+        state.op.issuer(brand.code.as_str())
+    );
+    state
+        .mailer
+        .enqueue_kind(
+            brand,
+            email.as_str(),
+            &user.name,
+            lang,
+            &MailKind::EmailChange { confirm_url: url },
+        )
+        .await
+        .map_err(OAuthError::server)?;
+    Ok(())
+}
+
+/// Gives a user the admin or user role.
+pub async fn set_role(
+    state: &AppState,
+    brand: &Brand,
+    actor: &Actor,
+    user_id: &str,
+    role: Role,
+) -> Result<UserView> {
+    if role == Role::Contractor {
+        return Err(DirectoryError::BadRole);
+    }
+    let user = actor.target(state, user_id).await?;
+    if user.role == Role::Contractor {
+        return Err(DirectoryError::NotAllowed);
+    }
+    state.op.store.set_user_role(&user.id, role).await?;
+    audit(
+        state,
+        brand,
+        actor,
+        "user.role",
+        &user,
+        json!({ "role": role }),
+    )
+    .await;
+    get_user(state, actor, user_id).await
+}
+
+/// Disables (sessions end, tokens stop) or re-enables a registered user.
+pub async fn set_enabled(
+    state: &AppState,
+    brand: &Brand,
+    actor: &Actor,
+    user_id: &str,
+    enabled: bool,
+) -> Result<UserView> {
+    let user = actor.target(state, user_id).await?;
+    if user.role == Role::Contractor || user.id == actor.user.id {
+        return Err(DirectoryError::NotAllowed);
+    }
+    let status = match (enabled, user.status) {
+        (_, UserStatus::Invited) => return Err(DirectoryError::WrongState),
+        (true, _) => UserStatus::Active,
+        (false, _) => UserStatus::Disabled,
+    };
+    state.op.store.set_user_status(&user.id, status).await?;
+    audit(
+        state,
+        brand,
+        actor,
+        "user.status",
+        &user,
+        json!({ "status": status }),
+    )
+    .await;
+    get_user(state, actor, user_id).await
+}
+
+/// Deletes a user of the actor's contract: their tokens stop and their data goes.
+pub async fn delete(state: &AppState, brand: &Brand, actor: &Actor, user_id: &str) -> Result<()> {
+    let user = actor.target(state, user_id).await?;
+    if user.role == Role::Contractor || user.id == actor.user.id {
+        return Err(DirectoryError::NotAllowed);
+    }
+    state.op.store.delete_user(&user.id, state.op.now()).await?;
+    audit(state, brand, actor, "user.deleted", &user, json!({})).await;
+    Ok(())
+}
+
+/// A new ticket of `purpose` for `user` unless one of `conflicting` is pending; the token.
+async fn issue(
+    state: &AppState,
+    brand: &Brand,
+    user: &User,
+    purpose: TicketPurpose,
+    payload: &str,
+    conflicting: &[TicketPurpose],
+) -> Result<String> {
+    let token = random_token();
+    let now = state.op.now();
+    let record = TicketRecord {
+        token_hash: hash_token(&token),
+        purpose: purpose.as_str().to_owned(),
+        brand: brand.code.to_string(),
+        user_id: user.id.clone(),
+        payload: payload.to_owned(),
+        created_at: now,
+        expires_at: now + TICKET_TTL,
+        used_at: None,
+    };
+    let conflicting: Vec<&str> = conflicting.iter().map(|p| p.as_str()).collect();
+    match state
+        .op
+        .store
+        .issue_exclusive_ticket(&record, &conflicting)
+        .await?
+    {
+        ExclusiveTicket::Issued => Ok(token),
+        ExclusiveTicket::OtherPending => Err(DirectoryError::OtherChangePending),
+    }
+}
+
+/// Audits an action on `target` by `actor` (the event's user is the target; the actor is in
+/// the detail).
+async fn audit(
+    state: &AppState,
+    brand: &Brand,
+    actor: &Actor,
+    kind: &str,
+    target: &User,
+    mut detail: serde_json::Value,
+) {
+    detail["by"] = match &actor.client_id {
+        Some(client) => json!({ "client_id": client }),
+        None => json!(actor.user.id),
+    };
+    audit_with(state, kind, brand, Some(&target.id), detail).await;
+}
