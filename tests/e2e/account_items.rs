@@ -5,26 +5,12 @@
 
 use crate::support::{authorize_url, code, redeem, userinfo_status, VERIFIER};
 use crate::two_factor::{excerpt, fields, page};
-use crate::user_lifecycle::{contractor, invite, mailed_link};
+use crate::user_lifecycle::{browser_get as get, contractor, invite, mailed_link, submit};
 use sekisho_core::model::{Plan, UserStatus};
-use sekisho_e2e::{form_action, hidden_inputs, Browser, Hop, TestApp, BRAND, EMAIL, PASSWORD};
+use sekisho_e2e::{Browser, Hop, TestApp, BRAND, EMAIL, PASSWORD};
 
 const DAY: i64 = 24 * 3600;
 const NEW_PASSWORD: &str = "Fuji-San-3776m";
-
-async fn get(app: &TestApp, browser: &Browser, path: &str) -> Hop {
-    browser
-        .follow(&app.base, &format!("{}/{BRAND}/{path}", app.base))
-        .await
-        .unwrap()
-}
-
-async fn submit(app: &TestApp, browser: &Browser, html: &str, more: &[(&str, &str)]) -> Hop {
-    let action = form_action(html).unwrap_or_else(|| panic!("no form in {}", excerpt(html)));
-    let mut f = hidden_inputs(html);
-    f.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    browser.post(&app.base, &action, &f).await.unwrap()
-}
 
 fn status(hop: &Hop) -> u16 {
     match hop {

@@ -88,7 +88,7 @@ pub async fn invite(app: &TestApp, console: &Browser, email: &str, name: &str) -
     link
 }
 
-async fn browser_get(app: &TestApp, browser: &Browser, path: &str) -> Hop {
+pub(crate) async fn browser_get(app: &TestApp, browser: &Browser, path: &str) -> Hop {
     browser
         .follow(&app.base, &format!("{}/{BRAND}/{path}", app.base))
         .await
@@ -96,7 +96,12 @@ async fn browser_get(app: &TestApp, browser: &Browser, path: &str) -> Hop {
 }
 
 /// Submits the first form of `html` with its hidden fields plus `more`.
-async fn submit(app: &TestApp, browser: &Browser, html: &str, more: &[(&str, &str)]) -> Hop {
+pub(crate) async fn submit(
+    app: &TestApp,
+    browser: &Browser,
+    html: &str,
+    more: &[(&str, &str)],
+) -> Hop {
     let action = form_action(html).unwrap_or_else(|| panic!("no form in {}", excerpt(html)));
     let mut f = hidden_inputs(html);
     f.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));

@@ -7,7 +7,7 @@
 
 use super::login::csrf_failure;
 use super::registration::ticket_invalid;
-use super::{page_or_error, BrandPage};
+use super::{page_or_error, BrandPage, TicketQuery};
 use crate::i18n::{message, Lang};
 use crate::session;
 use crate::signin;
@@ -18,18 +18,11 @@ use axum::response::Response;
 use axum::Form;
 use minijinja::context;
 use sekisho_core::model::{Brand, LoginMethod, User};
-use sekisho_core::password;
 use sekisho_core::tickets::TicketPurpose;
 use sekisho_crypto::tokens::hash_token;
 use sekisho_oidc::OAuthError;
 use sekisho_store::{StoreError, TicketRecord};
 use serde::Deserialize;
-
-#[derive(Deserialize)]
-pub struct TicketQuery {
-    #[serde(default)]
-    ticket: String,
-}
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
@@ -191,10 +184,7 @@ pub async fn submit(
         let Some((ticket, user, email)) = pending(&state, &form.ticket).await? else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
-        let errors: Vec<&'static str> = password::check(&form.new_password, &form.confirm_password)
-            .into_iter()
-            .map(|v| message(lang, v.message_key()))
-            .collect();
+        let errors = super::password::violations(lang, &form.new_password, &form.confirm_password);
         if !errors.is_empty() {
             return Ok(password_page(
                 &state,

@@ -164,6 +164,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `?ticket=…`: the token of a mailed link.
+#[derive(serde::Deserialize)]
+pub struct TicketQuery {
+    #[serde(default)]
+    pub ticket: String,
+}
+
 /// The brand of the path, or a "not found" page (in the visitor's language).
 async fn brand(state: &AppState, code: &str, lang: Lang) -> Result<Brand, Response> {
     match state.op.brand(code).await {

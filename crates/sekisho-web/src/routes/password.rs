@@ -1,7 +1,8 @@
 //! Unlock links (REQ-LOCK-1, -2), forgot password and reset (REQ-PW-3, -4), and password change
 //! from the account menu (REQ-PW-2). Every form carries the session's CSRF token.
 
-use super::{page_or_error, with_cookies, BrandPage};
+use super::registration::ticket_invalid;
+use super::{page_or_error, with_cookies, BrandPage, TicketQuery};
 use crate::error::PageError;
 use crate::i18n::{message, messages, Lang};
 use crate::routes::login::csrf_failure;
@@ -20,12 +21,6 @@ use sekisho_core::tickets::TicketPurpose;
 use sekisho_crypto::tokens::hash_token;
 use sekisho_oidc::OAuthError;
 use serde::Deserialize;
-
-#[derive(Deserialize)]
-pub struct TicketQuery {
-    #[serde(default)]
-    ticket: String,
-}
 
 /// `GET /{brand}/unlock?ticket=…`: opening the lock mail's link unlocks the account, as the manual
 /// says. A spent or expired link explains that a password reset also unlocks (REQ-LOCK-2).
@@ -54,7 +49,7 @@ pub async fn unlock(
             ));
         };
         if ticket.brand != code {
-            return Ok(invalid_ticket(&state, lang, &brand));
+            return Ok(ticket_invalid(&state, &brand, lang));
         }
         state.op.store.unlock_user(&ticket.user_id).await?;
         signin::audit(&state, "account.unlocked", &brand, Some(&ticket.user_id)).await;
@@ -69,18 +64,6 @@ pub async fn unlock(
         ))
     };
     page_or_error(&state, lang, &brand, result.await)
-}
-
-fn invalid_ticket(state: &AppState, lang: Lang, brand: &Brand) -> Response {
-    let link = format!("/{}/login", brand.code);
-    state.pages.message(
-        StatusCode::BAD_REQUEST,
-        lang,
-        Some(brand),
-        "ticket_invalid_title",
-        "ticket_invalid",
-        Some(&link),
-    )
 }
 
 #[derive(Deserialize)]
@@ -196,7 +179,7 @@ pub async fn reset_page(
             )
             .await?;
         if live.filter(|t| t.brand == code).is_none() {
-            return Ok(invalid_ticket(&state, lang, &brand));
+            return Ok(ticket_invalid(&state, &brand, lang));
         }
         let (s, cookie) = session::ensure(&state, &code, &headers).await?;
         Ok(with_cookies(
@@ -219,8 +202,8 @@ pub struct PasswordForm {
 }
 
 /// The messages of every broken part of the password rule; empty when the password is good.
-fn violations(lang: Lang, form: &PasswordForm) -> Vec<&'static str> {
-    password::check(&form.new_password, &form.confirm_password)
+pub(super) fn violations(lang: Lang, new: &str, confirmation: &str) -> Vec<&'static str> {
+    password::check(new, confirmation)
         .into_iter()
         .map(|v| message(lang, v.message_key()))
         .collect()
@@ -240,7 +223,7 @@ pub async fn reset_submit(
             return Ok(csrf_failure(&state, lang, &brand));
         };
         let ticket = form.ticket.clone().unwrap_or_default();
-        let errors = violations(lang, &form);
+        let errors = violations(lang, &form.new_password, &form.confirm_password);
         if !errors.is_empty() {
             // The ticket is not spent by a rejected password: the user corrects it and sends again.
             return Ok(password_form(
@@ -268,7 +251,7 @@ pub async fn reset_submit(
             )
             .await?
         else {
-            return Ok(invalid_ticket(&state, lang, &brand));
+            return Ok(ticket_invalid(&state, &brand, lang));
         };
         state.op.store.set_password(&t.user_id, &phc, true).await?;
         signin::on_password_reset(&state, &brand, &t.user_id).await?;
@@ -326,7 +309,7 @@ pub async fn change_submit(
             )
             .await
             .map_err(OAuthError::server)?;
-        let mut errors = violations(lang, &form);
+        let mut errors = violations(lang, &form.new_password, &form.confirm_password);
         if !current_ok {
             errors.insert(0, message(lang, "current_password_wrong"));
         }

@@ -10,7 +10,7 @@
 //! `upstream::bind` with the same ticket. A change to a password is done on 登録.
 
 use super::login::csrf_failure;
-use super::{page_or_error, BrandPage};
+use super::{page_or_error, BrandPage, TicketQuery};
 use crate::i18n::{message, Lang};
 use crate::session;
 use crate::signin;
@@ -21,7 +21,6 @@ use axum::response::Response;
 use axum::Form;
 use minijinja::context;
 use sekisho_core::model::{Brand, LoginMethod, User};
-use sekisho_core::password;
 use sekisho_core::tickets::TicketPurpose;
 use sekisho_crypto::tokens::hash_token;
 use sekisho_oidc::OAuthError;
@@ -48,12 +47,6 @@ impl Flow {
             Flow::Change => "login-method",
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct TicketQuery {
-    #[serde(default)]
-    ticket: String,
 }
 
 #[derive(Deserialize)]
@@ -250,10 +243,7 @@ async fn check_password(
     let Some((ticket, user)) = ticket_user(state, flow, &form.ticket).await? else {
         return Ok(Checked::Page(ticket_invalid(state, brand, lang)));
     };
-    let errors: Vec<&'static str> = password::check(&form.new_password, &form.confirm_password)
-        .into_iter()
-        .map(|v| message(lang, v.message_key()))
-        .collect();
+    let errors = super::password::violations(lang, &form.new_password, &form.confirm_password);
     if !errors.is_empty() {
         return Ok(Checked::Page(choose_page(
             state,

@@ -8,7 +8,7 @@
 //! match alone never binds or logs in, and an identity bound to nobody creates nothing.
 
 use super::registration::ticket_invalid;
-use super::{lang, page_or_error, see_other, BrandPage};
+use super::{lang, page_or_error, see_other, BrandPage, TicketQuery};
 use crate::i18n::{message, Lang};
 use crate::second_step::{self, AfterFirstFactor};
 use crate::session;
@@ -111,12 +111,6 @@ pub async fn start(
     };
     let result = go_upstream(&state, &code, &headers, &name, "login", next).await;
     page_or_error(&state, lang, &brand, result)
-}
-
-#[derive(Deserialize)]
-pub struct TicketQuery {
-    #[serde(default)]
-    ticket: String,
 }
 
 /// The live ticket that allows a binding: an invitation (registration, REQ-USER-2) or a
