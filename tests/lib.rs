@@ -41,6 +41,8 @@ pub const SMS_GATEWAY_AUTHORIZATION: &str = "Bearer sms-gateway-test-key";
 pub struct TestApp {
     pub base: String,
     pub op: Arc<Op>,
+    /// The use cases the server runs on (`sekisho_app::App`), for tests that act as the CLI does.
+    pub services: sekisho_app::App,
     pub clock: Arc<FakeClock>,
     /// The outbox; tests deliver it explicitly with [`TestApp::deliver_mail`] (time is a parameter).
     pub mailer: Mailer,
@@ -170,16 +172,16 @@ impl TestApp {
         for settings in extra {
             connectors.push(Connector::new(settings).expect("connector"));
         }
-        let app = sekisho_web::router(
-            sekisho_web::AppState::new(op.clone(), mailer.clone(), gateway, None)
-                .with_upstreams(connectors),
-        );
+        let services =
+            sekisho_app::App::new(op.clone(), mailer.clone(), gateway).with_upstreams(connectors);
+        let app = sekisho_web::router(sekisho_web::AppState::new(services.clone(), None));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
         Self {
             base,
             op,
+            services,
             clock,
             mailer,
             smtp,

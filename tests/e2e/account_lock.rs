@@ -78,7 +78,7 @@ async fn ten_failures_lock_and_the_mailed_link_unlocks() {
     assert!(
         app.op
             .store
-            .find_live_ticket(token, "unlock", app.op.now())
+            .find_live_ticket(token, "unlock", sekisho_e2e::BRAND, app.op.now())
             .await
             .unwrap()
             .is_none(),

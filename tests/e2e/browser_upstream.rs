@@ -37,7 +37,7 @@ async fn chromium_binds_and_logs_in_with_google_and_facebook() {
         )
         .await
         .unwrap();
-        let link = sekisho::admin::login_method_change_link(&app.op, &user_id)
+        let link = sekisho::admin::login_method_change_link(&app.services, &user_id)
             .await
             .unwrap();
         walk.push(json!({

@@ -936,7 +936,7 @@ async fn acr_values_unmet_for_a_user_without_a_second_factor() {
             brand: sekisho_e2e::BRAND.into(),
             user_id: Some(google_user.id.clone()),
             auth_time: Some(now),
-            amr: "fed".into(),
+            amr: vec![sekisho_core::oauth::Amr::Fed],
             csrf_token: "csrf".into(),
             created_at: now,
             expires_at: now + 3600,

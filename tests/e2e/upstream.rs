@@ -56,7 +56,7 @@ async fn bind(
     profile: Profile,
     sub: &str,
 ) -> String {
-    let link = sekisho::admin::login_method_change_link(&app.op, user_id)
+    let link = sekisho::admin::login_method_change_link(&app.services, user_id)
         .await
         .unwrap();
     let (_, choose) = page(browser.follow(&app.base, &link).await.unwrap());

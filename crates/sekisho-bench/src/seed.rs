@@ -87,7 +87,7 @@ pub async fn seed(
         user_id: contract.user_id.clone(),
         sid: new_id("sid"),
         auth_time: now,
-        amr: vec!["pwd".into()],
+        amr: vec![sekisho_core::oauth::Amr::Pwd],
         acr: ACR_SINGLE_FACTOR.into(),
         idp: None,
     };

@@ -11,6 +11,7 @@ pub mod model;
 pub mod oauth;
 pub mod password;
 pub mod phone;
+pub mod secret;
 pub mod tickets;
 pub mod two_factor;
 

@@ -6,6 +6,89 @@
 
 use crate::Timestamp;
 
+/// Where a login continues once every step is done. Kept with the steps in progress (a second
+/// step, an upstream round trip), so the stored form is text: `ar:ID`, `account` or empty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Continuation {
+    /// Back into the authorization request with this id (it issues the code).
+    Authorize(String),
+    /// The account menu, which has its own login page (REQ-MENU-1).
+    Account,
+    /// A direct visit to the login page: a "signed in" page.
+    Direct,
+}
+
+impl Continuation {
+    const AUTHORIZE_PREFIX: &'static str = "ar:";
+    const ACCOUNT: &'static str = "account";
+
+    pub fn to_stored(&self) -> String {
+        match self {
+            Continuation::Authorize(id) => format!("{}{id}", Self::AUTHORIZE_PREFIX),
+            Continuation::Account => Self::ACCOUNT.to_owned(),
+            Continuation::Direct => String::new(),
+        }
+    }
+
+    /// Reads [`Continuation::to_stored`]'s form back; anything else is a direct visit.
+    pub fn from_stored(stored: &str) -> Self {
+        match stored.strip_prefix(Self::AUTHORIZE_PREFIX) {
+            Some(id) if !id.is_empty() => Continuation::Authorize(id.to_owned()),
+            _ if stored == Self::ACCOUNT => Continuation::Account,
+            _ => Continuation::Direct,
+        }
+    }
+
+    /// From a login page's fields: the pending request `ar`, or `next=account`.
+    pub fn from_page(ar: Option<&str>, next: Option<&str>) -> Self {
+        match (ar, next) {
+            (Some(ar), _) if !ar.is_empty() => Continuation::Authorize(ar.to_owned()),
+            (_, Some(Self::ACCOUNT)) => Continuation::Account,
+            _ => Continuation::Direct,
+        }
+    }
+
+    /// The authorization request's id, when the login belongs to one.
+    pub fn authorization_request(&self) -> Option<&str> {
+        match self {
+            Continuation::Authorize(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// What an upstream round trip is for: a login that continues somewhere, or binding the
+/// identity to the user of a mailed ticket (registration, REQ-USER-2; login-method change,
+/// REQ-USER-4). Stored as two text columns, `purpose` and `next`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoundTrip {
+    Login(Continuation),
+    Bind { ticket_hash: String },
+}
+
+impl RoundTrip {
+    const LOGIN: &'static str = "login";
+    const BIND: &'static str = "bind";
+
+    /// `(purpose, next)` as stored.
+    pub fn to_stored(&self) -> (&'static str, String) {
+        match self {
+            RoundTrip::Login(then) => (Self::LOGIN, then.to_stored()),
+            RoundTrip::Bind { ticket_hash } => (Self::BIND, ticket_hash.clone()),
+        }
+    }
+
+    pub fn from_stored(purpose: &str, next: &str) -> Option<Self> {
+        match purpose {
+            Self::LOGIN => Some(RoundTrip::Login(Continuation::from_stored(next))),
+            Self::BIND => Some(RoundTrip::Bind {
+                ticket_hash: next.to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// What the authorization request asked about re-authentication (already validated).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AuthPrompt {
@@ -93,6 +176,28 @@ mod tests {
     use NextStep::*;
 
     const NOW: Timestamp = 1_010;
+
+    // REQ-LOGIN-1: a login continues where it began (the request, the account menu, or nowhere).
+    #[test]
+    fn continuation_round_trips_through_its_stored_form() {
+        for c in [
+            Continuation::Authorize("ar_123".into()),
+            Continuation::Account,
+            Continuation::Direct,
+        ] {
+            assert_eq!(Continuation::from_stored(&c.to_stored()), c);
+        }
+        assert_eq!(Continuation::from_stored("ar:"), Continuation::Direct);
+        assert_eq!(Continuation::from_stored("junk"), Continuation::Direct);
+        assert_eq!(
+            Continuation::from_page(Some("x"), Some("account")),
+            Continuation::Authorize("x".into())
+        );
+        assert_eq!(
+            Continuation::from_page(None, Some("account")),
+            Continuation::Account
+        );
+    }
 
     // REQ-OP-2: prompt=none|login, max_age and acr_values decide between a page, an error and a code.
     #[test]

@@ -31,6 +31,21 @@ text_enum!(
     Amr { Pwd = "pwd", Otp = "otp", Sms = "sms", Fed = "fed", Saml = "saml", Line = "line" }
 );
 
+impl Amr {
+    /// The stored form of a list: space-separated, in order of proof.
+    pub fn join(list: &[Amr]) -> String {
+        list.iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    /// Reads [`Amr::join`]'s form back; an unknown name (never written by this code) is dropped
+    /// rather than trusted.
+    pub fn split(stored: &str) -> Vec<Amr> {
+        stored.split(' ').filter_map(Amr::parse).collect()
+    }
+}
+
 /// Scopes this OP understands. Unknown scopes in a request are ignored, as OpenID Connect Core §3.1.2.1 allows.
 pub const SUPPORTED_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 

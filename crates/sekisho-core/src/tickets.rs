@@ -12,8 +12,40 @@ text_enum!(
     }
 );
 
+impl TicketPurpose {
+    /// The purposes that may not be pending at the same time as this one (REQ-USER-7: a
+    /// login-method change and an email change are never pending together).
+    pub fn conflicting(self) -> &'static [TicketPurpose] {
+        match self {
+            TicketPurpose::EmailChange => &[TicketPurpose::LoginMethodChange],
+            TicketPurpose::LoginMethodChange => &[TicketPurpose::EmailChange],
+            _ => &[],
+        }
+    }
+}
+
 /// Every mailed link is valid for 14 days (本メール受領後14日間).
 pub const TICKET_TTL: i64 = 14 * 86_400;
 
 /// Consecutive wrong passwords that lock an account (REQ-LOCK-1).
 pub const LOCK_AFTER_FAILURES: i64 = 10;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // REQ-USER-7: the exclusion is symmetric and concerns only the two changes.
+    #[test]
+    fn only_the_two_changes_exclude_each_other() {
+        for p in TicketPurpose::ALL {
+            for q in p.conflicting() {
+                assert!(q.conflicting().contains(p), "{p} / {q}");
+            }
+        }
+        assert_eq!(
+            TicketPurpose::EmailChange.conflicting(),
+            &[TicketPurpose::LoginMethodChange]
+        );
+        assert!(TicketPurpose::PasswordReset.conflicting().is_empty());
+    }
+}

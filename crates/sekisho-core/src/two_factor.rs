@@ -5,6 +5,7 @@
 //! combination. Nothing here does I/O; time comes in as `now`.
 
 use crate::model::{text_enum, LoginMethod};
+use crate::oauth::Amr;
 use crate::Timestamp;
 
 text_enum!(
@@ -80,15 +81,37 @@ pub enum Waived {
     BrowserRemembered,
 }
 
-/// Why a second factor is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ask {
-    /// This browser never completed 2FA for the user (or was not remembered).
-    NewBrowser,
-    /// The remembered browser was not used for 30 days.
-    NotUsedFor30Days,
-    /// Only because the relying party asked for two factors (`acr_values`).
-    RequestedByClient,
+text_enum!(
+    /// Why a second factor is asked: this browser never completed 2FA for the user (or was not
+    /// remembered); the remembered browser was not used for 30 days; or only because the relying
+    /// party asked for two factors (`acr_values`).
+    Ask {
+        NewBrowser = "new_browser",
+        NotUsedFor30Days = "not_used_30_days",
+        RequestedByClient = "client",
+    }
+);
+
+text_enum!(
+    /// What a second step in progress does: register a factor first (Keycloak's "required
+    /// action"), or prove the registered one. The two never share a code path past the page.
+    ChallengeMode { Enrol = "enrol", Verify = "verify" }
+);
+
+text_enum!(
+    /// Where a second step stands: waiting for a code, or a recovery code was shown and the user
+    /// must tick 「リカバリーコードを保存しました」.
+    ChallengeStage { Code = "code", Recovery = "recovery" }
+);
+
+impl SecondFactorMethod {
+    /// The `amr` value a proof of this factor adds.
+    pub fn amr(self) -> crate::oauth::Amr {
+        match self {
+            SecondFactorMethod::Sms => crate::oauth::Amr::Sms,
+            SecondFactorMethod::Totp => crate::oauth::Amr::Otp,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,8 +166,8 @@ pub fn decide(f: Facts) -> Decision {
 }
 
 /// Whether these `amr` values are two factors (for `acr` and for `acr_values` step-up).
-pub fn is_multi_factor(amr: &[&str]) -> bool {
-    let second = ["otp", "sms", "line"];
+pub fn is_multi_factor(amr: &[Amr]) -> bool {
+    let second = [Amr::Otp, Amr::Sms, Amr::Line];
     amr.len() >= 2 && amr.iter().any(|a| second.contains(a))
 }
 
@@ -337,11 +360,11 @@ mod tests {
     // REQ-OP-4: acr says two factors only when a second one is among the amr values.
     #[test]
     fn multi_factor_amr() {
-        assert!(!is_multi_factor(&["pwd"]));
-        assert!(is_multi_factor(&["pwd", "otp"]));
-        assert!(is_multi_factor(&["pwd", "sms"]));
-        assert!(is_multi_factor(&["pwd", "line"]));
-        assert!(!is_multi_factor(&["fed"]));
-        assert!(!is_multi_factor(&["otp"]));
+        assert!(!is_multi_factor(&[Amr::Pwd]));
+        assert!(is_multi_factor(&[Amr::Pwd, Amr::Otp]));
+        assert!(is_multi_factor(&[Amr::Pwd, Amr::Sms]));
+        assert!(is_multi_factor(&[Amr::Pwd, Amr::Line]));
+        assert!(!is_multi_factor(&[Amr::Fed]));
+        assert!(!is_multi_factor(&[Amr::Otp]));
     }
 }

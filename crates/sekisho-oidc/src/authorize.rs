@@ -290,7 +290,7 @@ pub struct Authentication {
     pub user_id: String,
     pub sid: String,
     pub auth_time: i64,
-    pub amr: Vec<String>,
+    pub amr: Vec<sekisho_core::oauth::Amr>,
     pub acr: String,
     /// For an upstream login (`amr` has `fed`): the upstream's name (`google`, …), as `idp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

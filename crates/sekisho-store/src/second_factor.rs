@@ -4,20 +4,24 @@
 //! Invariant: every check that must happen once is one conditional UPDATE (a TOTP step, an SMS
 //! code, a recovery code, an attempt counter), so two parallel requests cannot both pass.
 
-use crate::{col, Result, Store};
-use sekisho_core::two_factor::TwoFactorSetting;
+use crate::{col, parsed, Result, Store};
+use sekisho_core::login::Continuation;
+use sekisho_core::oauth::Amr;
+use sekisho_core::secret::Secret;
+use sekisho_core::two_factor::{
+    Ask, ChallengeMode, ChallengeStage, SecondFactorMethod, TwoFactorSetting,
+};
 use sqlx::any::AnyRow;
 
 /// The user's registered second factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecondFactorRecord {
     pub user_id: String,
-    /// `sms` or `totp`.
-    pub method: String,
+    pub method: SecondFactorMethod,
     /// E.164, for SMS.
     pub phone: Option<String>,
     /// Base32, for TOTP.
-    pub totp_secret: Option<String>,
+    pub totp_secret: Option<Secret<String>>,
     pub last_totp_step: Option<i64>,
     pub recovery_hash: String,
     pub created_at: i64,
@@ -28,19 +32,17 @@ pub struct SecondFactorRecord {
 pub struct ChallengeRecord {
     pub sid: String,
     pub user_id: String,
-    /// Factors already proven, space-separated (`pwd`).
-    pub amr: String,
-    /// Where the login continues: `ar:ID`, `account` or empty.
-    pub next: String,
-    /// `enrol` or `verify`.
-    pub mode: String,
-    /// Why it is asked: `new_browser`, `not_used_30_days` or `client` (`acr_values`).
-    pub reason: String,
-    /// `code` (waiting for a code) or `recovery` (a recovery code was shown, waiting for the tick).
-    pub stage: String,
-    pub method: Option<String>,
+    /// Factors already proven (`pwd`, `fed`).
+    pub amr: Vec<Amr>,
+    /// Where the login continues.
+    pub next: Continuation,
+    pub mode: ChallengeMode,
+    /// Why it is asked (a new browser, 30 days unused, or the client's `acr_values`).
+    pub reason: Ask,
+    pub stage: ChallengeStage,
+    pub method: Option<SecondFactorMethod>,
     pub phone: Option<String>,
-    pub totp_secret: Option<String>,
+    pub totp_secret: Option<Secret<String>>,
     pub code_hash: Option<String>,
     pub code_expires_at: Option<i64>,
     pub attempts: i64,
@@ -48,7 +50,7 @@ pub struct ChallengeRecord {
     pub send_failed: bool,
     pub remember: bool,
     /// The `amr` of the factor proven at this step (`otp`, `sms`).
-    pub proven: Option<String>,
+    pub proven: Option<Amr>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -62,9 +64,9 @@ const CHALLENGE_COLUMNS: &str = "sid, user_id, amr, next, mode, reason, stage, m
 fn factor(row: &AnyRow) -> Result<SecondFactorRecord> {
     Ok(SecondFactorRecord {
         user_id: col(row, "user_id")?,
-        method: col(row, "method")?,
+        method: parsed(col(row, "method")?, "method", SecondFactorMethod::parse)?,
         phone: col(row, "phone")?,
-        totp_secret: col(row, "totp_secret")?,
+        totp_secret: col::<Option<String>>(row, "totp_secret")?.map(Secret::new),
         last_totp_step: col(row, "last_totp_step")?,
         recovery_hash: col(row, "recovery_hash")?,
         created_at: col(row, "created_at")?,
@@ -75,21 +77,25 @@ fn challenge(row: &AnyRow) -> Result<ChallengeRecord> {
     Ok(ChallengeRecord {
         sid: col(row, "sid")?,
         user_id: col(row, "user_id")?,
-        amr: col(row, "amr")?,
-        next: col(row, "next")?,
-        mode: col(row, "mode")?,
-        reason: col(row, "reason")?,
-        stage: col(row, "stage")?,
-        method: col(row, "method")?,
+        amr: Amr::split(&col::<String>(row, "amr")?),
+        next: Continuation::from_stored(&col::<String>(row, "next")?),
+        mode: parsed(col(row, "mode")?, "mode", ChallengeMode::parse)?,
+        reason: parsed(col(row, "reason")?, "reason", Ask::parse)?,
+        stage: parsed(col(row, "stage")?, "stage", ChallengeStage::parse)?,
+        method: col::<Option<String>>(row, "method")?
+            .map(|m| parsed(m, "method", SecondFactorMethod::parse))
+            .transpose()?,
         phone: col(row, "phone")?,
-        totp_secret: col(row, "totp_secret")?,
+        totp_secret: col::<Option<String>>(row, "totp_secret")?.map(Secret::new),
         code_hash: col(row, "code_hash")?,
         code_expires_at: col(row, "code_expires_at")?,
         attempts: col(row, "attempts")?,
         sends: col(row, "sends")?,
         send_failed: col::<i64>(row, "send_failed")? != 0,
         remember: col::<i64>(row, "remember")? != 0,
-        proven: col(row, "proven")?,
+        proven: col::<Option<String>>(row, "proven")?
+            .map(|p| parsed(p, "proven", Amr::parse))
+            .transpose()?,
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
     })
@@ -130,9 +136,9 @@ impl Store {
              created_at = excluded.created_at"
         ))
         .bind(&f.user_id)
-        .bind(&f.method)
+        .bind(f.method.as_str())
         .bind(f.phone.as_deref())
-        .bind(f.totp_secret.as_deref())
+        .bind(f.totp_secret.as_ref().map(|s| s.expose().as_str()))
         .bind(f.last_totp_step)
         .bind(&f.recovery_hash)
         .bind(f.created_at)
@@ -194,21 +200,21 @@ impl Store {
         ))
         .bind(&c.sid)
         .bind(&c.user_id)
-        .bind(&c.amr)
-        .bind(&c.next)
-        .bind(&c.mode)
-        .bind(&c.reason)
-        .bind(&c.stage)
-        .bind(c.method.as_deref())
+        .bind(Amr::join(&c.amr))
+        .bind(c.next.to_stored())
+        .bind(c.mode.as_str())
+        .bind(c.reason.as_str())
+        .bind(c.stage.as_str())
+        .bind(c.method.map(SecondFactorMethod::as_str))
         .bind(c.phone.as_deref())
-        .bind(c.totp_secret.as_deref())
+        .bind(c.totp_secret.as_ref().map(|s| s.expose().as_str()))
         .bind(c.code_hash.as_deref())
         .bind(c.code_expires_at)
         .bind(c.attempts)
         .bind(c.sends)
         .bind(i64::from(c.send_failed))
         .bind(i64::from(c.remember))
-        .bind(c.proven.as_deref())
+        .bind(c.proven.map(Amr::as_str))
         .bind(c.created_at)
         .bind(c.expires_at)
         .execute(&mut *tx)

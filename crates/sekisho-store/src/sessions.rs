@@ -1,4 +1,5 @@
 use crate::{col, Result, Store};
+use sekisho_core::oauth::Amr;
 use sqlx::any::AnyRow;
 
 /// A browser session. The cookie holds a random value; only its hash (`id_hash`) is stored.
@@ -10,8 +11,8 @@ pub struct SessionRecord {
     pub brand: String,
     pub user_id: Option<String>,
     pub auth_time: Option<i64>,
-    /// Space-separated `amr` values of the last authentication.
-    pub amr: String,
+    /// The `amr` values of the last authentication, in order of proof (stored space-separated).
+    pub amr: Vec<Amr>,
     pub csrf_token: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -27,7 +28,7 @@ fn session(row: &AnyRow) -> Result<SessionRecord> {
         brand: col(row, "brand_code")?,
         user_id: col(row, "user_id")?,
         auth_time: col(row, "auth_time")?,
-        amr: col(row, "amr")?,
+        amr: Amr::split(&col::<String>(row, "amr")?),
         csrf_token: col(row, "csrf_token")?,
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
@@ -46,7 +47,7 @@ async fn insert_session<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     .bind(&s.brand)
     .bind(s.user_id.as_deref())
     .bind(s.auth_time)
-    .bind(&s.amr)
+    .bind(Amr::join(&s.amr))
     .bind(&s.csrf_token)
     .bind(s.created_at)
     .bind(s.expires_at)

@@ -5,6 +5,7 @@
 //! so a ticket works once even when two requests race.
 
 use crate::{col, Result, Store};
+use sekisho_core::tickets::TicketPurpose;
 use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,19 +77,22 @@ impl Store {
         Ok(())
     }
 
-    /// A live (unused, unexpired) ticket of this purpose, without using it (to show its form).
+    /// A live (unused, unexpired) ticket of this purpose and brand, without using it (to show
+    /// its form). A ticket of another purpose or brand is not found.
     pub async fn find_live_ticket(
         &self,
         token_hash: &str,
         purpose: &str,
+        brand: &str,
         now: i64,
     ) -> Result<Option<TicketRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE token_hash = $1 AND purpose = $2 \
-             AND used_at IS NULL AND expires_at > $3"
+             AND brand_code = $3 AND used_at IS NULL AND expires_at > $4"
         ))
         .bind(token_hash)
         .bind(purpose)
+        .bind(brand)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
@@ -96,20 +100,22 @@ impl Store {
     }
 
     /// Uses a live ticket: returns it if this call spent it, `None` if it was unknown, of another
-    /// purpose, expired or already used.
+    /// purpose or brand, expired or already used (a refused ticket is not spent).
     pub async fn consume_ticket(
         &self,
         token_hash: &str,
         purpose: &str,
+        brand: &str,
         now: i64,
     ) -> Result<Option<TicketRecord>> {
         let done = sqlx::query(
             "UPDATE tickets SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 \
-             AND used_at IS NULL AND expires_at > $1",
+             AND brand_code = $4 AND used_at IS NULL AND expires_at > $1",
         )
         .bind(now)
         .bind(token_hash)
         .bind(purpose)
+        .bind(brand)
         .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
@@ -122,5 +128,57 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         ticket(&row).map(Some)
+    }
+}
+
+impl Store {
+    /// A password reset by mailed link (REQ-PW-3), all or nothing in one transaction: the
+    /// `password_reset` ticket of `brand` is spent, the password replaced, the lock and failure
+    /// count cleared, and the 2FA registration, remembered browsers and steps in progress dropped
+    /// (REQ-2FA-6). Returns the user's id, or `None` (nothing changed) when the ticket was not
+    /// live. A crash part-way leaves the ticket live and the old password in place.
+    pub async fn reset_password(
+        &self,
+        token_hash: &str,
+        brand: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>> {
+        let mut tx = self.writer.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT user_id FROM tickets WHERE token_hash = $1 AND purpose = $2 \
+             AND brand_code = $3 AND used_at IS NULL AND expires_at > $4",
+        )
+        .bind(token_hash)
+        .bind(TicketPurpose::PasswordReset.as_str())
+        .bind(brand)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let user_id: String = col(&row, "user_id")?;
+        if !crate::users::spend_ticket(
+            &mut tx,
+            token_hash,
+            &user_id,
+            TicketPurpose::PasswordReset.as_str(),
+            now,
+        )
+        .await?
+        {
+            return Ok(None);
+        }
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, failed_logins = 0, locked_at = NULL WHERE id = $2",
+        )
+        .bind(password_hash)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+        crate::users::clear_second_factor(&mut tx, &user_id).await?;
+        tx.commit().await?;
+        Ok(Some(user_id))
     }
 }

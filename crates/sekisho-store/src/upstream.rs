@@ -4,7 +4,9 @@
 //! Invariant: a round trip's state is taken once (one conditional UPDATE), so a replayed
 //! callback finds nothing.
 
-use crate::{col, Result, Store};
+use crate::{col, Result, Store, StoreError};
+use sekisho_core::login::RoundTrip;
+use sekisho_core::secret::Secret;
 use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,11 +16,9 @@ pub struct UpstreamStateRecord {
     pub brand: String,
     pub connector: String,
     pub nonce: String,
-    pub pkce_verifier: String,
-    /// `login` or `bind`.
-    pub purpose: String,
-    /// `login`: where the login continues (`ar:ID`, `account`, ``); `bind`: the ticket's hash.
-    pub next: String,
+    pub pkce_verifier: Secret<String>,
+    /// A login (and where it continues) or a binding (and the ticket's hash).
+    pub purpose: RoundTrip,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -45,9 +45,13 @@ fn state(row: &AnyRow) -> Result<UpstreamStateRecord> {
         brand: col(row, "brand_code")?,
         connector: col(row, "connector")?,
         nonce: col(row, "nonce")?,
-        pkce_verifier: col(row, "pkce_verifier")?,
-        purpose: col(row, "purpose")?,
-        next: col(row, "next")?,
+        pkce_verifier: Secret::new(col(row, "pkce_verifier")?),
+        purpose: {
+            let (purpose, next): (String, String) = (col(row, "purpose")?, col(row, "next")?);
+            RoundTrip::from_stored(&purpose, &next).ok_or_else(|| {
+                StoreError::Corrupt(format!("column purpose: unknown value {purpose:?}"))
+            })?
+        },
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
     })
@@ -79,6 +83,7 @@ pub enum TakenState {
 
 impl Store {
     pub async fn insert_upstream_state(&self, s: &UpstreamStateRecord) -> Result<()> {
+        let (purpose, next) = s.purpose.to_stored();
         sqlx::query(&format!(
             "INSERT INTO upstream_states ({STATE_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -88,9 +93,9 @@ impl Store {
         .bind(&s.brand)
         .bind(&s.connector)
         .bind(&s.nonce)
-        .bind(&s.pkce_verifier)
-        .bind(&s.purpose)
-        .bind(&s.next)
+        .bind(s.pkce_verifier.expose())
+        .bind(purpose)
+        .bind(next)
         .bind(s.created_at)
         .bind(s.expires_at)
         .execute(&self.writer)

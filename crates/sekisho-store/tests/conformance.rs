@@ -3,8 +3,12 @@
 //! started by sekisho-testkit (or given by SEKISHO_TEST_POSTGRES_URL).
 
 use sekisho_core::email::Email;
+use sekisho_core::login::{Continuation, RoundTrip};
 use sekisho_core::model::*;
+use sekisho_core::oauth::Amr;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
+use sekisho_core::secret::Secret;
+use sekisho_core::two_factor::{Ask, ChallengeMode, ChallengeStage, SecondFactorMethod};
 use sekisho_store::*;
 
 const T: i64 = 1_700_000_000;
@@ -70,7 +74,7 @@ fn session(hash: &str, sid: &str, user: Option<&str>) -> SessionRecord {
         brand: "VX5".into(),
         user_id: user.map(String::from),
         auth_time: user.map(|_| T),
-        amr: "pwd".into(),
+        amr: vec![Amr::Pwd],
         csrf_token: "csrf".into(),
         created_at: T,
         expires_at: T + 100,
@@ -449,9 +453,9 @@ async fn second_factors(store: Store) {
 
     let factor = SecondFactorRecord {
         user_id: "usr_1".into(),
-        method: "totp".into(),
+        method: SecondFactorMethod::Totp,
         phone: None,
-        totp_secret: Some("JBSWY3DPEHPK3PXP".into()),
+        totp_secret: Some(Secret::new("JBSWY3DPEHPK3PXP".into())),
         last_totp_step: Some(10),
         recovery_hash: "r1".into(),
         created_at: T,
@@ -490,7 +494,7 @@ async fn second_factors(store: Store) {
         .unwrap());
     // Re-enrolling replaces the registration.
     let sms = SecondFactorRecord {
-        method: "sms".into(),
+        method: SecondFactorMethod::Sms,
         phone: Some("+819012345678".into()),
         totp_secret: None,
         last_totp_step: None,
@@ -503,12 +507,12 @@ async fn second_factors(store: Store) {
     let ch = ChallengeRecord {
         sid: "sid_1".into(),
         user_id: "usr_1".into(),
-        amr: "pwd".into(),
-        next: "ar:ar_1".into(),
-        mode: "verify".into(),
-        reason: "new_browser".into(),
-        stage: "code".into(),
-        method: Some("sms".into()),
+        amr: vec![Amr::Pwd],
+        next: Continuation::Authorize("ar_1".into()),
+        mode: ChallengeMode::Verify,
+        reason: Ask::NewBrowser,
+        stage: ChallengeStage::Code,
+        method: Some(SecondFactorMethod::Sms),
         phone: Some("+819012345678".into()),
         totp_secret: None,
         code_hash: Some("c1".into()),
@@ -592,7 +596,7 @@ async fn second_factors(store: Store) {
     );
     // Saving again replaces the step.
     let enrol = ChallengeRecord {
-        mode: "enrol".into(),
+        mode: ChallengeMode::Enrol,
         attempts: 0,
         code_hash: None,
         ..ch.clone()
@@ -675,9 +679,8 @@ async fn upstream_bindings(store: Store) {
         brand: "VX5".into(),
         connector: "google".into(),
         nonce: "n".into(),
-        pkce_verifier: "v".into(),
-        purpose: "login".into(),
-        next: "".into(),
+        pkce_verifier: Secret::new("v".into()),
+        purpose: RoundTrip::Login(Continuation::Direct),
         created_at: T,
         expires_at: T + 600,
     };
@@ -774,7 +777,7 @@ async fn upstream_bindings(store: Store) {
         Err(StoreError::Conflict)
     ));
     assert!(store
-        .find_live_ticket("t2", "login_method_change", T)
+        .find_live_ticket("t2", "login_method_change", "VX5", T)
         .await
         .unwrap()
         .is_some());
@@ -1183,7 +1186,7 @@ async fn user_lifecycle(store: Store) {
         .unwrap());
     assert_eq!(
         store
-            .find_live_ticket("inv", "invitation", T + 1)
+            .find_live_ticket("inv", "invitation", "VX5", T + 1)
             .await
             .unwrap()
             .unwrap()
@@ -1237,7 +1240,7 @@ async fn user_lifecycle(store: Store) {
         Err(StoreError::Conflict)
     ));
     assert!(store
-        .find_live_ticket("ec", "email_change", T + 5)
+        .find_live_ticket("ec", "email_change", "VX5", T + 5)
         .await
         .unwrap()
         .is_some());
@@ -1286,4 +1289,171 @@ async fn postgres_user_lifecycle_conformance() {
             .unwrap(),
     )
     .await;
+}
+
+/// A store whose brand VX5 has a contract with a locked password user `usr_1` (with a 2FA
+/// registration) and a password-reset ticket `reset` for them.
+async fn reset_fixture(store: &Store) {
+    store.insert_brand(&brand()).await.unwrap();
+    let contract = Contract {
+        id: "ctr_1".into(),
+        brand: brand().code,
+        name: "x".into(),
+        plan: Plan::Basic,
+        state: ContractState::Active,
+        two_factor: TwoFactorSetting::Enabled,
+        access_route: AccessRoute::LineAndInternet,
+        created_at: T,
+    };
+    let mut locked = user("usr_1", "ctr_1", "a@example.jp", Role::Contractor);
+    locked.password_hash = Some("old".into());
+    store.create_contract(&contract, &locked).await.unwrap();
+    for _ in 0..10 {
+        store.record_login_failure("usr_1", 10, T).await.unwrap();
+    }
+    store
+        .enrol_second_factor(&SecondFactorRecord {
+            user_id: "usr_1".into(),
+            method: SecondFactorMethod::Sms,
+            phone: Some("+819012345678".into()),
+            totp_secret: None,
+            last_totp_step: None,
+            recovery_hash: "r".into(),
+            created_at: T,
+        })
+        .await
+        .unwrap();
+    store
+        .issue_ticket(&ticket("reset", "password_reset", "usr_1", "{}"))
+        .await
+        .unwrap();
+}
+
+/// REQ-PW-3, REQ-2FA-6, REQ-MAIL-2: a password reset spends its ticket, sets the password, clears
+/// the lock and the 2FA registration, all at once; a ticket of another brand or purpose does
+/// nothing and stays live.
+async fn password_reset(store: Store) {
+    reset_fixture(&store).await;
+    // Another brand's page, or another purpose's ticket: nothing happens.
+    assert_eq!(
+        store
+            .reset_password("reset", "VX9", "new", T + 1)
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .issue_ticket(&ticket("unlock", "unlock", "usr_1", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .reset_password("unlock", "VX5", "new", T + 1)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .consume_ticket("reset", "password_reset", "VX9", T + 1)
+        .await
+        .unwrap()
+        .is_none());
+    let before = store.find_user("usr_1").await.unwrap().unwrap();
+    assert_eq!(before.password_hash.as_deref(), Some("old"));
+    assert!(before.locked_at.is_some());
+    // The reset itself.
+    assert_eq!(
+        store
+            .reset_password("reset", "VX5", "new", T + 2)
+            .await
+            .unwrap(),
+        Some("usr_1".to_owned())
+    );
+    let after = store.find_user("usr_1").await.unwrap().unwrap();
+    assert_eq!(after.password_hash.as_deref(), Some("new"));
+    assert_eq!((after.locked_at, after.failed_logins), (None, 0));
+    assert_eq!(store.find_second_factor("usr_1").await.unwrap(), None);
+    // Once.
+    assert_eq!(
+        store
+            .reset_password("reset", "VX5", "newer", T + 3)
+            .await
+            .unwrap(),
+        None
+    );
+    // An expired ticket does nothing.
+    store
+        .issue_ticket(&ticket("late", "password_reset", "usr_1", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .reset_password("late", "VX5", "newer", T + 100)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Issue 12: a crash between the steps of a password reset cannot leave a spent ticket with the
+/// old password. The last step is made to fail (its table is gone); the whole reset must be
+/// undone: the ticket still live, the old password and the lock still there.
+async fn password_reset_failing_midway(store: Store, url: &str) {
+    reset_fixture(&store).await;
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    sqlx::query("DROP TABLE trusted_browsers")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .reset_password("reset", "VX5", "new", T + 1)
+            .await
+            .is_err(),
+        "the failing step fails the reset"
+    );
+    let user = store.find_user("usr_1").await.unwrap().unwrap();
+    assert_eq!(
+        user.password_hash.as_deref(),
+        Some("old"),
+        "password unchanged"
+    );
+    assert!(user.locked_at.is_some(), "still locked");
+    assert!(
+        store
+            .find_live_ticket("reset", "password_reset", "VX5", T + 1)
+            .await
+            .unwrap()
+            .is_some(),
+        "the ticket is still live"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_password_reset_conformance() {
+    let open = || async {
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap()
+    };
+    password_reset(open().await).await;
+    let url = sekisho_testkit::fresh_sqlite_url().unwrap();
+    let store = Store::open(&url, 4).await.unwrap();
+    password_reset_failing_midway(store, &url).await;
+}
+
+#[tokio::test]
+async fn postgres_password_reset_conformance() {
+    password_reset(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+    let url = sekisho_testkit::fresh_postgres_database().unwrap();
+    let store = Store::open(&url, 4).await.unwrap();
+    password_reset_failing_midway(store, &url).await;
 }

@@ -1,38 +1,38 @@
 //! HTTP for Sekisho: routes, extractors (session, CSRF, client credentials) and hosted pages.
 //!
-//! Boundary: the only crate that knows axum. Handlers parse requests into the types of
-//! `sekisho-oidc`, call it, and map the results to responses in one place ([`error`]).
+//! Boundary: the only crate that knows axum. Handlers parse requests, call the use cases of
+//! `sekisho-app` (or the protocol of `sekisho-oidc`), and map the outcomes to responses: login
+//! outcomes in `routes::outcome`, errors in [`error`].
 
-mod directory;
 mod error;
 mod i18n;
 mod pages;
 mod routes;
-mod second_step;
 mod security;
 mod session;
-mod signin;
 
 pub use pages::Pages;
 
 use axum::Router;
-use sekisho_notify::{Mailer, SmsGateway};
-use sekisho_oidc::Op;
+use sekisho_app::App;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs; cheap to clone: the application (`sekisho_app::App`, which the
+/// handlers reach through `Deref`, as `state.op`), the pages, and the cookie policy.
 #[derive(Clone)]
 pub struct AppState {
-    pub op: Arc<Op>,
+    pub app: App,
     pub pages: Arc<Pages>,
-    pub mailer: Mailer,
-    /// Where two-step verification codes go by SMS.
-    pub sms: SmsGateway,
-    /// The upstream logins of this deployment (Google, Microsoft, d アカウント, Facebook).
-    pub upstreams: Arc<Vec<sekisho_upstream::Connector>>,
     /// `Secure` on cookies when the public URL is https.
     pub secure_cookies: bool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 /// A button on the login page that starts an upstream login.
@@ -44,32 +44,13 @@ pub struct UpstreamButton {
 
 impl AppState {
     /// `templates_dir`: where an operator overrides pages (see [`Pages`]).
-    pub fn new(
-        op: Arc<Op>,
-        mailer: Mailer,
-        sms: SmsGateway,
-        templates_dir: Option<PathBuf>,
-    ) -> Self {
-        let secure_cookies = op.config.public_url.starts_with("https://");
+    pub fn new(app: App, templates_dir: Option<PathBuf>) -> Self {
+        let secure_cookies = app.op.config.public_url.starts_with("https://");
         Self {
-            op,
+            app,
             pages: Arc::new(Pages::new(templates_dir)),
-            mailer,
-            sms,
-            upstreams: Arc::new(Vec::new()),
             secure_cookies,
         }
-    }
-
-    /// With these upstream logins (in the order of the login page's buttons).
-    pub fn with_upstreams(mut self, upstreams: Vec<sekisho_upstream::Connector>) -> Self {
-        self.upstreams = Arc::new(upstreams);
-        self
-    }
-
-    /// The upstream connector named `name` (the path segment), if configured.
-    pub fn upstream(&self, name: &str) -> Option<&sekisho_upstream::Connector> {
-        self.upstreams.iter().find(|c| c.name() == name)
     }
 
     /// The login page's buttons, one per configured upstream (REQ-LOGIN-1, REQ-LOGIN-3);

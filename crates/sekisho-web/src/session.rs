@@ -7,7 +7,8 @@
 use crate::AppState;
 use axum::http::HeaderMap;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use sekisho_crypto::tokens::{constant_time_eq, hash_token, new_id, random_token};
+use sekisho_app::session::SessionToken;
+use sekisho_crypto::tokens::constant_time_eq;
 use sekisho_oidc::OAuthError;
 use sekisho_store::SessionRecord;
 
@@ -36,37 +37,10 @@ pub async fn current(
     brand: &str,
     headers: &HeaderMap,
 ) -> Result<Option<SessionRecord>, OAuthError> {
-    let Some(value) = cookie_value(headers) else {
-        return Ok(None);
-    };
-    let found = state
-        .op
-        .store
-        .find_session(&hash_token(&value), state.op.now())
-        .await?;
-    Ok(found.filter(|s| s.brand == brand))
-}
-
-/// A fresh session record and the cookie value that finds it.
-pub fn new_session(
-    state: &AppState,
-    brand: &str,
-    user: Option<(&str, &[&str])>,
-) -> (SessionRecord, String) {
-    let now = state.op.now();
-    let value = random_token();
-    let record = SessionRecord {
-        id_hash: hash_token(&value),
-        sid: new_id("sid"),
-        brand: brand.to_owned(),
-        user_id: user.map(|(id, _)| id.to_owned()),
-        auth_time: user.map(|_| now),
-        amr: user.map(|(_, amr)| amr.join(" ")).unwrap_or_default(),
-        csrf_token: random_token(),
-        created_at: now,
-        expires_at: now + state.op.config.session_ttl,
-    };
-    (record, value)
+    match cookie_value(headers) {
+        Some(value) => sekisho_app::session::find(state, brand, &value).await,
+        None => Ok(None),
+    }
 }
 
 /// The current session, or a new anonymous one (then `Some(cookie)` must be set on the response).
@@ -78,13 +52,13 @@ pub async fn ensure(
     if let Some(s) = current(state, brand, headers).await? {
         return Ok((s, None));
     }
-    let (record, value) = new_session(state, brand, None);
-    state.op.store.insert_session(&record).await?;
-    Ok((record, Some(cookie(state, brand, value))))
+    let (record, value) = sekisho_app::session::start(state, brand).await?;
+    Ok((record, Some(cookie(state, brand, &value))))
 }
 
-pub fn cookie(state: &AppState, brand: &str, value: String) -> Cookie<'static> {
-    Cookie::build((COOKIE, value))
+/// The session cookie that carries `value`.
+pub fn cookie(state: &AppState, brand: &str, value: &SessionToken) -> Cookie<'static> {
+    Cookie::build((COOKIE, value.expose().clone()))
         .path(format!("/{brand}"))
         .http_only(true)
         .secure(state.secure_cookies)
@@ -94,7 +68,7 @@ pub fn cookie(state: &AppState, brand: &str, value: String) -> Cookie<'static> {
 
 /// A cookie that deletes ours.
 pub fn removal(state: &AppState, brand: &str) -> Cookie<'static> {
-    let mut c = cookie(state, brand, String::new());
+    let mut c = cookie(state, brand, &SessionToken::new(String::new()));
     c.make_removal();
     c
 }

@@ -1,11 +1,15 @@
 //! Operator actions: brands, contracts, users, clients. The CLI calls these; so do tests.
 
 use anyhow::{bail, Context};
+use sekisho_app::directory::{self, DirectoryError};
+use sekisho_app::{tickets, App};
 use sekisho_core::email::Email;
 use sekisho_core::model::{
     AccessRoute, Brand, Contract, ContractState, LoginMethod, Plan, Role, TwoFactorSetting, User,
 };
-use sekisho_crypto::tokens::{hash_token, new_id, random_token};
+use sekisho_core::oauth::Lang;
+use sekisho_core::tickets::TicketPurpose;
+use sekisho_crypto::tokens::new_id;
 use sekisho_oidc::{operator, Op};
 use sekisho_store::StoreError;
 use serde::Serialize;
@@ -147,34 +151,69 @@ pub async fn create_contract(
 }
 
 /// A login-method-change link for the user (REQ-USER-4), for an operator to hand over: valid 14
-/// days, used once; the user picks the new method on it. Contractors and admins mail it from the
-/// admin console instead (`sekisho-web`'s `directory.rs`).
-pub async fn login_method_change_link(op: &Op, user_id: &str) -> anyhow::Result<String> {
-    let user = op
+/// days, used once; the user picks the new method on it. The same rules as the admin console's
+/// mail (`sekisho_app::directory`): only a registered, active user, and not while an email change
+/// is pending (REQ-USER-7).
+pub async fn login_method_change_link(app: &App, user_id: &str) -> anyhow::Result<String> {
+    let user = app
+        .op
         .store
         .find_user(user_id)
         .await?
         .with_context(|| format!("no user {user_id}"))?;
-    let token = random_token();
-    let now = op.now();
-    op.store
-        .issue_ticket(&sekisho_store::TicketRecord {
-            token_hash: hash_token(&token),
-            purpose: sekisho_core::tickets::TicketPurpose::LoginMethodChange
-                .as_str()
-                .to_owned(),
-            brand: user.brand.to_string(),
-            user_id: user.id.clone(),
-            payload: "{}".into(),
-            created_at: now,
-            expires_at: now + sekisho_core::tickets::TICKET_TTL,
-            used_at: None,
-        })
-        .await?;
-    Ok(format!(
-        "{}/login-method?ticket={token}",
-        op.issuer(user.brand.as_str())
+    let token = directory::login_method_change_ticket(app, &user)
+        .await
+        .map_err(directory_error)?;
+    Ok(tickets::link(
+        app,
+        user.brand.as_str(),
+        TicketPurpose::LoginMethodChange,
+        &token,
     ))
+}
+
+/// Mails the email-change link 【Brand】メールアドレス変更登録 to `new_email` for the user
+/// (REQ-USER-6), by the admin console's rules: an active user, an address not used in the brand,
+/// and not while a login-method change is pending (REQ-USER-7). The mail waits in the outbox
+/// until the server's worker sends it.
+pub async fn request_email_change(
+    app: &App,
+    user_id: &str,
+    new_email: &str,
+    lang: Lang,
+) -> anyhow::Result<()> {
+    let user = app
+        .op
+        .store
+        .find_user(user_id)
+        .await?
+        .with_context(|| format!("no user {user_id}"))?;
+    let brand = app
+        .op
+        .store
+        .find_brand(user.brand.as_str())
+        .await?
+        .with_context(|| format!("no brand {}", user.brand))?;
+    directory::request_email_change(app, &brand, &user, new_email, lang)
+        .await
+        .map_err(directory_error)
+}
+
+/// A directory refusal as the CLI says it (English, the operator's language here).
+fn directory_error(e: DirectoryError) -> anyhow::Error {
+    match e {
+        DirectoryError::Internal(e) => anyhow::anyhow!("{e}"),
+        DirectoryError::OtherChangePending => anyhow::anyhow!(
+            "another change is pending for this user: a login-method change and an email change \
+             are never pending together (REQ-USER-7); wait until it is used or expires"
+        ),
+        DirectoryError::WrongState => {
+            anyhow::anyhow!("the user is not an active, registered user")
+        }
+        DirectoryError::EmailTaken => anyhow::anyhow!("that address is already used in the brand"),
+        DirectoryError::EmailInvalid => anyhow::anyhow!("that is not a mail address"),
+        other => anyhow::anyhow!("refused: {}", other.code()),
+    }
 }
 
 pub async fn add_user(

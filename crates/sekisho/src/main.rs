@@ -123,6 +123,30 @@ enum UserCmd {
         #[arg(long)]
         contract: String,
     },
+    /// Print a login-method-change link for a user (REQ-USER-4), valid 14 days, used once.
+    /// Refused while an email change is pending for the user (REQ-USER-7).
+    LoginMethodChange {
+        #[arg(long)]
+        user: String,
+    },
+    /// Mail an email-change link to the user's new address (REQ-USER-6). Refused while a
+    /// login-method change is pending for the user (REQ-USER-7). The mail waits in the outbox
+    /// until `serve` sends it.
+    EmailChange {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        email: String,
+        /// The mail's language.
+        #[arg(long, value_enum, default_value = "ja")]
+        lang: LangArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Ja,
+    En,
 }
 
 #[derive(Subcommand)]
@@ -331,6 +355,20 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User(UserCmd::List { contract }) => {
             emit(json, &op.store.list_users(&contract).await?)?
+        }
+        Command::User(UserCmd::LoginMethodChange { user }) => {
+            let app = server::build_app(&config, op.clone())?;
+            let url = admin::login_method_change_link(&app, &user).await?;
+            emit(json, &serde_json::json!({ "url": url }))?
+        }
+        Command::User(UserCmd::EmailChange { user, email, lang }) => {
+            let app = server::build_app(&config, op.clone())?;
+            let lang = match lang {
+                LangArg::Ja => sekisho_core::oauth::Lang::Ja,
+                LangArg::En => sekisho_core::oauth::Lang::En,
+            };
+            admin::request_email_change(&app, &user, &email, lang).await?;
+            emit(json, &serde_json::json!({ "mailed_to": email }))?
         }
         Command::Client(ClientCmd::Register(a)) => {
             let jwks = match &a.jwks_file {

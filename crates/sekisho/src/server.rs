@@ -1,4 +1,5 @@
-//! Wiring: configuration → store, keys, hasher → the OP → the HTTP app.
+//! Wiring: configuration → store, keys, hasher → the OP → the use cases (`sekisho_app::App`) →
+//! the HTTP app.
 
 use crate::config::Config;
 use sekisho_core::{Clock, SystemClock};
@@ -46,10 +47,21 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     spawn_housekeeping(op.clone());
     let listener = tokio::net::TcpListener::bind(&config.listen).await?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "serving");
-    let mailer = mailer(config, &op)?;
-    mailer.spawn_worker();
+    let app = build_app(config, op)?;
+    app.mailer.spawn_worker();
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
+    let router = sekisho_web::router(sekisho_web::AppState::new(app, templates));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+/// The use cases around the OP: mail (queued; the server's worker delivers it), SMS and the
+/// upstream logins, from the configuration. The server and the CLI build the same one.
+pub fn build_app(config: &Config, op: Arc<Op>) -> anyhow::Result<sekisho_app::App> {
+    let mailer = mailer(config, &op)?;
     let sms = sms_gateway(config)?;
     let upstreams = config
         .upstreams
@@ -58,13 +70,7 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         .map(sekisho_upstream::Connector::new)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("upstreams: {e}"))?;
-    let app = sekisho_web::router(
-        sekisho_web::AppState::new(op, mailer, sms, templates).with_upstreams(upstreams),
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
-    Ok(())
+    Ok(sekisho_app::App::new(op, mailer, sms).with_upstreams(upstreams))
 }
 
 /// The outbox and where it delivers: SMTP when `smtp_url` is set, else `.eml` files.

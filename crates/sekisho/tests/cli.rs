@@ -274,3 +274,92 @@ fn keys_commands() {
         "no private key material: {text}"
     );
 }
+
+// REQ-USER-7, REQ-USER-4, REQ-USER-6: the CLI issues mailed links by the same rules as the admin
+// console: while a login-method change is pending for a user, no email change can be sent, and
+// the reverse.
+#[test]
+fn cli_keeps_the_pending_change_rule() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["brand", "add", "--code", "VX5", "--name", "OT"]);
+    let contract = cli.ok(&[
+        "contract",
+        "create",
+        "--brand",
+        "VX5",
+        "--name",
+        "テスト株式会社",
+        "--contractor-email",
+        "owner@example.jp",
+        "--contractor-password",
+        "Secret-pass1",
+    ]);
+    let contract_id = contract["contract_id"].as_str().unwrap();
+    let add = |email: &str| {
+        cli.ok(&[
+            "user",
+            "add",
+            "--contract",
+            contract_id,
+            "--email",
+            email,
+            "--password",
+            "Secret-pass2",
+        ])["user_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = add("first@example.jp");
+    let link = cli.ok(&["user", "login-method-change", "--user", &first]);
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .contains("/VX5/login-method?ticket="),
+        "{link}"
+    );
+    let (ok, _, err) = cli.run(&[
+        "user",
+        "email-change",
+        "--user",
+        &first,
+        "--email",
+        "first.new@example.jp",
+    ]);
+    assert!(
+        !ok,
+        "an email change while a login-method change is pending"
+    );
+    assert!(err.contains("REQ-USER-7"), "{err}");
+
+    // The reverse order.
+    let second = add("second@example.jp");
+    let sent = cli.ok(&[
+        "user",
+        "email-change",
+        "--user",
+        &second,
+        "--email",
+        "second.new@example.jp",
+    ]);
+    assert_eq!(sent["mailed_to"], "second.new@example.jp");
+    let (ok, _, err) = cli.run(&["user", "login-method-change", "--user", &second]);
+    assert!(
+        !ok,
+        "a login-method change while an email change is pending"
+    );
+    assert!(err.contains("REQ-USER-7"), "{err}");
+    // An address already used in the brand is refused.
+    let third = add("third@example.jp");
+    let (ok, _, err) = cli.run(&[
+        "user",
+        "email-change",
+        "--user",
+        &third,
+        "--email",
+        "first@example.jp",
+    ]);
+    assert!(!ok && err.contains("already used"), "{err}");
+}

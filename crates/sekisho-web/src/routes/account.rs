@@ -4,12 +4,13 @@
 use super::{brand, lang, page_or_error, see_other, BrandPage};
 use crate::error::PageError;
 use crate::i18n::{message, Lang};
-use crate::routes::login::{self, Next};
+use crate::routes::login;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
+use sekisho_core::login::Continuation;
 use sekisho_core::menu::{allowed, visible_items, MenuItem, MenuSubject};
 use sekisho_core::model::{Brand, User};
 use sekisho_oidc::OAuthError;
@@ -111,7 +112,7 @@ pub async fn login_page(
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    login::show(&state, &code, &headers, Next::Account).await
+    login::show(&state, &code, &headers, Continuation::Account).await
 }
 
 /// Runs `page` for a signed-in user, or sends the browser to the account login.

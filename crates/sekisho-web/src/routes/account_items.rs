@@ -6,16 +6,16 @@
 use super::account::{signed_in, subject, to_account_login};
 use super::login::csrf_failure;
 use super::{page_or_error, see_other, BrandPage};
-use crate::directory::{self, DirectoryError};
 use crate::i18n::{message, Lang};
 use crate::session;
-use crate::signin;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::context;
+use sekisho_app::audit;
+use sekisho_app::directory::{self, DirectoryError};
 use sekisho_core::menu::{allowed, MenuItem};
 use sekisho_core::model::{Brand, Contract, ContractState, Plan, User};
 use sekisho_oidc::OAuthError;
@@ -135,7 +135,7 @@ pub async fn login_method(
                 Ok(found) => found,
                 Err(page) => return Ok(page),
             };
-        match directory::login_method_change_ticket(&state, &brand, &user).await {
+        match directory::login_method_change_ticket(&state, &user).await {
             Ok(token) => {
                 let ticket =
                     url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>();
@@ -262,7 +262,7 @@ pub async fn email_submit(
         }
         match directory::request_email_change(&state, &brand, &user, &form.new_email, lang).await {
             Ok(()) => {
-                signin::audit(&state, "email.change_sent", &brand, Some(&user.id)).await;
+                audit::audit(&state, "email.change_sent", &brand, Some(&user.id)).await;
                 let notice = Some("email_change_sent");
                 Ok(email_page(
                     &state,
@@ -369,7 +369,7 @@ pub async fn contract_submit(
             return Ok(contract_page(&state, &brand, lang, &s, &contract, e, None));
         }
         state.op.store.rename_contract(&contract.id, name).await?;
-        signin::audit(&state, "contract.renamed", &brand, Some(&user.id)).await;
+        audit::audit(&state, "contract.renamed", &brand, Some(&user.id)).await;
         contract.name = name.to_owned();
         let notice = Some("saved_notice");
         Ok(contract_page(
@@ -472,7 +472,7 @@ pub async fn plan_submit(
                 .store
                 .set_contract_plan(&contract.id, Plan::Basic)
                 .await?;
-            signin::audit(&state, "contract.plan_basic", &brand, Some(&user.id)).await;
+            audit::audit(&state, "contract.plan_basic", &brand, Some(&user.id)).await;
             contract.plan = Plan::Basic;
             return Ok(plan_page(
                 &state,
@@ -555,7 +555,7 @@ pub async fn cancel_submit(
             .store
             .set_contract_state(&contract.id, ContractState::Cancelled)
             .await?;
-        signin::audit(&state, "contract.cancelled", &brand, Some(&user.id)).await;
+        audit::audit(&state, "contract.cancelled", &brand, Some(&user.id)).await;
         state.op.store.end_session(&s.sid, state.op.now()).await?;
         Ok(state.pages.message(
             StatusCode::OK,

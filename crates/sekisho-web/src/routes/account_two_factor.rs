@@ -7,13 +7,13 @@ use super::{login::csrf_failure, page_or_error, BrandPage};
 use crate::error::PageError;
 use crate::i18n::{message, Lang};
 use crate::session;
-use crate::signin;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::context;
+use sekisho_app::audit;
 use sekisho_core::menu::{allowed, MenuItem};
 use sekisho_core::model::{AccessRoute, Brand, Contract, TwoFactorSetting, User};
 use sekisho_oidc::OAuthError;
@@ -198,7 +198,7 @@ pub async fn save(
             .store
             .set_contract_two_factor(&contract.id, new)
             .await?;
-        signin::audit_with(
+        audit::audit_with(
             &state,
             "contract.two_factor.changed",
             &brand,

@@ -9,7 +9,6 @@
 use super::account::{signed_in, to_account_login};
 use super::login::csrf_failure;
 use super::{page_or_error, see_other, BrandPage};
-use crate::directory::{self, Actor, DirectoryError};
 use crate::i18n::{message, Lang};
 use crate::session;
 use crate::AppState;
@@ -18,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::context;
+use sekisho_app::directory::{self, Actor, DirectoryError};
 use sekisho_core::model::{Brand, Role};
 use sekisho_oidc::OAuthError;
 use sekisho_store::SessionRecord;

@@ -1,23 +1,22 @@
 //! `/{brand}/authorize` and its continuation after each login step.
 //!
 //! The request is validated once and kept (bound to the browser session); every step of the login
-//! comes back to [`resume`], which asks the pure policy (`sekisho_core::login::next_step`) what next.
+//! comes back to [`resume`], which asks the login pipeline (`sekisho_app::pipeline::resume`, over
+//! the pure `sekisho_core::login::next_step`) what next.
 
-use super::{brand, lang, page_or_error, see_other, BrandPage};
+use super::{brand, lang, outcome, page_or_error, see_other, BrandPage};
 use crate::error::PageError;
 use crate::i18n::Lang;
-use crate::second_step::{self, AfterFirstFactor};
 use crate::session;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use sekisho_core::login::{next_step, AuthReason, NextStep, SignedIn};
+use sekisho_app::pipeline::{self, LoginContext, Resume};
+use sekisho_core::login::Continuation;
 use sekisho_core::model::Brand;
-use sekisho_core::oauth::{Amr, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
-use sekisho_core::two_factor::is_multi_factor;
-use sekisho_oidc::authorize::{self, Authentication, AuthorizeError, Pending};
+use sekisho_oidc::authorize::{self, AuthorizeError, Pending};
 use sekisho_oidc::{ErrorCode, OAuthError};
 use sekisho_store::SessionRecord;
 use std::collections::HashMap;
@@ -149,7 +148,8 @@ pub async fn resume(
     page_or_error(&state, lang0, &brand, result.await)
 }
 
-/// One step of the login: asks the policy what comes next and goes there.
+/// One step of the login: the pipeline asks the step machine what comes next (the login page,
+/// the RP, or a step-up), and this answers it.
 async fn dispatch(
     state: &AppState,
     brand: &Brand,
@@ -160,104 +160,20 @@ async fn dispatch(
     cookies: Vec<axum_extra::extract::cookie::Cookie<'static>>,
 ) -> Result<Response, OAuthError> {
     let code = brand.code.as_str();
-    let amr: Vec<&str> = session.amr.split(' ').filter(|a| !a.is_empty()).collect();
-    let signed_in = match (&session.user_id, session.auth_time) {
-        (Some(_), Some(t)) => Some(SignedIn {
-            auth_time: t,
-            multi_factor: is_multi_factor(&amr),
-        }),
-        _ => None,
+    let browser = outcome::browser_value(headers);
+    let ctx = LoginContext {
+        brand,
+        lang,
+        session,
+        browser: browser.as_deref(),
+        then: Continuation::Authorize(pending.record.id.clone()),
     };
-    let fresh = pending.record.authenticated_at.is_some();
-    match next_step(pending.params.prompt(), signed_in, fresh, state.op.now()) {
-        NextStep::Authenticate(_) => {
+    Ok(match pipeline::resume(state, &ctx, pending).await? {
+        Resume::ShowLogin => {
             let login = format!("/{code}/login?ar={}", pending.record.id);
-            Ok(see_other(&login, &cookies))
+            see_other(&login, &cookies)
         }
-        NextStep::StepUp => {
-            let Some(user) = state
-                .op
-                .store
-                .find_user(session.user_id.as_deref().unwrap_or_default())
-                .await?
-            else {
-                return Err(OAuthError::server("session of a deleted user"));
-            };
-            let next = format!("ar:{}", pending.record.id);
-            let after = second_step::after_first_factor(
-                state, brand, lang, headers, session, &user, &amr, &next,
-            )
-            .await?;
-            Ok(match after {
-                AfterFirstFactor::SignedIn { location, cookies } => see_other(&location, &cookies),
-                AfterFirstFactor::SecondStep {
-                    location,
-                    cookies: rotated,
-                } => see_other(&location, &rotated),
-                AfterFirstFactor::ContractEnded => {
-                    let err = OAuthError::new(ErrorCode::AccessDenied, "the contract has ended");
-                    let url = authorize::fail(&state.op, pending, &err).await?;
-                    see_other(url.as_str(), &cookies)
-                }
-                AfterFirstFactor::Unmet { rp_error_url } => {
-                    let url = rp_error_url
-                        .ok_or_else(|| OAuthError::server("step-up without a request"))?;
-                    see_other(&url, &cookies)
-                }
-            })
-        }
-        NextStep::LoginRequired(AuthReason::TwoFactorsRequired) => {
-            let err = OAuthError::new(
-                ErrorCode::InteractionRequired,
-                "the client requires two factors: the user must verify the second one",
-            );
-            let url = authorize::fail(&state.op, pending, &err).await?;
-            Ok(see_other(url.as_str(), &cookies))
-        }
-        NextStep::LoginRequired(_) => {
-            let err = OAuthError::new(ErrorCode::LoginRequired, "the user must log in");
-            let url = authorize::fail(&state.op, pending, &err).await?;
-            Ok(see_other(url.as_str(), &cookies))
-        }
-        NextStep::IssueCode => {
-            // A signed-in session of a user who was disabled or whose contract has ended gets no
-            // more codes.
-            if let Some(id) = &session.user_id {
-                let found = state.op.store.find_user_with_contract(id).await?;
-                if !found.is_some_and(|(u, c)| u.may_use_service(&c, state.op.now())) {
-                    let err = OAuthError::new(ErrorCode::AccessDenied, "the contract has ended");
-                    let url = authorize::fail(&state.op, pending, &err).await?;
-                    return Ok(see_other(url.as_str(), &cookies));
-                }
-            }
-            // An upstream login names its upstream (`idp`), from the user's login method.
-            let idp = match (amr.contains(&Amr::Fed.as_str()), &session.user_id) {
-                (true, Some(id)) => state
-                    .op
-                    .store
-                    .find_user(id)
-                    .await?
-                    .map(|u| u.login_method.as_str().to_owned()),
-                _ => None,
-            };
-            let auth = Authentication {
-                user_id: session.user_id.clone().unwrap_or_default(),
-                sid: session.sid.clone(),
-                auth_time: session.auth_time.unwrap_or_default(),
-                amr: amr.iter().map(|a| (*a).to_owned()).collect(),
-                acr: if is_multi_factor(&amr) {
-                    ACR_MULTI_FACTOR
-                } else {
-                    ACR_SINGLE_FACTOR
-                }
-                .to_owned(),
-                idp,
-            };
-            debug_assert!(auth.amr.iter().all(|a| Amr::parse(a).is_some()));
-            match authorize::issue_code(&state.op, pending, auth).await? {
-                Some(url) => Ok(see_other(url.as_str(), &cookies)),
-                None => Err(OAuthError::server("authorization request completed twice")),
-            }
-        }
-    }
+        Resume::ToRp(url) => see_other(url.as_str(), &cookies),
+        Resume::Login(done) => outcome::login(state, brand, lang, done, &cookies),
+    })
 }

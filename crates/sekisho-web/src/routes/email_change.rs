@@ -10,16 +10,16 @@ use super::registration::ticket_invalid;
 use super::{page_or_error, BrandPage, TicketQuery};
 use crate::i18n::{message, Lang};
 use crate::session;
-use crate::signin;
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::context;
+use sekisho_app::audit;
+use sekisho_app::tickets;
 use sekisho_core::model::{Brand, LoginMethod, User};
 use sekisho_core::tickets::TicketPurpose;
-use sekisho_crypto::tokens::hash_token;
 use sekisho_oidc::OAuthError;
 use sekisho_store::{StoreError, TicketRecord};
 use serde::Deserialize;
@@ -38,17 +38,11 @@ pub struct PasswordForm {
 /// The live email-change ticket, its user and the new address.
 async fn pending(
     state: &AppState,
+    brand: &Brand,
     ticket: &str,
 ) -> Result<Option<(TicketRecord, User, String)>, OAuthError> {
-    let op = &state.op;
-    let Some(t) = op
-        .store
-        .find_live_ticket(
-            &hash_token(ticket),
-            TicketPurpose::EmailChange.as_str(),
-            op.now(),
-        )
-        .await?
+    let code = brand.code.as_str();
+    let Some((t, user)) = tickets::open(state, code, TicketPurpose::EmailChange, ticket).await?
     else {
         return Ok(None);
     };
@@ -56,7 +50,7 @@ async fn pending(
     let Some(email) = payload["email"].as_str().map(str::to_owned) else {
         return Ok(None);
     };
-    Ok(op.store.find_user(&t.user_id).await?.map(|u| (t, u, email)))
+    Ok(Some((t, user, email)))
 }
 
 fn password_page(
@@ -116,9 +110,9 @@ async fn apply(
         }
         Err(e) => return Err(e.into()),
     }
-    signin::audit(state, "email.changed", brand, Some(&user.id)).await;
+    audit::audit(state, "email.changed", brand, Some(&user.id)).await;
     if password_hash.is_some() {
-        signin::audit(state, "2fa.reset", brand, Some(&user.id)).await;
+        audit::audit(state, "2fa.reset", brand, Some(&user.id)).await;
     }
     let login = format!("/{}/login", brand.code);
     Ok(state.pages.message(
@@ -144,7 +138,7 @@ pub async fn page(
 ) -> Response {
     let result = async {
         let (session, cookie) = session::ensure(&state, brand.code.as_str(), &headers).await?;
-        let Some((ticket, user, email)) = pending(&state, &q.ticket).await? else {
+        let Some((ticket, user, email)) = pending(&state, &brand, &q.ticket).await? else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
         if user.login_method != LoginMethod::Password {
@@ -181,7 +175,7 @@ pub async fn submit(
         else {
             return Ok(csrf_failure(&state, lang, &brand));
         };
-        let Some((ticket, user, email)) = pending(&state, &form.ticket).await? else {
+        let Some((ticket, user, email)) = pending(&state, &brand, &form.ticket).await? else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
         let errors = super::password::violations(lang, &form.new_password, &form.confirm_password);

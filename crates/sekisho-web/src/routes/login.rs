@@ -1,12 +1,11 @@
 //! The brand's login page (REQ-LOGIN-1), for an authorization request (`ar`) or for the account
-//! menu (`next=account`). The checking itself is in `crate::signin`.
+//! menu (`next=account`). The checking itself is `sekisho_app::signin`; what follows a good
+//! password is the login pipeline (`sekisho_app::pipeline`).
 
-use super::{brand, lang, page_or_error, see_other, with_cookies, BrandPage};
+use super::{brand, lang, outcome, page_or_error, with_cookies, BrandPage};
 use crate::error::PageError;
 use crate::i18n::{message, Lang};
-use crate::second_step::{self, AfterFirstFactor};
 use crate::session;
-use crate::signin::{self, PasswordLogin};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,8 +13,10 @@ use axum::response::Response;
 use axum::Form;
 use axum_extra::extract::cookie::Cookie;
 use minijinja::context;
+use sekisho_app::pipeline::{self, LoginContext, Source};
+use sekisho_app::signin::{self, PasswordLogin};
+use sekisho_core::login::Continuation;
 use sekisho_core::model::Brand;
-use sekisho_core::oauth::Amr;
 use sekisho_oidc::authorize;
 use sekisho_oidc::OAuthError;
 use sekisho_store::SessionRecord;
@@ -37,28 +38,18 @@ pub struct LoginForm {
     password: String,
 }
 
-/// Where a successful login goes on to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Next<'a> {
-    /// Back into the authorization request.
-    Authorize(&'a str),
-    /// The account menu (its own login page, REQ-MENU-1).
-    Account,
-    /// A direct visit: a "signed in" page.
-    Nothing,
-}
-
 pub struct View<'a> {
     pub brand: &'a Brand,
     pub lang: Lang,
     pub session: &'a SessionRecord,
-    pub next: Next<'a>,
+    /// Where the login continues.
+    pub next: &'a Continuation,
     pub email: Option<&'a str>,
     pub error: Option<&'static str>,
 }
 
 pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Response {
-    let account = v.next == Next::Account;
+    let account = *v.next == Continuation::Account;
     let res = state.pages.render(
         StatusCode::OK,
         "login.html",
@@ -69,16 +60,16 @@ pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Res
             heading => account.then(|| message(v.lang, "account_login_title")),
             account_login => account,
             csrf_token => v.session.csrf_token,
-            ar => match v.next { Next::Authorize(ar) => Some(ar), _ => None },
+            ar => v.next.authorization_request(),
             email => v.email,
             error => v.error,
             upstreams => state.upstream_buttons(v.brand, v.lang, &match v.next {
-                Next::Authorize(ar) => format!(
+                Continuation::Authorize(ar) => format!(
                     "?ar={}",
                     url::form_urlencoded::byte_serialize(ar.as_bytes()).collect::<String>()
                 ),
-                Next::Account => "?next=account".to_owned(),
-                Next::Nothing => String::new(),
+                Continuation::Account => "?next=account".to_owned(),
+                Continuation::Direct => String::new(),
             }),
         },
     );
@@ -111,15 +102,18 @@ pub async fn page(
         &state,
         &code,
         &headers,
-        q.ar.as_deref()
-            .map(Next::Authorize)
-            .unwrap_or(Next::Nothing),
+        Continuation::from_page(q.ar.as_deref(), None),
     )
     .await
 }
 
 /// The login page for `next`, with a session (and CSRF token) made if the browser has none.
-pub async fn show(state: &AppState, code: &str, headers: &HeaderMap, next: Next<'_>) -> Response {
+pub async fn show(
+    state: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+    next: Continuation,
+) -> Response {
     let lang0 = lang(None, headers);
     let brand = match brand(state, code, lang0).await {
         Ok(b) => b,
@@ -127,17 +121,14 @@ pub async fn show(state: &AppState, code: &str, headers: &HeaderMap, next: Next<
     };
     let result = async {
         let (session, cookie) = session::ensure(state, code, headers).await?;
-        let ar = match next {
-            Next::Authorize(ar) => Some(ar),
-            _ => None,
-        };
+        let ar = next.authorization_request();
         let (ui_locales, hint) = request_context(state, code, ar, &session.sid).await?;
         let lang = lang(ui_locales.as_deref(), headers);
         let view = View {
             brand: &brand,
             lang,
             session: &session,
-            next,
+            next: &next,
             email: hint.as_deref(),
             error: None,
         };
@@ -161,11 +152,7 @@ pub async fn submit(
         else {
             return Ok(csrf_failure(&state, lang0, &brand));
         };
-        let next = match (&form.ar, form.next.as_deref()) {
-            (Some(ar), _) => Next::Authorize(ar),
-            (None, Some("account")) => Next::Account,
-            _ => Next::Nothing,
-        };
+        let next = Continuation::from_page(form.ar.as_deref(), form.next.as_deref());
         let (ui_locales, _) =
             request_context(&state, &code, form.ar.as_deref(), &session.sid).await?;
         let lang = lang(ui_locales.as_deref(), &headers);
@@ -174,7 +161,7 @@ pub async fn submit(
                 brand: &brand,
                 lang,
                 session: &session,
-                next,
+                next: &next,
                 email: Some(&form.email),
                 error: Some(message(lang, error)),
             };
@@ -187,44 +174,16 @@ pub async fn submit(
             PasswordLogin::Failed => return Ok(again("login_failed")),
             PasswordLogin::Locked => return Ok(again("account_locked")),
         };
-
-        let next_key = match next {
-            Next::Authorize(ar) => format!("ar:{ar}"),
-            Next::Account => "account".to_owned(),
-            Next::Nothing => String::new(),
-        };
-        let after = second_step::after_first_factor(
-            &state,
-            &brand,
+        let browser = outcome::browser_value(&headers);
+        let ctx = LoginContext {
+            brand: &brand,
             lang,
-            &headers,
-            &session,
-            &user,
-            &[Amr::Pwd.as_str()],
-            &next_key,
-        )
-        .await?;
-        Ok(match after {
-            AfterFirstFactor::SignedIn { location, cookies } => see_other(&location, &cookies),
-            AfterFirstFactor::SecondStep { location, cookies } => see_other(&location, &cookies),
-            AfterFirstFactor::Unmet {
-                rp_error_url: Some(url),
-            } => see_other(&url, &[]),
-            AfterFirstFactor::ContractEnded => state.pages.error(
-                StatusCode::FORBIDDEN,
-                lang,
-                Some(&brand),
-                "error_contract_ended",
-                None,
-            ),
-            AfterFirstFactor::Unmet { rp_error_url: None } => state.pages.error(
-                StatusCode::FORBIDDEN,
-                lang,
-                Some(&brand),
-                "error_unmet_two_factors",
-                None,
-            ),
-        })
+            session: &session,
+            browser: browser.as_deref(),
+            then: next.clone(),
+        };
+        let done = pipeline::complete(&state, &ctx, &user, Source::Password).await?;
+        Ok(outcome::login(&state, &brand, lang, done, &[]))
     };
     page_or_error(&state, lang0, &brand, result.await)
 }

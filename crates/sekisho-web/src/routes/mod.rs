@@ -10,6 +10,7 @@ mod client_registration;
 mod email_change;
 mod login;
 mod logout;
+mod outcome;
 mod password;
 mod protocol;
 mod registration;

@@ -7,18 +7,18 @@ use crate::error::PageError;
 use crate::i18n::{message, messages, Lang};
 use crate::routes::login::csrf_failure;
 use crate::session;
-use crate::signin;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::context;
+use sekisho_app::signin;
+use sekisho_app::tickets;
 use sekisho_core::email::Email;
 use sekisho_core::model::{Brand, LoginMethod};
 use sekisho_core::password;
 use sekisho_core::tickets::TicketPurpose;
-use sekisho_crypto::tokens::hash_token;
 use sekisho_oidc::OAuthError;
 use serde::Deserialize;
 
@@ -31,13 +31,7 @@ pub async fn unlock(
     Query(q): Query<TicketQuery>,
 ) -> Response {
     let result = async {
-        let now = state.op.now();
-        let Some(ticket) = state
-            .op
-            .store
-            .consume_ticket(&hash_token(&q.ticket), TicketPurpose::Unlock.as_str(), now)
-            .await?
-        else {
+        if !signin::unlock(&state, &brand, &q.ticket).await? {
             let link = format!("/{code}/password/forgot");
             return Ok(state.pages.message(
                 StatusCode::BAD_REQUEST,
@@ -47,12 +41,7 @@ pub async fn unlock(
                 "unlock_ticket_invalid",
                 Some(&link),
             ));
-        };
-        if ticket.brand != code {
-            return Ok(ticket_invalid(&state, &brand, lang));
         }
-        state.op.store.unlock_user(&ticket.user_id).await?;
-        signin::audit(&state, "account.unlocked", &brand, Some(&ticket.user_id)).await;
         let link = format!("/{code}/login");
         Ok(state.pages.message(
             StatusCode::OK,
@@ -169,16 +158,10 @@ pub async fn reset_page(
     Query(q): Query<TicketQuery>,
 ) -> Response {
     let result = async {
-        let live = state
-            .op
-            .store
-            .find_live_ticket(
-                &hash_token(&q.ticket),
-                TicketPurpose::PasswordReset.as_str(),
-                state.op.now(),
-            )
-            .await?;
-        if live.filter(|t| t.brand == code).is_none() {
+        if tickets::open(&state, &code, TicketPurpose::PasswordReset, &q.ticket)
+            .await?
+            .is_none()
+        {
             return Ok(ticket_invalid(&state, &brand, lang));
         }
         let (s, cookie) = session::ensure(&state, &code, &headers).await?;
@@ -235,26 +218,9 @@ pub async fn reset_submit(
                 errors,
             ));
         }
-        let phc = state
-            .op
-            .passwords
-            .hash(&form.new_password)
-            .await
-            .map_err(OAuthError::server)?;
-        let Some(t) = state
-            .op
-            .store
-            .consume_ticket(
-                &hash_token(&ticket),
-                TicketPurpose::PasswordReset.as_str(),
-                state.op.now(),
-            )
-            .await?
-        else {
+        if !signin::reset_password(&state, &brand, &ticket, &form.new_password).await? {
             return Ok(ticket_invalid(&state, &brand, lang));
-        };
-        state.op.store.set_password(&t.user_id, &phc, true).await?;
-        signin::on_password_reset(&state, &brand, &t.user_id).await?;
+        }
         let link = format!("/{code}/login");
         Ok(state.pages.message(
             StatusCode::OK,
@@ -323,14 +289,7 @@ pub async fn change_submit(
                 errors,
             ));
         }
-        let phc = state
-            .op
-            .passwords
-            .hash(&form.new_password)
-            .await
-            .map_err(OAuthError::server)?;
-        state.op.store.set_password(&user.id, &phc, false).await?;
-        signin::audit(&state, "password.changed", &brand, Some(&user.id)).await;
+        signin::change_password(&state, &brand, &user, &form.new_password).await?;
         super::account::menu_page(
             &state,
             &brand,

@@ -13,16 +13,16 @@ use super::login::csrf_failure;
 use super::{page_or_error, BrandPage, TicketQuery};
 use crate::i18n::{message, Lang};
 use crate::session;
-use crate::signin;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::context;
+use sekisho_app::audit;
+use sekisho_app::tickets;
 use sekisho_core::model::{Brand, LoginMethod, User};
 use sekisho_core::tickets::TicketPurpose;
-use sekisho_crypto::tokens::hash_token;
 use sekisho_oidc::OAuthError;
 use sekisho_store::TicketRecord;
 use serde::Deserialize;
@@ -70,18 +70,11 @@ pub struct Confirmation {
 /// The live ticket of `flow` and its user.
 async fn ticket_user(
     state: &AppState,
+    brand: &Brand,
     flow: Flow,
     ticket: &str,
 ) -> Result<Option<(TicketRecord, User)>, OAuthError> {
-    let op = &state.op;
-    let Some(t) = op
-        .store
-        .find_live_ticket(&hash_token(ticket), flow.purpose().as_str(), op.now())
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(op.store.find_user(&t.user_id).await?.map(|u| (t, u)))
+    tickets::open(state, brand.code.as_str(), flow.purpose(), ticket).await
 }
 
 pub fn ticket_invalid(state: &AppState, brand: &Brand, lang: Lang) -> Response {
@@ -171,7 +164,7 @@ async fn show(
     ticket: &str,
 ) -> Result<Response, OAuthError> {
     let (session, cookie) = session::ensure(state, brand.code.as_str(), headers).await?;
-    let Some((_, user)) = ticket_user(state, flow, ticket).await? else {
+    let Some((_, user)) = ticket_user(state, brand, flow, ticket).await? else {
         return Ok(ticket_invalid(state, brand, lang));
     };
     let page = choose_page(
@@ -240,7 +233,7 @@ async fn check_password(
     else {
         return Ok(Checked::Page(csrf_failure(state, lang, brand)));
     };
-    let Some((ticket, user)) = ticket_user(state, flow, &form.ticket).await? else {
+    let Some((ticket, user)) = ticket_user(state, brand, flow, &form.ticket).await? else {
         return Ok(Checked::Page(ticket_invalid(state, brand, lang)));
     };
     let errors = super::password::violations(lang, &form.new_password, &form.confirm_password);
@@ -357,7 +350,8 @@ pub async fn registration_upstream(
                 None,
             ));
         }
-        let Some((_, user)) = ticket_user(&state, Flow::Registration, &q.ticket).await? else {
+        let Some((_, user)) = ticket_user(&state, &brand, Flow::Registration, &q.ticket).await?
+        else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
         let href = format!("/{code}/upstream/{name}/bind?ticket={}", encoded(&q.ticket));
@@ -391,7 +385,8 @@ pub async fn registration_confirm(
         {
             return Ok(csrf_failure(&state, lang, &brand));
         }
-        let Some((ticket, user)) = ticket_user(&state, Flow::Registration, &form.ticket).await?
+        let Some((ticket, user)) =
+            ticket_user(&state, &brand, Flow::Registration, &form.ticket).await?
         else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
@@ -410,7 +405,7 @@ pub async fn registration_confirm(
         {
             return Ok(ticket_invalid(&state, &brand, lang));
         }
-        signin::audit_with(
+        audit::audit_with(
             &state,
             "user.registered",
             &brand,
@@ -459,7 +454,7 @@ pub async fn change_to_password(
         {
             return Ok(ticket_invalid(&state, &brand, lang));
         }
-        signin::audit_with(
+        audit::audit_with(
             &state,
             "login_method.changed",
             &brand,
@@ -467,7 +462,7 @@ pub async fn change_to_password(
             serde_json::json!({ "to": "password" }),
         )
         .await;
-        signin::audit(&state, "2fa.reset", &brand, Some(&user.id)).await;
+        audit::audit(&state, "2fa.reset", &brand, Some(&user.id)).await;
         let login = format!("/{}/login", brand.code);
         Ok(state.pages.message(
             StatusCode::OK,

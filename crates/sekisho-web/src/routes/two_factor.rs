@@ -2,38 +2,31 @@
 //! enrolment by SMS (the first screen, as in the manuals) or authenticator app, verification at
 //! later logins, "lost your device?" with the recovery code, and the recovery-code screen.
 //!
-//! Each handler loads the browser session's challenge (`second_step`), acts, and either shows the
-//! step's page again (with a message) or moves the challenge on. Wrong codes count per challenge
-//! (five, then the login starts again) and towards the account lock.
+//! Each handler loads the browser session's step, calls `sekisho_app::second_step` (which keeps
+//! the attempts, the lock and the single use of every code), and shows the step's page again (with
+//! a message), moves on, or starts the login again.
 
+use super::outcome::{self, login_again};
 use super::{login::csrf_failure, page_or_error, see_other, with_cookies, BrandPage};
 use crate::i18n::{message, Lang};
-use crate::second_step::{self, SmsOutcome};
 use crate::session;
-use crate::signin;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::{context, Value};
-use sekisho_core::model::{Brand, User};
-use sekisho_core::oauth::Amr;
+use sekisho_app::second_step::{self, CodeOutcome, Ended, PhoneOutcome, SmsOutcome, Step, Wrong};
+use sekisho_core::model::Brand;
 use sekisho_core::phone::{InvalidPhone, PhoneNumber};
-use sekisho_core::two_factor::MAX_CODE_ATTEMPTS;
-use sekisho_crypto::second_factor::{
-    hash_recovery_code, hash_sms_code, new_recovery_code, new_totp_secret, totp_matching_step,
-    totp_uri,
-};
+use sekisho_core::two_factor::{ChallengeMode, ChallengeStage, SecondFactorMethod};
+use sekisho_crypto::second_factor::totp_uri;
 use sekisho_oidc::{authorize, OAuthError};
-use sekisho_store::{ChallengeRecord, SecondFactorRecord, SessionRecord};
 use serde::Deserialize;
 
-/// The browser session, its challenge and the user, in the page's language.
-struct Step {
-    session: SessionRecord,
-    challenge: ChallengeRecord,
-    user: User,
+/// The step in progress and the page's language (the request's `ui_locales`, else the browser's).
+struct Page {
+    step: Step,
     lang: Lang,
 }
 
@@ -42,7 +35,7 @@ async fn load(
     brand: &Brand,
     headers: &HeaderMap,
     csrf: Option<Option<&str>>,
-) -> Result<Result<Step, Response>, OAuthError> {
+) -> Result<Result<Page, Response>, OAuthError> {
     let lang0 = super::lang(None, headers);
     let code = brand.code.as_str();
     let session = match csrf {
@@ -52,33 +45,27 @@ async fn load(
     let Some(session) = session else {
         return Ok(Err(match csrf {
             Some(_) => csrf_failure(state, lang0, brand),
-            None => expired(state, lang0, brand, ""),
+            None => expired(state, lang0, brand),
         }));
     };
-    let op = &state.op;
-    let Some(challenge) = op.store.find_challenge(&session.sid, op.now()).await? else {
-        return Ok(Err(expired(state, lang0, brand, "")));
+    let Some(step) = second_step::load(state, session).await? else {
+        return Ok(Err(expired(state, lang0, brand)));
     };
-    let Some(user) = op.store.find_user(&challenge.user_id).await? else {
-        return Ok(Err(expired(state, lang0, brand, "")));
-    };
-    let ui_locales = match challenge.next.strip_prefix("ar:") {
-        Some(ar) => authorize::find(op, code, ar, &session.sid)
+    let ui_locales = match step.challenge.next.authorization_request() {
+        Some(ar) => authorize::find(&state.op, code, ar, &step.session.sid)
             .await?
             .and_then(|p| p.params.ui_locales),
         None => None,
     };
-    Ok(Ok(Step {
+    Ok(Ok(Page {
         lang: super::lang(ui_locales.as_deref(), headers),
-        session,
-        challenge,
-        user,
+        step,
     }))
 }
 
 /// No step in progress: it expired, was completed, or the browser never started one.
-fn expired(state: &AppState, lang: Lang, brand: &Brand, next: &str) -> Response {
-    let login = second_step::login_again(brand.code.as_str(), next);
+fn expired(state: &AppState, lang: Lang, brand: &Brand) -> Response {
+    let login = format!("/{}/login", brand.code);
     state.pages.message(
         StatusCode::BAD_REQUEST,
         lang,
@@ -89,37 +76,42 @@ fn expired(state: &AppState, lang: Lang, brand: &Brand, next: &str) -> Response 
     )
 }
 
-/// The page of the challenge's current step, with an optional error or notice.
+/// The page of the step's current stage, with an optional error or notice.
 async fn show(
     state: &AppState,
     brand: &Brand,
-    step: &Step,
+    page: &Page,
     error: Option<&str>,
 ) -> Result<Response, OAuthError> {
-    let ch = &step.challenge;
-    let lang = step.lang;
-    if ch.stage == "recovery" {
+    let ch = &page.step.challenge;
+    let csrf = &page.step.session.csrf_token;
+    let lang = page.lang;
+    if ch.stage == ChallengeStage::Recovery {
         // The code was shown once and is not kept: seeing one again means a new one, by POST.
         return Ok(state.pages.render(
             StatusCode::OK,
             "two_factor_recovery_again.html",
             lang,
             Some(brand),
-            context! { csrf_token => step.session.csrf_token },
+            context! { csrf_token => csrf },
         ));
     }
-    let enrol = ch.mode == "enrol";
-    let totp = ch.method.as_deref() == Some("totp");
+    let enrol = ch.mode == ChallengeMode::Enrol;
+    let totp = ch.method == Some(SecondFactorMethod::Totp);
     let common = context! {
-        csrf_token => step.session.csrf_token,
+        csrf_token => csrf,
         enrol => enrol,
-        requested_by_client => ch.reason == "client",
+        requested_by_client => ch.reason == sekisho_core::two_factor::Ask::RequestedByClient,
         error => error.map(|k| message(lang, k)),
     };
     if enrol && totp {
-        let secret = ch.totp_secret.clone().unwrap_or_default();
-        let uri =
-            totp_uri(&secret, &brand.name, step.user.email.as_str()).map_err(OAuthError::server)?;
+        let secret = ch
+            .totp_secret
+            .as_ref()
+            .map(|s| s.expose().as_str())
+            .unwrap_or_default();
+        let uri = totp_uri(secret, &brand.name, page.step.user.email.as_str())
+            .map_err(OAuthError::server)?;
         let svg = qrcode::QrCode::new(uri.as_bytes())
             .map_err(OAuthError::server)?
             .render::<qrcode::render::svg::Color>()
@@ -130,7 +122,7 @@ async fn show(
             "two_factor_totp.html",
             lang,
             Some(brand),
-            context! { qr_svg => Value::from_safe_string(svg), secret => spaced(&secret), otpauth_uri => uri, ..common },
+            context! { qr_svg => Value::from_safe_string(svg), secret => spaced(secret), otpauth_uri => uri, ..common },
         ));
     }
     if enrol && ch.phone.is_none() {
@@ -173,10 +165,11 @@ fn spaced(secret: &str) -> String {
         .join(" ")
 }
 
+/// The recovery-code screen: the code shown once (`replaced`: it replaced a used one).
 fn recovery_page(
     state: &AppState,
     brand: &Brand,
-    step: &Step,
+    page: &Page,
     shown: &str,
     replaced: bool,
     error: Option<&str>,
@@ -184,13 +177,13 @@ fn recovery_page(
     state.pages.render(
         StatusCode::OK,
         "two_factor_recovery.html",
-        step.lang,
+        page.lang,
         Some(brand),
         context! {
-            csrf_token => step.session.csrf_token,
+            csrf_token => page.step.session.csrf_token,
             recovery_code => shown,
             replaced => replaced,
-            error => error.map(|k| message(step.lang, k)),
+            error => error.map(|k| message(page.lang, k)),
         },
     )
 }
@@ -199,16 +192,67 @@ fn recovery_page(
 async fn reissue(
     state: &AppState,
     brand: &Brand,
-    step: &Step,
+    page: &Page,
     error: Option<&str>,
 ) -> Result<Response, OAuthError> {
-    let (shown, hash) = new_recovery_code();
-    state
-        .op
-        .store
-        .set_recovery_code(&step.challenge.user_id, &hash)
-        .await?;
-    Ok(recovery_page(state, brand, step, &shown, false, error))
+    match second_step::reissue_recovery_code(state, &page.step).await? {
+        Some(shown) => Ok(recovery_page(
+            state,
+            brand,
+            page,
+            shown.expose(),
+            false,
+            error,
+        )),
+        None => show(state, brand, page, None).await,
+    }
+}
+
+/// The step is over without success: the user starts again from the login page.
+fn restart(state: &AppState, brand: &Brand, page: &Page, why: Ended) -> Response {
+    let key = match why {
+        Ended::TooManyAttempts => "tf_too_many_attempts",
+        Ended::Locked => "account_locked",
+        Ended::TooManySends => "tf_too_many_sends",
+    };
+    let login = login_again(brand.code.as_str(), &page.step.challenge.next);
+    state.pages.message(
+        StatusCode::FORBIDDEN,
+        page.lang,
+        Some(brand),
+        "tf_title",
+        key,
+        Some(&login),
+    )
+}
+
+/// The message of a refused code.
+fn wrong_key(why: Wrong) -> &'static str {
+    match why {
+        Wrong::Code => "tf_code_wrong",
+        Wrong::Used => "tf_code_used",
+        Wrong::Expired => "tf_code_expired",
+        Wrong::RecoveryCode => "tf_recovery_wrong",
+    }
+}
+
+/// After a code was sent (or not): the code page, or why no code was sent.
+async fn after_send(
+    state: &AppState,
+    brand: &Brand,
+    page: &Page,
+    sent: SmsOutcome,
+) -> Result<Response, OAuthError> {
+    match sent {
+        SmsOutcome::Sent => Ok(see_other(&format!("/{}/2fa", brand.code), &[])),
+        SmsOutcome::Failed => show(state, brand, page, Some("tf_sms_failed")).await,
+        SmsOutcome::TooManySends => Ok(restart(state, brand, page, Ended::TooManySends)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: Option<String>,
 }
 
 /// `POST /{brand}/2fa/recovery-code`: a new recovery code, for a user who left the page that
@@ -220,14 +264,11 @@ pub async fn recovery_code_again(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let result = async {
-        let step = match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-            Ok(s) => s,
-            Err(page) => return Ok(page),
+        let page = match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
+            Ok(p) => p,
+            Err(res) => return Ok(res),
         };
-        if step.challenge.stage != "recovery" {
-            return show(&state, &brand, &step, None).await;
-        }
-        reissue(&state, &brand, &step, None).await
+        reissue(&state, &brand, &page, None).await
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -239,11 +280,11 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let step = match load(&state, &brand, &headers, None).await? {
-            Ok(s) => s,
-            Err(page) => return Ok(page),
+        let page = match load(&state, &brand, &headers, None).await? {
+            Ok(p) => p,
+            Err(res) => return Ok(res),
         };
-        show(&state, &brand, &step, None).await
+        show(&state, &brand, &page, None).await
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -264,31 +305,12 @@ pub async fn choose_method(
     Form(q): Form<MethodForm>,
 ) -> Response {
     let result = async {
-        let mut step = match load(&state, &brand, &headers, Some(q.csrf_token.as_deref())).await? {
-            Ok(s) => s,
-            Err(page) => return Ok(page),
+        let mut page = match load(&state, &brand, &headers, Some(q.csrf_token.as_deref())).await? {
+            Ok(p) => p,
+            Err(res) => return Ok(res),
         };
-        let ch = &mut step.challenge;
-        if ch.mode == "enrol" && ch.stage == "code" {
-            match q.method.as_str() {
-                "totp" if ch.method.as_deref() != Some("totp") => {
-                    ch.method = Some("totp".into());
-                    ch.totp_secret = Some(new_totp_secret());
-                    ch.phone = None;
-                    ch.code_hash = None;
-                    ch.code_expires_at = None;
-                    state.op.store.save_challenge(ch).await?;
-                }
-                "sms" if ch.method.as_deref() == Some("totp") => {
-                    ch.method = Some("sms".into());
-                    ch.totp_secret = None;
-                    ch.phone = None;
-                    ch.code_hash = None;
-                    ch.code_expires_at = None;
-                    state.op.store.save_challenge(ch).await?;
-                }
-                _ => {}
-            }
+        if let Some(method) = SecondFactorMethod::parse(&q.method) {
+            second_step::choose_method(&state, &mut page.step, method).await?;
         }
         Ok(see_other(&format!("/{}/2fa", brand.code), &[]))
     };
@@ -310,62 +332,25 @@ pub async fn phone(
     Form(form): Form<PhoneForm>,
 ) -> Response {
     let result = async {
-        let mut step =
+        let mut page =
             match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(s) => s,
-                Err(page) => return Ok(page),
+                Ok(p) => p,
+                Err(res) => return Ok(res),
             };
-        if step.challenge.mode != "enrol" || step.challenge.stage != "code" {
-            return show(&state, &brand, &step, None).await;
-        }
-        let number = match PhoneNumber::parse(&form.phone) {
-            Ok(n) => n,
-            Err(e) => {
+        let lang = page.lang;
+        match second_step::set_phone(&state, &brand, lang, &mut page.step, &form.phone).await? {
+            PhoneOutcome::NotNow => show(&state, &brand, &page, None).await,
+            PhoneOutcome::Invalid(e) => {
                 let key = match e {
                     InvalidPhone::Malformed => "tf_phone_invalid",
                     InvalidPhone::NotMobile => "tf_phone_not_mobile",
                 };
-                step.challenge.phone = None;
-                return show(&state, &brand, &step, Some(key)).await;
+                show(&state, &brand, &page, Some(key)).await
             }
-        };
-        step.challenge.method = Some("sms".into());
-        step.challenge.phone = Some(number.as_e164().to_owned());
-        step.challenge.totp_secret = None;
-        send(&state, &brand, &mut step).await
+            PhoneOutcome::Sms(sent) => after_send(&state, &brand, &page, sent).await,
+        }
     };
     page_or_error(&state, lang, &brand, result.await)
-}
-
-/// Sends a code and shows the code page (or why no code was sent).
-async fn send(state: &AppState, brand: &Brand, step: &mut Step) -> Result<Response, OAuthError> {
-    match second_step::send_sms_code(state, brand, step.lang, &mut step.challenge).await? {
-        SmsOutcome::Sent => Ok(see_other(&format!("/{}/2fa", brand.code), &[])),
-        SmsOutcome::Failed => show(state, brand, step, Some("tf_sms_failed")).await,
-        SmsOutcome::TooManySends => {
-            state.op.store.delete_challenge(&step.challenge.sid).await?;
-            Ok(restart(state, brand, step, "tf_too_many_sends"))
-        }
-    }
-}
-
-/// The step is over without success: the user starts again from the login page.
-fn restart(state: &AppState, brand: &Brand, step: &Step, key: &str) -> Response {
-    let lang = step.lang;
-    let login = second_step::login_again(brand.code.as_str(), &step.challenge.next);
-    state.pages.message(
-        StatusCode::FORBIDDEN,
-        lang,
-        Some(brand),
-        "tf_title",
-        key,
-        Some(&login),
-    )
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf_token: Option<String>,
 }
 
 /// `POST /{brand}/2fa/resend`: another SMS code (limited, REQ-2FA-9).
@@ -376,15 +361,16 @@ pub async fn resend(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let result = async {
-        let mut step =
+        let mut page =
             match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(s) => s,
-                Err(page) => return Ok(page),
+                Ok(p) => p,
+                Err(res) => return Ok(res),
             };
-        if step.challenge.phone.is_none() || step.challenge.stage != "code" {
-            return show(&state, &brand, &step, None).await;
+        let lang = page.lang;
+        match second_step::resend(&state, &brand, lang, &mut page.step).await? {
+            None => show(&state, &brand, &page, None).await,
+            Some(sent) => after_send(&state, &brand, &page, sent).await,
         }
-        send(&state, &brand, &mut step).await
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -397,10 +383,40 @@ pub struct CodeForm {
     remember: Option<String>,
 }
 
-/// Whether a presented code proves the factor.
-enum Check {
-    Ok { totp_step: Option<i64> },
-    Wrong(&'static str),
+/// The page after a code (or recovery code) was presented.
+async fn after_code(
+    state: &AppState,
+    brand: &Brand,
+    page: &Page,
+    result: CodeOutcome,
+    replaced: bool,
+) -> Result<Response, OAuthError> {
+    match result {
+        CodeOutcome::NotNow => show(state, brand, page, None).await,
+        CodeOutcome::Enrolled { recovery_code } => Ok(recovery_page(
+            state,
+            brand,
+            page,
+            recovery_code.expose(),
+            replaced,
+            None,
+        )),
+        CodeOutcome::Verified(done) => {
+            let cookies = outcome::signed_in_cookies(state, brand.code.as_str(), &done);
+            Ok(see_other(
+                &outcome::continuation_url(brand.code.as_str(), &done.then),
+                &cookies,
+            ))
+        }
+        CodeOutcome::Wrong(Wrong::RecoveryCode) => Ok(recovery_entry(
+            state,
+            brand,
+            page,
+            Some(wrong_key(Wrong::RecoveryCode)),
+        )),
+        CodeOutcome::Wrong(why) => show(state, brand, page, Some(wrong_key(why))).await,
+        CodeOutcome::Ended(why) => Ok(restart(state, brand, page, why)),
+    }
 }
 
 /// `POST /{brand}/2fa/code`: the 6-digit code, at enrolment or verification.
@@ -411,176 +427,36 @@ pub async fn code(
     Form(form): Form<CodeForm>,
 ) -> Response {
     let result = async {
-        let mut step =
+        let mut page =
             match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(s) => s,
-                Err(page) => return Ok(page),
+                Ok(p) => p,
+                Err(res) => return Ok(res),
             };
-        let ch = &step.challenge;
-        let sms = ch.method.as_deref() != Some("totp");
-        if ch.stage != "code"
-            || (ch.mode == "enrol" && (ch.method.is_none() || (sms && ch.phone.is_none())))
-        {
-            return show(&state, &brand, &step, None).await;
-        }
-        let op = &state.op;
-        let now = op.now();
-        if sms && !(ch.code_hash.is_some() && ch.code_expires_at.is_some_and(|at| at > now)) {
-            return show(&state, &brand, &step, Some("tf_code_expired")).await;
-        }
-        let attempts = match before_testing(&state, &brand, &step).await? {
-            Ok(n) => n,
-            Err(page) => return Ok(page),
-        };
-        let ch = &step.challenge;
-        let check = if sms {
-            match op
-                .store
-                .consume_challenge_code(&ch.sid, &hash_sms_code(&form.code), now)
-                .await?
-            {
-                true => Check::Ok { totp_step: None },
-                false => Check::Wrong("tf_code_wrong"),
-            }
-        } else {
-            let secret = match ch.mode.as_str() {
-                "enrol" => ch.totp_secret.clone(),
-                _ => op
-                    .store
-                    .find_second_factor(&ch.user_id)
+        let (lang, remember) = (page.lang, form.remember.is_some());
+        let step = &mut page.step;
+        let result = match step.challenge.mode {
+            ChallengeMode::Enrol => {
+                second_step::enrol_with_code(&state, &brand, lang, step, &form.code, remember)
                     .await?
-                    .and_then(|f| f.totp_secret),
-            };
-            match secret.and_then(|s| totp_matching_step(&s, &form.code, now)) {
-                None => Check::Wrong("tf_code_wrong"),
-                Some(step) if ch.mode == "enrol" => Check::Ok {
-                    totp_step: Some(step),
-                },
-                Some(step) => match op.store.use_totp_step(&ch.user_id, step).await? {
-                    true => Check::Ok {
-                        totp_step: Some(step),
-                    },
-                    false => Check::Wrong("tf_code_used"),
-                },
+            }
+            ChallengeMode::Verify => {
+                second_step::verify_code(&state, &brand, lang, step, &form.code, remember).await?
             }
         };
-        match check {
-            Check::Wrong(key) => wrong(&state, &brand, &step, attempts, key).await,
-            Check::Ok { totp_step } => {
-                let method = step
-                    .challenge
-                    .method
-                    .clone()
-                    .unwrap_or_else(|| "sms".into());
-                step.challenge.proven = Some(match method.as_str() {
-                    "totp" => Amr::Otp.as_str().to_owned(),
-                    _ => Amr::Sms.as_str().to_owned(),
-                });
-                step.challenge.remember = form.remember.is_some();
-                if step.challenge.mode == "enrol" {
-                    let (shown, hash) = new_recovery_code();
-                    op.store
-                        .enrol_second_factor(&SecondFactorRecord {
-                            user_id: step.user.id.clone(),
-                            method: method.clone(),
-                            phone: step.challenge.phone.clone().filter(|_| method == "sms"),
-                            totp_secret: step
-                                .challenge
-                                .totp_secret
-                                .clone()
-                                .filter(|_| method == "totp"),
-                            last_totp_step: totp_step,
-                            recovery_hash: hash,
-                            created_at: now,
-                        })
-                        .await?;
-                    step.challenge.stage = "recovery".into();
-                    op.store.save_challenge(&step.challenge).await?;
-                    signin::audit_with(
-                        &state,
-                        "2fa.enrolled",
-                        &brand,
-                        Some(&step.user.id),
-                        serde_json::json!({ "method": method }),
-                    )
-                    .await;
-                    return Ok(recovery_page(&state, &brand, &step, &shown, false, None));
-                }
-                signin::audit_with(
-                    &state,
-                    "2fa.verified",
-                    &brand,
-                    Some(&step.user.id),
-                    serde_json::json!({ "method": method }),
-                )
-                .await;
-                let (location, cookies) = second_step::finish(
-                    &state,
-                    brand.code.as_str(),
-                    &step.session,
-                    &step.challenge,
-                )
-                .await?;
-                Ok(see_other(&location, &cookies))
-            }
-        }
+        after_code(&state, &brand, &page, result, false).await
     };
     page_or_error(&state, lang, &brand, result.await)
 }
 
-/// Before a code is tested: takes one of the challenge's attempts and counts a failure towards
-/// the account lock (the completed login resets it), so that parallel guesses stay within both
-/// limits. Returns the attempts used, or the page that ends the step.
-async fn before_testing(
-    state: &AppState,
-    brand: &Brand,
-    step: &Step,
-) -> Result<Result<i64, Response>, OAuthError> {
-    let op = &state.op;
-    let Some(attempts) = op
-        .store
-        .take_challenge_attempt(&step.challenge.sid, MAX_CODE_ATTEMPTS)
-        .await?
-    else {
-        op.store.delete_challenge(&step.challenge.sid).await?;
-        return Ok(Err(restart(state, brand, step, "tf_too_many_attempts")));
-    };
-    if signin::count_failure(state, brand, &step.user, step.lang).await? {
-        op.store.delete_challenge(&step.challenge.sid).await?;
-        return Ok(Err(restart(state, brand, step, "account_locked")));
-    }
-    Ok(Ok(attempts))
-}
-
-/// A wrong code or recovery code (already counted by [`before_testing`]): the page again, or the
-/// end of the step after the last attempt.
-async fn wrong(
-    state: &AppState,
-    brand: &Brand,
-    step: &Step,
-    attempts: i64,
-    key: &'static str,
-) -> Result<Response, OAuthError> {
-    signin::audit(state, "2fa.failed", brand, Some(&step.user.id)).await;
-    if attempts >= MAX_CODE_ATTEMPTS {
-        state.op.store.delete_challenge(&step.challenge.sid).await?;
-        return Ok(restart(state, brand, step, "tf_too_many_attempts"));
-    }
-    if key == "tf_recovery_wrong" {
-        return Ok(recovery_entry(state, brand, step, Some(key)));
-    }
-    show(state, brand, step, Some(key)).await
-}
-
-fn recovery_entry(state: &AppState, brand: &Brand, step: &Step, error: Option<&str>) -> Response {
+fn recovery_entry(state: &AppState, brand: &Brand, page: &Page, error: Option<&str>) -> Response {
     state.pages.render(
         StatusCode::OK,
         "two_factor_lost_device.html",
-        step.lang,
+        page.lang,
         Some(brand),
         context! {
-            csrf_token => step.session.csrf_token,
-            error => error.map(|k| message(step.lang, k)),
+            csrf_token => page.step.session.csrf_token,
+            error => error.map(|k| message(page.lang, k)),
         },
     )
 }
@@ -592,14 +468,15 @@ pub async fn lost_device_page(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let step = match load(&state, &brand, &headers, None).await? {
-            Ok(s) => s,
-            Err(page) => return Ok(page),
+        let page = match load(&state, &brand, &headers, None).await? {
+            Ok(p) => p,
+            Err(res) => return Ok(res),
         };
-        if step.challenge.mode != "verify" || step.challenge.stage != "code" {
-            return show(&state, &brand, &step, None).await;
+        let ch = &page.step.challenge;
+        if ch.mode != ChallengeMode::Verify || ch.stage != ChallengeStage::Code {
+            return show(&state, &brand, &page, None).await;
         }
-        Ok(recovery_entry(&state, &brand, &step, None))
+        Ok(recovery_entry(&state, &brand, &page, None))
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -619,42 +496,21 @@ pub async fn lost_device(
     Form(form): Form<RecoveryForm>,
 ) -> Response {
     let result = async {
-        let mut step =
+        let mut page =
             match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(s) => s,
-                Err(page) => return Ok(page),
+                Ok(p) => p,
+                Err(res) => return Ok(res),
             };
-        if step.challenge.mode != "verify" || step.challenge.stage != "code" {
-            return show(&state, &brand, &step, None).await;
-        }
-        let attempts = match before_testing(&state, &brand, &step).await? {
-            Ok(n) => n,
-            Err(page) => return Ok(page),
-        };
-        let (shown, new_hash) = new_recovery_code();
-        let rotated = state
-            .op
-            .store
-            .rotate_recovery_code(
-                &step.user.id,
-                &hash_recovery_code(&form.recovery_code),
-                &new_hash,
-            )
-            .await?;
-        if !rotated {
-            return wrong(&state, &brand, &step, attempts, "tf_recovery_wrong").await;
-        }
-        step.challenge.stage = "recovery".into();
-        step.challenge.proven = Some(Amr::Otp.as_str().to_owned());
-        state.op.store.save_challenge(&step.challenge).await?;
-        signin::audit(
+        let lang = page.lang;
+        let result = second_step::verify_recovery_code(
             &state,
-            "2fa.recovery_code_used",
             &brand,
-            Some(&step.user.id),
+            lang,
+            &mut page.step,
+            &form.recovery_code,
         )
-        .await;
-        Ok(recovery_page(&state, &brand, &step, &shown, true, None))
+        .await?;
+        after_code(&state, &brand, &page, result, true).await
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -674,27 +530,31 @@ pub async fn saved(
     Form(form): Form<SavedForm>,
 ) -> Response {
     let result = async {
-        let step = match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-            Ok(s) => s,
-            Err(page) => return Ok(page),
+        let page = match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
+            Ok(p) => p,
+            Err(res) => return Ok(res),
         };
-        if step.challenge.stage != "recovery" {
-            return show(&state, &brand, &step, None).await;
+        if page.step.challenge.stage != ChallengeStage::Recovery {
+            return show(&state, &brand, &page, None).await;
         }
         if form.saved.is_none() {
-            return reissue(&state, &brand, &step, Some("tf_recovery_saved_required")).await;
+            return reissue(&state, &brand, &page, Some("tf_recovery_saved_required")).await;
         }
-        let (location, cookies) =
-            second_step::finish(&state, brand.code.as_str(), &step.session, &step.challenge)
-                .await?;
+        let Some(done) = second_step::recovery_code_saved(&state, &brand, &page.step).await? else {
+            return show(&state, &brand, &page, None).await;
+        };
+        let code = brand.code.as_str();
         let res = state.pages.render(
             StatusCode::OK,
             "two_factor_done.html",
-            step.lang,
+            page.lang,
             Some(&brand),
-            context! { location => location },
+            context! { location => outcome::continuation_url(code, &done.then) },
         );
-        Ok(with_cookies(res, &cookies))
+        Ok(with_cookies(
+            res,
+            &outcome::signed_in_cookies(&state, code, &done),
+        ))
     };
     page_or_error(&state, lang, &brand, result.await)
 }

@@ -15,10 +15,10 @@
 //! - `sekisho:operator` manages brands and clients deployment-wide, with `client_credentials` only.
 
 use super::error::ApiError;
-use crate::directory::Actor;
 use crate::i18n::Lang;
 use crate::AppState;
 use axum::http::HeaderMap;
+use sekisho_app::directory::Actor;
 use sekisho_core::model::{Brand, Client};
 use sekisho_core::oauth::{scope_listed, ADMIN_SCOPE, OPERATOR_SCOPE};
 use sekisho_oidc::mint::{verify_access_token, VerifiedAccess};

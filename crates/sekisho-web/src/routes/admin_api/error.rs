@@ -5,11 +5,11 @@
 //! Internal failures are logged where they happen and leave as a bare `server_error`.
 
 use super::schema::ApiErrorBody;
-use crate::directory::DirectoryError;
 use crate::i18n::{self, Lang};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use sekisho_app::directory::DirectoryError;
 use sekisho_oidc::operator::OperatorError;
 use sekisho_oidc::{ErrorCode, OAuthError};
 

@@ -5,7 +5,7 @@
 //! shows it. Closed sets of names (roles, statuses, grant types…) are documented from the domain
 //! enums' own `ALL` lists ([`names`]), so the description cannot list a value the code refuses.
 
-use crate::directory::UserView;
+use sekisho_app::directory::UserView;
 use sekisho_core::model::{Brand, Client, LoginMethod, Role, UserStatus};
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::tickets::TicketPurpose;

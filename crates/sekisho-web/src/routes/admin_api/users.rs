@@ -8,13 +8,13 @@ use super::schema::{
     ApiErrorBody, ApiUser, EmailChangeRequest, EnabledRequest, InviteRequest, RoleRequest,
 };
 use super::{json_body, lang};
-use crate::directory::{self, Actor};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use sekisho_app::directory::{self, Actor};
 use sekisho_core::model::Brand;
 
 type ApiResult = Result<Response, ApiError>;

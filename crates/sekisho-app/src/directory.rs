@@ -11,16 +11,18 @@
 //! - nobody disables or deletes themselves (a contract keeps someone who can manage it);
 //! - a login-method change and an email change are never pending at once (REQ-USER-7).
 
-use crate::i18n::Lang;
-use crate::signin::{audit_with, send};
-use crate::AppState;
+use crate::audit::audit_with;
+use crate::signin::send;
+use crate::tickets::{self, OtherChangePending};
+use crate::App;
 use sekisho_core::email::Email;
 use sekisho_core::model::{Brand, Contract, LoginMethod, Role, User, UserStatus};
-use sekisho_core::tickets::{TicketPurpose, TICKET_TTL};
-use sekisho_crypto::tokens::{hash_token, new_id, random_token};
+use sekisho_core::oauth::Lang;
+use sekisho_core::tickets::TicketPurpose;
+use sekisho_crypto::tokens::new_id;
 use sekisho_notify::templates::MailKind;
 use sekisho_oidc::OAuthError;
-use sekisho_store::{ExclusiveTicket, StoreError, TicketRecord};
+use sekisho_store::StoreError;
 use serde::Serialize;
 use serde_json::json;
 
@@ -103,15 +105,15 @@ pub struct Actor {
 
 impl Actor {
     /// The user `user_id` as an actor, if they may manage users at all.
-    pub async fn load(state: &AppState, user_id: &str) -> Result<Actor> {
-        let (user, contract) = state
+    pub async fn load(app: &App, user_id: &str) -> Result<Actor> {
+        let (user, contract) = app
             .op
             .store
             .find_user_with_contract(user_id)
             .await?
             .ok_or(DirectoryError::NotAllowed)?;
         let manager = matches!(user.role, Role::Contractor | Role::Admin);
-        if !manager || !user.may_use_service(&contract, state.op.now()) {
+        if !manager || !user.may_use_service(&contract, app.op.now()) {
             return Err(DirectoryError::NotAllowed);
         }
         Ok(Actor {
@@ -122,8 +124,8 @@ impl Actor {
     }
 
     /// An integrator's client acting for `contract_id` (the client is bound to that contract).
-    pub async fn for_client(state: &AppState, contract_id: &str, client_id: &str) -> Result<Actor> {
-        let contractor = state
+    pub async fn for_client(app: &App, contract_id: &str, client_id: &str) -> Result<Actor> {
+        let contractor = app
             .op
             .store
             .list_users(contract_id)
@@ -131,15 +133,14 @@ impl Actor {
             .into_iter()
             .find(|u| u.role == Role::Contractor)
             .ok_or(DirectoryError::NotAllowed)?;
-        let mut actor = Actor::load(state, &contractor.id).await?;
+        let mut actor = Actor::load(app, &contractor.id).await?;
         actor.client_id = Some(client_id.to_owned());
         Ok(actor)
     }
 
     /// A user of the actor's contract.
-    pub async fn target(&self, state: &AppState, user_id: &str) -> Result<User> {
-        state
-            .op
+    pub async fn target(&self, app: &App, user_id: &str) -> Result<User> {
+        app.op
             .store
             .find_user(user_id)
             .await?
@@ -164,11 +165,11 @@ pub struct UserView {
     pub created_at: i64,
 }
 
-async fn view(state: &AppState, u: &User) -> Result<UserView> {
-    let pending = state
+async fn view(app: &App, u: &User) -> Result<UserView> {
+    let pending = app
         .op
         .store
-        .pending_ticket_purposes(&u.id, state.op.now())
+        .pending_ticket_purposes(&u.id, app.op.now())
         .await?
         .into_iter()
         .filter(|p| {
@@ -190,23 +191,23 @@ async fn view(state: &AppState, u: &User) -> Result<UserView> {
     })
 }
 
-pub async fn list_users(state: &AppState, actor: &Actor) -> Result<Vec<UserView>> {
+pub async fn list_users(app: &App, actor: &Actor) -> Result<Vec<UserView>> {
     let mut out = Vec::new();
-    for u in state.op.store.list_users(&actor.contract.id).await? {
-        out.push(view(state, &u).await?);
+    for u in app.op.store.list_users(&actor.contract.id).await? {
+        out.push(view(app, &u).await?);
     }
     Ok(out)
 }
 
-pub async fn get_user(state: &AppState, actor: &Actor, user_id: &str) -> Result<UserView> {
-    let u = actor.target(state, user_id).await?;
-    view(state, &u).await
+pub async fn get_user(app: &App, actor: &Actor, user_id: &str) -> Result<UserView> {
+    let u = actor.target(app, user_id).await?;
+    view(app, &u).await
 }
 
 /// Registers a user by email (REQ-USER-1): an invited user, and the mail
 /// `【Brand】利用者登録のご案内` with a 14-day registration link.
 pub async fn invite(
-    state: &AppState,
+    app: &App,
     brand: &Brand,
     actor: &Actor,
     email: &str,
@@ -230,19 +231,16 @@ pub async fn invite(
         failed_logins: 0,
         locked_at: None,
         status: UserStatus::Invited,
-        created_at: state.op.now(),
+        created_at: app.op.now(),
     };
-    match state.op.store.insert_user(&user).await {
+    match app.op.store.insert_user(&user).await {
         Err(StoreError::Conflict) => return Err(DirectoryError::EmailTaken),
         other => other?,
     }
-    let token = issue(state, brand, &user, TicketPurpose::Invitation, "{}", &[]).await?;
-    let url = format!(
-        "{}/registration?ticket={token}",
-        state.op.issuer(brand.code.as_str())
-    );
+    let token = issue(app, &user, TicketPurpose::Invitation, json!({})).await?;
+    let url = tickets::link(app, brand.code.as_str(), TicketPurpose::Invitation, &token);
     send(
-        state,
+        app,
         brand,
         &user,
         lang,
@@ -253,7 +251,7 @@ pub async fn invite(
     )
     .await?;
     audit(
-        state,
+        app,
         brand,
         actor,
         "user.invited",
@@ -261,25 +259,25 @@ pub async fn invite(
         json!({ "role": role }),
     )
     .await;
-    view(state, &user).await
+    view(app, &user).await
 }
 
 /// Mails the login-method-change link `【Brand】ログイン方法の設定変更` (REQ-USER-4) to a user of
 /// the actor's contract (not the contractor: they use the account menu).
 pub async fn send_login_method_change(
-    state: &AppState,
+    app: &App,
     brand: &Brand,
     actor: &Actor,
     user_id: &str,
     lang: Lang,
 ) -> Result<UserView> {
-    let user = actor.target(state, user_id).await?;
+    let user = actor.target(app, user_id).await?;
     if user.role == Role::Contractor {
         return Err(DirectoryError::NotAllowed);
     }
-    request_login_method_change(state, brand, &user, lang).await?;
+    request_login_method_change(app, brand, &user, lang).await?;
     audit(
-        state,
+        app,
         brand,
         actor,
         "login_method.change_sent",
@@ -287,42 +285,44 @@ pub async fn send_login_method_change(
         json!({}),
     )
     .await;
-    view(state, &user).await
+    view(app, &user).await
 }
 
 /// Mails the email-change link `【Brand】メールアドレス変更登録` to `new_email` (REQ-USER-6) for a
 /// user of the actor's contract (not the contractor: they use the account menu).
 pub async fn send_email_change(
-    state: &AppState,
+    app: &App,
     brand: &Brand,
     actor: &Actor,
     user_id: &str,
     new_email: &str,
     lang: Lang,
 ) -> Result<UserView> {
-    let user = actor.target(state, user_id).await?;
+    let user = actor.target(app, user_id).await?;
     if user.role == Role::Contractor {
         return Err(DirectoryError::NotAllowed);
     }
-    request_email_change(state, brand, &user, new_email, lang).await?;
-    audit(state, brand, actor, "email.change_sent", &user, json!({})).await;
-    view(state, &user).await
+    request_email_change(app, brand, &user, new_email, lang).await?;
+    audit(app, brand, actor, "email.change_sent", &user, json!({})).await;
+    view(app, &user).await
 }
 
 /// Issues and mails a login-method-change ticket for `user` (the console's mail).
 pub async fn request_login_method_change(
-    state: &AppState,
+    app: &App,
     brand: &Brand,
     user: &User,
     lang: Lang,
 ) -> Result<String> {
-    let token = login_method_change_ticket(state, brand, user).await?;
-    let url = format!(
-        "{}/login-method?ticket={token}",
-        state.op.issuer(brand.code.as_str())
+    let token = login_method_change_ticket(app, user).await?;
+    let url = tickets::link(
+        app,
+        brand.code.as_str(),
+        TicketPurpose::LoginMethodChange,
+        &token,
     );
     send(
-        state,
+        app,
         brand,
         user,
         lang,
@@ -334,28 +334,16 @@ pub async fn request_login_method_change(
 
 /// A login-method-change ticket for `user`, unless an email change is pending (REQ-USER-7); the
 /// contractor's own change from the menu opens it at once, without a mail.
-pub async fn login_method_change_ticket(
-    state: &AppState,
-    brand: &Brand,
-    user: &User,
-) -> Result<String> {
+pub async fn login_method_change_ticket(app: &App, user: &User) -> Result<String> {
     if user.status != UserStatus::Active {
         return Err(DirectoryError::WrongState);
     }
-    issue(
-        state,
-        brand,
-        user,
-        TicketPurpose::LoginMethodChange,
-        "{}",
-        &[TicketPurpose::EmailChange],
-    )
-    .await
+    issue(app, user, TicketPurpose::LoginMethodChange, json!({})).await
 }
 
 /// Issues an email-change ticket for `user` and mails it to the new address.
 pub async fn request_email_change(
-    state: &AppState,
+    app: &App,
     brand: &Brand,
     user: &User,
     new_email: &str,
@@ -365,7 +353,7 @@ pub async fn request_email_change(
         return Err(DirectoryError::WrongState);
     }
     let email = Email::parse(new_email).map_err(|_| DirectoryError::EmailInvalid)?;
-    if state
+    if app
         .op
         .store
         .find_user_by_email(brand.code.as_str(), &email)
@@ -374,22 +362,10 @@ pub async fn request_email_change(
     {
         return Err(DirectoryError::EmailTaken);
     }
-    let payload = json!({ "email": email.as_str() }).to_string();
-    let token = issue(
-        state,
-        brand,
-        user,
-        TicketPurpose::EmailChange,
-        &payload,
-        &[TicketPurpose::LoginMethodChange],
-    )
-    .await?;
-    let url = format!(
-        "{}/email-change?ticket={token}",
-        state.op.issuer(brand.code.as_str())
-    );
-    state
-        .mailer
+    let payload = json!({ "email": email.as_str() });
+    let token = issue(app, user, TicketPurpose::EmailChange, payload).await?;
+    let url = tickets::link(app, brand.code.as_str(), TicketPurpose::EmailChange, &token);
+    app.mailer
         .enqueue_kind(
             brand,
             email.as_str(),
@@ -404,7 +380,7 @@ pub async fn request_email_change(
 
 /// Gives a user the admin or user role.
 pub async fn set_role(
-    state: &AppState,
+    app: &App,
     brand: &Brand,
     actor: &Actor,
     user_id: &str,
@@ -413,13 +389,13 @@ pub async fn set_role(
     if role == Role::Contractor {
         return Err(DirectoryError::BadRole);
     }
-    let user = actor.target(state, user_id).await?;
+    let user = actor.target(app, user_id).await?;
     if user.role == Role::Contractor {
         return Err(DirectoryError::NotAllowed);
     }
-    state.op.store.set_user_role(&user.id, role).await?;
+    app.op.store.set_user_role(&user.id, role).await?;
     audit(
-        state,
+        app,
         brand,
         actor,
         "user.role",
@@ -427,18 +403,18 @@ pub async fn set_role(
         json!({ "role": role }),
     )
     .await;
-    get_user(state, actor, user_id).await
+    get_user(app, actor, user_id).await
 }
 
 /// Disables (sessions end, tokens stop) or re-enables a registered user.
 pub async fn set_enabled(
-    state: &AppState,
+    app: &App,
     brand: &Brand,
     actor: &Actor,
     user_id: &str,
     enabled: bool,
 ) -> Result<UserView> {
-    let user = actor.target(state, user_id).await?;
+    let user = actor.target(app, user_id).await?;
     if user.role == Role::Contractor || user.id == actor.user.id {
         return Err(DirectoryError::NotAllowed);
     }
@@ -447,9 +423,9 @@ pub async fn set_enabled(
         (true, _) => UserStatus::Active,
         (false, _) => UserStatus::Disabled,
     };
-    state.op.store.set_user_status(&user.id, status).await?;
+    app.op.store.set_user_status(&user.id, status).await?;
     audit(
-        state,
+        app,
         brand,
         actor,
         "user.status",
@@ -457,57 +433,36 @@ pub async fn set_enabled(
         json!({ "status": status }),
     )
     .await;
-    get_user(state, actor, user_id).await
+    get_user(app, actor, user_id).await
 }
 
 /// Deletes a user of the actor's contract: their tokens stop and their data goes.
-pub async fn delete(state: &AppState, brand: &Brand, actor: &Actor, user_id: &str) -> Result<()> {
-    let user = actor.target(state, user_id).await?;
+pub async fn delete(app: &App, brand: &Brand, actor: &Actor, user_id: &str) -> Result<()> {
+    let user = actor.target(app, user_id).await?;
     if user.role == Role::Contractor || user.id == actor.user.id {
         return Err(DirectoryError::NotAllowed);
     }
-    state.op.store.delete_user(&user.id, state.op.now()).await?;
-    audit(state, brand, actor, "user.deleted", &user, json!({})).await;
+    app.op.store.delete_user(&user.id, app.op.now()).await?;
+    audit(app, brand, actor, "user.deleted", &user, json!({})).await;
     Ok(())
 }
 
-/// A new ticket of `purpose` for `user` unless one of `conflicting` is pending; the token.
+/// A new ticket of `purpose` for `user` (REQ-USER-7 is kept by `tickets::issue`); the token.
 async fn issue(
-    state: &AppState,
-    brand: &Brand,
+    app: &App,
     user: &User,
     purpose: TicketPurpose,
-    payload: &str,
-    conflicting: &[TicketPurpose],
+    payload: serde_json::Value,
 ) -> Result<String> {
-    let token = random_token();
-    let now = state.op.now();
-    let record = TicketRecord {
-        token_hash: hash_token(&token),
-        purpose: purpose.as_str().to_owned(),
-        brand: brand.code.to_string(),
-        user_id: user.id.clone(),
-        payload: payload.to_owned(),
-        created_at: now,
-        expires_at: now + TICKET_TTL,
-        used_at: None,
-    };
-    let conflicting: Vec<&str> = conflicting.iter().map(|p| p.as_str()).collect();
-    match state
-        .op
-        .store
-        .issue_exclusive_ticket(&record, &conflicting)
+    tickets::issue(app, user, purpose, &payload)
         .await?
-    {
-        ExclusiveTicket::Issued => Ok(token),
-        ExclusiveTicket::OtherPending => Err(DirectoryError::OtherChangePending),
-    }
+        .map_err(|OtherChangePending| DirectoryError::OtherChangePending)
 }
 
 /// Audits an action on `target` by `actor` (the event's user is the target; the actor is in
 /// the detail).
 async fn audit(
-    state: &AppState,
+    app: &App,
     brand: &Brand,
     actor: &Actor,
     kind: &str,
@@ -518,5 +473,5 @@ async fn audit(
         Some(client) => json!({ "client_id": client }),
         None => json!(actor.user.id),
     };
-    audit_with(state, kind, brand, Some(&target.id), detail).await;
+    audit_with(app, kind, brand, Some(&target.id), detail).await;
 }

@@ -1,0 +1,65 @@
+//! Sekisho's use cases, with no HTTP: what happens when someone logs in, proves a second factor,
+//! binds an upstream account, opens a mailed link or manages a contract's users.
+//!
+//! Boundary: no axum, tower or hyper here (`scripts/test` checks the dependency tree). The web
+//! crate turns requests into calls of this crate and its outcomes into responses; the CLI calls
+//! the same functions, so an operator cannot bypass a rule the web keeps.
+//!
+//! The shape of a login: every identity source (password, upstream OIDC/OAuth 2.0, and the coming
+//! SAML and line gateway) ends in [`pipeline::complete`], which applies the user's and contract's
+//! state, the two-step policy and the client's `acr_values`, and answers one [`pipeline::LoginOutcome`].
+
+pub mod audit;
+pub mod directory;
+pub mod federation;
+pub mod pipeline;
+pub mod second_step;
+pub mod session;
+pub mod signin;
+pub mod tickets;
+
+use sekisho_notify::{Mailer, SmsGateway};
+use sekisho_oidc::{OAuthError, Op};
+use sekisho_upstream::Connector;
+use std::sync::Arc;
+
+/// An internal failure (database, hashing, mail queue): logged, never shown.
+pub type Error = OAuthError;
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything a use case needs; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub op: Arc<Op>,
+    pub mailer: Mailer,
+    /// Where two-step verification codes go by SMS.
+    pub sms: SmsGateway,
+    /// The upstream logins of this deployment (Google, Microsoft, d アカウント, Facebook).
+    pub upstreams: Arc<Vec<Connector>>,
+}
+
+impl App {
+    pub fn new(op: Arc<Op>, mailer: Mailer, sms: SmsGateway) -> Self {
+        Self {
+            op,
+            mailer,
+            sms,
+            upstreams: Arc::new(Vec::new()),
+        }
+    }
+
+    /// With these upstream logins (in the order of the login page's buttons).
+    pub fn with_upstreams(mut self, upstreams: Vec<Connector>) -> Self {
+        self.upstreams = Arc::new(upstreams);
+        self
+    }
+
+    /// The upstream connector named `name` (the path segment), if configured.
+    pub fn upstream(&self, name: &str) -> Option<&Connector> {
+        self.upstreams.iter().find(|c| c.name() == name)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.op.now()
+    }
+}

@@ -1,0 +1,288 @@
+//! The one end of every login. Each identity source — a password, an upstream OpenID/OAuth
+//! account, a session stepping up for a client's `acr_values`, and later SAML and the line
+//! gateway — identifies a user and then calls [`complete`], which decides in one place:
+//!
+//! 1. the user and their contract may use the service (`User::may_use_service`; the account menu
+//!    also lets an ended trial's contractor in for the plan change, `User::may_open_menu`);
+//! 2. the two-step policy (`sekisho_core::two_factor::decide`: contract setting, access route,
+//!    the browser's trust) and the client's `acr_values`;
+//! 3. and answers one [`LoginOutcome`]: signed in, a second step begun, or refused.
+//!
+//! The refusals are the same whichever source authenticated ([`Refusal`]); the web crate maps
+//! them to one page or redirect each. [`resume`] is the step machine of an authorization request
+//! (`sekisho_core::login::next_step`) that comes back here after every step.
+//!
+//! Invariant: a session holds a user only once every step the policy asked for is done; a login
+//! replaces the session (new value and `sid`).
+
+use crate::audit::audit;
+use crate::second_step;
+use crate::session::{new_session, SessionToken};
+use crate::{App, Result};
+use sekisho_core::login::{next_step, AuthReason, Continuation, NextStep, SignedIn as Session};
+use sekisho_core::model::{Brand, User};
+use sekisho_core::oauth::{Amr, Lang, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
+use sekisho_core::secret::Secret;
+use sekisho_core::two_factor::{
+    decide, is_multi_factor, BrowserTrust, Decision, Facts, Network, Waived,
+};
+use sekisho_crypto::tokens::hash_token;
+use sekisho_oidc::authorize::{self, Authentication, Pending};
+use sekisho_oidc::{ErrorCode, OAuthError};
+use sekisho_store::SessionRecord;
+use url::Url;
+
+/// Where and for whom a login happens.
+#[derive(Debug, Clone)]
+pub struct LoginContext<'a> {
+    pub brand: &'a Brand,
+    pub lang: Lang,
+    /// The browser session the login happens in (anonymous, or signed in when stepping up).
+    pub session: &'a SessionRecord,
+    /// The remembered-browser cookie's value, if the browser sent one (REQ-2FA-2).
+    pub browser: Option<&'a str>,
+    /// Where the login continues once complete.
+    pub then: Continuation,
+}
+
+/// Which identity source identified the user: it says what the first factor was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Password,
+    /// An upstream OpenID Connect or OAuth 2.0 account (Google, Microsoft, d アカウント, Facebook).
+    Upstream,
+    /// A signed-in session whose client now requires two factors: its factors so far count.
+    StepUp,
+}
+
+impl Source {
+    fn amr(self, session: &SessionRecord) -> Vec<Amr> {
+        match self {
+            Source::Password => vec![Amr::Pwd],
+            Source::Upstream => vec![Amr::Fed],
+            Source::StepUp => session.amr.clone(),
+        }
+    }
+}
+
+/// A completed login: the browser's new session, and where it goes on to.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub then: Continuation,
+    pub session: SessionToken,
+    /// A new remembered-browser value to set, when the user ticked "remember this browser".
+    pub remembered_browser: Option<Secret<String>>,
+}
+
+/// Why a login was refused. The same on every identity source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The user is not active (disabled) or their contract has ended (cancelled, or a trial past
+    /// its 30 days): no login, and the page says why.
+    NoService,
+    /// The client requires two factors that this user's login method cannot give
+    /// (`unmet_authentication_requirements`): the RP's error redirect when the login belongs to
+    /// an authorization request, else `None` (a page).
+    Unmet { rp_error_url: Option<String> },
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    SignedIn(SignedIn),
+    /// A second step began, in a new session (the value to set).
+    SecondStep {
+        session: SessionToken,
+    },
+    Refused(Refusal),
+}
+
+/// The end of every identity source: `user` was identified by `source` in `ctx`.
+pub async fn complete(
+    app: &App,
+    ctx: &LoginContext<'_>,
+    user: &User,
+    source: Source,
+) -> Result<LoginOutcome> {
+    let op = &app.op;
+    let code = ctx.brand.code.as_str();
+    let pending = match &ctx.then {
+        Continuation::Authorize(ar) => authorize::find(op, code, ar, &ctx.session.sid).await?,
+        _ => None,
+    };
+    let contract = op
+        .store
+        .find_contract(&user.contract_id)
+        .await?
+        .ok_or_else(|| OAuthError::server("user without contract"))?;
+    // The account menu stays open to an ended trial's contractor for the plan change.
+    let may = match ctx.then {
+        Continuation::Account => user.may_open_menu(&contract, app.now()),
+        _ => user.may_use_service(&contract, app.now()),
+    };
+    if !may {
+        audit(
+            app,
+            "login.refused.contract_ended",
+            ctx.brand,
+            Some(&user.id),
+        )
+        .await;
+        return Ok(LoginOutcome::Refused(Refusal::NoService));
+    }
+    let factor = op.store.find_second_factor(&user.id).await?;
+    let browser = ctx.browser.map(hash_token);
+    let trust = match &browser {
+        Some(h) => op.store.browser_last_login(h, &user.id).await?,
+        None => None,
+    }
+    .map_or(BrowserTrust::Never, |last_login| BrowserTrust::Remembered {
+        last_login,
+    });
+    let decision = decide(Facts {
+        login_method: user.login_method,
+        setting: contract.two_factor,
+        route: contract.access_route,
+        network: Network::Internet,
+        trust,
+        enrolled: factor.is_some(),
+        client_requires_two_factors: pending
+            .as_ref()
+            .is_some_and(|p| p.params.requires_two_factors()),
+        now: app.now(),
+    });
+    let amr = source.amr(ctx.session);
+    let step = match decision {
+        Decision::Skip(waived) => {
+            if let (Waived::BrowserRemembered, Some(h)) = (waived, &browser) {
+                op.store.remember_browser(h, &user.id, app.now()).await?;
+            }
+            let done = sign_in(app, code, ctx.session, &user.id, &amr, &ctx.then).await?;
+            return Ok(LoginOutcome::SignedIn(done));
+        }
+        Decision::Unmet => {
+            let err = OAuthError::new(
+                ErrorCode::UnmetAuthenticationRequirements,
+                "the client requires two factors, which this user's login method cannot give",
+            );
+            let rp_error_url = match pending {
+                Some(p) => Some(authorize::fail(op, &p, &err).await?.to_string()),
+                None => None,
+            };
+            audit(app, "login.refused.unmet", ctx.brand, Some(&user.id)).await;
+            return Ok(LoginOutcome::Refused(Refusal::Unmet { rp_error_url }));
+        }
+        Decision::Enrol(ask) => second_step::Begin::Enrol(ask),
+        Decision::Verify(ask) => second_step::Begin::Verify(ask),
+    };
+    let session = second_step::begin(app, ctx, user, amr, step, factor).await?;
+    Ok(LoginOutcome::SecondStep { session })
+}
+
+/// Replaces the browser session with a signed-in one for `user_id` (the failure count starts
+/// again: the whole login is done).
+pub(crate) async fn sign_in(
+    app: &App,
+    brand: &str,
+    session: &SessionRecord,
+    user_id: &str,
+    amr: &[Amr],
+    then: &Continuation,
+) -> Result<SignedIn> {
+    app.op.store.reset_login_failures(user_id).await?;
+    let (new, value) = new_session(app, brand, Some((user_id, amr)));
+    app.op
+        .store
+        .replace_session(&session.id_hash, &new, then.authorization_request())
+        .await?;
+    Ok(SignedIn {
+        then: then.clone(),
+        session: value,
+        remembered_browser: None,
+    })
+}
+
+/// The next step of an authorization request.
+#[derive(Debug)]
+pub enum Resume {
+    /// Show the login page for the request.
+    ShowLogin,
+    /// Back to the relying party (a code, or an error such as `login_required`).
+    ToRp(Url),
+    /// The signed-in user must step up: the pipeline's outcome.
+    Login(LoginOutcome),
+}
+
+/// Asks the step machine what comes next for `pending` in `ctx.session`, and does it.
+pub async fn resume(app: &App, ctx: &LoginContext<'_>, pending: &Pending) -> Result<Resume> {
+    let op = &app.op;
+    let session = ctx.session;
+    let signed_in = match (&session.user_id, session.auth_time) {
+        (Some(_), Some(t)) => Some(Session {
+            auth_time: t,
+            multi_factor: is_multi_factor(&session.amr),
+        }),
+        _ => None,
+    };
+    let fresh = pending.record.authenticated_at.is_some();
+    let fail = |code: ErrorCode, why: &'static str| async move {
+        let url = authorize::fail(op, pending, &OAuthError::new(code, why)).await?;
+        Ok(Resume::ToRp(url))
+    };
+    match next_step(pending.params.prompt(), signed_in, fresh, app.now()) {
+        NextStep::Authenticate(_) => Ok(Resume::ShowLogin),
+        NextStep::LoginRequired(AuthReason::TwoFactorsRequired) => {
+            fail(
+                ErrorCode::InteractionRequired,
+                "the client requires two factors: the user must verify the second one",
+            )
+            .await
+        }
+        NextStep::LoginRequired(_) => fail(ErrorCode::LoginRequired, "the user must log in").await,
+        NextStep::StepUp => {
+            let Some(user) = op
+                .store
+                .find_user(session.user_id.as_deref().unwrap_or_default())
+                .await?
+            else {
+                return Err(OAuthError::server("session of a deleted user"));
+            };
+            let outcome = complete(app, ctx, &user, Source::StepUp).await?;
+            Ok(Resume::Login(outcome))
+        }
+        NextStep::IssueCode => {
+            let Some(user_id) = &session.user_id else {
+                return Err(OAuthError::server("a code for a session without a user"));
+            };
+            // A signed-in session of a user who was disabled or whose contract has ended gets no
+            // more codes.
+            let Some((user, contract)) = op.store.find_user_with_contract(user_id).await? else {
+                return fail(ErrorCode::AccessDenied, "the contract has ended").await;
+            };
+            if !user.may_use_service(&contract, app.now()) {
+                return fail(ErrorCode::AccessDenied, "the contract has ended").await;
+            }
+            // An upstream login names its upstream (`idp`), from the user's login method.
+            let idp = session
+                .amr
+                .contains(&Amr::Fed)
+                .then(|| user.login_method.as_str().to_owned());
+            let auth = Authentication {
+                user_id: user_id.clone(),
+                sid: session.sid.clone(),
+                auth_time: session.auth_time.unwrap_or_default(),
+                amr: session.amr.clone(),
+                acr: if is_multi_factor(&session.amr) {
+                    ACR_MULTI_FACTOR
+                } else {
+                    ACR_SINGLE_FACTOR
+                }
+                .to_owned(),
+                idp,
+            };
+            match authorize::issue_code(op, pending, auth).await? {
+                Some(url) => Ok(Resume::ToRp(url)),
+                None => Err(OAuthError::server("authorization request completed twice")),
+            }
+        }
+    }
+}

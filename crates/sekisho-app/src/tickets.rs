@@ -1,0 +1,130 @@
+//! Tickets: the single-use links mailed to users (REQ-MAIL-2). One module issues and opens them
+//! all, for the web and the CLI alike.
+//!
+//! Invariant: a ticket works only for its purpose, on its brand's pages, once, within 14 days;
+//! only its hash is stored. A ticket presented on the wrong brand's or purpose's page is "not
+//! valid" and stays unspent. A login-method change and an email change are never pending
+//! together (REQ-USER-7): the exclusion is checked and the ticket issued in one transaction.
+
+use crate::{App, Result};
+use sekisho_core::model::User;
+use sekisho_core::tickets::{TicketPurpose, TICKET_TTL};
+use sekisho_crypto::tokens::{hash_token, random_token};
+use sekisho_store::{ExclusiveTicket, TicketRecord};
+
+/// A conflicting change is pending for the user (REQ-USER-7): nothing was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OtherChangePending;
+
+/// The path of the page that opens a ticket of `purpose` (under the brand's issuer).
+pub fn page_path(purpose: TicketPurpose) -> &'static str {
+    match purpose {
+        TicketPurpose::Unlock => "unlock",
+        TicketPurpose::PasswordReset => "password/reset",
+        TicketPurpose::Invitation => "registration",
+        TicketPurpose::EmailChange => "email-change",
+        TicketPurpose::LoginMethodChange => "login-method",
+    }
+}
+
+/// The mailed link that opens `token`.
+pub fn link(app: &App, brand: &str, purpose: TicketPurpose, token: &str) -> String {
+    format!(
+        "{}/{}?ticket={}",
+        app.op.issuer(brand),
+        page_path(purpose),
+        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+    )
+}
+
+/// Issues a ticket of `purpose` for `user` in the user's brand, with `payload` (JSON), retiring
+/// the user's earlier unused one of the same purpose; refused while a conflicting change is
+/// pending. Returns the token for the link (only its hash is kept).
+pub async fn issue(
+    app: &App,
+    user: &User,
+    purpose: TicketPurpose,
+    payload: &serde_json::Value,
+) -> Result<std::result::Result<String, OtherChangePending>> {
+    let token = random_token();
+    let now = app.now();
+    let record = TicketRecord {
+        token_hash: hash_token(&token),
+        purpose: purpose.as_str().to_owned(),
+        brand: user.brand.to_string(),
+        user_id: user.id.clone(),
+        payload: payload.to_string(),
+        created_at: now,
+        expires_at: now + TICKET_TTL,
+        used_at: None,
+    };
+    let conflicting: Vec<&str> = purpose.conflicting().iter().map(|p| p.as_str()).collect();
+    Ok(
+        match app
+            .op
+            .store
+            .issue_exclusive_ticket(&record, &conflicting)
+            .await?
+        {
+            ExclusiveTicket::Issued => Ok(token),
+            ExclusiveTicket::OtherPending => Err(OtherChangePending),
+        },
+    )
+}
+
+/// A live ticket of `purpose` for `brand`, and its user, without spending it (to show a form).
+/// `None` for an unknown, spent or expired ticket, or one of another purpose or brand.
+pub async fn open(
+    app: &App,
+    brand: &str,
+    purpose: TicketPurpose,
+    token: &str,
+) -> Result<Option<(TicketRecord, User)>> {
+    let Some(ticket) = app
+        .op
+        .store
+        .find_live_ticket(&hash_token(token), purpose.as_str(), brand, app.now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let user = app.op.store.find_user(&ticket.user_id).await?;
+    Ok(user
+        .filter(|u| u.brand.as_str() == brand)
+        .map(|u| (ticket, u)))
+}
+
+/// [`open`] for the first of `purposes` the token is live for.
+pub async fn open_any(
+    app: &App,
+    brand: &str,
+    purposes: &[TicketPurpose],
+    token: &str,
+) -> Result<Option<(TicketRecord, User)>> {
+    for purpose in purposes {
+        if let Some(found) = open(app, brand, *purpose, token).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// Spends a live ticket of `purpose` for `brand`: the ticket if this call spent it, `None`
+/// otherwise (unknown, spent, expired, or of another purpose or brand: then nothing is spent).
+pub async fn spend(
+    app: &App,
+    brand: &str,
+    purpose: TicketPurpose,
+    token: &str,
+) -> Result<Option<TicketRecord>> {
+    Ok(app
+        .op
+        .store
+        .consume_ticket(&hash_token(token), purpose.as_str(), brand, app.now())
+        .await?)
+}
+
+/// The purpose a stored ticket was issued for.
+pub fn purpose_of(ticket: &TicketRecord) -> Option<TicketPurpose> {
+    TicketPurpose::parse(&ticket.purpose)
+}
