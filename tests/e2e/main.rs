@@ -20,6 +20,7 @@ mod performance_design;
 mod rp_node;
 mod rp_openidconnect;
 mod support;
+mod ticket_scope;
 mod two_factor;
 mod upstream;
 mod upstream_rogue;
