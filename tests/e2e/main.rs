@@ -17,6 +17,7 @@ mod negative;
 mod node_driver;
 mod password_reset;
 mod performance_design;
+mod refusals;
 mod rp_node;
 mod rp_openidconnect;
 mod support;
