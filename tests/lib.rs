@@ -16,6 +16,9 @@ use std::sync::Arc;
 use url::Url;
 
 pub const BRAND: &str = "VX5";
+/// A second brand, for tests of what must stay inside one brand. The server does not create it;
+/// every test upstream accepts its callback too, so a round trip can also start there.
+pub const OTHER_BRAND: &str = "MDR";
 pub const EMAIL: &str = "taro@example.jp";
 pub const PASSWORD: &str = "Tokyo-Tower-333";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
@@ -134,7 +137,7 @@ impl TestApp {
             content_type: "application/json".into(),
         })
         .expect("SMS gateway");
-        let callback = format!("{base}/{BRAND}/upstream/callback");
+        let callbacks = [BRAND, OTHER_BRAND].map(|b| format!("{base}/{b}/upstream/callback"));
         let mut upstreams = Vec::new();
         let mut connectors = Vec::new();
         for profile in profiles {
@@ -143,7 +146,7 @@ impl TestApp {
                 *profile,
                 &format!("sekisho-{name}"),
                 UPSTREAM_SECRET,
-                std::slice::from_ref(&callback),
+                &callbacks,
             )
             .expect("upstream provider (scripts/test installs tests/upstream)");
             let mut settings = ConnectorSettings {
