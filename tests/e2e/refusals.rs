@@ -217,7 +217,7 @@ async fn account(app: &TestApp, row: usize, source: Source) -> Account {
 
 /// Binds the Google account `sub` by the login-method-change link, as the user would.
 async fn bind_google(app: &TestApp, user_id: &str, sub: &str) {
-    let link = sekisho::admin::login_method_change_link(&app.op, user_id)
+    let link = sekisho::admin::login_method_change_link(&app.services, user_id)
         .await
         .unwrap();
     let browser = Browser::new();

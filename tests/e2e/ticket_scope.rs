@@ -415,6 +415,7 @@ async fn snapshot(w: &World) -> Vec<String> {
             .find_live_ticket(
                 &hash_token(&w.tickets[&purpose]),
                 purpose.as_str(),
+                BRAND,
                 w.app.op.now(),
             )
             .await
