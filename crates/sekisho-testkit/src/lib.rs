@@ -35,7 +35,7 @@ pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgre
 pub use sms::{SmsGatewayDouble, SmsRequest};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use sqlite::fresh_sqlite_url;
-pub use upstream::{Profile, UpstreamOp};
+pub use upstream::{Profile, UpstreamClock, UpstreamOp};
 
 /// Name of the environment variable that points the tests at an already running PostgreSQL
 /// (for example one started by `scripts/test`, or a CI service container).
