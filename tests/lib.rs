@@ -164,11 +164,11 @@ impl TestApp {
                 }
                 _ => settings.discovery_url = op_up.discovery_url().to_owned(),
             }
-            connectors.push(Connector::new(settings).expect("connector"));
+            connectors.push(Connector::new(settings, clock.clone()).expect("connector"));
             upstreams.push(op_up);
         }
         for settings in extra {
-            connectors.push(Connector::new(settings).expect("connector"));
+            connectors.push(Connector::new(settings, clock.clone()).expect("connector"));
         }
         let app = sekisho_web::router(
             sekisho_web::AppState::new(op.clone(), mailer.clone(), gateway, None)

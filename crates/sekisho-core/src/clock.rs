@@ -22,6 +22,12 @@ impl Clock for SystemClock {
     }
 }
 
+/// Where every test clock starts: 2030-01-01T00:00:00Z, a fixed instant that is clearly not
+/// today. Fixed, so a run does not depend on the day it runs; in the future, so a peer that
+/// still reads the wall clock stamps tokens years before this "now" and they fail as expired
+/// instead of passing by accident; before 2038, so it fits any 32-bit `time_t` a peer may have.
+pub const TEST_EPOCH: Timestamp = 1_893_456_000;
+
 /// A clock that only moves when told to; shared between a test and the server it drives.
 #[derive(Debug)]
 pub struct FakeClock(AtomicI64);

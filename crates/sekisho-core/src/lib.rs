@@ -14,4 +14,4 @@ pub mod phone;
 pub mod tickets;
 pub mod two_factor;
 
-pub use clock::{Clock, FakeClock, SystemClock, Timestamp};
+pub use clock::{Clock, FakeClock, SystemClock, Timestamp, TEST_EPOCH};

@@ -55,7 +55,7 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         .upstreams
         .iter()
         .cloned()
-        .map(sekisho_upstream::Connector::new)
+        .map(|settings| sekisho_upstream::Connector::new(settings, op.clock.clone()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("upstreams: {e}"))?;
     let app = sekisho_web::router(
