@@ -29,16 +29,13 @@ impl Clock for SystemClock {
 pub const TEST_EPOCH: Timestamp = 1_893_456_000;
 
 /// A clock that only moves when told to; shared between a test and the server it drives.
+/// Tests start it at [`TEST_EPOCH`].
 #[derive(Debug)]
 pub struct FakeClock(AtomicI64);
 
 impl FakeClock {
     pub fn new(start: Timestamp) -> Self {
         Self(AtomicI64::new(start))
-    }
-    /// Starts at the real time, so that tokens it stamps also pass libraries that read the wall clock.
-    pub fn starting_now() -> Self {
-        Self::new(SystemClock.now())
     }
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
