@@ -1,18 +1,27 @@
 //! Test support for the end-to-end suite: a real Sekisho HTTP server on an ephemeral loopback port
 //! (fresh SQLite or PostgreSQL database, fake clock), seed data, and a cookie-keeping "browser".
+//!
+//! Time: every app starts its clock at [`TEST_EPOCH`] (2030-01-01T00:00:00Z), never at the real
+//! time. The real peers that check or stamp times keep to it: the upstream providers start there
+//! and follow [`TestClock::advance`]; the relying parties of the suite verify tokens against
+//! [`TestClock`] (the `openidconnect` RP through its time function, openid-client through its
+//! clock skew, given the clock's "now").
 
 use anyhow::{anyhow, bail, Context};
 use sekisho::admin::{self, NewClient, RegisteredClient};
 use sekisho::config::Config;
 use sekisho_core::model::Plan;
 use sekisho_core::model::TwoFactorSetting;
-use sekisho_core::FakeClock;
+use sekisho_core::{Clock, FakeClock, Timestamp, TEST_EPOCH};
 use sekisho_notify::{HttpSmsSettings, SmsGateway};
 use sekisho_notify::{Mailer, Transport};
 use sekisho_oidc::Op;
-use sekisho_testkit::{Profile, ReceivedMail, SmsGatewayDouble, SmtpSink, UpstreamOp};
+use sekisho_testkit::{
+    Profile, ReceivedMail, SmsGatewayDouble, SmtpSink, UpstreamClock, UpstreamOp,
+};
 use sekisho_upstream::{Connector, ConnectorSettings};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use url::Url;
 
 pub const BRAND: &str = "VX5";
@@ -41,12 +50,53 @@ pub fn upstream_name(profile: Profile) -> &'static str {
 /// The credentials the test SMS gateway expects from Sekisho.
 pub const SMS_GATEWAY_AUTHORIZATION: &str = "Bearer sms-gateway-test-key";
 
+/// The clock of a test and of the server it drives: a [`FakeClock`] started at [`TEST_EPOCH`],
+/// which the app's upstream providers follow.
+#[derive(Debug)]
+pub struct TestClock {
+    fake: FakeClock,
+    /// The upstream providers' clocks, moved with this one.
+    followers: Vec<UpstreamClock>,
+}
+
+impl TestClock {
+    fn new(followers: Vec<UpstreamClock>) -> Self {
+        Self {
+            fake: FakeClock::new(TEST_EPOCH),
+            followers,
+        }
+    }
+
+    /// Moves the server's time, and every upstream provider's with it (so the ID tokens they
+    /// stamp afterwards agree with the server's "now"). Returns once all have taken it.
+    pub fn advance(&self, seconds: i64) {
+        self.fake.advance(seconds);
+        let now = self.fake.now();
+        for upstream in &self.followers {
+            upstream
+                .set_now(now)
+                .unwrap_or_else(|e| panic!("moving an upstream provider's clock: {e:#}"));
+        }
+    }
+
+    /// Now, as the `SystemTime` that libraries signing tokens take (josekit).
+    pub fn system_time(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(u64::try_from(self.now()).expect("after 1970"))
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        self.fake.now()
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub op: Arc<Op>,
     /// The use cases the server runs on (`sekisho_app::App`), for tests that act as the CLI does.
     pub services: sekisho_app::App,
-    pub clock: Arc<FakeClock>,
+    pub clock: Arc<TestClock>,
     /// The outbox; tests deliver it explicitly with [`TestApp::deliver_mail`] (time is a parameter).
     pub mailer: Mailer,
     /// A real SMTP server (aiosmtpd) the mailer delivers to.
@@ -116,7 +166,25 @@ impl TestApp {
             )],
             ..Config::default()
         };
-        let clock = Arc::new(FakeClock::starting_now());
+        // The upstream providers first: the clock moves them.
+        let callbacks = [BRAND, OTHER_BRAND].map(|b| format!("{base}/{b}/upstream/callback"));
+        let mut upstreams = Vec::new();
+        for profile in profiles {
+            let name = upstream_name(*profile);
+            upstreams.push(
+                UpstreamOp::start_at(
+                    *profile,
+                    &format!("sekisho-{name}"),
+                    UPSTREAM_SECRET,
+                    &callbacks,
+                    TEST_EPOCH,
+                )
+                .expect("upstream provider (scripts/test installs tests/upstream)"),
+            );
+        }
+        let clock = Arc::new(TestClock::new(
+            upstreams.iter().map(UpstreamOp::clock).collect(),
+        ));
         let op = sekisho::server::build_op(&config, clock.clone())
             .await
             .expect("op");
@@ -137,18 +205,9 @@ impl TestApp {
             content_type: "application/json".into(),
         })
         .expect("SMS gateway");
-        let callbacks = [BRAND, OTHER_BRAND].map(|b| format!("{base}/{b}/upstream/callback"));
-        let mut upstreams = Vec::new();
         let mut connectors = Vec::new();
-        for profile in profiles {
+        for (profile, op_up) in profiles.iter().zip(&upstreams) {
             let name = upstream_name(*profile);
-            let op_up = UpstreamOp::start(
-                *profile,
-                &format!("sekisho-{name}"),
-                UPSTREAM_SECRET,
-                &callbacks,
-            )
-            .expect("upstream provider (scripts/test installs tests/upstream)");
             let mut settings = ConnectorSettings {
                 name: name.into(),
                 kind: name.into(),
@@ -169,11 +228,10 @@ impl TestApp {
                 }
                 _ => settings.discovery_url = op_up.discovery_url().to_owned(),
             }
-            connectors.push(Connector::new(settings).expect("connector"));
-            upstreams.push(op_up);
+            connectors.push(Connector::new(settings, clock.clone()).expect("connector"));
         }
         for settings in extra {
-            connectors.push(Connector::new(settings).expect("connector"));
+            connectors.push(Connector::new(settings, clock.clone()).expect("connector"));
         }
         let services =
             sekisho_app::App::new(op.clone(), mailer.clone(), gateway).with_upstreams(connectors);

@@ -73,7 +73,7 @@ async fn private_key_jwt() {
         p.set_subject(&client.client_id);
         p.set_audience(vec![aud]);
         p.set_jwt_id(jti);
-        p.set_expires_at(&(std::time::SystemTime::now() + std::time::Duration::from_secs(60)));
+        p.set_expires_at(&(app.clock.system_time() + std::time::Duration::from_secs(60)));
         josekit::jwt::encode_with_signer(
             &p,
             &header,
@@ -135,7 +135,7 @@ async fn private_key_jwt() {
     p.set_subject(&client.client_id);
     p.set_audience(vec![token_endpoint.as_str()]);
     p.set_jwt_id("jti-3");
-    p.set_expires_at(&(std::time::SystemTime::now() + std::time::Duration::from_secs(60)));
+    p.set_expires_at(&(app.clock.system_time() + std::time::Duration::from_secs(60)));
     let forged = josekit::jwt::encode_with_signer(
         &p,
         &header,

@@ -5,6 +5,7 @@
 use crate::support::{
     authorize_url, code, error_code, post_basic, redeem, userinfo_status, VERIFIER,
 };
+use sekisho_core::Clock;
 use sekisho_e2e::{
     Browser, TestApp, EMAIL, INITIAL_ACCESS_TOKEN, PASSWORD, POST_LOGOUT_URI, REDIRECT_URI,
 };
@@ -162,6 +163,8 @@ async fn openid_client_registers_dynamically_then_logs_in() {
             ("USER_EMAIL", EMAIL),
             ("USER_PASSWORD", PASSWORD),
             ("ID_TOKEN_ALG", s(client, "id_token_signed_response_alg")),
+            // openid-client checks the tokens on the app's (fake) clock.
+            ("NOW", &app.clock.now().to_string()),
         ],
     )
     .await;

@@ -2,6 +2,7 @@
 //! Sekisho: a second, independent relying party (tests/rp-node/rp.mjs).
 
 use sekisho_core::oauth::SigningAlg;
+use sekisho_core::Clock;
 use sekisho_e2e::{TestApp, EMAIL, PASSWORD, POST_LOGOUT_URI, REDIRECT_URI};
 use serde_json::Value;
 
@@ -25,6 +26,8 @@ async fn run_node_rp(alg: SigningAlg) -> Value {
         .env("USER_EMAIL", EMAIL)
         .env("USER_PASSWORD", PASSWORD)
         .env("ID_TOKEN_ALG", alg.as_str())
+        // openid-client checks the tokens on the app's (fake) clock.
+        .env("NOW", app.clock.now().to_string())
         .output()
         .await
         .expect("node runs");

@@ -74,7 +74,8 @@ async fn full_flow_on(app: TestApp, alg: SigningAlg, expected: CoreJwsSigningAlg
     let id_token = tokens.id_token().expect("id_token");
     let id_verifier = client
         .id_token_verifier()
-        .set_allowed_algs(vec![expected.clone()]);
+        .set_allowed_algs(vec![expected.clone()])
+        .set_time_fn(crate::support::fake_time(&app));
     let claims = id_token
         .claims(&id_verifier, &nonce)
         .expect("ID token verifies");

@@ -5,9 +5,11 @@ use openidconnect::{
     AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
     Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse,
 };
+use sekisho_core::Clock;
 use sekisho_crypto::tokens::pkce_s256;
-use sekisho_e2e::{query, Browser, TestApp, EMAIL, PASSWORD, REDIRECT_URI};
+use sekisho_e2e::{query, Browser, TestApp, TestClock, EMAIL, PASSWORD, REDIRECT_URI};
 use serde_json::Value;
+use std::sync::Arc;
 use url::Url;
 
 pub const VERIFIER: &str = "a-long-enough-pkce-code-verifier-of-at-least-43-characters-0123";
@@ -115,6 +117,21 @@ pub async fn active(app: &TestApp, id: &str, secret: &str, token: &str) -> bool 
     body["active"] == Value::Bool(true)
 }
 
+/// The time function for openidconnect's ID token verifier (`set_time_fn`): the app's clock, so
+/// the RP checks `exp` against the "now" the OP stamped the token on (by default it reads the
+/// wall clock, years before the tests' clock).
+pub fn fake_time(
+    app: &TestApp,
+) -> impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static {
+    clock_time(app.clock.clone())
+}
+
+fn clock_time(
+    clock: Arc<TestClock>,
+) -> impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static {
+    move || chrono::DateTime::from_timestamp(clock.now(), 0).expect("a representable time")
+}
+
 /// The error code of an OAuth JSON error.
 pub fn error_code(body: &Value) -> &str {
     body["error"].as_str().unwrap_or("")
@@ -131,6 +148,7 @@ pub struct Rp {
         openidconnect::EndpointMaybeSet,
     >,
     http: reqwest::Client,
+    clock: Arc<TestClock>,
 }
 
 /// One started authorization request: its URL and what the RP keeps to finish it.
@@ -156,7 +174,11 @@ impl Rp {
             Some(ClientSecret::new(secret.into())),
         )
         .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
-        Self { client, http }
+        Self {
+            client,
+            http,
+            clock: app.clock.clone(),
+        }
     }
 
     /// An authorization request; `acr` asks for that level, `prompt` for `prompt=…`.
@@ -208,8 +230,12 @@ impl Rp {
             .await
             .unwrap();
         let id_token = tokens.id_token().expect("id_token");
+        let verifier = self
+            .client
+            .id_token_verifier()
+            .set_time_fn(clock_time(self.clock.clone()));
         let claims = id_token
-            .claims(&self.client.id_token_verifier(), &req.nonce)
+            .claims(&verifier, &req.nonce)
             .expect("the ID token verifies")
             .clone();
         let payload = id_token.to_string();

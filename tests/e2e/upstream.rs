@@ -159,6 +159,31 @@ async fn bind_then_log_in_with_each_upstream() {
     }
 }
 
+// REQ-LOGIN-3: a bound upstream account still logs in three months later. (The upstream
+// provider follows the test's clock, so the ID token it stamps then is fresh by Sekisho's clock.)
+#[tokio::test]
+async fn a_bound_upstream_account_logs_in_months_later() {
+    let app = TestApp::spawn_with_upstreams(&[Profile::Google]).await;
+    let seed = app.seed().await;
+    let user_id = hanako(&app, &seed).await;
+    let done = bind(&app, &Browser::new(), &user_id, Profile::Google, "hanako-g").await;
+    assert!(
+        done.contains("ログイン方法を変更しました"),
+        "{}",
+        excerpt(&done)
+    );
+    app.clock.advance(90 * 86_400);
+    let rp = rp_for(&app, &seed).await;
+    let req = rp.start(None, None);
+    let back = match login(&app, &Browser::new(), &req.url, Profile::Google, "hanako-g").await {
+        Hop::LeftOp(url) => url,
+        Hop::Page { url, body, .. } => panic!("ended at {url}: {}", excerpt(&body)),
+    };
+    let (amr, _, claims) = rp.finish_with_claims(req, &back).await;
+    assert_eq!(amr, ["fed"]);
+    assert_eq!(claims["sub"], user_id.as_str());
+}
+
 // REQ-USER-1 REQ-USER-2 REQ-USER-3 REQ-LOGIN-3: with each upstream, an invited user registers by
 // choosing the upstream account on the registration page (申込確認, then the upstream, then
 // 申込完了) and then logs in with it at an RP.

@@ -12,11 +12,11 @@ use axum::{Json, Router};
 use josekit::jwk::Jwk;
 use josekit::jws::{JwsHeader, ES256};
 use josekit::jwt::{self, JwtPayload};
-use sekisho_e2e::{Browser, Hop, TestApp};
+use sekisho_e2e::{Browser, Hop, TestApp, TestClock};
 use sekisho_upstream::ConnectorSettings;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,6 +35,15 @@ struct Rogue {
     client_id: String,
     defect: Mutex<Defect>,
     nonce: Mutex<String>,
+    /// The app's clock (set once the app runs): the rogue stamps its tokens on the same "now"
+    /// as Sekisho checks them against, as a real provider's clock agrees with the server's.
+    clock: OnceLock<Arc<TestClock>>,
+}
+
+impl Rogue {
+    fn now(&self) -> SystemTime {
+        self.clock.get().expect("the app's clock").system_time()
+    }
 }
 
 fn sign(r: &Rogue, key: &Jwk, kid: &str, nonce: &str, aud: &str, exp: SystemTime) -> String {
@@ -45,8 +54,7 @@ fn sign(r: &Rogue, key: &Jwk, kid: &str, nonce: &str, aud: &str, exp: SystemTime
     p.set_issuer(&r.base);
     p.set_subject("rogue-user");
     p.set_audience(vec![aud]);
-    let now = SystemTime::now();
-    p.set_issued_at(&now);
+    p.set_issued_at(&r.now());
     p.set_expires_at(&exp);
     p.set_claim("nonce", Some(json!(nonce))).unwrap();
     p.set_claim("email", Some(json!("rogue@example.jp")))
@@ -87,7 +95,7 @@ async fn auth(
 async fn token(State(r): State<Arc<Rogue>>) -> Json<Value> {
     let nonce = r.nonce.lock().unwrap().clone();
     let defect = *r.defect.lock().unwrap();
-    let later = SystemTime::now() + Duration::from_secs(600);
+    let later = r.now() + Duration::from_secs(600);
     let id_token = match defect {
         Defect::None => sign(&r, &r.key, "published", &nonce, &r.client_id, later),
         Defect::Nonce => sign(
@@ -106,7 +114,7 @@ async fn token(State(r): State<Arc<Rogue>>) -> Json<Value> {
             "published",
             &nonce,
             &r.client_id,
-            SystemTime::now() - Duration::from_secs(3600),
+            r.now() - Duration::from_secs(3600),
         ),
     };
     Json(json!({
@@ -127,6 +135,7 @@ async fn start_rogue() -> Arc<Rogue> {
         client_id: "sekisho-rogue".into(),
         defect: Mutex::new(Defect::None),
         nonce: Mutex::new(String::new()),
+        clock: OnceLock::new(),
     });
     let app = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
@@ -153,6 +162,10 @@ async fn invalid_id_tokens_are_refused_each_with_its_own_message() {
         ..ConnectorSettings::default()
     }])
     .await;
+    rogue
+        .clock
+        .set(app.clock.clone())
+        .expect("the rogue's clock is set once");
     let seed = app.seed().await;
     let rp = rp_for(&app, &seed).await;
     for (defect, expected) in [

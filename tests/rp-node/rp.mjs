@@ -7,7 +7,10 @@
 //   -> refresh with the revoked token (must fail: invalid_grant) -> RP-initiated logout.
 //
 // Inputs (environment): ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_REDIRECT_URI,
-// USER_EMAIL, USER_PASSWORD, ID_TOKEN_ALG (default ES256).
+// USER_EMAIL, USER_PASSWORD, ID_TOKEN_ALG (default ES256), NOW (optional: the OP's current time in
+// seconds since the epoch; the tests run Sekisho on a fake clock years from today, and
+// openid-client checks exp, nbf and auth_time on its own clock shifted to it by `clockSkew`, as a
+// real RP's clock agrees with its OP's; the wall clock when unset).
 //
 // Output: ONE JSON line on stdout. {"ok":true,...} and exit 0, or {"ok":false,"step":...,
 // "error":...} and exit 1. Nothing else is written to stdout, so a test can parse it whole.
@@ -249,15 +252,18 @@ async function main() {
   const email = env('USER_EMAIL');
   const password = env('USER_PASSWORD');
   const idTokenAlg = env('ID_TOKEN_ALG', 'ES256');
+  const opNow = Number(env('NOW', String(Math.floor(Date.now() / 1000))));
+  if (!Number.isSafeInteger(opNow)) throw new Error(`NOW must be whole seconds since the epoch`);
+  const clockSkew = opNow - Math.floor(Date.now() / 1000);
 
   step = 'discovery';
   // allowInsecureRequests: the OP under test listens on plain http on loopback.
   // enableNonRepudiationChecks: also verify ID token signatures against the OP's jwks_uri
-  // (openid-client otherwise trusts the TLS channel and skips them).
+  // (openid-client otherwise trusts the TLS channel and skips them). clockSkew: see NOW above.
   const config = await client.discovery(
     new URL(issuer),
     clientId,
-    { id_token_signed_response_alg: idTokenAlg },
+    { id_token_signed_response_alg: idTokenAlg, [client.clockSkew]: clockSkew },
     client.ClientSecretBasic(clientSecret),
     { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] },
   );

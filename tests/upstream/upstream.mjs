@@ -19,6 +19,17 @@
 //   tenant         TENANT         microsoft only, optional: the tenant GUID (random by default)
 //   exit_on_stdin_eof  EXIT_ON_STDIN_EOF=1  exit when stdin closes (the launcher keeps a pipe
 //                                 open, so the provider dies with the test process)
+//   now            NOW            optional: the provider's current time, in seconds since the
+//                                 epoch (a test's fake clock); the wall clock by default
+//
+// Time: the tests run Sekisho on a fake clock that starts at a fixed instant (years from today),
+// and Sekisho checks the ID tokens this provider stamps against it. So this process's clock is the
+// wall clock shifted by an offset: `Date` (new Date(), Date(), Date.now(), which oidc-provider,
+// its memory adapter and jose read) gives the wall time plus the offset. `now` sets the offset at
+// start; `POST /_test/clock` with {"now": <seconds>} on the provider's port sets it again when the
+// test moves its clock, and answers 200 {"now": <seconds>} once taken (GET answers the same).
+// Between two settings the clock runs on in real time (a test takes seconds; ID tokens live an
+// hour).
 //
 // Everything listens on 127.0.0.1, on ports the OS picks. When ready, ONE JSON line goes to stdout
 // (everything else, oidc-provider's notices included, goes to stderr), then the process runs until
@@ -95,6 +106,27 @@ import { readFileSync } from 'node:fs';
 console.log = console.error;
 console.info = console.error;
 
+// The shifted clock (see the top of this file), in place before oidc-provider is loaded.
+const WallDate = Date;
+let clockOffsetMs = 0;
+const shiftedNow = () => WallDate.now() + clockOffsetMs;
+globalThis.Date = new Proxy(WallDate, {
+  // new Date() is now; new Date(value) and the other forms are what they always were.
+  construct: (target, args, newTarget) => Reflect.construct(
+    target,
+    args.length === 0 ? [shiftedNow()] : args,
+    newTarget,
+  ),
+  // Date() called as a function: the current time as a string.
+  apply: () => new WallDate(shiftedNow()).toString(),
+  get: (target, property, receiver) => (property === 'now'
+    ? shiftedNow
+    : Reflect.get(target, property, receiver)),
+});
+function setClock(seconds) {
+  clockOffsetMs = seconds * 1000 - WallDate.now();
+}
+
 const { default: Provider, interactionPolicy } = await import('oidc-provider');
 
 const PROFILES = new Set(['google', 'microsoft', 'daccount', 'facebook']);
@@ -127,7 +159,11 @@ function readConfig() {
     jwksFile: arg.jwks_file ?? env.JWKS_FILE,
     tenant: arg.tenant ?? env.TENANT ?? randomUUID(),
     exitOnStdinEof: arg.exit_on_stdin_eof ?? env.EXIT_ON_STDIN_EOF === '1',
+    now: arg.now ?? (env.NOW ? Number(env.NOW) : undefined),
   };
+  if (config.now !== undefined && !Number.isSafeInteger(config.now)) {
+    fail(`now must be whole seconds since the epoch, not ${JSON.stringify(config.now)}`);
+  }
   if (!PROFILES.has(config.profile)) {
     fail(`profile must be one of ${[...PROFILES].join(', ')}, not ${JSON.stringify(config.profile)}`);
   }
@@ -211,11 +247,35 @@ function listen(server) {
   });
 }
 
+// GET or POST {"now": seconds} /_test/clock: the test's clock control (see the top of this file).
+const CLOCK_PATH = '/_test/clock';
+async function clockControl(req, res) {
+  if (req.method === 'POST') {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    let now;
+    try {
+      ({ now } = JSON.parse(body));
+    } catch {
+      now = undefined;
+    }
+    if (!Number.isSafeInteger(now)) {
+      return sendJson(res, 400, { error: 'expected {"now": <whole seconds since the epoch>}' });
+    }
+    setClock(now);
+  } else if (req.method !== 'GET') {
+    return sendJson(res, 405, { error: 'GET or POST' });
+  }
+  return sendJson(res, 200, { now: Math.floor(Date.now() / 1000) });
+}
+
 const config = readConfig();
 const { profile } = config;
 
 let handle = (req, res) => sendJson(res, 503, { error: 'starting' });
-const server = createServer((req, res) => handle(req, res));
+const server = createServer((req, res) => (req.url === CLOCK_PATH
+  ? clockControl(req, res)
+  : handle(req, res)));
 const port = await listen(server);
 const origin = `http://127.0.0.1:${port}`;
 
@@ -401,4 +461,6 @@ if (config.exitOnStdinEof) {
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));
 
+// Set last, so that at the ready line the provider's "now" is the test's.
+if (config.now !== undefined) setClock(config.now);
 process.stdout.write(`${JSON.stringify(ready)}\n`);

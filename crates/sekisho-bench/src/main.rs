@@ -6,6 +6,12 @@
 //! from process start to serving discovery. Prints one table with the ratios and writes the same
 //! to docs/PERFORMANCE.md.
 
+// A benchmark measures elapsed wall time throughout, and its server runs on the SystemClock.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures elapsed wall time; it is not Sekisho code"
+)]
+
 mod load;
 mod raw;
 mod report;

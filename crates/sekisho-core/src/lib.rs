@@ -15,4 +15,4 @@ pub mod secret;
 pub mod tickets;
 pub mod two_factor;
 
-pub use clock::{Clock, FakeClock, SystemClock, Timestamp};
+pub use clock::{Clock, FakeClock, SystemClock, Timestamp, TEST_EPOCH};

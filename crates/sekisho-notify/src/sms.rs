@@ -15,10 +15,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use sekisho_core::Clock;
 
 /// The body for a JSON gateway: `{"to": "+819012345678", "text": "…"}`.
 pub const DEFAULT_BODY_TEMPLATE: &str = r#"{"to": {{ to }}, "text": {{ text }}}"#;
@@ -90,8 +91,8 @@ pub struct SmsGateway {
 
 enum Inner {
     Http(Box<HttpGateway>),
-    /// `{dir}/{nanos}-{pid}-{n}.json`, one file per message.
-    Outbox(PathBuf),
+    /// `{dir}/{seconds}-{pid}-{n}.json`, one file per message; the seconds come from the clock.
+    Outbox(PathBuf, Arc<dyn Clock>),
 }
 
 struct HttpGateway {
@@ -168,24 +169,27 @@ impl SmsGateway {
     }
 
     /// Development: each message written as a JSON file `{"to":…,"text":…}` into `dir` (created
-    /// when the first message is written). File names sort by time and never repeat.
-    pub fn outbox(dir: impl Into<PathBuf>) -> Self {
+    /// when the first message is written). File names sort by `clock`'s time (to the second),
+    /// then by process and sending order, and never repeat.
+    pub fn outbox(dir: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
         Self {
-            inner: Arc::new(Inner::Outbox(dir.into())),
+            inner: Arc::new(Inner::Outbox(dir.into(), clock)),
         }
     }
 
     /// The deployment's choice: the HTTP gateway when `url` is set, otherwise the outbox in
-    /// `outbox_dir` (the other settings are then unused). An empty `authorization` sends none.
+    /// `outbox_dir`, named by `clock`'s time (the other settings are then unused). An empty
+    /// `authorization` sends none.
     pub fn from_settings(
         url: &str,
         authorization: &str,
         body_template: &str,
         content_type: &str,
         outbox_dir: &Path,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, SmsError> {
         if url.trim().is_empty() {
-            return Ok(Self::outbox(outbox_dir));
+            return Ok(Self::outbox(outbox_dir, clock));
         }
         Self::http(HttpSmsSettings {
             url: url.to_owned(),
@@ -196,7 +200,7 @@ impl SmsGateway {
     }
 
     pub fn is_outbox(&self) -> bool {
-        matches!(*self.inner, Inner::Outbox(_))
+        matches!(*self.inner, Inner::Outbox(..))
     }
 
     /// Sends `text` to `to` (E.164, e.g. `+819012345678`). Returns once the gateway answered 2xx
@@ -207,8 +211,8 @@ impl SmsGateway {
         }
         match &*self.inner {
             Inner::Http(gateway) => gateway.send(to, text).await,
-            Inner::Outbox(dir) => {
-                let path = write_outbox(dir, to, text).await?;
+            Inner::Outbox(dir, clock) => {
+                let path = write_outbox(dir, clock.now(), to, text).await?;
                 tracing::info!(to = %mask_number(to), file = %path.display(), "SMS written to the outbox (development)");
                 Ok(())
             }
@@ -223,7 +227,7 @@ impl fmt::Debug for SmsGateway {
                 .debug_tuple("SmsGateway::Http")
                 .field(&g.endpoint)
                 .finish(),
-            Inner::Outbox(dir) => f.debug_tuple("SmsGateway::Outbox").field(dir).finish(),
+            Inner::Outbox(dir, _) => f.debug_tuple("SmsGateway::Outbox").field(dir).finish(),
         }
     }
 }
@@ -378,16 +382,18 @@ fn endpoint_of(url: &str) -> String {
 }
 
 /// Writes through a temporary name and renames, so a reader never sees half a message. The file
-/// holds a live code: readable by the owner only.
-async fn write_outbox(dir: &Path, to: &str, text: &str) -> Result<PathBuf, SmsError> {
+/// holds a live code: readable by the owner only. `now` is the clock's time (seconds).
+async fn write_outbox(
+    dir: &Path,
+    now: sekisho_core::Timestamp,
+    to: &str,
+    text: &str,
+) -> Result<PathBuf, SmsError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // Fixed widths, so names sort by time as text; pid and counter make them unique.
-    let name = format!("{nanos:020}-{:010}-{n:08}.json", std::process::id());
+    // Fixed widths, so names sort by time as text; pid and counter make them unique (and keep
+    // one process's messages of the same second in sending order).
+    let name = format!("{now:020}-{:010}-{n:08}.json", std::process::id());
     let bytes = serde_json::to_vec(&serde_json::json!({ "to": to, "text": text }))
         .map_err(std::io::Error::other)?;
     let dir = dir.to_path_buf();
@@ -523,7 +529,9 @@ mod tests {
 
     #[test]
     fn empty_url_means_the_outbox() {
-        let g = SmsGateway::from_settings(" ", "", "{{", "", Path::new("sms-outbox")).unwrap();
+        let clock = || Arc::new(sekisho_core::FakeClock::new(sekisho_core::TEST_EPOCH));
+        let g =
+            SmsGateway::from_settings(" ", "", "{{", "", Path::new("sms-outbox"), clock()).unwrap();
         assert!(g.is_outbox());
         let g = SmsGateway::from_settings(
             "https://sms.example/send",
@@ -531,6 +539,7 @@ mod tests {
             DEFAULT_BODY_TEMPLATE,
             DEFAULT_CONTENT_TYPE,
             Path::new("sms-outbox"),
+            clock(),
         )
         .unwrap();
         assert!(!g.is_outbox());

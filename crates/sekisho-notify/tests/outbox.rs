@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sekisho_core::model::{Brand, BrandCode, BrandTheme};
 use sekisho_core::oauth::Lang;
-use sekisho_core::{Clock, FakeClock};
+use sekisho_core::{Clock, FakeClock, TEST_EPOCH};
 use sekisho_notify::outbox::{retry_delay, FIRST_RETRY};
 use sekisho_notify::{Delivery, MailKind, Mailer, Transport};
 use sekisho_store::{MailRecord, Store};
@@ -23,7 +23,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let store = Store::open(&fresh_sqlite_url().unwrap(), 2).await.unwrap();
-    let clock = Arc::new(FakeClock::starting_now());
+    let clock = Arc::new(FakeClock::new(TEST_EPOCH));
     let brand = Brand {
         code: BrandCode::parse("VX5").unwrap(),
         name: "OTクラウド・ストレージ".into(),

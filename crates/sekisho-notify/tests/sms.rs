@@ -3,11 +3,12 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
+use sekisho_core::{FakeClock, TEST_EPOCH};
 use sekisho_notify::sms::{DEFAULT_BODY_TEMPLATE, DEFAULT_CONTENT_TYPE};
 use sekisho_notify::{HttpSmsSettings, SmsError, SmsGateway};
-use sekisho_testkit::{target_dir, SmsGatewayDouble};
+use sekisho_testkit::{target_dir, unique_name, SmsGatewayDouble};
 
 const TO: &str = "+819012345678";
 /// Japanese, quotes, a backslash, a newline, `&` and `+`: everything a body encoding can get wrong.
@@ -52,6 +53,7 @@ async fn no_authorization_is_sent_when_none_is_configured() {
         DEFAULT_BODY_TEMPLATE,
         DEFAULT_CONTENT_TYPE,
         &target_dir(),
+        Arc::new(FakeClock::new(TEST_EPOCH)),
     )
     .unwrap();
     gateway.send(TO, "123456").await.unwrap();
@@ -168,17 +170,20 @@ async fn a_number_that_is_not_e164_is_refused() {
 // created when missing; names sort in sending order.
 #[tokio::test]
 async fn the_outbox_writes_one_file_per_message_with_to_and_text() {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
     let dir: PathBuf = target_dir()
         .join("test-sms-outbox")
-        .join(format!("{}_{nanos}", std::process::id()))
+        .join(unique_name("outbox"))
         .join("not-yet-created");
-    let gateway =
-        SmsGateway::from_settings("", "", DEFAULT_BODY_TEMPLATE, DEFAULT_CONTENT_TYPE, &dir)
-            .unwrap();
+    let clock = Arc::new(FakeClock::new(TEST_EPOCH));
+    let gateway = SmsGateway::from_settings(
+        "",
+        "",
+        DEFAULT_BODY_TEMPLATE,
+        DEFAULT_CONTENT_TYPE,
+        &dir,
+        clock,
+    )
+    .unwrap();
     assert!(gateway.is_outbox());
 
     gateway.send(TO, TEXT).await.unwrap();

@@ -35,7 +35,7 @@ pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgre
 pub use sms::{SmsGatewayDouble, SmsRequest};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use sqlite::fresh_sqlite_url;
-pub use upstream::{Profile, UpstreamOp};
+pub use upstream::{Profile, UpstreamClock, UpstreamOp};
 
 /// Name of the environment variable that points the tests at an already running PostgreSQL
 /// (for example one started by `scripts/test`, or a CI service container).
@@ -74,7 +74,11 @@ pub fn target_dir() -> PathBuf {
 /// A name no other test, in this process or another one, running now or earlier, will pick:
 /// the process id tells processes apart, the counter tells calls within a process apart, and the
 /// clock tells apart runs that happen to reuse a process id.
-pub(crate) fn unique_name(prefix: &str) -> String {
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the wall clock only makes a name unique across runs; no test's time comes from it"
+)]
+pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now()

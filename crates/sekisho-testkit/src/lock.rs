@@ -28,6 +28,10 @@ pub(crate) struct FileLock {
 
 impl FileLock {
     /// Creates `path`, waiting (bounded) while another process holds it.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "waits for another test process in real time, bounded by the wall clock"
+    )]
     pub(crate) fn acquire(path: &Path) -> anyhow::Result<Self> {
         let started = Instant::now();
         loop {
@@ -68,6 +72,10 @@ impl Drop for FileLock {
     }
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a lock file's age is wall time: its mtime is the file system's clock"
+)]
 fn is_stale(path: &Path) -> bool {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
@@ -81,6 +89,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "measures how long a real process waited for the lock"
+    )]
     fn second_holder_waits_until_the_first_lets_go() {
         let dir = crate::target_dir().join("test-lock");
         std::fs::create_dir_all(&dir).unwrap();

@@ -130,6 +130,10 @@ impl SmsGatewayDouble {
     }
 
     /// Polls (bounded) for the port the server reports, then for it to accept a connection.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "waits (bounded, in real time) for the Python process to listen"
+    )]
     fn wait_until_ready(&mut self) -> anyhow::Result<u16> {
         let started = Instant::now();
         let port_file = self.dir.join("port");

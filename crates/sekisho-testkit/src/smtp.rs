@@ -127,6 +127,10 @@ impl SmtpSink {
         files.iter().map(|(_, path)| parse_file(path)).collect()
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "waits (bounded, in real time) for the aiosmtpd process to listen"
+    )]
     fn launch(&mut self) -> anyhow::Result<()> {
         let log = fs::File::create(self.log_file())
             .with_context(|| format!("creating {}", self.log_file().display()))?;

@@ -39,6 +39,11 @@
 //!   Microsoft and Facebook (as the real ones).
 //! - The client authenticates at the token endpoint with `client_secret_basic` or
 //!   `client_secret_post`; PKCE (`S256`) is optional and checked when used.
+//! - Time: [`UpstreamOp::start_at`] sets the provider's clock to the test's fake "now" (the
+//!   script shifts Node's `Date` by the difference), so the `iat` and `exp` it stamps agree with
+//!   the clock Sekisho checks them against; [`UpstreamClock::set_now`] moves it when the test
+//!   moves its clock (`POST /_test/clock` on the provider's port). From there it runs on in real
+//!   time. [`UpstreamOp::start`] leaves the provider on the wall clock.
 //!
 //! # Logging in at the upstream over HTTP
 //!
@@ -81,7 +86,8 @@
 //! `expires_in`, `scope`.
 
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::thread::sleep;
@@ -97,6 +103,10 @@ const NODE: &str = "node";
 /// idle machine; a loaded CI machine (and RSA key generation for Microsoft) can take longer.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
+/// The script's clock control (see [`UpstreamClock`]), on the provider's port.
+const CLOCK_PATH: &str = "/_test/clock";
+/// Longest wait for the script to take a new time.
+const CLOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which real identity provider the upstream plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,12 +161,36 @@ pub struct UpstreamOp {
 }
 
 impl UpstreamOp {
-    /// Starts `profile` with one confidential client and waits (bounded) until it is ready.
+    /// Starts `profile` with one confidential client and waits (bounded) until it is ready. The
+    /// provider runs on the wall clock: for tests of the provider itself; a test whose code under
+    /// test runs on a fake clock uses [`Self::start_at`].
     pub fn start(
         profile: Profile,
         client_id: &str,
         client_secret: &str,
         redirect_uris: &[String],
+    ) -> anyhow::Result<Self> {
+        Self::launch(profile, client_id, client_secret, redirect_uris, None)
+    }
+
+    /// [`Self::start`] with the provider's clock set to `now` (seconds since the Unix epoch: the
+    /// test's fake clock), running on from there; [`Self::clock`] moves it later.
+    pub fn start_at(
+        profile: Profile,
+        client_id: &str,
+        client_secret: &str,
+        redirect_uris: &[String],
+        now: i64,
+    ) -> anyhow::Result<Self> {
+        Self::launch(profile, client_id, client_secret, redirect_uris, Some(now))
+    }
+
+    fn launch(
+        profile: Profile,
+        client_id: &str,
+        client_secret: &str,
+        redirect_uris: &[String],
+        now: Option<i64>,
     ) -> anyhow::Result<Self> {
         check_installed()?;
         let dir = target_dir()
@@ -169,13 +203,16 @@ impl UpstreamOp {
             .with_context(|| format!("creating {}", stdout_file.display()))?;
         let stderr = fs::File::create(&stderr_file)
             .with_context(|| format!("creating {}", stderr_file.display()))?;
-        let config = json!({
+        let mut config = json!({
             "profile": profile.as_str(),
             "client_id": client_id,
             "client_secret": client_secret,
             "redirect_uris": redirect_uris,
             "exit_on_stdin_eof": true,
         });
+        if let Some(now) = now {
+            config["now"] = json!(now);
+        }
         let mut child = Command::new(NODE)
             .arg(script())
             .arg(config.to_string())
@@ -285,6 +322,13 @@ impl UpstreamOp {
         &self.dir
     }
 
+    /// A handle that moves this provider's clock, to keep with the test's clock.
+    pub fn clock(&self) -> UpstreamClock {
+        UpstreamClock {
+            addr: SocketAddr::from(([127, 0, 0, 1], self.port)),
+        }
+    }
+
     fn apply(&mut self, ready: &Value) -> anyhow::Result<()> {
         let text = |key: &str| ready.get(key).and_then(Value::as_str).map(str::to_owned);
         self.port = ready
@@ -313,6 +357,10 @@ impl UpstreamOp {
     }
 
     /// Polls (bounded) `stdout.log` for the one JSON line the script prints when it listens.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "waits (bounded, in real time) for the Node process to listen"
+    )]
     fn wait_until_ready(&mut self) -> anyhow::Result<Value> {
         let started = Instant::now();
         let stdout_file = self.dir.join("stdout.log");
@@ -360,6 +408,51 @@ impl Drop for UpstreamOp {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Moves an upstream provider's clock (see the module doc): cheap to clone, and usable from a
+/// test's (synchronous) clock. Fails once the provider is gone.
+#[derive(Debug, Clone)]
+pub struct UpstreamClock {
+    addr: SocketAddr,
+}
+
+impl UpstreamClock {
+    /// Sets the provider's current time to `now` (seconds since the Unix epoch); it runs on from
+    /// there in real time. Returns once the provider has taken it, so the next request it
+    /// answers is stamped on the new time.
+    pub fn set_now(&self, now: i64) -> anyhow::Result<()> {
+        let body = json!({ "now": now }).to_string();
+        let request = format!(
+            "POST {CLOCK_PATH} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        let answer = (|| -> std::io::Result<String> {
+            let mut stream = TcpStream::connect_timeout(&self.addr, CLOCK_TIMEOUT)?;
+            stream.set_read_timeout(Some(CLOCK_TIMEOUT))?;
+            stream.set_write_timeout(Some(CLOCK_TIMEOUT))?;
+            stream.write_all(request.as_bytes())?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok(answer)
+        })()
+        .with_context(|| {
+            format!(
+                "setting the clock of the upstream provider at {}",
+                self.addr
+            )
+        })?;
+        let status = answer.lines().next().unwrap_or_default();
+        if status.split(' ').nth(1) != Some("200") {
+            bail!(
+                "the upstream provider at {} refused the new time: {answer}",
+                self.addr
+            );
+        }
+        Ok(())
     }
 }
 
@@ -691,6 +784,44 @@ mod tests {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
             "killed on drop"
         );
+    }
+
+    #[tokio::test]
+    async fn the_provider_keeps_the_time_it_is_given() {
+        // A test's fake clock (here 2030-01-01T00:00:00Z), then a day later: the ID tokens'
+        // `iat` follow it, and `exp` is an hour after.
+        const T: i64 = 1_893_456_000;
+        let op = UpstreamOp::start_at(
+            Profile::Google,
+            CLIENT_ID,
+            CLIENT_SECRET,
+            &[REDIRECT_URI.to_owned()],
+            T,
+        )
+        .unwrap();
+        let client = browser();
+        for (n, now) in [T, T + 86_400].into_iter().enumerate() {
+            if n > 0 {
+                op.clock().set_now(now).unwrap();
+            }
+            let done = drive(
+                &client,
+                authorize_url(&op, "openid", &[("prompt", "login")]),
+                REDIRECT_URI,
+                "alice",
+            )
+            .await;
+            let tokens = redeem(&op, &done.param("code").unwrap(), None, false).await;
+            let claims = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
+            let iat = claims["iat"].as_i64().unwrap();
+            assert!((now..now + 60).contains(&iat), "iat {iat}, now {now}");
+            assert_eq!(claims["exp"].as_i64().unwrap(), iat + 3600);
+        }
+        let clock = get_json(&format!("http://127.0.0.1:{}{CLOCK_PATH}", op.port())).await;
+        assert!(clock["now"].as_i64().unwrap() >= T + 86_400, "{clock}");
+        let handle = op.clock();
+        drop(op);
+        assert!(handle.set_now(T).is_err(), "the provider is gone");
     }
 
     #[test]

@@ -22,6 +22,9 @@ mod oidc;
 mod settings;
 
 use std::fmt;
+use std::sync::Arc;
+
+use sekisho_core::Clock;
 
 pub use settings::ConnectorSettings;
 
@@ -167,13 +170,14 @@ impl fmt::Debug for Connector {
 
 impl Connector {
     /// Checks the settings (kind, name, client, URLs; fills in the kind's defaults) and builds
-    /// the connector. Nothing is fetched yet: discovery happens at the first login.
-    pub fn new(settings: ConnectorSettings) -> Result<Self, UpstreamError> {
+    /// the connector. Nothing is fetched yet: discovery happens at the first login. `clock` is
+    /// the server's: the discovery cache's age and ID tokens' `exp` are measured on it.
+    pub fn new(settings: ConnectorSettings, clock: Arc<dyn Clock>) -> Result<Self, UpstreamError> {
         let valid = settings.validate()?;
         let http = http::client()?;
         let protocol = match valid.kind {
             Kind::Facebook => Protocol::Facebook(facebook::Facebook::new(&valid)?),
-            _ => Protocol::OpenId(oidc::OpenId::new(&valid)?),
+            _ => Protocol::OpenId(oidc::OpenId::new(&valid, clock)?),
         };
         Ok(Self {
             kind: valid.kind,
@@ -330,30 +334,42 @@ fn error_code(code: &str) -> String {
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
     use super::*;
+    use sekisho_core::{FakeClock, TEST_EPOCH};
 
-    #[tokio::test]
-    async fn an_unknown_kid_refetches_the_jwks() {
-        // REQ-LOGIN-3: a provider that rotated its keys since the JWKS was cached.
-        const REDIRECT: &str = "http://127.0.0.1:9/upstream/callback";
-        let op = sekisho_testkit::UpstreamOp::start(
+    const REDIRECT: &str = "http://127.0.0.1:9/upstream/callback";
+
+    /// A Google upstream and a connector to it, both at [`TEST_EPOCH`] on the returned clock.
+    fn google() -> (sekisho_testkit::UpstreamOp, Connector, Arc<FakeClock>) {
+        let op = sekisho_testkit::UpstreamOp::start_at(
             sekisho_testkit::Profile::Google,
             "rp",
             "secret",
             &[REDIRECT.to_owned()],
+            TEST_EPOCH,
         )
         .unwrap_or_else(|e| panic!("{e:#}"));
-        let c = Connector::new(ConnectorSettings {
-            name: "google".into(),
-            kind: "google".into(),
-            client_id: "rp".into(),
-            client_secret: "secret".into(),
-            discovery_url: op.discovery_url().into(),
-            ..Default::default()
-        })
+        let clock = Arc::new(FakeClock::new(TEST_EPOCH));
+        let c = Connector::new(
+            ConnectorSettings {
+                name: "google".into(),
+                kind: "google".into(),
+                client_id: "rp".into(),
+                client_secret: "secret".into(),
+                discovery_url: op.discovery_url().into(),
+                ..Default::default()
+            },
+            clock.clone(),
+        )
         .unwrap();
+        (op, c, clock)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_refetches_the_jwks() {
+        // REQ-LOGIN-3: a provider that rotated its keys since the JWKS was cached.
+        let (op, c, _clock) = google();
         let verifier = sekisho_testkit::upstream_login::RFC7636_VERIFIER;
         let url = c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
         let Protocol::OpenId(openid) = &c.protocol else {
@@ -378,6 +394,31 @@ mod tests {
         assert_eq!(identity.subject, "alice");
         assert_eq!(identity.issuer, op.issuer());
         assert!(openid.cached_key_count().await > 0, "refetched");
+    }
+
+    #[tokio::test]
+    async fn the_cached_discovery_ages_on_the_clock() {
+        // REQ-LOGIN-3: discovery and JWKS are refetched once the copy is 5 minutes old by the
+        // server's clock (not the wall clock, which hardly moves during the test).
+        let (_op, c, clock) = google();
+        let verifier = sekisho_testkit::upstream_login::RFC7636_VERIFIER;
+        c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
+        let Protocol::OpenId(openid) = &c.protocol else {
+            unreachable!("google is OpenID")
+        };
+        // A copy without keys tells a refetch apart from the cached copy.
+        openid
+            .replace_cached_jwks(openidconnect::core::CoreJsonWebKeySet::new(Vec::new()))
+            .await;
+        clock.advance(5 * 60 - 1);
+        c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
+        assert_eq!(openid.cached_key_count().await, 0, "still fresh");
+        clock.advance(1);
+        c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
+        assert!(
+            openid.cached_key_count().await > 0,
+            "refetched at 5 minutes"
+        );
     }
 
     /// The server keeps connectors in shared state and awaits them in handlers.

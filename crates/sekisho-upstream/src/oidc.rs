@@ -4,6 +4,10 @@
 //! cached together, and refetched on demand when the copy is 5 minutes old, or at once (once per
 //! callback) when an ID token names a key the copy lacks: the provider rotated its keys.
 //!
+//! Time comes from the connector's [`Clock`]: the copy's age and the ID token's `exp` are
+//! measured on it (openidconnect's verifier would read the wall clock by itself), so tests move
+//! both with their fake clock.
+//!
 //! Issuers: Google and d アカウント publish their discovery at
 //! `{issuer}/.well-known/openid-configuration`, so the document's issuer must be the discovery
 //! URL without that suffix, and the ID token's `iss` must equal it. Microsoft's `common` and
@@ -12,7 +16,6 @@
 //! a tenant's own document names the tenant's issuer, which the token must match exactly.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -25,6 +28,7 @@ use openidconnect::{
     JwsSigningAlgorithm as _, Nonce, PkceCodeChallenge, PkceCodeVerifier, Scope,
     SignatureVerificationError, TokenResponse as _,
 };
+use sekisho_core::{Clock, Timestamp};
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
@@ -33,8 +37,8 @@ use crate::{
     http, redirect_url, token_error, IdTokenProblem, Kind, UpstreamError, UpstreamIdentity,
 };
 
-/// A cached discovery document and JWKS is used this long before it is refetched.
-const REFRESH_AFTER: Duration = Duration::from_secs(5 * 60);
+/// A cached discovery document and JWKS is used this long (seconds) before it is refetched.
+const REFRESH_AFTER: i64 = 5 * 60;
 /// Microsoft's placeholder in the multi-tenant issuer.
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
@@ -47,13 +51,14 @@ pub(crate) struct OpenId {
     cache: RwLock<Option<Cached>>,
     /// One refetch at a time; the others wait and take its result.
     refetching: Mutex<()>,
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Clone)]
 struct Cached {
     provider: Arc<Provider>,
     /// When the copy may be refetched on demand (5 minutes after the last attempt).
-    refresh_at: Instant,
+    refresh_at: Timestamp,
 }
 
 /// A provider as discovered: metadata with its JWKS set in.
@@ -73,7 +78,7 @@ enum IssuerRule {
 }
 
 impl OpenId {
-    pub(crate) fn new(valid: &Valid) -> Result<Self, UpstreamError> {
+    pub(crate) fn new(valid: &Valid, clock: Arc<dyn Clock>) -> Result<Self, UpstreamError> {
         let discovery = valid
             .discovery
             .clone()
@@ -93,6 +98,7 @@ impl OpenId {
                 .collect(),
             cache: RwLock::new(None),
             refetching: Mutex::new(()),
+            clock,
         })
     }
 
@@ -202,14 +208,21 @@ impl OpenId {
         nonce: &Nonce,
     ) -> Result<UpstreamIdentity, UpstreamError> {
         // A public-client verifier: HMAC signatures (keyed with the client secret) are refused,
-        // and only the asymmetric algorithms of the discovery document are allowed.
+        // and only the asymmetric algorithms of the discovery document are allowed. `exp` is
+        // checked against the clock (openidconnect's default reads the wall clock); a time the
+        // clock cannot express as a date leaves nothing unexpired.
+        let clock = self.clock.clone();
         let verifier: CoreIdTokenVerifier<'static> = CoreIdTokenVerifier::new_public_client(
             self.client_id.clone(),
             provider.metadata.issuer().clone(),
             provider.metadata.jwks().clone(),
         )
         .set_allowed_algs(provider.algs.iter().cloned())
-        .require_issuer_match(provider.issuer == IssuerRule::Exact);
+        .require_issuer_match(provider.issuer == IssuerRule::Exact)
+        .set_time_fn(move || {
+            chrono::DateTime::from_timestamp(clock.now(), 0)
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        });
         let claims = id_token
             .claims(&verifier, nonce)
             .map_err(|e| UpstreamError::InvalidIdToken(problem(&e)))?;
@@ -264,7 +277,7 @@ impl OpenId {
                     );
                     *self.cache.write().await = Some(Cached {
                         provider: stale.provider.clone(),
-                        refresh_at: Instant::now() + REFRESH_AFTER,
+                        refresh_at: self.clock.now() + REFRESH_AFTER,
                     });
                     Ok(stale.provider)
                 }
@@ -294,7 +307,7 @@ impl OpenId {
             .read()
             .await
             .as_ref()
-            .filter(|c| Instant::now() < c.refresh_at)
+            .filter(|c| self.clock.now() < c.refresh_at)
             .map(|c| c.provider.clone())
     }
 
@@ -302,7 +315,7 @@ impl OpenId {
         let provider = Arc::new(provider);
         *self.cache.write().await = Some(Cached {
             provider: provider.clone(),
-            refresh_at: Instant::now() + REFRESH_AFTER,
+            refresh_at: self.clock.now() + REFRESH_AFTER,
         });
         provider
     }

@@ -2,7 +2,13 @@
 //! Google, Microsoft, d アカウント and Facebook on 127.0.0.1), logging in over HTTP as a browser
 //! would. REQ-LOGIN-3: log in with an upstream account; the server keeps state, nonce and the
 //! PKCE verifier, the connector builds the URL and turns the callback into an identity.
+//!
+//! Time: the providers start at [`TEST_EPOCH`], and each connector runs on a `FakeClock` started
+//! there, as the server's do in the end-to-end tests.
 
+use std::sync::Arc;
+
+use sekisho_core::{Clock, FakeClock, TEST_EPOCH};
 use sekisho_testkit::upstream_login::{
     browser, login, param, Login, RFC7636_CHALLENGE, RFC7636_VERIFIER,
 };
@@ -17,11 +23,12 @@ const CLIENT_SECRET: &str = "upstream-secret";
 const REDIRECT_URI: &str = "http://127.0.0.1:9/acme/upstream/callback";
 
 fn start(profile: Profile) -> UpstreamOp {
-    UpstreamOp::start(
+    UpstreamOp::start_at(
         profile,
         CLIENT_ID,
         CLIENT_SECRET,
         &[REDIRECT_URI.to_owned()],
+        TEST_EPOCH,
     )
     .unwrap_or_else(|e| panic!("starting {profile}: {e:#}"))
 }
@@ -49,7 +56,11 @@ fn settings(op: &UpstreamOp, client_id: &str) -> ConnectorSettings {
 }
 
 fn connector(settings: ConnectorSettings) -> Connector {
-    Connector::new(settings).unwrap_or_else(|e| panic!("{e}"))
+    connector_on(settings, Arc::new(FakeClock::new(TEST_EPOCH)))
+}
+
+fn connector_on(settings: ConnectorSettings, clock: Arc<FakeClock>) -> Connector {
+    Connector::new(settings, clock).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A fresh verifier per round trip, as the server makes them.
@@ -368,6 +379,42 @@ async fn facebook_login_reads_graph_me() {
     );
 }
 
+#[tokio::test]
+async fn id_tokens_expire_on_the_connectors_clock() {
+    // REQ-LOGIN-3: `exp` is checked against the server's clock, not the wall clock.
+    let op = start(Profile::Google);
+    let clock = Arc::new(FakeClock::new(TEST_EPOCH));
+    let c = connector_on(settings(&op, CLIENT_ID), clock.clone());
+    let browser = browser();
+
+    // The provider stamps its ID tokens to live an hour (oidc-provider's default). An hour and
+    // a minute later by the connector's clock, one is expired.
+    let v = verifier(1);
+    let (_, done) = round_trip(&c, &browser, "st-1", "n-1", &v, "alice").await;
+    clock.advance(3600 + 60);
+    let late = c
+        .handle_callback(REDIRECT_URI, &done.code(), "n-1", &v)
+        .await;
+    assert!(
+        matches!(
+            late,
+            Err(UpstreamError::InvalidIdToken(IdTokenProblem::Expired))
+        ),
+        "{late:?}"
+    );
+
+    // A month on, for the provider too: its fresh tokens are good again.
+    clock.advance(30 * 86_400);
+    op.clock().set_now(clock.now()).unwrap();
+    let v = verifier(2);
+    let (_, done) = round_trip(&c, &browser, "st-2", "n-2", &v, "alice").await;
+    let identity = c
+        .handle_callback(REDIRECT_URI, &done.code(), "n-2", &v)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(identity.subject, "alice");
+}
+
 /// `http://127.0.0.1:P` where nothing listens (a port the OS gave and took back).
 fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -422,25 +469,31 @@ async fn unreachable_upstreams_are_unavailable_and_say_nothing_secret() {
 
 #[test]
 fn bad_settings_are_config_errors() {
-    let e = Connector::new(ConnectorSettings {
-        name: "docomo".into(),
-        kind: "daccount".into(),
-        client_id: "id".into(),
-        client_secret: "secret".into(),
-        ..Default::default()
-    })
+    let e = Connector::new(
+        ConnectorSettings {
+            name: "docomo".into(),
+            kind: "daccount".into(),
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            ..Default::default()
+        },
+        Arc::new(FakeClock::new(TEST_EPOCH)),
+    )
     .unwrap_err();
     assert!(
         matches!(&e, UpstreamError::Config(m) if m.contains("discovery_url is required")),
         "{e}"
     );
-    let e = Connector::new(ConnectorSettings {
-        name: "x".into(),
-        kind: "line".into(),
-        client_id: "id".into(),
-        client_secret: "secret".into(),
-        ..Default::default()
-    })
+    let e = Connector::new(
+        ConnectorSettings {
+            name: "x".into(),
+            kind: "line".into(),
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            ..Default::default()
+        },
+        Arc::new(FakeClock::new(TEST_EPOCH)),
+    )
     .unwrap_err();
     assert!(
         matches!(&e, UpstreamError::Config(m) if m.contains("kind \"line\"")),

@@ -204,16 +204,23 @@ mod tests {
     // whose settings are checked when it is built.
     #[test]
     fn sms_settings_build_the_gateway() {
+        let clock = || -> std::sync::Arc<dyn sekisho_core::Clock> {
+            std::sync::Arc::new(sekisho_core::FakeClock::new(sekisho_core::TEST_EPOCH))
+        };
         let config = Config::default();
-        assert!(crate::server::sms_gateway(&config).unwrap().is_outbox());
+        assert!(crate::server::sms_gateway(&config, clock())
+            .unwrap()
+            .is_outbox());
         let mut config = Config {
             sms_gateway_url: "https://sms.example/v1/messages".into(),
             sms_gateway_authorization: "Bearer abc".into(),
             ..Config::default()
         };
-        assert!(!crate::server::sms_gateway(&config).unwrap().is_outbox());
+        assert!(!crate::server::sms_gateway(&config, clock())
+            .unwrap()
+            .is_outbox());
         config.sms_gateway_body = "{{ to ".into();
-        let e = crate::server::sms_gateway(&config).unwrap_err();
+        let e = crate::server::sms_gateway(&config, clock()).unwrap_err();
         assert!(e.to_string().contains("sms_gateway_body"), "{e}");
     }
 }

@@ -62,12 +62,12 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
 /// upstream logins, from the configuration. The server and the CLI build the same one.
 pub fn build_app(config: &Config, op: Arc<Op>) -> anyhow::Result<sekisho_app::App> {
     let mailer = mailer(config, &op)?;
-    let sms = sms_gateway(config)?;
+    let sms = sms_gateway(config, op.clock.clone())?;
     let upstreams = config
         .upstreams
         .iter()
         .cloned()
-        .map(sekisho_upstream::Connector::new)
+        .map(|settings| sekisho_upstream::Connector::new(settings, op.clock.clone()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("upstreams: {e}"))?;
     Ok(sekisho_app::App::new(op, mailer, sms).with_upstreams(upstreams))
@@ -91,15 +91,19 @@ pub fn mailer(config: &Config, op: &Op) -> anyhow::Result<sekisho_notify::Mailer
 }
 
 /// Where two-step verification codes go: the HTTP gateway when `sms_gateway_url` is set, else
-/// `.json` files in `sms_outbox_dir`. Fails on unusable gateway settings (URL, headers, body
-/// template), so a mistake stops start-up instead of every code.
-pub fn sms_gateway(config: &Config) -> anyhow::Result<sekisho_notify::SmsGateway> {
+/// `.json` files in `sms_outbox_dir` (named by `clock`'s time). Fails on unusable gateway
+/// settings (URL, headers, body template), so a mistake stops start-up instead of every code.
+pub fn sms_gateway(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<sekisho_notify::SmsGateway> {
     let gateway = sekisho_notify::SmsGateway::from_settings(
         &config.sms_gateway_url,
         &config.sms_gateway_authorization,
         &config.sms_gateway_body,
         &config.sms_gateway_content_type,
         std::path::Path::new(&config.sms_outbox_dir),
+        clock,
     )?;
     if gateway.is_outbox() {
         tracing::warn!(dir = %config.sms_outbox_dir, "SMS go to a file outbox (development); set SEKISHO_SMS_GATEWAY_URL to send them");

@@ -194,6 +194,10 @@ async fn login(State(app): State<Shared>, jar: CookieJar) -> Result<Response, Ap
 }
 
 /// `GET /callback` — the authorization response.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the example RP is an independent program on the wall clock, not Sekisho code"
+)]
 async fn callback(
     State(app): State<Shared>,
     jar: CookieJar,

@@ -1,6 +1,13 @@
 //! Browser sessions, server-side: the cookie holds only a random id; tokens never leave the
 //! server. In memory, so a restart signs everyone out — fine for an example.
 
+// Idle limits and login timeouts are wall time, and this example is not Sekisho: the workspace's
+// ban on reading the clock outside `sekisho_core::Clock` does not apply to it.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the example RP is an independent program on the wall clock, not Sekisho code"
+)]
+
 use crate::oidc::{PendingLogin, SignedIn};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use rand::distributions::Alphanumeric;

@@ -18,8 +18,8 @@ use sekisho_upstream::{Connector, ConnectorSettings, UpstreamIdentity};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// 2030-01-01T00:00:00Z: the tests' clock never reads the wall clock.
-pub const T0: i64 = 1_893_456_000;
+/// The tests' clock starts at a fixed instant and never reads the wall clock.
+pub const T0: i64 = sekisho_core::TEST_EPOCH;
 pub const BRAND: &str = "VX5";
 pub const OTHER_BRAND: &str = "MDR";
 pub const PASSWORD: &str = "Correct-horse-9";
@@ -66,23 +66,29 @@ impl World {
             Transport::from_settings("", &dir.join("mail")).unwrap(),
             "noreply@sekisho.test".into(),
         );
-        let sms = SmsGateway::outbox(dir.join("sms"));
-        let google = Connector::new(ConnectorSettings {
-            name: "google".into(),
-            kind: "google".into(),
-            client_id: "cid".into(),
-            client_secret: "secret".into(),
-            discovery_url: "http://127.0.0.1:9/.well-known/openid-configuration".into(),
-            ..Default::default()
-        })
+        let sms = SmsGateway::outbox(dir.join("sms"), clock.clone());
+        let google = Connector::new(
+            ConnectorSettings {
+                name: "google".into(),
+                kind: "google".into(),
+                client_id: "cid".into(),
+                client_secret: "secret".into(),
+                discovery_url: "http://127.0.0.1:9/.well-known/openid-configuration".into(),
+                ..Default::default()
+            },
+            clock.clone(),
+        )
         .unwrap();
-        let facebook = Connector::new(ConnectorSettings {
-            name: "facebook".into(),
-            kind: "facebook".into(),
-            client_id: "fid".into(),
-            client_secret: "secret".into(),
-            ..Default::default()
-        })
+        let facebook = Connector::new(
+            ConnectorSettings {
+                name: "facebook".into(),
+                kind: "facebook".into(),
+                client_id: "fid".into(),
+                client_secret: "secret".into(),
+                ..Default::default()
+            },
+            clock.clone(),
+        )
         .unwrap();
         let app = App::new(op.clone(), mailer, sms).with_upstreams(vec![google, facebook]);
         let brand = operator::add_brand(&op, BRAND, "OTクラウド・ストレージ")
