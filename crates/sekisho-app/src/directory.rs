@@ -13,7 +13,7 @@
 
 use crate::audit::audit_with;
 use crate::signin::send;
-use crate::tickets::{self, OtherChangePending};
+use crate::tickets::{self, OtherChangePending, TicketToken};
 use crate::App;
 use sekisho_core::email::Email;
 use sekisho_core::model::{Brand, Contract, LoginMethod, Role, User, UserStatus};
@@ -308,12 +308,12 @@ pub async fn send_email_change(
 }
 
 /// Issues and mails a login-method-change ticket for `user` (the console's mail).
-pub async fn request_login_method_change(
+async fn request_login_method_change(
     app: &App,
     brand: &Brand,
     user: &User,
     lang: Lang,
-) -> Result<String> {
+) -> Result<()> {
     let token = login_method_change_ticket(app, user).await?;
     let url = tickets::link(
         app,
@@ -329,12 +329,12 @@ pub async fn request_login_method_change(
         MailKind::LoginMethodChange { change_url: url },
     )
     .await?;
-    Ok(token)
+    Ok(())
 }
 
 /// A login-method-change ticket for `user`, unless an email change is pending (REQ-USER-7); the
 /// contractor's own change from the menu opens it at once, without a mail.
-pub async fn login_method_change_ticket(app: &App, user: &User) -> Result<String> {
+pub async fn login_method_change_ticket(app: &App, user: &User) -> Result<TicketToken> {
     if user.status != UserStatus::Active {
         return Err(DirectoryError::WrongState);
     }
@@ -453,7 +453,7 @@ async fn issue(
     user: &User,
     purpose: TicketPurpose,
     payload: serde_json::Value,
-) -> Result<String> {
+) -> Result<TicketToken> {
     tickets::issue(app, user, purpose, &payload)
         .await?
         .map_err(|OtherChangePending| DirectoryError::OtherChangePending)

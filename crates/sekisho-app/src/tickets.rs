@@ -8,6 +8,7 @@
 
 use crate::{App, Result};
 use sekisho_core::model::User;
+use sekisho_core::secret::Secret;
 use sekisho_core::tickets::{TicketPurpose, TICKET_TTL};
 use sekisho_crypto::tokens::{hash_token, random_token};
 use sekisho_store::{ExclusiveTicket, TicketRecord};
@@ -27,13 +28,16 @@ pub fn page_path(purpose: TicketPurpose) -> &'static str {
     }
 }
 
+/// The token of an issued ticket: the only copy (its hash is stored), for the mailed link.
+pub type TicketToken = Secret<String>;
+
 /// The mailed link that opens `token`.
-pub fn link(app: &App, brand: &str, purpose: TicketPurpose, token: &str) -> String {
+pub fn link(app: &App, brand: &str, purpose: TicketPurpose, token: &TicketToken) -> String {
     format!(
         "{}/{}?ticket={}",
         app.op.issuer(brand),
         page_path(purpose),
-        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+        url::form_urlencoded::byte_serialize(token.expose().as_bytes()).collect::<String>()
     )
 }
 
@@ -45,7 +49,7 @@ pub async fn issue(
     user: &User,
     purpose: TicketPurpose,
     payload: &serde_json::Value,
-) -> Result<std::result::Result<String, OtherChangePending>> {
+) -> Result<std::result::Result<TicketToken, OtherChangePending>> {
     let token = random_token();
     let now = app.now();
     let record = TicketRecord {
@@ -66,7 +70,7 @@ pub async fn issue(
             .issue_exclusive_ticket(&record, &conflicting)
             .await?
         {
-            ExclusiveTicket::Issued => Ok(token),
+            ExclusiveTicket::Issued => Ok(Secret::new(token)),
             ExclusiveTicket::OtherPending => Err(OtherChangePending),
         },
     )

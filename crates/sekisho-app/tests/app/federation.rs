@@ -23,7 +23,9 @@ async fn an_invitation_binds_an_identity_once() {
     let token = tickets::issue(&w.app, &invited, TicketPurpose::Invitation, &json!({}))
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .expose()
+        .clone();
     // The other brand's binding page cannot use it.
     let other = w.app.op.brand(OTHER_BRAND).await.unwrap().unwrap();
     assert!(matches!(
@@ -116,7 +118,9 @@ async fn a_login_method_change_binds_but_never_steals_or_switches_facebook() {
                 &tickets::issue(&w.app, user, TicketPurpose::LoginMethodChange, &json!({}))
                     .await
                     .unwrap()
-                    .unwrap(),
+                    .unwrap()
+                    .expose()
+                    .clone(),
             )
         }
     };

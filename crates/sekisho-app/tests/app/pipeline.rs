@@ -64,7 +64,9 @@ async fn user(w: &World, n: usize, upstream: bool) -> User {
         let t = tickets::issue(&w.app, &user, TicketPurpose::LoginMethodChange, &json!({}))
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .expose()
+            .clone();
         let google = w.app.upstream("google").unwrap();
         federation::bind(
             &w.app,

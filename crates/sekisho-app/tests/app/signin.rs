@@ -68,7 +68,9 @@ async fn unlock_works_once_on_its_brand() {
     let token = tickets::issue(&w.app, &user, TicketPurpose::Unlock, &json!({}))
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .expose()
+        .clone();
     let other = w.app.op.brand(OTHER_BRAND).await.unwrap().unwrap();
     assert!(!signin::unlock(&w.app, &other, &token).await.unwrap());
     assert!(signin::unlock(&w.app, &w.brand, &token).await.unwrap());
@@ -92,7 +94,9 @@ async fn a_password_reset_sets_the_password_and_resets_two_factor() {
     let token = tickets::issue(&w.app, &user, TicketPurpose::PasswordReset, &json!({}))
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .expose()
+        .clone();
     let other = w.app.op.brand(OTHER_BRAND).await.unwrap().unwrap();
     assert!(
         !signin::reset_password(&w.app, &other, &token, "New-password-1")

@@ -137,8 +137,8 @@ pub async fn login_method(
             };
         match directory::login_method_change_ticket(&state, &user).await {
             Ok(token) => {
-                let ticket =
-                    url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>();
+                let ticket = url::form_urlencoded::byte_serialize(token.expose().as_bytes())
+                    .collect::<String>();
                 Ok(see_other(
                     &format!("/{}/login-method?ticket={ticket}", brand.code),
                     &[],
