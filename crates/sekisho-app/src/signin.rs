@@ -166,12 +166,7 @@ pub async fn request_password_reset(
 /// the ticket is not a live password-reset ticket of `brand`. The caller checked the password
 /// rule; `password` is hashed here.
 pub async fn reset_password(app: &App, brand: &Brand, token: &str, password: &str) -> Result<bool> {
-    let phc = app
-        .op
-        .passwords
-        .hash(password)
-        .await
-        .map_err(OAuthError::server)?;
+    let phc = hash_password(app, password).await?;
     let Some(user_id) = app
         .op
         .store
@@ -200,13 +195,17 @@ pub async fn unlock(app: &App, brand: &Brand, token: &str) -> Result<bool> {
 
 /// A password change from the account menu (REQ-PW-2), after the current password was checked.
 pub async fn change_password(app: &App, brand: &Brand, user: &User, password: &str) -> Result<()> {
-    let phc = app
-        .op
-        .passwords
-        .hash(password)
-        .await
-        .map_err(OAuthError::server)?;
+    let phc = hash_password(app, password).await?;
     app.op.store.set_password(&user.id, &phc, false).await?;
     audit(app, "password.changed", brand, Some(&user.id)).await;
     Ok(())
+}
+
+/// The argon2id hash of a new password (on the hashing threads).
+pub async fn hash_password(app: &App, password: &str) -> Result<String> {
+    app.op
+        .passwords
+        .hash(password)
+        .await
+        .map_err(OAuthError::server)
 }

@@ -190,12 +190,7 @@ pub async fn submit(
                 errors,
             ));
         }
-        let phc = state
-            .op
-            .passwords
-            .hash(&form.new_password)
-            .await
-            .map_err(OAuthError::server)?;
+        let phc = sekisho_app::signin::hash_password(&state, &form.new_password).await?;
         apply(&state, &brand, lang, &ticket, &user, &email, Some(&phc)).await
     };
     page_or_error(&state, lang, &brand, result.await)

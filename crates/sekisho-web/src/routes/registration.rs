@@ -249,12 +249,7 @@ async fn check_password(
             errors,
         )));
     }
-    let phc = state
-        .op
-        .passwords
-        .hash(&form.new_password)
-        .await
-        .map_err(OAuthError::server)?;
+    let phc = sekisho_app::signin::hash_password(&state, &form.new_password).await?;
     Ok(Checked::Good(Box::new((ticket, user, phc))))
 }
 
