@@ -1,6 +1,13 @@
 //! Test support for the end-to-end suite: a real Sekisho HTTP server on an ephemeral loopback port
 //! (fresh SQLite or PostgreSQL database, fake clock), seed data, and a cookie-keeping "browser".
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "the end-to-end harness, used only by tests: a failed harness step is a test failure"
+)]
+
 use anyhow::{anyhow, bail, Context};
 use sekisho::admin::{self, NewClient, RegisteredClient};
 use sekisho::config::Config;

@@ -6,6 +6,13 @@
 //! from process start to serving discovery. Prints one table with the ratios and writes the same
 //! to docs/PERFORMANCE.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark run, not a server: a failed step ends the run with its message"
+)]
+
 mod load;
 mod raw;
 mod report;

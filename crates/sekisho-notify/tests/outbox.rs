@@ -1,6 +1,13 @@
 //! The outbox against a real SMTP server (aiosmtpd, see `sekisho_testkit::SmtpSink`) and a fresh
 //! SQLite store; time is a `FakeClock`, so retries are driven without sleeping.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use std::path::Path;
 use std::sync::Arc;
 

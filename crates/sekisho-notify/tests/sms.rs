@@ -1,6 +1,13 @@
 //! The SMS gateway client against a real HTTP server on loopback (`sms_gateway.py`, see
 //! `sekisho_testkit::SmsGatewayDouble`), and the development outbox.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};

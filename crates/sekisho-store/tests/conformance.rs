@@ -2,6 +2,13 @@
 //! SQLite (embedded default) and PostgreSQL (production). The PostgreSQL server is a real one,
 //! started by sekisho-testkit (or given by SEKISHO_TEST_POSTGRES_URL).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use sekisho_core::email::Email;
 use sekisho_core::model::*;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};

@@ -357,7 +357,7 @@ mod tests {
         let verifier = sekisho_testkit::upstream_login::RFC7636_VERIFIER;
         let url = c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
         let Protocol::OpenId(openid) = &c.protocol else {
-            unreachable!("google is OpenID")
+            panic!("google is OpenID")
         };
         // The cached copy (fresh, so not refetched for its age) knows none of the keys.
         openid

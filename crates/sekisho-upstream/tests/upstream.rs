@@ -3,6 +3,13 @@
 //! would. REQ-LOGIN-3: log in with an upstream account; the server keeps state, nonce and the
 //! PKCE verifier, the connector builds the URL and turns the callback into an identity.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use sekisho_testkit::upstream_login::{
     browser, login, param, Login, RFC7636_CHALLENGE, RFC7636_VERIFIER,
 };
