@@ -231,7 +231,7 @@ async fn the_file_outbox_writes_a_readable_eml() {
         target_dir()
             .join("test-outbox")
             .join(format!("{}-{}", std::process::id(), s.clock.now()));
-    let mailer = s.mailer(Transport::from_settings("", &dir).unwrap());
+    let mailer = s.mailer(Transport::from_settings(&"".into(), &dir).unwrap());
     let id = s.queue_lock_mail(&mailer).await;
     assert_eq!(
         mailer.deliver_due().await.unwrap(),

@@ -55,7 +55,7 @@ async fn no_authorization_is_sent_when_none_is_configured() {
     let double = SmsGatewayDouble::start().unwrap();
     let gateway = SmsGateway::from_settings(
         &double.url(),
-        "",
+        &"".into(),
         DEFAULT_BODY_TEMPLATE,
         DEFAULT_CONTENT_TYPE,
         &target_dir(),
@@ -183,9 +183,14 @@ async fn the_outbox_writes_one_file_per_message_with_to_and_text() {
         .join("test-sms-outbox")
         .join(format!("{}_{nanos}", std::process::id()))
         .join("not-yet-created");
-    let gateway =
-        SmsGateway::from_settings("", "", DEFAULT_BODY_TEMPLATE, DEFAULT_CONTENT_TYPE, &dir)
-            .unwrap();
+    let gateway = SmsGateway::from_settings(
+        "",
+        &"".into(),
+        DEFAULT_BODY_TEMPLATE,
+        DEFAULT_CONTENT_TYPE,
+        &dir,
+    )
+    .unwrap();
     assert!(gateway.is_outbox());
 
     gateway.send(TO, TEXT).await.unwrap();
