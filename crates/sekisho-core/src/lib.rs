@@ -11,7 +11,9 @@ pub mod model;
 pub mod oauth;
 pub mod password;
 pub mod phone;
+pub mod secret;
 pub mod tickets;
 pub mod two_factor;
 
 pub use clock::{Clock, FakeClock, SystemClock, Timestamp};
+pub use secret::Secret;

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use sekisho_crypto::Secret;
+use sekisho_core::Secret;
 
 /// The body for a JSON gateway: `{"to": "+819012345678", "text": "…"}`.
 pub const DEFAULT_BODY_TEMPLATE: &str = r#"{"to": {{ to }}, "text": {{ text }}}"#;

@@ -14,7 +14,7 @@ use lettre::message::header::{
 };
 use lettre::message::{Body, Mailbox};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sekisho_crypto::Secret;
+use sekisho_core::Secret;
 use sekisho_store::MailRecord;
 
 use crate::{Error, Result};

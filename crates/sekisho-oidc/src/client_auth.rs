@@ -10,9 +10,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use sekisho_core::model::Client;
 use sekisho_core::oauth::TokenEndpointAuthMethod as Method;
+use sekisho_core::Secret;
 use sekisho_crypto::keyring::verify_with_jwk_set;
 use sekisho_crypto::tokens::{hash_token, verify_token};
-use sekisho_crypto::Secret;
 use serde_json::Value;
 
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -10,7 +10,7 @@ use crate::registration::{self, ClientSpec, MetadataError};
 use crate::Op;
 use sekisho_core::model::{Brand, BrandCode, Client};
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
-use sekisho_crypto::secret::{serialize_exposed_option, Secret};
+use sekisho_core::secret::{serialize_exposed_option, Secret};
 use sekisho_crypto::tokens::hash_token;
 use sekisho_store::StoreError;
 use serde::Serialize;

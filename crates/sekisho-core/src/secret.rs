@@ -10,13 +10,17 @@
 //! reading cannot leak it). `Serialize` is not: a response that must carry the value (a client
 //! secret shown once) opts in per field with [`serialize_exposed`] or
 //! [`serialize_exposed_option`], and a configuration struct skips the field when it serializes.
+//!
+//! It lives in the core (not in `sekisho-crypto`) so that every crate can hold secrets, including
+//! `sekisho-upstream`, which depends on nothing that reaches the database.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A value that must never reach a log: `Debug` prints `Secret(<redacted>)`, whatever the value.
 ///
 /// `PartialEq` is an ordinary comparison, for tests and configuration; a credential a caller
-/// presents is checked against its stored hash with `tokens::verify_token` (constant time).
+/// presents is checked against its stored hash with `sekisho_crypto::tokens::verify_token`
+/// (constant time).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret<T>(T);
 
@@ -60,7 +64,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
     }
 }
 
-/// `#[serde(serialize_with = "sekisho_crypto::secret::serialize_exposed")]`: writes the value
+/// `#[serde(serialize_with = "sekisho_core::secret::serialize_exposed")]`: writes the value
 /// itself, for a field whose whole point is to hand the secret over (shown once, to its owner).
 pub fn serialize_exposed<T: Serialize, S: Serializer>(
     secret: &Secret<T>,
