@@ -23,6 +23,8 @@ mod settings;
 
 use std::fmt;
 
+use sekisho_core::Secret;
+
 pub use settings::ConnectorSettings;
 
 /// Who the upstream says the user is. `(issuer, subject)` identifies the account; the email is
@@ -206,9 +208,12 @@ impl Connector {
         &self,
         redirect_uri: &str,
         state: &str,
-        nonce: &str,
-        pkce_verifier: &str,
+        nonce: &Secret<String>,
+        pkce_verifier: &Secret<String>,
     ) -> Result<url::Url, UpstreamError> {
+        // Read here and handed to the protocol, which puts the nonce and the verifier's
+        // challenge into the URL; neither value is kept.
+        let (nonce, pkce_verifier) = (nonce.expose(), pkce_verifier.expose());
         check_verifier(pkce_verifier)?;
         if state.is_empty() {
             return Err(UpstreamError::Config("the state is empty".into()));
@@ -230,9 +235,10 @@ impl Connector {
         &self,
         redirect_uri: &str,
         code: &str,
-        nonce: &str,
-        pkce_verifier: &str,
+        nonce: &Secret<String>,
+        pkce_verifier: &Secret<String>,
     ) -> Result<UpstreamIdentity, UpstreamError> {
+        let (nonce, pkce_verifier) = (nonce.expose(), pkce_verifier.expose());
         check_verifier(pkce_verifier)?;
         if code.is_empty() {
             return Err(UpstreamError::TokenRefused("no code".into()));
@@ -354,8 +360,12 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let verifier = sekisho_testkit::upstream_login::RFC7636_VERIFIER;
-        let url = c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
+        let verifier = Secret::from(sekisho_testkit::upstream_login::RFC7636_VERIFIER);
+        let nonce = Secret::from("n");
+        let url = c
+            .login_url(REDIRECT, "st", &nonce, &verifier)
+            .await
+            .unwrap();
         let Protocol::OpenId(openid) = &c.protocol else {
             panic!("google is OpenID")
         };
@@ -372,7 +382,7 @@ mod tests {
         )
         .await;
         let identity = c
-            .handle_callback(REDIRECT, &done.code(), "n", verifier)
+            .handle_callback(REDIRECT, &done.code(), &nonce, &verifier)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(identity.subject, "alice");
@@ -386,8 +396,9 @@ mod tests {
         fn send<T: Send>(_: T) {}
         fn sync<T: Send + Sync>(_: &T) {}
         sync(c);
-        send(c.login_url("", "", "", ""));
-        send(c.handle_callback("", "", "", ""));
+        let empty = Secret::default();
+        send(c.login_url("", "", &empty, &empty));
+        send(c.handle_callback("", "", &empty, &empty));
     }
 
     #[test]

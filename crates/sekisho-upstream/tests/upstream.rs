@@ -10,6 +10,7 @@
     reason = "integration tests: helpers outside #[test] functions fail the test that called them"
 )]
 
+use sekisho_core::Secret;
 use sekisho_testkit::upstream_login::{
     browser, login, param, Login, RFC7636_CHALLENGE, RFC7636_VERIFIER,
 };
@@ -40,7 +41,7 @@ fn settings(op: &UpstreamOp, client_id: &str) -> ConnectorSettings {
         name: profile.as_str().to_owned(),
         kind: profile.as_str().to_owned(),
         client_id: client_id.to_owned(),
-        client_secret: CLIENT_SECRET.to_owned(),
+        client_secret: CLIENT_SECRET.into(),
         ..Default::default()
     };
     match profile {
@@ -60,8 +61,8 @@ fn connector(settings: ConnectorSettings) -> Connector {
 }
 
 /// A fresh verifier per round trip, as the server makes them.
-fn verifier(n: u32) -> String {
-    format!("verifier-{n:02}-{}", "x".repeat(40))
+fn verifier(n: u32) -> Secret<String> {
+    Secret::new(format!("verifier-{n:02}-{}", "x".repeat(40)))
 }
 
 /// `login_url` → the upstream's pages as `sub` → the callback (whose `state` must be ours).
@@ -70,11 +71,11 @@ async fn round_trip(
     browser: &reqwest::Client,
     state: &str,
     nonce: &str,
-    verifier: &str,
+    verifier: &Secret<String>,
     sub: &str,
 ) -> (Url, Login) {
     let url = c
-        .login_url(REDIRECT_URI, state, nonce, verifier)
+        .login_url(REDIRECT_URI, state, &nonce.into(), verifier)
         .await
         .unwrap_or_else(|e| panic!("login_url: {e}"));
     let done = login(browser, url.clone(), REDIRECT_URI, sub).await;
@@ -104,7 +105,12 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
 
     // The authorization URL: the account choice, PKCE S256, our state and nonce.
     let url = c
-        .login_url(REDIRECT_URI, "st-1", "n-1", RFC7636_VERIFIER)
+        .login_url(
+            REDIRECT_URI,
+            "st-1",
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -133,7 +139,12 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     assert_eq!(done.param("state").as_deref(), Some("st-1"));
     let code = done.code();
     let identity = c
-        .handle_callback(REDIRECT_URI, &code, "n-1", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            &code,
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_or_else(|e| panic!("handle_callback: {e}"));
     assert_eq!(
@@ -149,7 +160,12 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
 
     // A code works once.
     let again = c
-        .handle_callback(REDIRECT_URI, &code, "n-1", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            &code,
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await;
     assert!(
         matches!(&again, Err(UpstreamError::TokenRefused(code)) if code == "invalid_grant"),
@@ -166,7 +182,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     );
     // Another nonce than the one sent: the ID token is refused.
     let wrong_nonce = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-other", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-other".into(), &v)
         .await;
     assert!(
         matches!(
@@ -179,7 +195,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     // Another verifier than the one the challenge was made from: the upstream refuses the code.
     let (_, done) = round_trip(&c, &browser, "st-3", "n-3", &verifier(3), "alice").await;
     let wrong_verifier = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-3", &verifier(4))
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-3".into(), &verifier(4))
         .await;
     assert!(
         matches!(&wrong_verifier, Err(UpstreamError::TokenRefused(code)) if code == "invalid_grant"),
@@ -191,7 +207,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     let (_, done) = round_trip(&c, &browser, "st-5", "n-5", &v, "alice").await;
     let stranger = connector(settings(&op, "someone-else"));
     let refused = stranger
-        .handle_callback(REDIRECT_URI, &done.code(), "n-5", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-5".into(), &v)
         .await;
     assert!(
         matches!(&refused, Err(UpstreamError::TokenRefused(code)) if code == "invalid_client"),
@@ -199,7 +215,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     );
     // ...and the code still works for its client.
     let still = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-5", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-5".into(), &v)
         .await
         .unwrap();
     assert_eq!(still.subject, "alice");
@@ -208,7 +224,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     let v = verifier(6);
     let (_, done) = round_trip(&c, &browser, "st-6", "n-6", &v, "bob").await;
     let bob = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-6", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-6".into(), &v)
         .await
         .unwrap();
     assert_eq!(bob.subject, "bob");
@@ -262,7 +278,7 @@ async fn microsoft_organizations_and_single_tenant_discovery() {
         let state = format!("st-{n}");
         let (_, done) = round_trip(&c, &browser, &state, "n", &v, "carol").await;
         let identity = c
-            .handle_callback(REDIRECT_URI, &done.code(), "n", &v)
+            .handle_callback(REDIRECT_URI, &done.code(), &"n".into(), &v)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(identity.issuer, op.issuer());
@@ -279,7 +295,12 @@ async fn facebook_login_reads_graph_me() {
     let browser = browser();
 
     let url = c
-        .login_url(REDIRECT_URI, "st-1", "n-1", RFC7636_VERIFIER)
+        .login_url(
+            REDIRECT_URI,
+            "st-1",
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -308,7 +329,12 @@ async fn facebook_login_reads_graph_me() {
     assert_eq!(done.param("state").as_deref(), Some("st-1"));
     let code = done.code();
     let identity = c
-        .handle_callback(REDIRECT_URI, &code, "n-1", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            &code,
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_or_else(|e| panic!("handle_callback: {e}"));
     assert_eq!(
@@ -322,7 +348,12 @@ async fn facebook_login_reads_graph_me() {
         }
     );
     let again = c
-        .handle_callback(REDIRECT_URI, &code, "n-1", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            &code,
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await;
     assert!(
         matches!(&again, Err(UpstreamError::TokenRefused(code)) if code == "invalid_grant"),
@@ -337,7 +368,7 @@ async fn facebook_login_reads_graph_me() {
     let v = verifier(1);
     let (_, done) = round_trip(&no_email, &browser, "st-2", "", &v, "alice").await;
     let identity = no_email
-        .handle_callback(REDIRECT_URI, &done.code(), "", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"".into(), &v)
         .await
         .unwrap();
     assert_eq!(identity.issuer, "https://facebook.example");
@@ -353,7 +384,7 @@ async fn facebook_login_reads_graph_me() {
     let v = verifier(2);
     let (_, done) = round_trip(&refusing, &browser, "st-3", "", &v, "alice").await;
     let refused = refusing
-        .handle_callback(REDIRECT_URI, &done.code(), "", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"".into(), &v)
         .await;
     assert!(
         matches!(refused, Err(UpstreamError::Profile(_))),
@@ -367,7 +398,7 @@ async fn facebook_login_reads_graph_me() {
     let v = verifier(3);
     let (_, done) = round_trip(&down, &browser, "st-4", "", &v, "alice").await;
     let unavailable = down
-        .handle_callback(REDIRECT_URI, &done.code(), "", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"".into(), &v)
         .await;
     assert!(
         matches!(unavailable, Err(UpstreamError::Unavailable(_))),
@@ -395,12 +426,22 @@ async fn unreachable_upstreams_are_unavailable_and_say_nothing_secret() {
         ..Default::default()
     });
     let e = google
-        .login_url(REDIRECT_URI, "st", "n", RFC7636_VERIFIER)
+        .login_url(
+            REDIRECT_URI,
+            "st",
+            &"n".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, UpstreamError::Unavailable(_)), "{e:?}");
     let e = google
-        .handle_callback(REDIRECT_URI, "a-code", "n", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            "a-code",
+            &"n".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, UpstreamError::Unavailable(_)), "{e:?}");
@@ -416,7 +457,12 @@ async fn unreachable_upstreams_are_unavailable_and_say_nothing_secret() {
         ..Default::default()
     });
     let e = facebook
-        .handle_callback(REDIRECT_URI, "secret-code", "", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            "secret-code",
+            &"".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, UpstreamError::Unavailable(_)), "{e:?}");
