@@ -278,7 +278,7 @@ async fn main() -> anyhow::Result<()> {
     match command {
         DataCommand::Migrate => emit(
             json,
-            &serde_json::json!({ "migrated": true, "database_url": redact(&config.database_url) }),
+            &serde_json::json!({ "migrated": true, "database_url": redact(config.database_url.expose()) }),
         )?,
         DataCommand::Brand(BrandCmd::Add { code, name }) => {
             emit(json, &admin::add_brand(&op, &code, &name).await?)?
