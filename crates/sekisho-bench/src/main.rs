@@ -67,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
     let port = server::free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let config = sekisho::config::Config {
-        database_url: database_url.clone(),
+        database_url: database_url.clone().into(),
         public_url: base.clone(),
         ..Default::default()
     };
