@@ -7,11 +7,19 @@
 //! [`TestClock`] (the `openidconnect` RP through its time function, openid-client through its
 //! clock skew, given the clock's "now").
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "the end-to-end harness, used only by tests: a failed harness step is a test failure"
+)]
+
 use anyhow::{anyhow, bail, Context};
-use sekisho::admin::{self, NewClient, RegisteredClient};
+use sekisho::admin::{self, NewClient};
 use sekisho::config::Config;
 use sekisho_core::model::Plan;
 use sekisho_core::model::TwoFactorSetting;
+use sekisho_core::oauth::TokenEndpointAuthMethod;
 use sekisho_core::{Clock, FakeClock, Timestamp, TEST_EPOCH};
 use sekisho_notify::{HttpSmsSettings, SmsGateway};
 use sekisho_notify::{Mailer, Transport};
@@ -115,6 +123,25 @@ impl Drop for TestApp {
     }
 }
 
+/// A registered client as the tests use it: they send the secret, so it is a plain `String`
+/// here (the server's `sekisho::admin::RegisteredClient` keeps it in a `Secret`).
+#[derive(Clone)]
+pub struct RegisteredClient {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+}
+
+impl From<admin::RegisteredClient> for RegisteredClient {
+    fn from(c: admin::RegisteredClient) -> Self {
+        Self {
+            client_id: c.client_id,
+            client_secret: c.client_secret.map(sekisho_core::Secret::into_exposed),
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+        }
+    }
+}
+
 /// The seed every test starts from: brand VX5, one contract with its contractor, one client.
 pub struct Seed {
     pub contract_id: String,
@@ -156,7 +183,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let config = Config {
             public_url: base.clone(),
-            database_url: database_url.to_owned(),
+            database_url: database_url.into(),
             // Cheap hashes keep the suite fast; the production parameters have their own tests.
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
@@ -303,7 +330,10 @@ impl TestApp {
         let mut c = NewClient::confidential(BRAND, "Test RP", REDIRECT_URI);
         c.post_logout_redirect_uris = vec![POST_LOGOUT_URI.into()];
         edit(&mut c);
-        admin::register_client(&self.op, c).await.expect("client")
+        admin::register_client(&self.op, c)
+            .await
+            .expect("client")
+            .into()
     }
 }
 

@@ -1,5 +1,12 @@
 //! End-to-end tests through Sekisho's HTTP server. One binary; each module is one concern.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 mod account_items;
 mod account_lock;
 mod account_menu;

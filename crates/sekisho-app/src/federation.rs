@@ -141,7 +141,7 @@ pub async fn start(
         return Ok(Err(UnknownConnector));
     };
     let st = random_token();
-    let nonce = random_token();
+    let nonce = Secret::new(random_token());
     let verifier = Secret::new(random_token());
     let now = app.now();
     app.op
@@ -159,7 +159,7 @@ pub async fn start(
         })
         .await?;
     let url = connector
-        .login_url(&callback_url(app, brand), &st, &nonce, verifier.expose())
+        .login_url(&callback_url(app, brand), &st, &nonce, &verifier)
         .await
         .map_err(OAuthError::server)?;
     Ok(Ok(LoginStart::Redirect(url)))
@@ -248,7 +248,7 @@ pub async fn callback(
             &callback_url(app, code),
             auth_code,
             &round_trip.nonce,
-            round_trip.pkce_verifier.expose(),
+            &round_trip.pkce_verifier,
         )
         .await
     {

@@ -11,6 +11,12 @@
     clippy::disallowed_methods,
     reason = "a benchmark measures elapsed wall time; it is not Sekisho code"
 )]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark run, not a server: a failed step ends the run with its message"
+)]
 
 mod load;
 mod raw;
@@ -66,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let port = server::free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let config = sekisho::config::Config {
-        database_url: database_url.clone(),
+        database_url: database_url.clone().into(),
         public_url: base.clone(),
         ..Default::default()
     };

@@ -6,7 +6,7 @@ use sekisho::admin::{self, NewClient};
 use sekisho::config::Config;
 use sekisho_core::model::Plan;
 use sekisho_core::oauth::{GrantType, ACR_SINGLE_FACTOR};
-use sekisho_core::SystemClock;
+use sekisho_core::{Secret, SystemClock};
 use sekisho_crypto::tokens::{hash_token, new_id, random_token};
 use sekisho_oidc::authorize::Authentication;
 use sekisho_oidc::grants::GrantPayload;
@@ -128,9 +128,16 @@ pub async fn seed(
     op.store.close().await;
     Ok(Seeded {
         cc_id: cc.client_id,
-        cc_secret: cc.client_secret.unwrap_or_default(),
+        // The benchmark's own clients: their secrets go to the load generator.
+        cc_secret: cc
+            .client_secret
+            .map(Secret::into_exposed)
+            .unwrap_or_default(),
         rp_id: rp.client_id,
-        rp_secret: rp.client_secret.unwrap_or_default(),
+        rp_secret: rp
+            .client_secret
+            .map(Secret::into_exposed)
+            .unwrap_or_default(),
         users: emails,
     })
 }

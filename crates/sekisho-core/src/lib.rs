@@ -16,3 +16,4 @@ pub mod tickets;
 pub mod two_factor;
 
 pub use clock::{Clock, FakeClock, SystemClock, Timestamp, TEST_EPOCH};
+pub use secret::Secret;

@@ -4,9 +4,7 @@
 pub mod keyring;
 pub mod password;
 pub mod second_factor;
-pub mod secret;
 pub mod tokens;
 
 pub use keyring::{KeyRing, KeyRingError};
 pub use password::PasswordHasher;
-pub use secret::Secret;

@@ -20,6 +20,7 @@ use std::time::Duration;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use sekisho_core::Clock;
+use sekisho_core::Secret;
 
 /// The body for a JSON gateway: `{"to": "+819012345678", "text": "…"}`.
 pub const DEFAULT_BODY_TEMPLATE: &str = r#"{"to": {{ to }}, "text": {{ text }}}"#;
@@ -61,7 +62,7 @@ pub struct HttpSmsSettings {
     pub url: String,
     /// The full `Authorization` header value, e.g. `Bearer abc` or `Basic …`. A secret: never
     /// logged, and `Debug` does not print it.
-    pub authorization: Option<String>,
+    pub authorization: Option<Secret<String>>,
     /// minijinja template of the body, with `to` and `text`.
     pub body_template: String,
     /// The request's `Content-Type`; with a JSON type (`application/json`, `…+json`) values are
@@ -73,10 +74,7 @@ impl fmt::Debug for HttpSmsSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpSmsSettings")
             .field("url", &endpoint_of(&self.url))
-            .field(
-                "authorization",
-                &self.authorization.as_ref().map(|_| "<redacted>"),
-            )
+            .field("authorization", &self.authorization)
             .field("body_template", &self.body_template)
             .field("content_type", &self.content_type)
             .finish()
@@ -127,7 +125,7 @@ impl SmsGateway {
         if url.scheme() == "http" && !is_loopback(&url) {
             tracing::warn!(gateway = %endpoint, "the SMS gateway is plain http: codes and credentials cross the network unencrypted");
         }
-        let authorization = match authorization.as_deref().map(str::trim) {
+        let authorization = match authorization.as_ref().map(|a| a.expose().trim()) {
             None | Some("") => None,
             Some(value) => {
                 let mut value = HeaderValue::from_str(value).map_err(|_| {
@@ -182,7 +180,7 @@ impl SmsGateway {
     /// `authorization` sends none.
     pub fn from_settings(
         url: &str,
-        authorization: &str,
+        authorization: &Secret<String>,
         body_template: &str,
         content_type: &str,
         outbox_dir: &Path,
@@ -193,7 +191,7 @@ impl SmsGateway {
         }
         Self::http(HttpSmsSettings {
             url: url.to_owned(),
-            authorization: Some(authorization.to_owned()).filter(|a| !a.trim().is_empty()),
+            authorization: Some(authorization.clone()).filter(|a| !a.expose().trim().is_empty()),
             body_template: body_template.to_owned(),
             content_type: content_type.to_owned(),
         })
@@ -530,12 +528,13 @@ mod tests {
     #[test]
     fn empty_url_means_the_outbox() {
         let clock = || Arc::new(sekisho_core::FakeClock::new(sekisho_core::TEST_EPOCH));
-        let g =
-            SmsGateway::from_settings(" ", "", "{{", "", Path::new("sms-outbox"), clock()).unwrap();
+        let none = Secret::default();
+        let g = SmsGateway::from_settings(" ", &none, "{{", "", Path::new("sms-outbox"), clock())
+            .unwrap();
         assert!(g.is_outbox());
         let g = SmsGateway::from_settings(
             "https://sms.example/send",
-            "",
+            &none,
             DEFAULT_BODY_TEMPLATE,
             DEFAULT_CONTENT_TYPE,
             Path::new("sms-outbox"),

@@ -14,6 +14,7 @@ use lettre::message::header::{
 };
 use lettre::message::{Body, Mailbox};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sekisho_core::Secret;
 use sekisho_store::MailRecord;
 
 use crate::{Error, Result};
@@ -36,9 +37,10 @@ pub struct Smtp {
 }
 
 impl Transport {
-    /// The deployment's choice: SMTP when `smtp_url` is set, otherwise the file outbox.
-    pub fn from_settings(smtp_url: &str, outbox_dir: &Path) -> Result<Self> {
-        let smtp_url = smtp_url.trim();
+    /// The deployment's choice: SMTP when `smtp_url` is set, otherwise the file outbox. The URL
+    /// may hold the server's password: it is read here and kept only inside lettre's client.
+    pub fn from_settings(smtp_url: &Secret<String>, outbox_dir: &Path) -> Result<Self> {
+        let smtp_url = smtp_url.expose().trim();
         if smtp_url.is_empty() {
             Ok(Transport::FileOutbox(outbox_dir.to_path_buf()))
         } else {
@@ -234,7 +236,7 @@ mod tests {
 
     #[test]
     fn empty_settings_mean_the_file_outbox() {
-        let t = Transport::from_settings(" ", Path::new("outbox")).unwrap();
+        let t = Transport::from_settings(&" ".into(), Path::new("outbox")).unwrap();
         assert!(matches!(t, Transport::FileOutbox(dir) if dir == Path::new("outbox")));
     }
 

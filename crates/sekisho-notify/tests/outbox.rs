@@ -1,6 +1,13 @@
 //! The outbox against a real SMTP server (aiosmtpd, see `sekisho_testkit::SmtpSink`) and a fresh
 //! SQLite store; time is a `FakeClock`, so retries are driven without sleeping.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -224,7 +231,7 @@ async fn the_file_outbox_writes_a_readable_eml() {
         target_dir()
             .join("test-outbox")
             .join(format!("{}-{}", std::process::id(), s.clock.now()));
-    let mailer = s.mailer(Transport::from_settings("", &dir).unwrap());
+    let mailer = s.mailer(Transport::from_settings(&"".into(), &dir).unwrap());
     let id = s.queue_lock_mail(&mailer).await;
     assert_eq!(
         mailer.deliver_due().await.unwrap(),

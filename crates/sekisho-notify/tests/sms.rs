@@ -1,6 +1,13 @@
 //! The SMS gateway client against a real HTTP server on loopback (`sms_gateway.py`, see
 //! `sekisho_testkit::SmsGatewayDouble`), and the development outbox.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,7 +56,7 @@ async fn no_authorization_is_sent_when_none_is_configured() {
     let double = SmsGatewayDouble::start().unwrap();
     let gateway = SmsGateway::from_settings(
         &double.url(),
-        "",
+        &"".into(),
         DEFAULT_BODY_TEMPLATE,
         DEFAULT_CONTENT_TYPE,
         &target_dir(),
@@ -177,7 +184,7 @@ async fn the_outbox_writes_one_file_per_message_with_to_and_text() {
     let clock = Arc::new(FakeClock::new(TEST_EPOCH));
     let gateway = SmsGateway::from_settings(
         "",
-        "",
+        &"".into(),
         DEFAULT_BODY_TEMPLATE,
         DEFAULT_CONTENT_TYPE,
         &dir,

@@ -340,27 +340,34 @@ pub async fn issue_code(
         return Ok(None);
     }
     let issuer = op.issuer(&pending.record.brand);
-    Ok(Some(response_url(
+    response_url(
         &p.redirect_uri,
         &[("code", &code)],
         p.state.as_deref(),
         &issuer,
-    )))
+    )
+    .map(Some)
 }
 
 /// Ends the request with an error for the RP (e.g. `login_required` for `prompt=none`).
 pub async fn fail(op: &Op, pending: &Pending, error: &OAuthError) -> Result<Url, OAuthError> {
     op.store.delete_auth_request(&pending.record.id).await?;
-    Ok(error_url(
+    error_url(
         &pending.params.redirect_uri,
         error,
         pending.params.state.as_deref(),
         &op.issuer(&pending.record.brand),
-    ))
+    )
 }
 
-/// The redirect that carries an error to the RP, with `state` and `iss`.
-pub fn error_url(redirect_uri: &str, error: &OAuthError, state: Option<&str>, issuer: &str) -> Url {
+/// The redirect that carries an error to the RP, with `state` and `iss`. Fails (a server error)
+/// only if `redirect_uri` is not a URL, which a registered redirect URI always is.
+pub fn error_url(
+    redirect_uri: &str,
+    error: &OAuthError,
+    state: Option<&str>,
+    issuer: &str,
+) -> Result<Url, OAuthError> {
     response_url(
         redirect_uri,
         &[
@@ -377,10 +384,11 @@ fn response_url(
     params: &[(&str, &str)],
     state: Option<&str>,
     issuer: &str,
-) -> Url {
-    // The redirect_uri was matched exactly against a registered (and so parseable) URI.
-    let mut url =
-        Url::parse(redirect_uri).unwrap_or_else(|_| Url::parse("about:blank").expect("static"));
+) -> Result<Url, OAuthError> {
+    // The redirect_uri was matched exactly against a registered URI, which registration checked
+    // is a URL; a failure here means a stored client is corrupt: a server error, not a redirect.
+    let mut url = Url::parse(redirect_uri)
+        .map_err(|e| OAuthError::server(format!("a registered redirect_uri is not a URL: {e}")))?;
     {
         let mut q = url.query_pairs_mut();
         for (k, v) in params {
@@ -391,5 +399,5 @@ fn response_url(
         }
         q.append_pair("iss", issuer);
     }
-    url
+    Ok(url)
 }

@@ -10,19 +10,20 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use sekisho_core::model::Client;
 use sekisho_core::oauth::TokenEndpointAuthMethod as Method;
+use sekisho_core::Secret;
 use sekisho_crypto::keyring::verify_with_jwk_set;
 use sekisho_crypto::tokens::{hash_token, verify_token};
 use serde_json::Value;
 
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// What a request offered as client credentials, before any check.
+/// What a request offered as client credentials, before any check. `Debug` masks the secrets.
 #[derive(Debug, Default, Clone)]
 pub struct Presented {
-    /// From `Authorization: Basic` (both parts already form-urldecoded).
-    pub basic: Option<(String, String)>,
+    /// From `Authorization: Basic`: client id and secret, both already form-urldecoded.
+    pub basic: Option<(String, Secret<String>)>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret<String>>,
     pub assertion_type: Option<String>,
     pub assertion: Option<String>,
 }
@@ -43,14 +44,14 @@ impl Presented {
         Ok(Self {
             basic,
             client_id: field("client_id"),
-            client_secret: field("client_secret"),
+            client_secret: field("client_secret").map(Secret::new),
             assertion_type: field("client_assertion_type"),
             assertion: field("client_assertion"),
         })
     }
 }
 
-fn parse_basic(b64: &str) -> Result<(String, String), OAuthError> {
+fn parse_basic(b64: &str) -> Result<(String, Secret<String>), OAuthError> {
     let bad = || OAuthError::invalid_client("malformed Basic credentials");
     let raw = STANDARD.decode(b64.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
@@ -62,7 +63,7 @@ fn parse_basic(b64: &str) -> Result<(String, String), OAuthError> {
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    Ok((decode(id), decode(secret)))
+    Ok((decode(id), Secret::new(decode(secret))))
 }
 
 /// The claims of a JWT without checking its signature: only to learn which client it names.
@@ -140,7 +141,7 @@ pub async fn authenticate(
                 (None, None) => return Err(unknown()),
             };
             match &client.secret_hash {
-                Some(h) if verify_token(secret, h) => Ok(client),
+                Some(h) if verify_token(secret.expose(), h) => Ok(client),
                 _ => Err(unknown()),
             }
         }
@@ -227,4 +228,29 @@ async fn verify_assertion(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // REQ-OP-3 (issue 12): the secret a client presents, by Basic or in the form, never reaches
+    // `Debug` output.
+    #[test]
+    fn debug_hides_the_presented_secret() {
+        let basic = STANDARD.encode("cli_1:basic-s3cret");
+        let form = [("client_secret".to_owned(), "form-s3cret".to_owned())].into();
+        let p = Presented::from_request(Some(&format!("Basic {basic}")), &form).unwrap();
+        assert_eq!(
+            p.basic
+                .as_ref()
+                .map(|(id, s)| (id.as_str(), s.expose().as_str())),
+            Some(("cli_1", "basic-s3cret"))
+        );
+        let shown = format!("{p:?}");
+        assert!(
+            !shown.contains("basic-s3cret") && !shown.contains("form-s3cret"),
+            "{shown}"
+        );
+    }
 }

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sekisho_core::model::{Client, User};
 use sekisho_core::oauth::SigningAlg;
+use sekisho_core::Secret;
 use sekisho_crypto::tokens::new_id;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256, Sha512};
@@ -30,7 +31,7 @@ pub struct AccessGrant<'a> {
 
 #[derive(Debug, Clone)]
 pub struct Minted {
-    pub token: String,
+    pub token: Secret<String>,
     pub expires_in: i64,
 }
 
@@ -61,7 +62,7 @@ pub async fn access_token(op: &Op, g: &AccessGrant<'_>) -> Result<Minted, OAuthE
     }
     let token = op.keys.sign(SigningAlg::Es256, ACCESS_TOKEN_TYP, c).await?;
     Ok(Minted {
-        token,
+        token: Secret::new(token),
         expires_in: ttl,
     })
 }

@@ -10,6 +10,7 @@ use crate::registration::{self, ClientSpec, MetadataError};
 use crate::Op;
 use sekisho_core::model::{Brand, BrandCode, Client};
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
+use sekisho_core::secret::{serialize_exposed_option, Secret};
 use sekisho_crypto::tokens::hash_token;
 use sekisho_store::StoreError;
 use serde::Serialize;
@@ -85,7 +86,7 @@ pub struct NewClient {
     /// same brand); stored outside the metadata (`Store::client_contract`).
     pub contract_id: Option<String>,
     /// Fixed id and secret (demo data only); normally both are generated.
-    pub fixed_credentials: Option<(String, String)>,
+    pub fixed_credentials: Option<(String, Secret<String>)>,
 }
 
 impl NewClient {
@@ -109,11 +110,15 @@ impl NewClient {
 }
 
 /// A registered client's credentials: the secret appears here once and is stored only hashed.
+/// `Debug` masks it; serializing (the CLI's output) shows it, as is the point.
 #[derive(Debug, Serialize)]
 pub struct RegisteredClient {
     pub client_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    #[serde(
+        serialize_with = "serialize_exposed_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_secret: Option<Secret<String>>,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
 }
 
@@ -153,7 +158,7 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
     let client = Client {
         client_id: client_id.clone(),
         brand: brand.code,
-        secret_hash: secret.as_deref().map(hash_token),
+        secret_hash: secret.as_ref().map(|s| hash_token(s.expose())),
         metadata,
         created_at: op.now(),
     };
@@ -189,4 +194,29 @@ pub async fn delete_client(op: &Op, brand: &str, client_id: &str) -> Result<()> 
     }
     op.forget_client(client_id);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // REQ-OP-6 (issue 12): the client secret shown once at registration never reaches `Debug`
+    // output, so no log can hold it; the answer itself (CLI output, API body) still carries it.
+    #[test]
+    fn debug_hides_the_client_secret() {
+        let registered = RegisteredClient {
+            client_id: "cli_1".into(),
+            client_secret: Some("s3cret-value".into()),
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+        };
+        let shown = format!("{registered:?}");
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+        let json = serde_json::to_value(&registered).unwrap();
+        assert_eq!(json["client_secret"], "s3cret-value");
+
+        let mut new = NewClient::confidential("VX5", "RP", "https://rp.example/cb");
+        new.fixed_credentials = Some(("cli_1".into(), "s3cret-value".into()));
+        let shown = format!("{new:?}");
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+    }
 }

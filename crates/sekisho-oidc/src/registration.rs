@@ -28,6 +28,7 @@ use crate::error::OAuthError;
 use crate::Op;
 use sekisho_core::model::{Brand, Client, ClientMetadata};
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod, SUPPORTED_SCOPES};
+use sekisho_core::secret::{serialize_exposed, serialize_exposed_option, Secret};
 use sekisho_crypto::keyring::CLIENT_ASSERTION_ALGS;
 use sekisho_crypto::tokens::{constant_time_eq, hash_token, new_id, random_token, verify_token};
 use serde::Serialize;
@@ -240,12 +241,15 @@ pub fn uses_secret(method: TokenEndpointAuthMethod) -> bool {
 /// only) gives both.
 pub fn issue_credentials(
     method: TokenEndpointAuthMethod,
-    fixed: Option<(String, String)>,
-) -> (String, Option<String>) {
+    fixed: Option<(String, Secret<String>)>,
+) -> (String, Option<Secret<String>>) {
     let with_secret = uses_secret(method);
     match fixed {
         Some((id, secret)) => (id, with_secret.then_some(secret)),
-        None => (new_id("cli"), with_secret.then(random_token)),
+        None => (
+            new_id("cli"),
+            with_secret.then(|| Secret::new(random_token())),
+        ),
     }
 }
 
@@ -525,18 +529,23 @@ pub fn parse_metadata(body: &Value) -> Result<ClientSpec, MetadataError> {
 // ---- RFC 7591 §3.2.1 / RFC 7592 §3: the client information response ----
 
 /// What the registration and configuration endpoints answer: the client's credentials and
-/// registered metadata.
+/// registered metadata. `Debug` masks the secret and the registration access token; the JSON
+/// answer carries them, as RFC 7591 asks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClientInformation {
     pub client_id: String,
     /// Only when it was just issued: Sekisho keeps only its hash.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    #[serde(
+        serialize_with = "serialize_exposed_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_secret: Option<Secret<String>>,
     pub client_id_issued_at: i64,
     /// 0 (never) for clients with a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_expires_at: Option<i64>,
-    pub registration_access_token: String,
+    #[serde(serialize_with = "serialize_exposed")]
+    pub registration_access_token: Secret<String>,
     pub registration_client_uri: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub client_name: String,
@@ -560,8 +569,8 @@ pub fn configuration_uri(op: &Op, brand: &str, client_id: &str) -> String {
 fn information(
     op: &Op,
     client: &Client,
-    new_secret: Option<String>,
-    registration_access_token: &str,
+    new_secret: Option<Secret<String>>,
+    registration_access_token: Secret<String>,
 ) -> ClientInformation {
     let m = &client.metadata;
     ClientInformation {
@@ -569,7 +578,7 @@ fn information(
         client_secret: new_secret,
         client_id_issued_at: client.created_at,
         client_secret_expires_at: client.secret_hash.as_ref().map(|_| 0),
-        registration_access_token: registration_access_token.to_owned(),
+        registration_access_token,
         registration_client_uri: configuration_uri(op, client.brand.as_str(), &client.client_id),
         client_name: m.client_name.clone(),
         redirect_uris: m.redirect_uris.clone(),
@@ -613,19 +622,19 @@ pub async fn register(
     check_initial_token(op, brand.code.as_str(), initial_access_token)?;
     let metadata = client_metadata(parse_metadata(body)?)?;
     let (client_id, secret) = issue_credentials(metadata.token_endpoint_auth_method, None);
-    let registration_access_token = random_token();
+    let registration_access_token = Secret::new(random_token());
     let client = Client {
         client_id,
         brand: brand.code.clone(),
-        secret_hash: secret.as_deref().map(hash_token),
+        secret_hash: secret.as_ref().map(|s| hash_token(s.expose())),
         metadata,
         created_at: op.now(),
     };
     op.store
-        .insert_registered_client(&client, &hash_token(&registration_access_token))
+        .insert_registered_client(&client, &hash_token(registration_access_token.expose()))
         .await?;
     audit(op, "client.registered", &client).await;
-    Ok(information(op, &client, secret, &registration_access_token))
+    Ok(information(op, &client, secret, registration_access_token))
 }
 
 /// The dynamically registered client `client_id` of `brand`, if `token` is its registration
@@ -657,7 +666,10 @@ pub async fn read(
     token: Option<&str>,
 ) -> Result<ClientInformation, RegistrationError> {
     let client = authorize(op, brand, client_id, token).await?;
-    Ok(information(op, &client, None, token.unwrap_or_default()))
+    // The token the client presented (and `authorize` just checked) is its registration access
+    // token: RFC 7592 §3 answers with it.
+    let token = Secret::from(token.unwrap_or_default());
+    Ok(information(op, &client, None, token))
 }
 
 /// RFC 7592 §2.2: replaces the client's metadata with the request's (omitted fields take their
@@ -675,11 +687,11 @@ pub async fn update(
     if string(m, "client_id")?.as_deref() != Some(client_id) {
         return Err(bad_metadata("client_id must be sent, and be this client's id").into());
     }
-    if let Some(secret) = string(m, "client_secret")? {
+    if let Some(secret) = string(m, "client_secret")?.map(Secret::new) {
         let same = current
             .secret_hash
             .as_deref()
-            .is_some_and(|h| verify_token(&secret, h));
+            .is_some_and(|h| verify_token(secret.expose(), h));
         if !same {
             return Err(bad_metadata(
                 "client_secret is not this client's secret (a client cannot choose its secret)",
@@ -694,8 +706,8 @@ pub async fn update(
     ) {
         (true, Some(kept)) => (Some(kept), None),
         (true, None) => {
-            let s = random_token();
-            (Some(hash_token(&s)), Some(s))
+            let s = Secret::new(random_token());
+            (Some(hash_token(s.expose())), Some(s))
         }
         (false, _) => (None, None),
     };
@@ -715,7 +727,7 @@ pub async fn update(
         op,
         &client,
         new_secret,
-        token.unwrap_or_default(),
+        Secret::from(token.unwrap_or_default()),
     ))
 }
 
@@ -750,6 +762,41 @@ mod tests {
             jwks: None,
             scope: None,
         }
+    }
+
+    // REQ-OP-6 (issue 12): the client secret and the registration access token of an RFC 7591
+    // answer never reach `Debug` output; the JSON answer carries both.
+    #[test]
+    fn debug_hides_the_credentials_of_a_registration() {
+        let info = ClientInformation {
+            client_id: "cli_1".into(),
+            client_secret: Some("s3cret-value".into()),
+            client_id_issued_at: 1,
+            client_secret_expires_at: Some(0),
+            registration_access_token: "r3gistration-token".into(),
+            registration_client_uri: "https://op.example/VX5/clients/cli_1".into(),
+            client_name: "RP".into(),
+            redirect_uris: vec!["https://rp.example/cb".into()],
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            response_types: vec!["code"],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            id_token_signed_response_alg: SigningAlg::Es256,
+            jwks: None,
+            scope: None,
+        };
+        let shown = format!("{info:?}");
+        assert!(
+            !shown.contains("s3cret-value") && !shown.contains("r3gistration-token"),
+            "{shown}"
+        );
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["client_secret"], "s3cret-value");
+        assert_eq!(json["registration_access_token"], "r3gistration-token");
+        let (_, secret) = issue_credentials(TokenEndpointAuthMethod::ClientSecretPost, None);
+        let secret = secret.unwrap();
+        assert_eq!(secret.expose().len(), 43, "256 bits, base64url");
+        assert!(!format!("{secret:?}").contains(secret.expose().as_str()));
     }
 
     // REQ-OP-6: redirect URIs are https (http only on loopback), absolute, without fragment,

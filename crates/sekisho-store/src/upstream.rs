@@ -15,7 +15,7 @@ pub struct UpstreamStateRecord {
     pub sid: String,
     pub brand: String,
     pub connector: String,
-    pub nonce: String,
+    pub nonce: Secret<String>,
     pub pkce_verifier: Secret<String>,
     /// A login (and where it continues) or a binding (and the ticket's hash).
     pub purpose: RoundTrip,
@@ -44,7 +44,7 @@ fn state(row: &AnyRow) -> Result<UpstreamStateRecord> {
         sid: col(row, "sid")?,
         brand: col(row, "brand_code")?,
         connector: col(row, "connector")?,
-        nonce: col(row, "nonce")?,
+        nonce: Secret::new(col(row, "nonce")?),
         pkce_verifier: Secret::new(col(row, "pkce_verifier")?),
         purpose: {
             let (purpose, next): (String, String) = (col(row, "purpose")?, col(row, "next")?);
@@ -92,7 +92,7 @@ impl Store {
         .bind(&s.sid)
         .bind(&s.brand)
         .bind(&s.connector)
-        .bind(&s.nonce)
+        .bind(s.nonce.expose())
         .bind(s.pkce_verifier.expose())
         .bind(purpose)
         .bind(next)

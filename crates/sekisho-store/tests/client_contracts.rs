@@ -1,6 +1,13 @@
 //! The client ↔ contract binding of the admin API (issue 6 item 6, migration 0007) behaves the same
 //! on SQLite and PostgreSQL: set at insertion, read back, listed per brand, gone with the client.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use sekisho_core::email::Email;
 use sekisho_core::model::*;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};

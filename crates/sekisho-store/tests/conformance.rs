@@ -2,6 +2,13 @@
 //! SQLite (embedded default) and PostgreSQL (production). The PostgreSQL server is a real one,
 //! started by sekisho-testkit (or given by SEKISHO_TEST_POSTGRES_URL).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use sekisho_core::email::Email;
 use sekisho_core::login::{Continuation, RoundTrip};
 use sekisho_core::model::*;
@@ -678,7 +685,7 @@ async fn upstream_bindings(store: Store) {
         sid: "sid_1".into(),
         brand: "VX5".into(),
         connector: "google".into(),
-        nonce: "n".into(),
+        nonce: Secret::new("n".into()),
         pkce_verifier: Secret::new("v".into()),
         purpose: RoundTrip::Login(Continuation::Direct),
         created_at: T,

@@ -19,6 +19,13 @@
 //! little to the crates that use it as a dev-dependency. (`reqwest`, `tokio` and `base64` are only
 //! this crate's own dev-dependencies, for the tests of [`UpstreamOp`].)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a failed harness step is a failure of the test that called it"
+)]
+
 mod lock;
 mod postgres;
 mod sms;

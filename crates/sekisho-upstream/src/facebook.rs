@@ -36,7 +36,7 @@ impl Facebook {
         me.query_pairs_mut().append_pair("fields", "id,name,email");
         Ok(Self {
             client_id: ClientId::new(s.client_id.clone()),
-            client_secret: ClientSecret::new(s.client_secret.clone()),
+            client_secret: ClientSecret::new(s.client_secret.expose().clone()),
             authorization: AuthUrl::new(s.authorization_url.clone())
                 .map_err(|_| bad("authorization_url"))?,
             token: TokenUrl::new(s.token_url.clone()).map_err(|_| bad("token_url"))?,

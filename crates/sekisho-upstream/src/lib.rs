@@ -26,6 +26,8 @@ use std::sync::Arc;
 
 use sekisho_core::Clock;
 
+use sekisho_core::Secret;
+
 pub use settings::ConnectorSettings;
 
 /// Who the upstream says the user is. `(issuer, subject)` identifies the account; the email is
@@ -210,9 +212,12 @@ impl Connector {
         &self,
         redirect_uri: &str,
         state: &str,
-        nonce: &str,
-        pkce_verifier: &str,
+        nonce: &Secret<String>,
+        pkce_verifier: &Secret<String>,
     ) -> Result<url::Url, UpstreamError> {
+        // Read here and handed to the protocol, which puts the nonce and the verifier's
+        // challenge into the URL; neither value is kept.
+        let (nonce, pkce_verifier) = (nonce.expose(), pkce_verifier.expose());
         check_verifier(pkce_verifier)?;
         if state.is_empty() {
             return Err(UpstreamError::Config("the state is empty".into()));
@@ -234,9 +239,10 @@ impl Connector {
         &self,
         redirect_uri: &str,
         code: &str,
-        nonce: &str,
-        pkce_verifier: &str,
+        nonce: &Secret<String>,
+        pkce_verifier: &Secret<String>,
     ) -> Result<UpstreamIdentity, UpstreamError> {
+        let (nonce, pkce_verifier) = (nonce.expose(), pkce_verifier.expose());
         check_verifier(pkce_verifier)?;
         if code.is_empty() {
             return Err(UpstreamError::TokenRefused("no code".into()));
@@ -370,10 +376,14 @@ mod tests {
     async fn an_unknown_kid_refetches_the_jwks() {
         // REQ-LOGIN-3: a provider that rotated its keys since the JWKS was cached.
         let (op, c, _clock) = google();
-        let verifier = sekisho_testkit::upstream_login::RFC7636_VERIFIER;
-        let url = c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
+        let verifier = Secret::from(sekisho_testkit::upstream_login::RFC7636_VERIFIER);
+        let nonce = Secret::from("n");
+        let url = c
+            .login_url(REDIRECT, "st", &nonce, &verifier)
+            .await
+            .unwrap();
         let Protocol::OpenId(openid) = &c.protocol else {
-            unreachable!("google is OpenID")
+            panic!("google is OpenID")
         };
         // The cached copy (fresh, so not refetched for its age) knows none of the keys.
         openid
@@ -388,7 +398,7 @@ mod tests {
         )
         .await;
         let identity = c
-            .handle_callback(REDIRECT, &done.code(), "n", verifier)
+            .handle_callback(REDIRECT, &done.code(), &nonce, &verifier)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(identity.subject, "alice");
@@ -401,20 +411,27 @@ mod tests {
         // REQ-LOGIN-3: discovery and JWKS are refetched once the copy is 5 minutes old by the
         // server's clock (not the wall clock, which hardly moves during the test).
         let (_op, c, clock) = google();
-        let verifier = sekisho_testkit::upstream_login::RFC7636_VERIFIER;
-        c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
+        let verifier = Secret::from(sekisho_testkit::upstream_login::RFC7636_VERIFIER);
+        let nonce = Secret::from("n");
+        c.login_url(REDIRECT, "st", &nonce, &verifier)
+            .await
+            .unwrap();
         let Protocol::OpenId(openid) = &c.protocol else {
-            unreachable!("google is OpenID")
+            panic!("google is OpenID")
         };
         // A copy without keys tells a refetch apart from the cached copy.
         openid
             .replace_cached_jwks(openidconnect::core::CoreJsonWebKeySet::new(Vec::new()))
             .await;
         clock.advance(5 * 60 - 1);
-        c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
+        c.login_url(REDIRECT, "st", &nonce, &verifier)
+            .await
+            .unwrap();
         assert_eq!(openid.cached_key_count().await, 0, "still fresh");
         clock.advance(1);
-        c.login_url(REDIRECT, "st", "n", verifier).await.unwrap();
+        c.login_url(REDIRECT, "st", &nonce, &verifier)
+            .await
+            .unwrap();
         assert!(
             openid.cached_key_count().await > 0,
             "refetched at 5 minutes"
@@ -427,8 +444,9 @@ mod tests {
         fn send<T: Send>(_: T) {}
         fn sync<T: Send + Sync>(_: &T) {}
         sync(c);
-        send(c.login_url("", "", "", ""));
-        send(c.handle_callback("", "", "", ""));
+        let empty = Secret::default();
+        send(c.login_url("", "", &empty, &empty));
+        send(c.handle_callback("", "", &empty, &empty));
     }
 
     #[test]

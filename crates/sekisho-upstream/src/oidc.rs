@@ -86,7 +86,7 @@ impl OpenId {
         Ok(Self {
             kind: valid.kind,
             client_id: ClientId::new(valid.settings.client_id.clone()),
-            client_secret: ClientSecret::new(valid.settings.client_secret.clone()),
+            client_secret: ClientSecret::new(valid.settings.client_secret.expose().clone()),
             discovery,
             // openidconnect puts `openid` first by itself.
             scopes: valid

@@ -1,7 +1,6 @@
 //! The configuration of one upstream and its checks.
 
-use std::fmt;
-
+use sekisho_core::Secret;
 use url::{Host, Url};
 
 use crate::{Kind, UpstreamError};
@@ -19,7 +18,7 @@ const FACEBOOK_SCOPES: [&str; 2] = ["email", "public_profile"];
 
 /// One `[[upstreams]]` table of the configuration. Empty strings and an empty scope list mean
 /// "the kind's default".
-#[derive(Clone, serde::Serialize, serde::Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Default)]
 #[serde(default)]
 pub struct ConnectorSettings {
     /// Path segment and button id: "google", "microsoft", "daccount", "facebook".
@@ -27,8 +26,10 @@ pub struct ConnectorSettings {
     /// "google" | "microsoft" | "daccount" | "facebook".
     pub kind: String,
     pub client_id: String,
-    /// A secret: never logged (`Debug` redacts it).
-    pub client_secret: String,
+    /// A secret: never logged (`Debug` masks it) and never serialized (the configuration is
+    /// serialized only as figment's defaults, which have no upstreams).
+    #[serde(skip_serializing)]
+    pub client_secret: Secret<String>,
     /// OpenID kinds: the discovery URL. Defaults: Google
     /// `https://accounts.google.com/.well-known/openid-configuration`; Microsoft
     /// `https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration`;
@@ -44,28 +45,6 @@ pub struct ConnectorSettings {
     pub issuer: String,
     /// Empty = the kind's defaults: OpenID `openid email profile`; Facebook `email public_profile`.
     pub scopes: Vec<String>,
-}
-
-impl fmt::Debug for ConnectorSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secret = if self.client_secret.is_empty() {
-            ""
-        } else {
-            "<redacted>"
-        };
-        f.debug_struct("ConnectorSettings")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &secret)
-            .field("discovery_url", &self.discovery_url)
-            .field("authorization_url", &self.authorization_url)
-            .field("token_url", &self.token_url)
-            .field("graph_url", &self.graph_url)
-            .field("issuer", &self.issuer)
-            .field("scopes", &self.scopes)
-            .finish()
-    }
 }
 
 /// Settings that passed the checks, with the defaults filled in and the URLs parsed.
@@ -105,7 +84,7 @@ impl ConnectorSettings {
         if self.client_id.is_empty() {
             return Err(bad("client_id is empty".into()));
         }
-        if self.client_secret.is_empty() {
+        if self.client_secret.expose().is_empty() {
             return Err(bad("client_secret is empty".into()));
         }
         for scope in &self.scopes {
@@ -276,7 +255,7 @@ mod tests {
         s.name = "a/b".into();
         assert!(config_error(s).contains("path segment"));
         let mut s = settings("google");
-        s.client_secret.clear();
+        s.client_secret = Secret::default();
         assert!(config_error(s).contains("client_secret is empty"));
         let mut s = settings("google");
         s.scopes = vec!["openid email".into()];

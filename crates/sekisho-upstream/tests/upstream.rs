@@ -6,9 +6,16 @@
 //! Time: the providers start at [`TEST_EPOCH`], and each connector runs on a `FakeClock` started
 //! there, as the server's do in the end-to-end tests.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use std::sync::Arc;
 
-use sekisho_core::{Clock, FakeClock, TEST_EPOCH};
+use sekisho_core::{Clock, FakeClock, Secret, TEST_EPOCH};
 use sekisho_testkit::upstream_login::{
     browser, login, param, Login, RFC7636_CHALLENGE, RFC7636_VERIFIER,
 };
@@ -40,7 +47,7 @@ fn settings(op: &UpstreamOp, client_id: &str) -> ConnectorSettings {
         name: profile.as_str().to_owned(),
         kind: profile.as_str().to_owned(),
         client_id: client_id.to_owned(),
-        client_secret: CLIENT_SECRET.to_owned(),
+        client_secret: CLIENT_SECRET.into(),
         ..Default::default()
     };
     match profile {
@@ -64,8 +71,8 @@ fn connector_on(settings: ConnectorSettings, clock: Arc<FakeClock>) -> Connector
 }
 
 /// A fresh verifier per round trip, as the server makes them.
-fn verifier(n: u32) -> String {
-    format!("verifier-{n:02}-{}", "x".repeat(40))
+fn verifier(n: u32) -> Secret<String> {
+    Secret::new(format!("verifier-{n:02}-{}", "x".repeat(40)))
 }
 
 /// `login_url` → the upstream's pages as `sub` → the callback (whose `state` must be ours).
@@ -74,11 +81,11 @@ async fn round_trip(
     browser: &reqwest::Client,
     state: &str,
     nonce: &str,
-    verifier: &str,
+    verifier: &Secret<String>,
     sub: &str,
 ) -> (Url, Login) {
     let url = c
-        .login_url(REDIRECT_URI, state, nonce, verifier)
+        .login_url(REDIRECT_URI, state, &nonce.into(), verifier)
         .await
         .unwrap_or_else(|e| panic!("login_url: {e}"));
     let done = login(browser, url.clone(), REDIRECT_URI, sub).await;
@@ -108,7 +115,12 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
 
     // The authorization URL: the account choice, PKCE S256, our state and nonce.
     let url = c
-        .login_url(REDIRECT_URI, "st-1", "n-1", RFC7636_VERIFIER)
+        .login_url(
+            REDIRECT_URI,
+            "st-1",
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -137,7 +149,12 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     assert_eq!(done.param("state").as_deref(), Some("st-1"));
     let code = done.code();
     let identity = c
-        .handle_callback(REDIRECT_URI, &code, "n-1", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            &code,
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_or_else(|e| panic!("handle_callback: {e}"));
     assert_eq!(
@@ -153,7 +170,12 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
 
     // A code works once.
     let again = c
-        .handle_callback(REDIRECT_URI, &code, "n-1", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            &code,
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await;
     assert!(
         matches!(&again, Err(UpstreamError::TokenRefused(code)) if code == "invalid_grant"),
@@ -170,7 +192,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     );
     // Another nonce than the one sent: the ID token is refused.
     let wrong_nonce = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-other", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-other".into(), &v)
         .await;
     assert!(
         matches!(
@@ -183,7 +205,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     // Another verifier than the one the challenge was made from: the upstream refuses the code.
     let (_, done) = round_trip(&c, &browser, "st-3", "n-3", &verifier(3), "alice").await;
     let wrong_verifier = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-3", &verifier(4))
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-3".into(), &verifier(4))
         .await;
     assert!(
         matches!(&wrong_verifier, Err(UpstreamError::TokenRefused(code)) if code == "invalid_grant"),
@@ -195,7 +217,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     let (_, done) = round_trip(&c, &browser, "st-5", "n-5", &v, "alice").await;
     let stranger = connector(settings(&op, "someone-else"));
     let refused = stranger
-        .handle_callback(REDIRECT_URI, &done.code(), "n-5", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-5".into(), &v)
         .await;
     assert!(
         matches!(&refused, Err(UpstreamError::TokenRefused(code)) if code == "invalid_client"),
@@ -203,7 +225,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     );
     // ...and the code still works for its client.
     let still = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-5", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-5".into(), &v)
         .await
         .unwrap();
     assert_eq!(still.subject, "alice");
@@ -212,7 +234,7 @@ async fn openid_kind(profile: Profile, expected_kind: Kind) -> UpstreamOp {
     let v = verifier(6);
     let (_, done) = round_trip(&c, &browser, "st-6", "n-6", &v, "bob").await;
     let bob = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-6", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"n-6".into(), &v)
         .await
         .unwrap();
     assert_eq!(bob.subject, "bob");
@@ -266,7 +288,7 @@ async fn microsoft_organizations_and_single_tenant_discovery() {
         let state = format!("st-{n}");
         let (_, done) = round_trip(&c, &browser, &state, "n", &v, "carol").await;
         let identity = c
-            .handle_callback(REDIRECT_URI, &done.code(), "n", &v)
+            .handle_callback(REDIRECT_URI, &done.code(), &"n".into(), &v)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(identity.issuer, op.issuer());
@@ -283,7 +305,12 @@ async fn facebook_login_reads_graph_me() {
     let browser = browser();
 
     let url = c
-        .login_url(REDIRECT_URI, "st-1", "n-1", RFC7636_VERIFIER)
+        .login_url(
+            REDIRECT_URI,
+            "st-1",
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -312,7 +339,12 @@ async fn facebook_login_reads_graph_me() {
     assert_eq!(done.param("state").as_deref(), Some("st-1"));
     let code = done.code();
     let identity = c
-        .handle_callback(REDIRECT_URI, &code, "n-1", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            &code,
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_or_else(|e| panic!("handle_callback: {e}"));
     assert_eq!(
@@ -326,7 +358,12 @@ async fn facebook_login_reads_graph_me() {
         }
     );
     let again = c
-        .handle_callback(REDIRECT_URI, &code, "n-1", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            &code,
+            &"n-1".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await;
     assert!(
         matches!(&again, Err(UpstreamError::TokenRefused(code)) if code == "invalid_grant"),
@@ -341,7 +378,7 @@ async fn facebook_login_reads_graph_me() {
     let v = verifier(1);
     let (_, done) = round_trip(&no_email, &browser, "st-2", "", &v, "alice").await;
     let identity = no_email
-        .handle_callback(REDIRECT_URI, &done.code(), "", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"".into(), &v)
         .await
         .unwrap();
     assert_eq!(identity.issuer, "https://facebook.example");
@@ -357,7 +394,7 @@ async fn facebook_login_reads_graph_me() {
     let v = verifier(2);
     let (_, done) = round_trip(&refusing, &browser, "st-3", "", &v, "alice").await;
     let refused = refusing
-        .handle_callback(REDIRECT_URI, &done.code(), "", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"".into(), &v)
         .await;
     assert!(
         matches!(refused, Err(UpstreamError::Profile(_))),
@@ -371,7 +408,7 @@ async fn facebook_login_reads_graph_me() {
     let v = verifier(3);
     let (_, done) = round_trip(&down, &browser, "st-4", "", &v, "alice").await;
     let unavailable = down
-        .handle_callback(REDIRECT_URI, &done.code(), "", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &"".into(), &v)
         .await;
     assert!(
         matches!(unavailable, Err(UpstreamError::Unavailable(_))),
@@ -393,7 +430,7 @@ async fn id_tokens_expire_on_the_connectors_clock() {
     let (_, done) = round_trip(&c, &browser, "st-1", "n-1", &v, "alice").await;
     clock.advance(3600 + 60);
     let late = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-1", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &Secret::from("n-1"), &v)
         .await;
     assert!(
         matches!(
@@ -409,7 +446,7 @@ async fn id_tokens_expire_on_the_connectors_clock() {
     let v = verifier(2);
     let (_, done) = round_trip(&c, &browser, "st-2", "n-2", &v, "alice").await;
     let identity = c
-        .handle_callback(REDIRECT_URI, &done.code(), "n-2", &v)
+        .handle_callback(REDIRECT_URI, &done.code(), &Secret::from("n-2"), &v)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(identity.subject, "alice");
@@ -435,12 +472,22 @@ async fn unreachable_upstreams_are_unavailable_and_say_nothing_secret() {
         ..Default::default()
     });
     let e = google
-        .login_url(REDIRECT_URI, "st", "n", RFC7636_VERIFIER)
+        .login_url(
+            REDIRECT_URI,
+            "st",
+            &"n".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, UpstreamError::Unavailable(_)), "{e:?}");
     let e = google
-        .handle_callback(REDIRECT_URI, "a-code", "n", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            "a-code",
+            &"n".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, UpstreamError::Unavailable(_)), "{e:?}");
@@ -456,7 +503,12 @@ async fn unreachable_upstreams_are_unavailable_and_say_nothing_secret() {
         ..Default::default()
     });
     let e = facebook
-        .handle_callback(REDIRECT_URI, "secret-code", "", RFC7636_VERIFIER)
+        .handle_callback(
+            REDIRECT_URI,
+            "secret-code",
+            &"".into(),
+            &Secret::from(RFC7636_VERIFIER),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, UpstreamError::Unavailable(_)), "{e:?}");

@@ -3,9 +3,13 @@
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use sekisho_core::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The settings. `Debug` masks the secrets (URLs that may hold a password, the SMS gateway's
+/// Authorization); they are `skip_serializing`, so the defaults figment starts from lack them and
+/// `#[serde(default)]` fills them from [`Config::default`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Config {
@@ -13,8 +17,9 @@ pub struct Config {
     pub listen: String,
     /// The URL browsers and RPs use; issuers are `{public_url}/{brand}`. Env: SEKISHO_PUBLIC_URL.
     pub public_url: String,
-    /// `sqlite://FILE?mode=rwc` or `postgres://…`. Env: SEKISHO_DATABASE_URL.
-    pub database_url: String,
+    /// `sqlite://FILE?mode=rwc` or `postgres://…` (may hold a password). Env: SEKISHO_DATABASE_URL.
+    #[serde(skip_serializing)]
+    pub database_url: Secret<String>,
     /// Env: SEKISHO_DATABASE_MAX_CONNECTIONS.
     pub database_max_connections: u32,
     /// Lifetimes in seconds. Env: SEKISHO_CODE_TTL, SEKISHO_ACCESS_TOKEN_TTL, …
@@ -34,7 +39,8 @@ pub struct Config {
     pub log: String,
     /// Mail server, `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or
     /// `smtps://host:465`; empty = write mail to `mail_outbox_dir`. Env: SEKISHO_SMTP_URL.
-    pub smtp_url: String,
+    #[serde(skip_serializing)]
+    pub smtp_url: Secret<String>,
     /// Folder of `.eml` files used when `smtp_url` is empty. Env: SEKISHO_MAIL_OUTBOX_DIR.
     pub mail_outbox_dir: String,
     /// Sender of the brands that have no `mail_from` of their own. Env: SEKISHO_MAIL_FROM.
@@ -50,7 +56,8 @@ pub struct Config {
     pub sms_gateway_url: String,
     /// The gateway's full `Authorization` header value (`Bearer …`, `Basic …`); empty = none.
     /// A secret. Env: SEKISHO_SMS_GATEWAY_AUTHORIZATION.
-    pub sms_gateway_authorization: String,
+    #[serde(skip_serializing)]
+    pub sms_gateway_authorization: Secret<String>,
     /// minijinja template of the request body, with `to` (E.164) and `text`; with a JSON content
     /// type the values are JSON-escaped and quoted. Env: SEKISHO_SMS_GATEWAY_BODY.
     pub sms_gateway_body: String,
@@ -84,13 +91,13 @@ impl Default for Config {
             argon2_parallelism: p,
             hash_pool_size: 0,
             log: "info".into(),
-            smtp_url: String::new(),
+            smtp_url: Secret::default(),
             mail_outbox_dir: "outbox".into(),
             mail_from: "noreply@sekisho.localhost".into(),
             templates_dir: String::new(),
             upstreams: Vec::new(),
             sms_gateway_url: String::new(),
-            sms_gateway_authorization: String::new(),
+            sms_gateway_authorization: Secret::default(),
             sms_gateway_body: sekisho_notify::sms::DEFAULT_BODY_TEMPLATE.into(),
             sms_gateway_content_type: sekisho_notify::sms::DEFAULT_CONTENT_TYPE.into(),
             sms_outbox_dir: "sms-outbox".into(),
@@ -145,7 +152,7 @@ impl Config {
             "mail_from must be a mail address"
         );
         anyhow::ensure!(
-            !self.smtp_url.trim().is_empty() || !self.mail_outbox_dir.trim().is_empty(),
+            !self.smtp_url.expose().trim().is_empty() || !self.mail_outbox_dir.trim().is_empty(),
             "set smtp_url, or mail_outbox_dir for the file outbox"
         );
         anyhow::ensure!(
@@ -191,12 +198,61 @@ mod tests {
         let example = include_str!("../../../sekisho.example.toml");
         let parsed: Config = Figment::from(Toml::string(example)).extract().unwrap();
         assert_eq!(parsed, Config::default());
-        let keys = serde_json::to_value(Config::default()).unwrap();
-        for key in keys.as_object().unwrap().keys() {
+        let mut keys: Vec<String> = serde_json::to_value(Config::default())
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        // The secrets are never serialized; they are documented all the same.
+        keys.extend(SECRET_KEYS.map(String::from));
+        for key in &keys {
             assert!(
                 example.contains(&format!("SEKISHO_{}", key.to_uppercase())),
                 "{key} has no documented env override"
             );
+        }
+    }
+
+    const SECRET_KEYS: [&str; 3] = ["database_url", "smtp_url", "sms_gateway_authorization"];
+
+    // Issue 12: the secrets never reach `Debug` output (logs) nor serialization, and the
+    // configuration still reads them from the file and the environment.
+    #[test]
+    fn secrets_are_masked_and_not_serialized() {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(
+                r#"
+                database_url = "postgres://sekisho:db-pa55@db.example/sekisho"
+                smtp_url = "smtp://mailer:smtp-pa55@mail.example:587?tls=required"
+                sms_gateway_authorization = "Bearer sms-t0ken"
+                [[upstreams]]
+                name = "google"
+                kind = "google"
+                client_id = "id"
+                client_secret = "upstream-s3cret"
+                "#,
+            ))
+            .extract()
+            .unwrap();
+        assert_eq!(
+            config.sms_gateway_authorization.expose(),
+            "Bearer sms-t0ken"
+        );
+        assert_eq!(
+            config.upstreams[0].client_secret.expose(),
+            "upstream-s3cret"
+        );
+        let secrets = ["db-pa55", "smtp-pa55", "sms-t0ken", "upstream-s3cret"];
+        let shown = format!("{config:?}");
+        let serialized = serde_json::to_string(&config).unwrap();
+        for secret in secrets {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+            assert!(!serialized.contains(secret), "{secret} in {serialized}");
+        }
+        for key in SECRET_KEYS {
+            assert!(!serialized.contains(key), "{key} in {serialized}");
         }
     }
 

@@ -33,14 +33,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply database migrations.
-    Migrate,
     /// Run the server (migrates first, generates missing signing keys).
     Serve {
         /// Create and print demo data (brand VX5, a contract, a user, the storage-rp client). Development only.
         #[arg(long)]
         demo: bool,
     },
+    /// Every other command: one operation on the database, then exit.
+    #[command(flatten)]
+    Data(DataCommand),
+}
+
+/// The commands that open the database, do one thing and print its result.
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Apply database migrations.
+    Migrate,
     /// Brands (white-label storefronts).
     #[command(subcommand)]
     Brand(BrandCmd),
@@ -285,22 +293,22 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    if let Command::Serve { demo } = cli.command {
-        return server::serve(&config, demo).await;
-    }
+    let command = match cli.command {
+        Command::Serve { demo } => return server::serve(&config, demo).await,
+        Command::Data(command) => command,
+    };
     let op = server::build_op(&config, Arc::new(SystemClock)).await?;
     let json = cli.json;
-    match cli.command {
-        Command::Serve { .. } => unreachable!("handled above"),
-        Command::Migrate => emit(
+    match command {
+        DataCommand::Migrate => emit(
             json,
-            &serde_json::json!({ "migrated": true, "database_url": redact(&config.database_url) }),
+            &serde_json::json!({ "migrated": true, "database_url": redact(config.database_url.expose()) }),
         )?,
-        Command::Brand(BrandCmd::Add { code, name }) => {
+        DataCommand::Brand(BrandCmd::Add { code, name }) => {
             emit(json, &admin::add_brand(&op, &code, &name).await?)?
         }
-        Command::Brand(BrandCmd::List) => emit(json, &op.store.list_brands().await?)?,
-        Command::Brand(BrandCmd::Update {
+        DataCommand::Brand(BrandCmd::List) => emit(json, &op.store.list_brands().await?)?,
+        DataCommand::Brand(BrandCmd::Update {
             code,
             name,
             mail_from,
@@ -315,7 +323,7 @@ async fn main() -> anyhow::Result<()> {
             };
             emit(json, &admin::update_brand(&op, &code, changes).await?)?
         }
-        Command::Contract(ContractCmd::Create {
+        DataCommand::Contract(ContractCmd::Create {
             brand,
             name,
             contractor_email,
@@ -339,7 +347,7 @@ async fn main() -> anyhow::Result<()> {
                 .await?,
             )?
         }
-        Command::User(UserCmd::Add {
+        DataCommand::User(UserCmd::Add {
             contract,
             email,
             password,
@@ -353,15 +361,15 @@ async fn main() -> anyhow::Result<()> {
             let user_id = admin::add_user(&op, &contract, &email, &password, role, &name).await?;
             emit(json, &serde_json::json!({ "user_id": user_id }))?
         }
-        Command::User(UserCmd::List { contract }) => {
+        DataCommand::User(UserCmd::List { contract }) => {
             emit(json, &op.store.list_users(&contract).await?)?
         }
-        Command::User(UserCmd::LoginMethodChange { user }) => {
+        DataCommand::User(UserCmd::LoginMethodChange { user }) => {
             let app = server::build_app(&config, op.clone())?;
             let url = admin::login_method_change_link(&app, &user).await?;
             emit(json, &serde_json::json!({ "url": url }))?
         }
-        Command::User(UserCmd::EmailChange { user, email, lang }) => {
+        DataCommand::User(UserCmd::EmailChange { user, email, lang }) => {
             let app = server::build_app(&config, op.clone())?;
             let lang = match lang {
                 LangArg::Ja => sekisho_core::oauth::Lang::Ja,
@@ -370,7 +378,7 @@ async fn main() -> anyhow::Result<()> {
             admin::request_email_change(&app, &user, &email, lang).await?;
             emit(json, &serde_json::json!({ "mailed_to": email }))?
         }
-        Command::Client(ClientCmd::Register(a)) => {
+        DataCommand::Client(ClientCmd::Register(a)) => {
             let jwks = match &a.jwks_file {
                 Some(f) => Some(
                     serde_json::from_str(
@@ -410,7 +418,7 @@ async fn main() -> anyhow::Result<()> {
             };
             emit(json, &admin::register_client(&op, client).await?)?
         }
-        Command::Client(ClientCmd::List { brand }) => {
+        DataCommand::Client(ClientCmd::List { brand }) => {
             let bound: std::collections::HashMap<String, String> = op
                 .store
                 .client_contracts(&brand)
@@ -433,11 +441,11 @@ async fn main() -> anyhow::Result<()> {
                 .collect();
             emit(json, &list)?
         }
-        Command::Keys(KeysCmd::Generate) => emit(
+        DataCommand::Keys(KeysCmd::Generate) => emit(
             json,
             &serde_json::json!({ "generated": op.keys.ensure_keys().await? }),
         )?,
-        Command::Keys(KeysCmd::Rotate { alg }) => {
+        DataCommand::Keys(KeysCmd::Rotate { alg }) => {
             let algs: Vec<SigningAlg> = match alg {
                 Some(a) => vec![a.into()],
                 None => SigningAlg::ALL.to_vec(),
@@ -447,7 +455,7 @@ async fn main() -> anyhow::Result<()> {
                 &serde_json::json!({ "rotated": op.keys.rotate(&algs).await? }),
             )?
         }
-        Command::Keys(KeysCmd::List) => emit(json, &op.keys.list().await?)?,
+        DataCommand::Keys(KeysCmd::List) => emit(json, &op.keys.list().await?)?,
     }
     op.store.close().await;
     Ok(())

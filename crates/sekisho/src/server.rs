@@ -10,7 +10,11 @@ use std::sync::Arc;
 
 /// Opens the database (migrating it) and builds the OP around it.
 pub async fn build_op(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Op>> {
-    let store = Store::open(&config.database_url, config.database_max_connections).await?;
+    let store = Store::open(
+        config.database_url.expose(),
+        config.database_max_connections,
+    )
+    .await?;
     build_op_with(config, store, clock)
 }
 
@@ -79,7 +83,7 @@ pub fn mailer(config: &Config, op: &Op) -> anyhow::Result<sekisho_notify::Mailer
         &config.smtp_url,
         std::path::Path::new(&config.mail_outbox_dir),
     )?;
-    if config.smtp_url.is_empty() {
+    if config.smtp_url.expose().is_empty() {
         tracing::warn!(dir = %config.mail_outbox_dir, "mail goes to a file outbox (development); set SEKISHO_SMTP_URL to send it");
     }
     Ok(sekisho_notify::Mailer::new(

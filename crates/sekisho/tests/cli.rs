@@ -1,6 +1,13 @@
 //! The admin CLI, run as a real process against a fresh SQLite file: the exact command names and
 //! JSON outputs that scripts (and the acceptance checks) rely on.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests: helpers outside #[test] functions fail the test that called them"
+)]
+
 use serde_json::Value;
 use std::process::Command;
 

@@ -2,6 +2,7 @@
 //! so `cargo run -p storage-rp` works against a local demo OP with no setup at all.
 
 use anyhow::{bail, Context};
+use openidconnect::ClientSecret;
 use std::net::SocketAddr;
 use url::Url;
 
@@ -11,7 +12,8 @@ pub struct Config {
     /// discovery compares it byte for byte).
     pub issuer: String,
     pub client_id: String,
-    pub client_secret: String,
+    /// openidconnect's wrapper: its `Debug` masks the value, so printing the settings is safe.
+    pub client_secret: ClientSecret,
     pub listen: SocketAddr,
     /// Where browsers reach this RP; the redirect URIs are built from it.
     pub base_url: Url,
@@ -51,7 +53,7 @@ impl Config {
         Ok(Config {
             issuer,
             client_id: env_or("RP_CLIENT_ID", "storage-rp"),
-            client_secret: env_or("RP_CLIENT_SECRET", "storage-rp-dev-secret"),
+            client_secret: ClientSecret::new(env_or("RP_CLIENT_SECRET", "storage-rp-dev-secret")),
             listen,
             redirect_uri: format!("{base_trimmed}/callback"),
             post_logout_redirect_uri: format!("{base_trimmed}/"),
@@ -63,5 +65,27 @@ impl Config {
     /// `Secure` cookie would simply never come back.
     pub fn cookie_secure(&self) -> bool {
         self.base_url.scheme() == "https"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // REQ-OP-7 (issue 12): the RP's settings can be printed without its client secret.
+    #[test]
+    fn debug_hides_the_client_secret() {
+        let config = Config {
+            issuer: "http://127.0.0.1:8080/VX5".into(),
+            client_id: "storage-rp".into(),
+            client_secret: ClientSecret::new("rp-s3cret".into()),
+            listen: "127.0.0.1:8081".parse().unwrap(),
+            base_url: Url::parse("http://127.0.0.1:8081").unwrap(),
+            redirect_uri: "http://127.0.0.1:8081/callback".into(),
+            post_logout_redirect_uri: "http://127.0.0.1:8081/".into(),
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("rp-s3cret"), "{shown}");
+        assert_eq!(config.client_secret.secret(), "rp-s3cret");
     }
 }

@@ -222,7 +222,7 @@ impl Oidc {
             http,
             issuer: IssuerUrl::new(cfg.issuer.clone()).context("SEKISHO_ISSUER")?,
             client_id: ClientId::new(cfg.client_id.clone()),
-            client_secret: ClientSecret::new(cfg.client_secret.clone()),
+            client_secret: cfg.client_secret.clone(),
             redirect_uri: RedirectUrl::new(cfg.redirect_uri.clone()).context("redirect URI")?,
             post_logout_redirect_uri: PostLogoutRedirectUrl::new(
                 cfg.post_logout_redirect_uri.clone(),

@@ -63,7 +63,7 @@ impl World {
         let mailer = Mailer::new(
             op.store.clone(),
             clock.clone(),
-            Transport::from_settings("", &dir.join("mail")).unwrap(),
+            Transport::from_settings(&"".into(), &dir.join("mail")).unwrap(),
             "noreply@sekisho.test".into(),
         );
         let sms = SmsGateway::outbox(dir.join("sms"), clock.clone());

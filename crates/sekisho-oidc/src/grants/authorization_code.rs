@@ -10,6 +10,7 @@ use crate::mint::{self, AccessGrant};
 use crate::Op;
 use sekisho_core::model::Client;
 use sekisho_core::oauth::GrantType;
+use sekisho_core::Secret;
 use sekisho_crypto::tokens::{constant_time_eq, hash_token, pkce_s256, random_token};
 use sekisho_store::{CodeExchange, GrantRecord, RefreshRecord};
 
@@ -78,9 +79,9 @@ pub async fn exchange(
     };
     let refresh_token = client
         .allows_grant(GrantType::RefreshToken)
-        .then(random_token);
+        .then(|| Secret::new(random_token()));
     let refresh = refresh_token.as_ref().map(|t| RefreshRecord {
-        token_hash: hash_token(t),
+        token_hash: hash_token(t.expose()),
         grant_id: grant.id.clone(),
         created_at: now,
         expires_at: now + op.config.refresh_token_ttl,
@@ -116,7 +117,7 @@ pub async fn exchange(
         &payload.scope,
         &payload.auth,
         payload.nonce.as_deref(),
-        Some(&access.token),
+        Some(access.token.expose()),
     )
     .await?;
     Ok(TokenResponse {
@@ -125,6 +126,6 @@ pub async fn exchange(
         expires_in: access.expires_in,
         scope: payload.scope.join(" "),
         refresh_token,
-        id_token: Some(id_token),
+        id_token: Some(Secret::new(id_token)),
     })
 }

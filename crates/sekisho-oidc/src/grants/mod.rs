@@ -8,32 +8,42 @@ use crate::client_auth::{self, Presented};
 use crate::error::{ErrorCode, OAuthError};
 use crate::Op;
 use sekisho_core::oauth::GrantType;
+use sekisho_core::secret::{serialize_exposed, serialize_exposed_option, Secret};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The successful token response (RFC 6749 §5.1).
+/// The successful token response (RFC 6749 §5.1). `Debug` masks the tokens; the JSON answer
+/// carries them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TokenResponse {
-    pub access_token: String,
+    #[serde(serialize_with = "serialize_exposed")]
+    pub access_token: Secret<String>,
     pub token_type: &'static str,
     pub expires_in: i64,
     pub scope: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
+    #[serde(
+        serialize_with = "serialize_exposed_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refresh_token: Option<Secret<String>>,
+    #[serde(
+        serialize_with = "serialize_exposed_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id_token: Option<Secret<String>>,
 }
 
-/// A token request, typed by its `grant_type`.
+/// A token request, typed by its `grant_type`. `Debug` masks the code, the PKCE verifier and the
+/// refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantRequest {
     AuthorizationCode {
-        code: String,
+        code: Secret<String>,
         redirect_uri: Option<String>,
-        code_verifier: Option<String>,
+        code_verifier: Option<Secret<String>>,
     },
     RefreshToken {
-        refresh_token: String,
+        refresh_token: Secret<String>,
         scope: Option<String>,
     },
     ClientCredentials {
@@ -51,12 +61,12 @@ impl GrantRequest {
             .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
         Ok(match GrantType::parse(&grant) {
             Some(GrantType::AuthorizationCode) => GrantRequest::AuthorizationCode {
-                code: required("code")?,
+                code: required("code")?.into(),
                 redirect_uri: field("redirect_uri"),
-                code_verifier: field("code_verifier"),
+                code_verifier: field("code_verifier").map(Secret::new),
             },
             Some(GrantType::RefreshToken) => GrantRequest::RefreshToken {
-                refresh_token: required("refresh_token")?,
+                refresh_token: required("refresh_token")?.into(),
                 scope: field("scope"),
             },
             Some(GrantType::ClientCredentials) => GrantRequest::ClientCredentials {
@@ -106,16 +116,19 @@ pub async fn token(
                 op,
                 brand,
                 &client,
-                &code,
+                code.expose(),
                 redirect_uri.as_deref(),
-                code_verifier.as_deref(),
+                code_verifier.as_ref().map(|v| v.expose().as_str()),
             )
             .await
         }
         GrantRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::refresh(op, brand, &client, &refresh_token, scope.as_deref()).await,
+        } => {
+            refresh_token::refresh(op, brand, &client, refresh_token.expose(), scope.as_deref())
+                .await
+        }
         GrantRequest::ClientCredentials { scope } => {
             client_credentials::grant(op, brand, &client, scope.as_deref()).await
         }
@@ -127,4 +140,53 @@ pub async fn token(
 pub struct GrantPayload {
     pub scope: Vec<String>,
     pub auth: crate::authorize::Authentication,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // REQ-OP-3 (issue 12): the codes, verifiers and tokens of the token endpoint never reach
+    // `Debug` output; the JSON answer carries the issued tokens.
+    #[test]
+    fn debug_hides_the_tokens_of_the_token_endpoint() {
+        let form = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let code = GrantRequest::parse(&form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "c0de-value"),
+            ("code_verifier", "ver1fier-value"),
+        ]))
+        .unwrap();
+        let refresh = GrantRequest::parse(&form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "refr3sh-value"),
+        ]))
+        .unwrap();
+        let shown = format!("{code:?} {refresh:?}");
+        for secret in ["c0de-value", "ver1fier-value", "refr3sh-value"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+
+        let response = TokenResponse {
+            access_token: "acc3ss-value".into(),
+            token_type: "Bearer",
+            expires_in: 300,
+            scope: "openid".into(),
+            refresh_token: Some("refr3sh-value".into()),
+            id_token: Some("id-t0ken-value".into()),
+        };
+        let shown = format!("{response:?}");
+        for secret in ["acc3ss-value", "refr3sh-value", "id-t0ken-value"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(json["access_token"], "acc3ss-value");
+        assert_eq!(json["refresh_token"], "refr3sh-value");
+        assert_eq!(json["id_token"], "id-t0ken-value");
+    }
 }

@@ -8,6 +8,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::mint::{self, AccessGrant};
 use crate::Op;
 use sekisho_core::model::Client;
+use sekisho_core::Secret;
 use sekisho_crypto::tokens::{hash_token, random_token};
 use sekisho_store::{RefreshRecord, RefreshRotation};
 
@@ -48,9 +49,9 @@ pub async fn refresh(
             asked
         }
     };
-    let new_token = random_token();
+    let new_token = Secret::new(random_token());
     let new = RefreshRecord {
-        token_hash: hash_token(&new_token),
+        token_hash: hash_token(new_token.expose()),
         grant_id: grant.id.clone(),
         created_at: now,
         expires_at: now + op.config.refresh_token_ttl,
@@ -99,9 +100,10 @@ pub async fn refresh(
                 &scope,
                 &payload.auth,
                 None,
-                Some(&access.token),
+                Some(access.token.expose()),
             )
-            .await?,
+            .await
+            .map(Secret::new)?,
         )
     } else {
         None

@@ -67,9 +67,15 @@ async fn start(
             state: st,
             error,
         }) => {
-            let url =
-                authorize::error_url(&redirect_uri, &error, st.as_deref(), &state.op.issuer(code));
-            return see_other(url.as_str(), &[]);
+            return match authorize::error_url(
+                &redirect_uri,
+                &error,
+                st.as_deref(),
+                &state.op.issuer(code),
+            ) {
+                Ok(url) => see_other(url.as_str(), &[]),
+                Err(e) => PageError::internal(lang, e).render(state, name),
+            };
         }
     };
     let result = async {
@@ -84,7 +90,7 @@ async fn start(
                     &err,
                     params.state.as_deref(),
                     &state.op.issuer(code),
-                );
+                )?;
                 return Ok(see_other(url.as_str(), &[]));
             }
             None => session::ensure(state, code, headers).await?,

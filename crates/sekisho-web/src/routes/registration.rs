@@ -249,7 +249,7 @@ async fn check_password(
             errors,
         )));
     }
-    let phc = sekisho_app::signin::hash_password(&state, &form.new_password).await?;
+    let phc = sekisho_app::signin::hash_password(state, &form.new_password).await?;
     Ok(Checked::Good(Box::new((ticket, user, phc))))
 }
 

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sekisho_core::model::Brand;
 use sekisho_core::oauth::{SigningAlg, TokenEndpointAuthMethod};
+use sekisho_core::Secret;
 use sekisho_oidc::operator::{self as op_actions, NewClient};
 use std::collections::HashMap;
 
@@ -159,7 +160,8 @@ pub async fn create_client(
         .map_err(ApiError::operator)?;
     let body = CreatedClient {
         client_id: created.client_id,
-        client_secret: created.client_secret,
+        // The one place the new secret leaves its wrapper: the answer to its creator.
+        client_secret: created.client_secret.map(Secret::into_exposed),
         token_endpoint_auth_method: created.token_endpoint_auth_method,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
