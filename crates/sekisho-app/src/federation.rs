@@ -322,20 +322,10 @@ pub async fn bind(
 ) -> Result<CallbackOutcome> {
     let op = &app.op;
     let now = app.now();
-    let mut ticket = None;
-    for purpose in BINDING_TICKETS {
-        ticket = op
-            .store
-            .find_live_ticket(ticket_hash, purpose.as_str(), brand.code.as_str(), now)
-            .await?;
-        if ticket.is_some() {
-            break;
-        }
-    }
-    let Some(ticket) = ticket else {
-        return Ok(CallbackOutcome::TicketInvalid);
-    };
-    let Some(user) = op.store.find_user(&ticket.user_id).await? else {
+    let code = brand.code.as_str();
+    let Some((ticket, user)) =
+        tickets::open_hashed(app, code, &BINDING_TICKETS, ticket_hash).await?
+    else {
         return Ok(CallbackOutcome::TicketInvalid);
     };
     let method = login_method(connector);

@@ -84,18 +84,7 @@ pub async fn open(
     purpose: TicketPurpose,
     token: &str,
 ) -> Result<Option<(TicketRecord, User)>> {
-    let Some(ticket) = app
-        .op
-        .store
-        .find_live_ticket(&hash_token(token), purpose.as_str(), brand, app.now())
-        .await?
-    else {
-        return Ok(None);
-    };
-    let user = app.op.store.find_user(&ticket.user_id).await?;
-    Ok(user
-        .filter(|u| u.brand.as_str() == brand)
-        .map(|u| (ticket, u)))
+    open_hashed(app, brand, &[purpose], &hash_token(token)).await
 }
 
 /// [`open`] for the first of `purposes` the token is live for.
@@ -105,10 +94,28 @@ pub async fn open_any(
     purposes: &[TicketPurpose],
     token: &str,
 ) -> Result<Option<(TicketRecord, User)>> {
+    open_hashed(app, brand, purposes, &hash_token(token)).await
+}
+
+/// [`open_any`] by the token's hash (kept by a flow that outlives the request, such as an
+/// upstream round trip that binds).
+pub async fn open_hashed(
+    app: &App,
+    brand: &str,
+    purposes: &[TicketPurpose],
+    token_hash: &str,
+) -> Result<Option<(TicketRecord, User)>> {
     for purpose in purposes {
-        if let Some(found) = open(app, brand, *purpose, token).await? {
-            return Ok(Some(found));
-        }
+        let found = app
+            .op
+            .store
+            .find_live_ticket(token_hash, purpose.as_str(), brand, app.now())
+            .await?;
+        let Some(ticket) = found else { continue };
+        let user = app.op.store.find_user(&ticket.user_id).await?;
+        return Ok(user
+            .filter(|u| u.brand.as_str() == brand)
+            .map(|u| (ticket, u)));
     }
     Ok(None)
 }
