@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod directory;
 pub mod federation;
+mod login;
 pub mod pipeline;
 pub mod second_step;
 pub mod session;

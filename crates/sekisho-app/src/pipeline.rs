@@ -16,13 +16,14 @@
 //! replaces the session (new value and `sid`).
 
 use crate::audit::audit;
+use crate::login::sign_in;
+pub use crate::login::{LoginContext, SignedIn};
 use crate::second_step;
-use crate::session::{new_session, SessionToken};
+use crate::session::SessionToken;
 use crate::{App, Result};
 use sekisho_core::login::{next_step, AuthReason, Continuation, NextStep, SignedIn as Session};
-use sekisho_core::model::{Brand, User};
-use sekisho_core::oauth::{Amr, Lang, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
-use sekisho_core::secret::Secret;
+use sekisho_core::model::User;
+use sekisho_core::oauth::{Amr, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
 use sekisho_core::two_factor::{
     decide, is_multi_factor, BrowserTrust, Decision, Facts, Network, Waived,
 };
@@ -31,19 +32,6 @@ use sekisho_oidc::authorize::{self, Authentication, Pending};
 use sekisho_oidc::{ErrorCode, OAuthError};
 use sekisho_store::SessionRecord;
 use url::Url;
-
-/// Where and for whom a login happens.
-#[derive(Debug, Clone)]
-pub struct LoginContext<'a> {
-    pub brand: &'a Brand,
-    pub lang: Lang,
-    /// The browser session the login happens in (anonymous, or signed in when stepping up).
-    pub session: &'a SessionRecord,
-    /// The remembered-browser cookie's value, if the browser sent one (REQ-2FA-2).
-    pub browser: Option<&'a str>,
-    /// Where the login continues once complete.
-    pub then: Continuation,
-}
 
 /// Which identity source identified the user: it says what the first factor was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,15 +51,6 @@ impl Source {
             Source::StepUp => session.amr.clone(),
         }
     }
-}
-
-/// A completed login: the browser's new session, and where it goes on to.
-#[derive(Debug)]
-pub struct SignedIn {
-    pub then: Continuation,
-    pub session: SessionToken,
-    /// A new remembered-browser value to set, when the user ticked "remember this browser".
-    pub remembered_browser: Option<Secret<String>>,
 }
 
 /// Why a login was refused. The same on every identity source.
@@ -176,29 +155,6 @@ pub async fn complete(
     };
     let session = second_step::begin(app, ctx, user, amr, step, factor).await?;
     Ok(LoginOutcome::SecondStep { session })
-}
-
-/// Replaces the browser session with a signed-in one for `user_id` (the failure count starts
-/// again: the whole login is done).
-pub(crate) async fn sign_in(
-    app: &App,
-    brand: &str,
-    session: &SessionRecord,
-    user_id: &str,
-    amr: &[Amr],
-    then: &Continuation,
-) -> Result<SignedIn> {
-    app.op.store.reset_login_failures(user_id).await?;
-    let (new, value) = new_session(app, brand, Some((user_id, amr)));
-    app.op
-        .store
-        .replace_session(&session.id_hash, &new, then.authorization_request())
-        .await?;
-    Ok(SignedIn {
-        then: then.clone(),
-        session: value,
-        remembered_browser: None,
-    })
 }
 
 /// The next step of an authorization request.

@@ -14,7 +14,7 @@
 //! before the password cannot watch or finish it) and again when it ends.
 
 use crate::audit::{audit, audit_with};
-use crate::pipeline::{sign_in, LoginContext, SignedIn};
+use crate::login::{sign_in, LoginContext, SignedIn};
 use crate::session::{new_session, SessionToken};
 use crate::signin::count_failure;
 use crate::{App, Result};
