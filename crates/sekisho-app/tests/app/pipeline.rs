@@ -174,6 +174,8 @@ async fn attempt(w: &World, n: usize, source: Source, how: Refuse) -> Seen {
     }
 }
 
+// REQ-USER-1, REQ-OP-4, REQ-2FA-1: an ended contract, a disabled user and a two-factor
+// requirement the login method cannot meet are refused the same way by every identity source.
 #[tokio::test]
 async fn every_source_is_refused_alike() {
     let w = World::new().await;
