@@ -13,6 +13,8 @@
 //! - Upstream identity providers: [`UpstreamOp`] runs `tests/upstream/upstream.mjs`
 //!   (`oidc-provider`, npm) playing Google, Microsoft, d アカウント or Facebook for brokered
 //!   login; its module doc gives the login sequence to drive over HTTP.
+//! - SAML identity provider: [`SamlIdp`] runs `tests/saml-idp/idp.py` (`pysaml2`, PyPI, signing
+//!   through Debian's `xmlsec1`) playing ADFS; its module doc says what it answers.
 //!
 //! Besides `std` and `anyhow` only `mail-parser` (pure Rust, to decode received mail) and
 //! `serde_json` (to read the recorded SMS requests) are used, so this crate builds fast and adds
@@ -28,6 +30,7 @@
 
 mod lock;
 mod postgres;
+pub mod saml_idp;
 mod sms;
 mod smtp;
 mod sqlite;
@@ -39,6 +42,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgres};
+pub use saml_idp::{SamlIdp, SamlSigning, SamlUser};
 pub use sms::{SmsGatewayDouble, SmsRequest};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use sqlite::fresh_sqlite_url;

@@ -419,6 +419,12 @@ pub struct UpstreamClock {
 }
 
 impl UpstreamClock {
+    /// The clock of another test peer that speaks the same `POST /_test/clock` protocol (the
+    /// SAML IdP), so one test clock drives them all.
+    pub(crate) fn at(addr: SocketAddr) -> Self {
+        Self { addr }
+    }
+
     /// Sets the provider's current time to `now` (seconds since the Unix epoch); it runs on from
     /// there in real time. Returns once the provider has taken it, so the next request it
     /// answers is stamped on the new time.
