@@ -67,6 +67,10 @@ pub enum Failure {
     SecondFacebook,
     /// The identity is already bound to another user.
     BoundElsewhere,
+    /// A SAML response was refused (Active Directory login).
+    Saml(sekisho_saml::Rejection),
+    /// A SAML assertion already used (a replayed response).
+    AssertionReplay,
 }
 
 impl Failure {
@@ -88,6 +92,8 @@ impl Failure {
             Failure::NotBound => "not bound".into(),
             Failure::SecondFacebook => "second facebook".into(),
             Failure::BoundElsewhere => "bound to another user".into(),
+            Failure::Saml(r) => format!("saml {}", r.reason()),
+            Failure::AssertionReplay => "saml assertion replay".into(),
         }
     }
 }
@@ -265,10 +271,11 @@ pub async fn callback(
     };
     match round_trip.purpose {
         RoundTrip::Bind { ticket_hash } => {
-            bind(app, brand, connector, &identity, &ticket_hash).await
+            bind(app, brand, login_method(connector), &identity, &ticket_hash).await
         }
         RoundTrip::Login(then) => {
-            let Some(user) = bound_user(app, brand, connector, &identity).await? else {
+            let Some(user) = bound_user(app, brand, login_method(connector), &identity).await?
+            else {
                 return Ok(Failed(failed(app, brand, Failure::NotBound, None).await));
             };
             audit_with(
@@ -292,11 +299,11 @@ pub async fn callback(
     }
 }
 
-/// The user bound to this identity in `brand`, if their login method is still this connector's.
+/// The user bound to this identity in `brand`, if their login method is still `method`.
 pub async fn bound_user(
     app: &App,
     brand: &Brand,
-    connector: &Connector,
+    method: LoginMethod,
     identity: &UpstreamIdentity,
 ) -> Result<Option<User>> {
     let binding = app
@@ -308,15 +315,16 @@ pub async fn bound_user(
         Some(b) => app.op.store.find_user(&b.user_id).await?,
         None => None,
     };
-    Ok(user.filter(|u| u.login_method == login_method(connector)))
+    Ok(user.filter(|u| u.login_method == method))
 }
 
-/// A binding by registration or login-method change: the ticket's user gets this upstream
-/// identity, and the ticket is spent, in one transaction (`Store::bind_upstream`).
+/// A binding by registration or login-method change: the ticket's user gets this upstream (or
+/// AD) identity as login method `method`, and the ticket is spent, in one transaction
+/// (`Store::bind_upstream`).
 pub async fn bind(
     app: &App,
     brand: &Brand,
-    connector: &Connector,
+    method: LoginMethod,
     identity: &UpstreamIdentity,
     ticket_hash: &str,
 ) -> Result<CallbackOutcome> {
@@ -328,7 +336,6 @@ pub async fn bind(
     else {
         return Ok(CallbackOutcome::TicketInvalid);
     };
-    let method = login_method(connector);
     if user.login_method == LoginMethod::Facebook && method == LoginMethod::Facebook {
         let current = op.store.find_user_binding(&user.id).await?;
         if current.is_some_and(|b| b.subject != identity.subject) {

@@ -9,6 +9,7 @@
 //! SAML and line gateway) ends in [`pipeline::complete`], which applies the user's and contract's
 //! state, the two-step policy and the client's `acr_values`, and answers one [`pipeline::LoginOutcome`].
 
+pub mod active_directory;
 pub mod audit;
 pub mod directory;
 pub mod federation;
@@ -37,6 +38,8 @@ pub struct App {
     pub sms: SmsGateway,
     /// The upstream logins of this deployment (Google, Microsoft, d アカウント, Facebook).
     pub upstreams: Arc<Vec<Connector>>,
+    /// Active Directory login settings.
+    pub ad: Arc<active_directory::AdSettings>,
 }
 
 impl App {
@@ -46,7 +49,14 @@ impl App {
             mailer,
             sms,
             upstreams: Arc::new(Vec::new()),
+            ad: Arc::new(active_directory::AdSettings::default()),
         }
+    }
+
+    /// With these Active Directory login settings.
+    pub fn with_ad(mut self, settings: active_directory::AdSettings) -> Self {
+        self.ad = Arc::new(settings);
+        self
     }
 
     /// With these upstream logins (in the order of the login page's buttons).

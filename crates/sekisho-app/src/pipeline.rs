@@ -39,6 +39,8 @@ pub enum Source {
     Password,
     /// An upstream OpenID Connect or OAuth 2.0 account (Google, Microsoft, d アカウント, Facebook).
     Upstream,
+    /// An Active Directory account through the contract's ADFS (SAML 2.0).
+    Saml,
     /// A signed-in session whose client now requires two factors: its factors so far count.
     StepUp,
 }
@@ -48,6 +50,7 @@ impl Source {
         match self {
             Source::Password => vec![Amr::Pwd],
             Source::Upstream => vec![Amr::Fed],
+            Source::Saml => vec![Amr::Saml],
             Source::StepUp => session.amr.clone(),
         }
     }
@@ -217,11 +220,18 @@ pub async fn resume(app: &App, ctx: &LoginContext<'_>, pending: &Pending) -> Res
             if !user.may_use_service(&contract, app.now()) {
                 return fail(ErrorCode::AccessDenied, "the contract has ended").await;
             }
-            // An upstream login names its upstream (`idp`), from the user's login method.
-            let idp = session
-                .amr
-                .contains(&Amr::Fed)
-                .then(|| user.login_method.as_str().to_owned());
+            // An upstream login names its upstream (`idp`), from the user's login method; an AD
+            // login names the contract's ADFS (its entity ID).
+            let idp = if session.amr.contains(&Amr::Fed) {
+                Some(user.login_method.as_str().to_owned())
+            } else if session.amr.contains(&Amr::Saml) {
+                op.store
+                    .find_contract_ad_connection(&user.contract_id)
+                    .await?
+                    .map(|c| c.idp_entity_id)
+            } else {
+                None
+            };
             let auth = Authentication {
                 user_id: user_id.clone(),
                 sid: session.sid.clone(),

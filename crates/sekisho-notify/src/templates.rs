@@ -32,6 +32,14 @@ pub enum MailKind {
     EmailChange { confirm_url: String },
     /// ログイン方法の設定変更 (REQ-USER-4): the link opens the login-method page.
     LoginMethodChange { change_url: String },
+    /// Active Directoryアカウントのログイン用URL・接続ID通知 (REQ-AD-2): the AD login URLs (the
+    /// internet one, and the line-authentication one when the deployment has a line entry) and
+    /// the connection ID the users enter.
+    AdConnection {
+        internet_url: String,
+        line_url: Option<String>,
+        connection_id: String,
+    },
 }
 
 /// The subject and body of `kind` for `brand` in `lang`, greeting `recipient_name`.
@@ -181,6 +189,26 @@ fn ja(kind: &MailKind) -> Text {
                 ),
             ],
         },
+        MailKind::AdConnection {
+            internet_url,
+            line_url,
+            connection_id,
+        } => Text {
+            title: "Active Directoryアカウントのログイン用URL・接続ID通知",
+            opening: None,
+            paragraphs: vec![
+                "Active Directoryアカウントのログイン用URLおよび接続IDをご連絡いたします。".into(),
+                "※契約者の方は、Active Directoryアカウントでログインをする利用者に対して、事前に接続IDを通知してください。\n利用者がログイン方法のActive Directoryアカウントに設定する際に、接続IDの入力が必要となります。".into(),
+                format!(
+                    "■ Active Directoryアカウントのログイン用URL\n・インターネット用 : {internet_url}\n・回線認証用 : {}",
+                    line_url.as_deref().unwrap_or("（回線認証の提供開始後にご案内します）")
+                ),
+                format!(
+                    "■ Active Directoryアカウントのログイン設定に必要な接続ID\n・Active Directoryの接続ID : {connection_id}\n{{brand}}へログイン時に、接続IDの入力画面が表示された場合、上記の接続IDを入力してください。"
+                ),
+                "参考\n・ご利用のPCがWindowsで、Active DirectoryのユーザでWindowsにサインインしている場合、Active Directory認証画面が表示されず本サービスにログインが可能です。\n・Active Directory認証画面が表示された場合、Active Directoryの認証情報を入力してください。".into(),
+            ],
+        },
     }
 }
 
@@ -245,6 +273,26 @@ fn en(kind: &MailKind) -> Text {
                 format!(
                     "{validity}\nIf the change is not completed within {LINK_VALID_DAYS} days of receiving this mail, it is cancelled."
                 ),
+            ],
+        },
+        MailKind::AdConnection {
+            internet_url,
+            line_url,
+            connection_id,
+        } => Text {
+            title: "Active Directory login URLs and connection ID",
+            opening: None,
+            paragraphs: vec![
+                "Here are the login URLs and the connection ID of Active Directory login.".into(),
+                "* Contractors: tell the users who will log in with Active Directory this connection ID beforehand; they enter it when they choose Active Directory as their login method.".into(),
+                format!(
+                    "Active Directory login URLs\n- Internet: {internet_url}\n- Line authentication: {}",
+                    line_url.as_deref().unwrap_or("(announced when line authentication becomes available)")
+                ),
+                format!(
+                    "Connection ID for Active Directory login\n- Connection ID: {connection_id}\nIf {{brand}} asks for a connection ID when you log in, enter the ID above."
+                ),
+                "Note\n- On a Windows PC signed in as an Active Directory user, you are logged in without the Active Directory sign-in page.\n- If the Active Directory sign-in page appears, enter your Active Directory credentials.".into(),
             ],
         },
     }

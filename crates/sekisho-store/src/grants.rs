@@ -428,6 +428,8 @@ impl Store {
             "DELETE FROM used_client_assertions WHERE expires_at <= $1",
             "DELETE FROM second_factor_challenges WHERE expires_at <= $1",
             "DELETE FROM upstream_states WHERE expires_at <= $1 - 86400",
+            // Past its expiry (and the clock skew) an assertion is refused anyway.
+            "DELETE FROM saml_assertions_used WHERE expires_at <= $1 - 600",
             // Browsers forget the cookie after 400 days; the row is of no use after that.
             "DELETE FROM trusted_browsers WHERE last_login_at <= $1 - 34560000",
         ] {

@@ -7,6 +7,7 @@
 //! Invariant: every timestamp is Unix seconds passed in by the caller (no `now()` in SQL), so time
 //! in tests is a parameter.
 
+mod ad;
 mod audit;
 mod brands;
 mod client_contracts;
@@ -23,6 +24,7 @@ mod tickets;
 mod upstream;
 mod users;
 
+pub use ad::AdConnectionRecord;
 pub use audit::AuditEvent;
 pub use error::StoreError;
 pub use grants::{

@@ -238,3 +238,37 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// A Unix time as Japanese office workers read it: `2030/01/01 09:00 (JST)`.
+pub fn date(t: i64) -> String {
+    // Days to civil date (Howard Hinnant's algorithm), in JST (UTC+9, no daylight saving).
+    let t = t + 9 * 3600;
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}/{m:02}/{d:02} {:02}:{:02} (JST)",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn dates_are_shown_in_japan_time() {
+        // 2030-01-01T00:00:00Z is 09:00 in Tokyo.
+        assert_eq!(super::date(1_893_456_000), "2030/01/01 09:00 (JST)");
+        assert_eq!(
+            super::date(1_893_456_000 - 9 * 3600 - 60),
+            "2029/12/31 23:59 (JST)"
+        );
+    }
+}

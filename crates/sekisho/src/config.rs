@@ -69,6 +69,15 @@ pub struct Config {
     /// its SHA-256 (base64url, no padding), or `BRAND:HASH` for one brand; empty = no dynamic
     /// registration. Env: SEKISHO_INITIAL_ACCESS_TOKEN_HASHES.
     pub initial_access_token_hashes: Vec<String>,
+    /// Active Directory login: let metadata URLs and ADFS endpoints be plain http on loopback
+    /// (development only: the server fetches metadata URLs, and must not be pointed at its own
+    /// private services). Env: SEKISHO_AD_ALLOW_LOOPBACK.
+    pub ad_allow_loopback: bool,
+    /// Seconds between two reads of ADFS metadata given by URL. Env: SEKISHO_AD_METADATA_REFRESH.
+    pub ad_metadata_refresh: i64,
+    /// Base URL of the line-authentication entry, for the AD line login URL in the REQ-AD-2 mail;
+    /// empty until the deployment has one. Env: SEKISHO_AD_LINE_BASE_URL.
+    pub ad_line_base_url: String,
 }
 
 impl Default for Config {
@@ -102,6 +111,9 @@ impl Default for Config {
             sms_gateway_content_type: sekisho_notify::sms::DEFAULT_CONTENT_TYPE.into(),
             sms_outbox_dir: "sms-outbox".into(),
             initial_access_token_hashes: Vec::new(),
+            ad_allow_loopback: false,
+            ad_metadata_refresh: 3600,
+            ad_line_base_url: String::new(),
         }
     }
 }

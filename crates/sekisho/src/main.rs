@@ -450,10 +450,17 @@ async fn main() -> anyhow::Result<()> {
                 Some(a) => vec![a.into()],
                 None => SigningAlg::ALL.to_vec(),
             };
-            emit(
-                json,
-                &serde_json::json!({ "rotated": op.keys.rotate(&algs).await? }),
-            )?
+            let mut rotated = op.keys.rotate(&algs).await?;
+            // The SAML SP key (AD login) turns over with the OIDC keys when all are rotated.
+            if alg.is_none() {
+                let app = server::build_app(&config, op.clone())?;
+                rotated.push(
+                    sekisho_app::active_directory::sp_keys::rotate(&app)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("SAML SP key: {e}"))?,
+                );
+            }
+            emit(json, &serde_json::json!({ "rotated": rotated }))?
         }
         DataCommand::Keys(KeysCmd::List) => emit(json, &op.keys.list().await?)?,
     }

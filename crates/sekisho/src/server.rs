@@ -53,6 +53,7 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "serving");
     let app = build_app(config, op)?;
     app.mailer.spawn_worker();
+    spawn_metadata_refresh(app.clone());
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
     let router = sekisho_web::router(sekisho_web::AppState::new(app, templates));
@@ -74,7 +75,14 @@ pub fn build_app(config: &Config, op: Arc<Op>) -> anyhow::Result<sekisho_app::Ap
         .map(|settings| sekisho_upstream::Connector::new(settings, op.clock.clone()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("upstreams: {e}"))?;
-    Ok(sekisho_app::App::new(op, mailer, sms).with_upstreams(upstreams))
+    let ad = sekisho_app::active_directory::AdSettings {
+        allow_loopback: config.ad_allow_loopback,
+        refresh_every: config.ad_metadata_refresh.max(60),
+        line_base_url: Some(config.ad_line_base_url.trim().to_owned()).filter(|u| !u.is_empty()),
+    };
+    Ok(sekisho_app::App::new(op, mailer, sms)
+        .with_upstreams(upstreams)
+        .with_ad(ad))
 }
 
 /// The outbox and where it delivers: SMTP when `smtp_url` is set, else `.eml` files.
@@ -125,6 +133,22 @@ fn spawn_housekeeping(op: Arc<Op>) {
                 Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+            }
+        }
+    });
+}
+
+/// Reads ADFS metadata given by URL again when due (every minute it looks for due ones), so a
+/// token-signing certificate rollover needs no action (REQ-AD-1).
+fn spawn_metadata_refresh(app: sekisho_app::App) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match sekisho_app::active_directory::connection::refresh_due(&app).await {
+                Ok(n) if n > 0 => tracing::info!(connections = n, "refreshed AD metadata"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "refreshing AD metadata failed"),
             }
         }
     });

@@ -69,6 +69,7 @@ fn href(code: &str, item: MenuItem) -> String {
         MenuItem::LoginMethod => format!("/{code}/account/login-method"),
         MenuItem::EmailChange => format!("/{code}/account/email"),
         MenuItem::ContractInfo => format!("/{code}/account/contract"),
+        MenuItem::ActiveDirectory => format!("/{code}/account/active-directory"),
         MenuItem::PlanChange => format!("/{code}/account/plan"),
         MenuItem::Cancellation => format!("/{code}/account/cancel"),
         other => format!("/{code}/account/item/{other}"),

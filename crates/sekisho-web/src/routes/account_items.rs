@@ -23,7 +23,7 @@ use sekisho_store::SessionRecord;
 use serde::{Deserialize, Serialize};
 
 /// The signed-in user allowed to use `item`, or the page to show instead.
-async fn guard(
+pub(super) async fn guard(
     state: &AppState,
     brand: &Brand,
     lang: Lang,
@@ -53,7 +53,7 @@ async fn guard(
 }
 
 /// The same as [`guard`] for a form post: the CSRF token must be the session's.
-async fn guard_post(
+pub(super) async fn guard_post(
     state: &AppState,
     brand: &Brand,
     lang: Lang,

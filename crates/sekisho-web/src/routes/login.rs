@@ -50,6 +50,14 @@ pub struct View<'a> {
 
 pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Response {
     let account = *v.next == Continuation::Account;
+    let query = match v.next {
+        Continuation::Authorize(ar) => format!(
+            "?ar={}",
+            url::form_urlencoded::byte_serialize(ar.as_bytes()).collect::<String>()
+        ),
+        Continuation::Account => "?next=account".to_owned(),
+        Continuation::Direct => String::new(),
+    };
     let res = state.pages.render(
         StatusCode::OK,
         "login.html",
@@ -63,14 +71,8 @@ pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Res
             ar => v.next.authorization_request(),
             email => v.email,
             error => v.error,
-            upstreams => state.upstream_buttons(v.brand, v.lang, &match v.next {
-                Continuation::Authorize(ar) => format!(
-                    "?ar={}",
-                    url::form_urlencoded::byte_serialize(ar.as_bytes()).collect::<String>()
-                ),
-                Continuation::Account => "?next=account".to_owned(),
-                Continuation::Direct => String::new(),
-            }),
+            upstreams => state.upstream_buttons(v.brand, v.lang, &query),
+            ad_href => format!("/{}/ad{query}", v.brand.code),
         },
     );
     with_cookies(res, cookies)

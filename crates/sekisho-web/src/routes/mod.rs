@@ -3,6 +3,8 @@
 mod account;
 mod account_items;
 mod account_two_factor;
+mod ad_login;
+mod ad_settings;
 mod admin_api;
 mod admin_console;
 mod authorize;
@@ -125,6 +127,26 @@ pub fn router(state: AppState) -> Router {
         .route("/{brand}/upstream/{name}/start", get(upstream::start))
         .route("/{brand}/upstream/{name}/bind", get(upstream::bind))
         .route("/{brand}/upstream/callback", get(upstream::callback))
+        .route(
+            "/{brand}/account/active-directory",
+            get(ad_settings::show).post(ad_settings::submit),
+        )
+        .route(
+            "/{brand}/account/active-directory/remove",
+            post(ad_settings::remove),
+        )
+        .route(
+            "/{brand}/ad",
+            get(ad_login::login_page).post(ad_login::login_start),
+        )
+        .route(
+            "/{brand}/ad/bind",
+            get(ad_login::bind_page).post(ad_login::bind_submit),
+        )
+        .route("/{brand}/ad/{id}", get(ad_login::login_url))
+        .route("/{brand}/saml/{id}", get(ad_login::sp_metadata))
+        .route("/{brand}/saml/{id}/acs", post(ad_login::acs))
+        .route("/{brand}/saml/{id}/finish", post(ad_login::finish))
         .route("/{brand}/login-method", get(registration::change_page))
         .route(
             "/{brand}/login-method/password",

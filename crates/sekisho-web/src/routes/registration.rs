@@ -104,8 +104,11 @@ fn choose_page(
     ticket: &str,
     user: &User,
     errors: Vec<&'static str>,
+    ad_offered: bool,
 ) -> Response {
     let code = brand.code.as_str();
+    // REQ-AD-3: AD only when the contract has a connection, never for the contractor.
+    let ad_href = ad_offered.then(|| format!("/{code}/ad/bind?ticket={}", encoded(ticket)));
     let upstreams: Vec<_> = state
         .upstreams
         .iter()
@@ -150,6 +153,8 @@ fn choose_page(
             ticket => ticket,
             errors => errors,
             upstreams => upstreams,
+            ad_href => ad_href,
+            ad_label => message(lang, "ad_register_button"),
             facebook_note => flow == Flow::Change && user.login_method == LoginMethod::Facebook,
         },
     )
@@ -176,6 +181,7 @@ async fn show(
         ticket,
         &user,
         vec![],
+        ad_offered(state, &user).await?,
     );
     Ok(super::with_cookies(
         page,
@@ -247,6 +253,7 @@ async fn check_password(
             &form.ticket,
             &user,
             errors,
+            ad_offered(state, &user).await?,
         )));
     }
     let phc = sekisho_app::signin::hash_password(state, &form.new_password).await?;
@@ -469,4 +476,17 @@ pub async fn change_to_password(
         ))
     };
     page_or_error(&state, lang, &brand, result.await)
+}
+
+/// Whether AD is offered to `user` as a login method (REQ-AD-3): their contract has a connection
+/// and they are not the contractor.
+async fn ad_offered(state: &AppState, user: &User) -> Result<bool, OAuthError> {
+    if user.role == sekisho_core::model::Role::Contractor {
+        return Ok(false);
+    }
+    Ok(
+        sekisho_app::active_directory::connection::of_contract(state, &user.contract_id)
+            .await?
+            .is_some(),
+    )
 }

@@ -40,6 +40,8 @@ fn failure_keys(why: &Failure) -> (&'static str, Option<&'static str>) {
         Failure::NotBound => ("up_error_not_bound", None),
         Failure::SecondFacebook => ("up_error_second_facebook", None),
         Failure::BoundElsewhere => ("up_error_bound_elsewhere", None),
+        Failure::AssertionReplay => ("ad_error_replay", None),
+        Failure::Saml(r) => (super::ad_login::rejection_key(*r), None),
         Failure::IdToken(p) => (
             "up_error_id_token",
             Some(match p {
@@ -163,30 +165,35 @@ pub async fn callback(
             code: q.code.as_deref(),
             error: q.error.as_deref(),
         };
-        Ok(
-            match federation::callback(&state, &brand, lang, session, browser.as_deref(), reply)
-                .await?
-            {
-                CallbackOutcome::Failed(why) => failure(&state, &brand, lang, &why),
-                CallbackOutcome::Login(done) => outcome::login(&state, &brand, lang, done, &[]),
-                CallbackOutcome::TicketInvalid => ticket_invalid(&state, &brand, lang),
-                CallbackOutcome::Bound { registration } => {
-                    let login = format!("/{code}/login");
-                    let (title, body) = match registration {
-                        true => ("reg_done_title", "up_registered_body"),
-                        false => ("up_bound_title", "up_bound_body"),
-                    };
-                    state.pages.message(
-                        StatusCode::OK,
-                        lang,
-                        Some(&brand),
-                        title,
-                        body,
-                        Some(&login),
-                    )
-                }
-            },
-        )
+        let outcome =
+            federation::callback(&state, &brand, lang, session, browser.as_deref(), reply).await?;
+        Ok(callback_page(&state, &brand, lang, outcome))
     };
     page_or_error(&state, lang0, &brand, result.await)
+}
+
+/// The page (or redirect) for what a callback did: shared by the upstream callback and the AD
+/// (SAML) response.
+pub(super) fn callback_page(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    outcome: CallbackOutcome,
+) -> Response {
+    let code = brand.code.as_str();
+    match outcome {
+        CallbackOutcome::Failed(why) => failure(state, brand, lang, &why),
+        CallbackOutcome::Login(done) => outcome::login(state, brand, lang, done, &[]),
+        CallbackOutcome::TicketInvalid => ticket_invalid(state, brand, lang),
+        CallbackOutcome::Bound { registration } => {
+            let login = format!("/{code}/login");
+            let (title, body) = match registration {
+                true => ("reg_done_title", "up_registered_body"),
+                false => ("up_bound_title", "up_bound_body"),
+            };
+            state
+                .pages
+                .message(StatusCode::OK, lang, Some(brand), title, body, Some(&login))
+        }
+    }
 }
