@@ -260,8 +260,13 @@ impl TestApp {
         for settings in extra {
             connectors.push(Connector::new(settings, clock.clone()).expect("connector"));
         }
-        let services =
-            sekisho_app::App::new(op.clone(), mailer.clone(), gateway).with_upstreams(connectors);
+        let services = sekisho_app::App::new(op.clone(), mailer.clone(), gateway)
+            .with_upstreams(connectors)
+            .with_ad(sekisho_app::active_directory::AdSettings {
+                // The test IdP (pysaml2 playing ADFS) serves plain http on loopback.
+                allow_loopback: true,
+                ..Default::default()
+            });
         let app = sekisho_web::router(sekisho_web::AppState::new(services.clone(), None));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");

@@ -10,6 +10,7 @@
 mod account_items;
 mod account_lock;
 mod account_menu;
+mod active_directory;
 mod admin_api;
 mod browser;
 mod browser_registration;

@@ -86,6 +86,15 @@ const EMBEDDED: &[(&str, &str)] = &[
         "admin_user.html",
         include_str!("../templates/admin_user.html"),
     ),
+    (
+        "ad_settings.html",
+        include_str!("../templates/ad_settings.html"),
+    ),
+    (
+        "ad_connection.html",
+        include_str!("../templates/ad_connection.html"),
+    ),
+    ("ad_post.html", include_str!("../templates/ad_post.html")),
 ];
 
 pub struct Pages {
