@@ -620,3 +620,49 @@ async fn removing_the_connection_is_confirmed_and_ends_ad_logins() {
         excerpt(&unknown)
     );
 }
+
+/// The signing certificates the SP metadata lists, in order.
+async fn sp_certificates(app: &TestApp, id: &str) -> Vec<String> {
+    let xml = reqwest::get(format!("{}/saml/{id}", app.issuer()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("X509Certificate"))
+        .filter_map(|n| n.text().map(str::to_owned))
+        .collect()
+}
+
+// REQ-AD-4: the SP key that signs AuthnRequests rotates like the OIDC keys: after a rotation the
+// SP metadata lists the new certificate first and still the old one (ADFS may hold either while
+// it refreshes the relying-party trust), and AD logins go on.
+#[tokio::test]
+async fn the_sp_signing_key_rotates_and_both_certificates_are_published() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let idp = adfs();
+    let id = connect(&app, &idp).await;
+    register_taro(&app, &idp, &id).await;
+    let before = sp_certificates(&app, &id).await;
+    assert_eq!(before.len(), 1, "one SP key at first");
+    sekisho_app::active_directory::sp_keys::rotate(&app.services)
+        .await
+        .unwrap();
+    let after = sp_certificates(&app, &id).await;
+    assert_eq!(after.len(), 2, "the new and the retired certificate");
+    assert_ne!(after[0], before[0], "the new one first");
+    assert_eq!(after[1], before[0]);
+    let browser = Browser::new();
+    let (_, auto) = page(
+        browser
+            .follow(&app.base, &format!("{}/ad/{id}", app.issuer()))
+            .await
+            .unwrap(),
+    );
+    let at_adfs = left(submit(&app, &browser, &auto, &[]).await);
+    let (at, body) = page(through_adfs(&app, &browser, &at_adfs).await);
+    assert!(at.contains("/signed-in"), "{at}: {}", excerpt(&body));
+}

@@ -57,3 +57,75 @@ pub fn authn_request(
         .ok_or_else(|| crate::sp::key_error_text("no destination".into()))?;
     Ok(AuthnRequestOut { id, url })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::SsoBinding;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use samael::crypto::UrlVerifier;
+    use std::io::Read;
+
+    const NOW: i64 = sekisho_core::TEST_EPOCH;
+
+    fn sp() -> SpEndpoints {
+        SpEndpoints {
+            entity_id: "https://id.example.jp/VX5/saml/adfs-AAAAAAAAAAAAAAAA".into(),
+            acs_url: "https://id.example.jp/VX5/saml/adfs-AAAAAAAAAAAAAAAA/acs".into(),
+        }
+    }
+
+    fn idp() -> IdpMetadata {
+        IdpMetadata {
+            entity_id: "http://adfs.example.co.jp/adfs/services/trust".into(),
+            sso_url: Url::parse("https://adfs.example.co.jp/adfs/ls/").unwrap(),
+            sso_binding: SsoBinding::Redirect,
+            signing_certs: Vec::new(),
+        }
+    }
+
+    // REQ-AD-4: the AuthnRequest goes out signed (RSA-SHA256 over the query) with the SP key
+    // whose certificate the SP metadata publishes; another key's certificate does not verify it.
+    #[test]
+    fn the_authn_request_is_signed_with_the_sp_key() {
+        let key = SpKey::generate("test SP", NOW).unwrap();
+        let other = SpKey::generate("other", NOW).unwrap();
+        let out = authn_request(&sp(), &idp(), &key, "relay-123", NOW).unwrap();
+        let ours = UrlVerifier::from_x509(&key.certificate().samael()).unwrap();
+        assert!(ours.verify_signed_request_url(&out.url).unwrap());
+        let theirs = UrlVerifier::from_x509(&other.certificate().samael()).unwrap();
+        assert!(!theirs.verify_signed_request_url(&out.url).unwrap_or(false));
+        assert!(out
+            .url
+            .as_str()
+            .starts_with("https://adfs.example.co.jp/adfs/ls/?"));
+        let query: std::collections::HashMap<_, _> = out.url.query_pairs().collect();
+        assert_eq!(query["RelayState"], "relay-123");
+        assert_eq!(
+            query["SigAlg"],
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+        );
+        let deflated = STANDARD.decode(query["SAMLRequest"].as_bytes()).unwrap();
+        let mut xml = String::new();
+        flate2::read::DeflateDecoder::new(&deflated[..])
+            .read_to_string(&mut xml)
+            .unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let root = doc.root_element();
+        assert_eq!(root.attribute("ID"), Some(out.id.as_str()));
+        assert_eq!(
+            root.attribute("IssueInstant"),
+            Some("2030-01-01T00:00:00.000Z")
+        );
+        assert_eq!(
+            root.attribute("AssertionConsumerServiceURL"),
+            Some(sp().acs_url.as_str())
+        );
+        assert!(xml.contains(&sp().entity_id) && xml.contains(crate::xml::PERSISTENT));
+        // A fresh, unguessable ID each time (InResponseTo is matched against it).
+        let again = authn_request(&sp(), &idp(), &key, "relay-123", NOW).unwrap();
+        assert_ne!(again.id, out.id);
+        assert_eq!(out.id.len(), 33);
+    }
+}
