@@ -32,7 +32,7 @@ async fn an_invitation_binds_an_identity_once() {
         federation::bind(
             &w.app,
             &other,
-            google,
+            federation::login_method(google),
             &w.google("alice"),
             &hash_token(&token)
         )
@@ -44,7 +44,7 @@ async fn an_invitation_binds_an_identity_once() {
         federation::bind(
             &w.app,
             &w.brand,
-            google,
+            federation::login_method(google),
             &w.google("alice"),
             &hash_token(&token)
         )
@@ -68,7 +68,7 @@ async fn an_invitation_binds_an_identity_once() {
         federation::bind(
             &w.app,
             &w.brand,
-            google,
+            federation::login_method(google),
             &w.google("alice"),
             &hash_token(&token)
         )
@@ -76,12 +76,12 @@ async fn an_invitation_binds_an_identity_once() {
         .unwrap(),
         CallbackOutcome::TicketInvalid
     ));
-    let found = federation::bound_user(&w.app, &w.brand, google, &w.google("alice"))
+    let found = federation::bound_user(&w.app, &w.brand, federation::login_method(google), &w.google("alice"))
         .await
         .unwrap();
     assert_eq!(found.map(|u| u.id), Some(invited.id.clone()));
     assert!(
-        federation::bound_user(&w.app, &w.brand, google, &w.google("mallory"))
+        federation::bound_user(&w.app, &w.brand, federation::login_method(google), &w.google("mallory"))
             .await
             .unwrap()
             .is_none()
@@ -89,7 +89,7 @@ async fn an_invitation_binds_an_identity_once() {
     // An email match alone finds nobody: same address, other subject.
     let mut lookalike = w.google("mallory");
     lookalike.email = Some("new@example.jp".into());
-    assert!(federation::bound_user(&w.app, &w.brand, google, &lookalike)
+    assert!(federation::bound_user(&w.app, &w.brand, federation::login_method(google), &lookalike)
         .await
         .unwrap()
         .is_none());
@@ -126,7 +126,7 @@ async fn a_login_method_change_binds_but_never_steals_or_switches_facebook() {
     };
     let t = change(&a).await;
     assert!(matches!(
-        federation::bind(&w.app, &w.brand, google, &w.google("alice"), &t)
+        federation::bind(&w.app, &w.brand, federation::login_method(google), &w.google("alice"), &t)
             .await
             .unwrap(),
         CallbackOutcome::Bound {
@@ -135,7 +135,7 @@ async fn a_login_method_change_binds_but_never_steals_or_switches_facebook() {
     ));
     let t = change(&b).await;
     assert!(matches!(
-        federation::bind(&w.app, &w.brand, google, &w.google("alice"), &t)
+        federation::bind(&w.app, &w.brand, federation::login_method(google), &w.google("alice"), &t)
             .await
             .unwrap(),
         CallbackOutcome::Failed(Failure::BoundElsewhere)
@@ -150,14 +150,14 @@ async fn a_login_method_change_binds_but_never_steals_or_switches_facebook() {
     };
     let t = change(&b).await;
     assert!(matches!(
-        federation::bind(&w.app, &w.brand, facebook, &fb("fb1"), &t)
+        federation::bind(&w.app, &w.brand, federation::login_method(facebook), &fb("fb1"), &t)
             .await
             .unwrap(),
         CallbackOutcome::Bound { .. }
     ));
     let t = change(&b).await;
     assert!(matches!(
-        federation::bind(&w.app, &w.brand, facebook, &fb("fb2"), &t)
+        federation::bind(&w.app, &w.brand, federation::login_method(facebook), &fb("fb2"), &t)
             .await
             .unwrap(),
         CallbackOutcome::Failed(Failure::SecondFacebook)

@@ -71,7 +71,7 @@ async fn user(w: &World, n: usize, upstream: bool) -> User {
         federation::bind(
             &w.app,
             &w.brand,
-            google,
+            federation::login_method(google),
             &w.google(&format!("g{n}")),
             &hash_token(&t),
         )
@@ -130,6 +130,9 @@ async fn attempt(w: &World, n: usize, source: Source, how: Refuse) -> Seen {
                 other => Seen::Other(format!("{other:?}")),
             }
         }
+        // AD (SAML) logins end in the same `complete`; they are driven end to end with the real
+        // IdP in tests/e2e/active_directory.rs, not in this matrix.
+        Source::Saml => panic!("not in this matrix"),
         Source::Password | Source::Upstream => {
             refuse(w, &user, how).await;
             let session = w.browser().await;
@@ -159,7 +162,7 @@ async fn attempt(w: &World, n: usize, source: Source, how: Refuse) -> Seen {
                 }
                 _ => {
                     let google = w.app.upstream("google").unwrap();
-                    federation::bound_user(&w.app, &w.brand, google, &w.google(&format!("g{n}")))
+                    federation::bound_user(&w.app, &w.brand, federation::login_method(google), &w.google(&format!("g{n}")))
                         .await
                         .unwrap()
                         .expect("bound")
