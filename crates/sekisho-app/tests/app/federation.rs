@@ -76,23 +76,36 @@ async fn an_invitation_binds_an_identity_once() {
         .unwrap(),
         CallbackOutcome::TicketInvalid
     ));
-    let found = federation::bound_user(&w.app, &w.brand, federation::login_method(google), &w.google("alice"))
-        .await
-        .unwrap();
+    let found = federation::bound_user(
+        &w.app,
+        &w.brand,
+        federation::login_method(google),
+        &w.google("alice"),
+    )
+    .await
+    .unwrap();
     assert_eq!(found.map(|u| u.id), Some(invited.id.clone()));
-    assert!(
-        federation::bound_user(&w.app, &w.brand, federation::login_method(google), &w.google("mallory"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(federation::bound_user(
+        &w.app,
+        &w.brand,
+        federation::login_method(google),
+        &w.google("mallory")
+    )
+    .await
+    .unwrap()
+    .is_none());
     // An email match alone finds nobody: same address, other subject.
     let mut lookalike = w.google("mallory");
     lookalike.email = Some("new@example.jp".into());
-    assert!(federation::bound_user(&w.app, &w.brand, federation::login_method(google), &lookalike)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(federation::bound_user(
+        &w.app,
+        &w.brand,
+        federation::login_method(google),
+        &lookalike
+    )
+    .await
+    .unwrap()
+    .is_none());
 }
 
 // REQ-USER-4: a login-method change binds another identity; one bound to someone else is
@@ -126,18 +139,30 @@ async fn a_login_method_change_binds_but_never_steals_or_switches_facebook() {
     };
     let t = change(&a).await;
     assert!(matches!(
-        federation::bind(&w.app, &w.brand, federation::login_method(google), &w.google("alice"), &t)
-            .await
-            .unwrap(),
+        federation::bind(
+            &w.app,
+            &w.brand,
+            federation::login_method(google),
+            &w.google("alice"),
+            &t
+        )
+        .await
+        .unwrap(),
         CallbackOutcome::Bound {
             registration: false
         }
     ));
     let t = change(&b).await;
     assert!(matches!(
-        federation::bind(&w.app, &w.brand, federation::login_method(google), &w.google("alice"), &t)
-            .await
-            .unwrap(),
+        federation::bind(
+            &w.app,
+            &w.brand,
+            federation::login_method(google),
+            &w.google("alice"),
+            &t
+        )
+        .await
+        .unwrap(),
         CallbackOutcome::Failed(Failure::BoundElsewhere)
     ));
     // b binds Facebook, then tries another Facebook account directly.
@@ -150,16 +175,28 @@ async fn a_login_method_change_binds_but_never_steals_or_switches_facebook() {
     };
     let t = change(&b).await;
     assert!(matches!(
-        federation::bind(&w.app, &w.brand, federation::login_method(facebook), &fb("fb1"), &t)
-            .await
-            .unwrap(),
+        federation::bind(
+            &w.app,
+            &w.brand,
+            federation::login_method(facebook),
+            &fb("fb1"),
+            &t
+        )
+        .await
+        .unwrap(),
         CallbackOutcome::Bound { .. }
     ));
     let t = change(&b).await;
     assert!(matches!(
-        federation::bind(&w.app, &w.brand, federation::login_method(facebook), &fb("fb2"), &t)
-            .await
-            .unwrap(),
+        federation::bind(
+            &w.app,
+            &w.brand,
+            federation::login_method(facebook),
+            &fb("fb2"),
+            &t
+        )
+        .await
+        .unwrap(),
         CallbackOutcome::Failed(Failure::SecondFacebook)
     ));
 }

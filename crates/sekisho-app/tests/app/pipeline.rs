@@ -162,10 +162,15 @@ async fn attempt(w: &World, n: usize, source: Source, how: Refuse) -> Seen {
                 }
                 _ => {
                     let google = w.app.upstream("google").unwrap();
-                    federation::bound_user(&w.app, &w.brand, federation::login_method(google), &w.google(&format!("g{n}")))
-                        .await
-                        .unwrap()
-                        .expect("bound")
+                    federation::bound_user(
+                        &w.app,
+                        &w.brand,
+                        federation::login_method(google),
+                        &w.google(&format!("g{n}")),
+                    )
+                    .await
+                    .unwrap()
+                    .expect("bound")
                 }
             };
             seen(
