@@ -559,6 +559,24 @@ async fn replayed_foreign_unsolicited_and_oversized_responses_are_refused() {
         excerpt(&refused)
     );
 
+    // Each refusal has its own audit reason.
+    let reasons: Vec<String> = app
+        .op
+        .store
+        .recent_audit(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "ad.login.failed")
+        .map(|e| e.detail.to_string())
+        .collect();
+    for reason in ["replay", "state of another browser", "saml unsolicited"] {
+        assert!(
+            reasons.iter().any(|r| r.contains(reason)),
+            "audited {reason}: {reasons:?}"
+        );
+    }
+
     let huge = vec![("SAMLResponse".to_owned(), "A".repeat(10 * 1024 * 1024))];
     let answer = alice
         .http
@@ -665,4 +683,49 @@ async fn the_sp_signing_key_rotates_and_both_certificates_are_published() {
     let at_adfs = left(submit(&app, &browser, &auto, &[]).await);
     let (at, body) = page(through_adfs(&app, &browser, &at_adfs).await);
     assert!(at.contains("/signed-in"), "{at}: {}", excerpt(&body));
+}
+
+// REQ-AD-1: changing the connection (here from the metadata URL to pasted XML) keeps its ID and
+// its users' bindings; the confirmation page says what happens to the AD users.
+#[tokio::test]
+async fn changing_the_connection_keeps_its_id_and_says_what_happens_to_ad_users() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let idp = adfs();
+    let id = connect(&app, &idp).await;
+    register_taro(&app, &idp, &id).await;
+    let menu = contractor(&app).await;
+    let (_, form) = page(get(&app, &menu, "account/active-directory").await);
+    let xml = idp.metadata().unwrap();
+    // The page has two forms (change, remove): post the change form's fields.
+    let change = fields(
+        &form,
+        &[("step", "check"), ("source", "xml"), ("metadata_xml", &xml)],
+    );
+    let path = format!("/{BRAND}/account/active-directory");
+    let (_, confirm) = page(menu.post(&app.base, &path, &change).await.unwrap());
+    assert!(
+        confirm.contains("ログイン方法の再設定が必要です") && confirm.contains(": 1)"),
+        "the confirmation states what happens to the 1 AD user: {}",
+        excerpt(&confirm)
+    );
+    let (_, done) = page(submit(&app, &menu, &confirm, &[]).await);
+    assert!(done.contains("変更しました"), "{}", excerpt(&done));
+    assert_eq!(connection_id_in(&done), id, "the connection ID stays");
+    let saved = app.op.store.find_ad_connection(&id).await.unwrap().unwrap();
+    assert_eq!(saved.metadata_url, None, "now pasted XML");
+    let browser = Browser::new();
+    let (_, auto) = page(
+        browser
+            .follow(&app.base, &format!("{}/ad/{id}", app.issuer()))
+            .await
+            .unwrap(),
+    );
+    let at_adfs = left(submit(&app, &browser, &auto, &[]).await);
+    let (at, body) = page(through_adfs(&app, &browser, &at_adfs).await);
+    assert!(
+        at.contains("/signed-in"),
+        "the AD user still logs in: {at}: {}",
+        excerpt(&body)
+    );
 }
