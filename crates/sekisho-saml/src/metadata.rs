@@ -8,15 +8,15 @@
 //! Shibboleth's and Keycloak's "import from URL").
 
 use crate::limits::MAX_METADATA_BYTES;
-use crate::xml::{is, read, XmlProblem, DS, MD, POST, REDIRECT};
+use crate::xml::{is, read, XmlProblem, DS, MD, REDIRECT};
 use crate::{Certificate, CertificateProblem};
 use url::Url;
 
-/// How the AuthnRequest goes to the IdP.
+/// How the AuthnRequest goes to the IdP: HTTP-Redirect (the one binding Sekisho sends; the
+/// response always comes back by HTTP-POST).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SsoBinding {
     Redirect,
-    Post,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub enum MetadataProblem {
     NoEntityId,
     #[error("the metadata describes no identity provider (IDPSSODescriptor)")]
     NoIdpDescriptor,
-    #[error("the identity provider has no SingleSignOnService for HTTP-Redirect or HTTP-POST")]
+    #[error("the identity provider has no SingleSignOnService for HTTP-Redirect")]
     NoSsoEndpoint,
     #[error("the SingleSignOnService location is not an https URL")]
     BadSsoUrl,
@@ -107,10 +107,12 @@ pub fn parse_idp_metadata(
             .find(|n| n.attribute("Binding") == Some(binding))
             .and_then(|n| n.attribute("Location"))
     };
-    let (location, sso_binding) = match (endpoint(REDIRECT), endpoint(POST)) {
-        (Some(l), _) => (l, SsoBinding::Redirect),
-        (None, Some(l)) => (l, SsoBinding::Post),
-        (None, None) => return Err(MetadataProblem::NoSsoEndpoint),
+    // Sekisho sends its AuthnRequest with the HTTP-Redirect binding (ADFS always offers it);
+    // an IdP with only an HTTP-POST endpoint is refused rather than sent a request it would not
+    // read.
+    let (location, sso_binding) = match endpoint(REDIRECT) {
+        Some(l) => (l, SsoBinding::Redirect),
+        None => return Err(MetadataProblem::NoSsoEndpoint),
     };
     let sso_url = Url::parse(location.trim()).map_err(|_| MetadataProblem::BadSsoUrl)?;
     let loopback = matches!(

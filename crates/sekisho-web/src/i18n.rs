@@ -332,7 +332,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("ad_cfg_not_xml", "メタデータが正しいXMLではありません（DTDを含むものは受け付けません）。", "The metadata is not well-formed XML (a DTD is not accepted)."),
     ("ad_cfg_not_idp", "IdP（ADFS）のメタデータではありません。ADFSのFederationMetadata.xmlを指定してください。", "This is not IdP (ADFS) metadata. Give ADFS's FederationMetadata.xml."),
     ("ad_cfg_no_entity_id", "メタデータにエンティティID（entityID）がありません。", "The metadata has no entity ID (entityID)."),
-    ("ad_cfg_no_sso", "メタデータにhttpsのシングルサインオンのURL（HTTP-RedirectまたはHTTP-POST）がありません。", "The metadata has no https single sign-on URL (HTTP-Redirect or HTTP-POST)."),
+    ("ad_cfg_no_sso", "メタデータにhttpsのシングルサインオンのURL（HTTP-Redirect）がありません。", "The metadata has no https single sign-on URL (HTTP-Redirect binding)."),
     ("ad_cfg_no_cert", "メタデータにトークン署名証明書がありません。", "The metadata lists no token-signing certificate."),
     ("ad_cfg_bad_cert", "トークン署名証明書を読み取れないか、鍵が弱すぎます（RSA 2048ビット以上が必要です）。", "A token-signing certificate cannot be read or its key is too weak (RSA 2048 bits or more)."),
     ("ad_cfg_cert_expired", "トークン署名証明書の有効期限がすべて切れています。", "Every token-signing certificate has expired."),
