@@ -75,7 +75,7 @@ async fn configure(app: &TestApp, menu: &Browser, source: &str, value: &str) -> 
 
 /// Sets the connection up by metadata URL, has the IdP trust Sekisho's SP metadata (as ADFS's
 /// relying-party trust from a URL) and returns the connection ID.
-async fn connect(app: &TestApp, idp: &SamlIdp) -> String {
+pub(crate) async fn connect(app: &TestApp, idp: &SamlIdp) -> String {
     let menu = contractor(app).await;
     let done = configure(app, &menu, "url", idp.metadata_url()).await;
     let id = connection_id_in(&done);

@@ -13,6 +13,7 @@ mod account_menu;
 mod active_directory;
 mod admin_api;
 mod browser;
+mod browser_ad;
 mod browser_registration;
 mod browser_two_factor;
 mod browser_upstream;

@@ -13,7 +13,7 @@ use minijinja::{context, Environment, Value};
 use sekisho_core::model::Brand;
 use std::path::PathBuf;
 
-const EMBEDDED: &[(&str, &str)] = &[
+pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("message.html", include_str!("../templates/message.html")),
