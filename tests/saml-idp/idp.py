@@ -17,6 +17,9 @@ Routes, as ADFS has them:
   and Assertion are signed with RSA-SHA256 / SHA-256; persistent NameID = the user's
   ImmutableID; ADFS claim URIs as attributes. No login form: like ADFS with Windows integrated
   authentication, the current user (below) is signed in.
+- GET  /adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=<SP entity ID>: ADFS's IdP-initiated sign-on, an
+  unsolicited response (no InResponseTo) auto-posted to the SP's default ACS; 400 for an SP that is
+  not registered.
 
 Test controls (JSON in, JSON out):
 - POST /_test/user {"upn", "immutable_id"?, "email"?, "name"?}: who is signed in from now on.
@@ -28,6 +31,9 @@ Test controls (JSON in, JSON out):
   generated on first use (RSA-2048, self-signed). At start: {"certs": ["a"], "sign_with": "a"}.
   Answers {"certs": [["a", "<base64 DER>"], ...], "sign_with": "b", "sign_with_cert": "<base64>"};
   GET answers the same.
+- POST /_test/hash {"algorithm": "sha256" | "sha1"}: the relying-party trust's "Secure hash
+  algorithm" of ADFS (SHA-256 by default, SHA-1 still offered): responses are then signed with
+  RSA-SHA1 over SHA-1 digests. Answers {"algorithm": ...}; GET answers the same.
 - GET|POST /_test/clock {"now": seconds}: the time the IdP stamps (IssueInstant, NotBefore,
   NotOnOrAfter, AuthnInstant) follows the test's fake clock; it runs on in real time between
   settings. pysaml2 reads `time.gmtime()`, `time.time()` and `datetime.now()`: all three are
@@ -98,13 +104,16 @@ from saml2.config import IdPConfig  # noqa: E402
 from saml2.metadata import create_metadata_string  # noqa: E402
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT  # noqa: E402
 from saml2.server import Server  # noqa: E402
-from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256  # noqa: E402
+from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256  # noqa: E402
 
 for _module in (saml2.time_util, saml2.sigver, saml2.cert):
     _module.datetime = _ShiftedDatetime
 
 METADATA_PATH = "/FederationMetadata/2007-06/FederationMetadata.xml"
 SSO_PATH = "/adfs/ls/"
+IDP_INITIATED_PATH = "/adfs/ls/IdpInitiatedSignOn.aspx"
+# ADFS's relying-party "Secure hash algorithm" choices: (signature, digest).
+HASHES = {"sha256": (SIG_RSA_SHA256, DIGEST_SHA256), "sha1": (SIG_RSA_SHA1, DIGEST_SHA1)}
 CLAIM = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
 UPN = CLAIM + "upn"
 EMAIL = CLAIM + "emailaddress"
@@ -133,6 +142,7 @@ class Idp:
         self.set_user({"upn": "user@ad.example"})
         self.certs = ["a"]
         self.sign_with = "a"
+        self.hash = "sha256"
         self.rebuild()
 
     # --- keys ---
@@ -244,8 +254,10 @@ class Idp:
             raise ValueError("metadata (XML) or url is required")
         # Parsed by pysaml2 first, so a bad document is refused here and not at the next rebuild.
         probe = Server(config=self.config([self.sign_with], self.sign_with))
+        # The probe already trusts the SPs registered before: name only the new document's.
+        before = set(probe.metadata.keys())
         probe.metadata.load("inline", xml)
-        entity_ids = list(probe.metadata.keys())
+        entity_ids = [e for e in probe.metadata.keys() if e not in before]
         self.sp_metadata.append(xml)
         self.rebuild()
         return {"entity_id": entity_ids[0] if len(entity_ids) == 1 else entity_ids}
@@ -258,6 +270,13 @@ class Idp:
         self.certs, self.sign_with = list(certs), sign_with
         self.rebuild()
         return self.signing()
+
+    def set_hash(self, body):
+        algorithm = body.get("algorithm")
+        if algorithm not in HASHES:
+            raise ValueError(f"algorithm is one of {sorted(HASHES)}: {algorithm!r}")
+        self.hash = algorithm
+        return {"algorithm": self.hash}
 
     def signing(self):
         return {
@@ -280,7 +299,19 @@ class Idp:
         parsed = self.server.parse_authn_request(saml_request, binding)
         request = parsed.message
         args = self.server.response_args(request, [BINDING_HTTP_POST])
-        sp = args["sp_entity_id"]
+        return self.respond(args["sp_entity_id"], args["in_response_to"], args["destination"], relay_state)
+
+    def idp_initiated(self, sp):
+        """ADFS's IdpInitiatedSignOn.aspx?loginToRp=SP: an unsolicited response to the SP's ACS."""
+        if sp not in self.server.metadata.keys():
+            raise ValueError(f"no relying party trust for {sp!r}")
+        _binding, destination = self.server.pick_binding(
+            "assertion_consumer_service", [BINDING_HTTP_POST], descr_type="spsso", entity_id=sp
+        )
+        return self.respond(sp, None, destination, None)
+
+    def respond(self, sp, in_response_to, destination, relay_state):
+        sign_alg, digest_alg = HASHES[self.hash]
         user = self.user
         name_id = saml.NameID(
             format=NAMEID_FORMAT_PERSISTENT,
@@ -296,20 +327,20 @@ class Idp:
         }
         response = self.server.create_authn_response(
             identity,
-            in_response_to=args["in_response_to"],
-            destination=args["destination"],
+            in_response_to=in_response_to,
+            destination=destination,
             sp_entity_id=sp,
             name_id=name_id,
             authn={"class_ref": AUTHN_CLASS_WINDOWS, "authn_auth": self.entity_id},
             sign_response=True,
             sign_assertion=True,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
+            sign_alg=sign_alg,
+            digest_alg=digest_alg,
         )
         http = self.server.apply_binding(
             BINDING_HTTP_POST,
             str(response),
-            args["destination"],
+            destination,
             relay_state,
             response=True,
         )
@@ -352,6 +383,13 @@ class Handler(BaseHTTPRequestHandler):
             with idp.lock:
                 if path.lower() == METADATA_PATH.lower() and method == "GET":
                     return self.send(200, idp.metadata(), "application/samlmetadata+xml")
+                if path.lower() == IDP_INITIATED_PATH.lower() and method == "GET":
+                    sp = dict(urllib.parse.parse_qsl(url.query)).get("loginToRp", "")
+                    try:
+                        page = idp.idp_initiated(sp)
+                    except Exception as e:
+                        return self.send(400, f"refused: {type(e).__name__}: {e}", "text/plain; charset=utf-8")
+                    return self.send(200, page, "text/html; charset=utf-8")
                 if path in (SSO_PATH, SSO_PATH.rstrip("/")):
                     if method == "GET":
                         form = dict(urllib.parse.parse_qsl(url.query))
@@ -366,6 +404,10 @@ class Handler(BaseHTTPRequestHandler):
                     except Exception as e:  # ADFS answers a bad request with an error page
                         return self.send(400, f"refused: {type(e).__name__}: {e}", "text/plain; charset=utf-8")
                     return self.send(200, page, "text/html; charset=utf-8")
+                if path == "/_test/hash":
+                    if method == "POST":
+                        return self.json(200, idp.set_hash(json.loads(self.body())))
+                    return self.json(200, {"algorithm": idp.hash})
                 if path == "/_test/clock":
                     if method == "POST":
                         _set_now(json.loads(self.body())["now"])

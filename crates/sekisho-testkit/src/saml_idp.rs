@@ -26,6 +26,11 @@
 //!   `AuthnContextClassRef` is `urn:federation:authentication:windows`; the assertion lives an
 //!   hour. A request from an SP that is not registered, or one that does not parse, gets `400`
 //!   with a text body.
+//! - [`SamlIdp::idp_initiated_url`]: `GET /adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=SP`, ADFS's
+//!   IdP-initiated sign-on: the same auto-posting page with an unsolicited response (no
+//!   `InResponseTo`) to the SP metadata's default ACS.
+//! - [`SamlIdp::set_hash_algorithm`]: the relying-party trust's "Secure hash algorithm" of ADFS,
+//!   `sha256` (the default) or `sha1` (RSA-SHA1 over SHA-1 digests: what an SP must refuse).
 //! - There is no login form: like ADFS with Windows integrated authentication, whoever
 //!   [`SamlIdp::set_user`] chose last is signed in (at start `user@ad.example`).
 //!
@@ -280,6 +285,29 @@ impl SamlIdp {
             Some(&json!({ "certs": certs, "sign_with": sign_with })),
         )?;
         parse_signing(&v)
+    }
+
+    /// ADFS's relying-party "Secure hash algorithm": `"sha256"` (at start) or `"sha1"`, for the
+    /// responses signed from now on.
+    pub fn set_hash_algorithm(&self, algorithm: &str) -> anyhow::Result<()> {
+        self.control("/_test/hash", Some(&json!({ "algorithm": algorithm })))?;
+        Ok(())
+    }
+
+    /// ADFS's IdP-initiated sign-on page for the SP `sp_entity_id` (a `GET` answers the
+    /// auto-posting page with an unsolicited response).
+    pub fn idp_initiated_url(&self, sp_entity_id: &str) -> String {
+        let mut url = format!(
+            "http://127.0.0.1:{}/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=",
+            self.port
+        );
+        url.extend(sp_entity_id.bytes().map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        }));
+        url
     }
 
     /// The current signing set-up.
