@@ -431,3 +431,79 @@ pub mod claims {
     pub const EMAIL: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
     pub const NAME: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
 }
+
+#[cfg(test)]
+mod shape_tests {
+    //! The shape checks past "one Assertion, a direct child of the Response" (which stops the
+    //! classic wrapping placements first, see tests/attacks.rs): where a signature sits, what it
+    //! refers to, and unique IDs. Synthetic documents: these refusals come before any signature
+    //! is verified.
+    use super::*;
+
+    fn sp() -> SpEndpoints {
+        SpEndpoints {
+            entity_id: "https://sekisho.test/VX5/saml/adfs-AbCdEfGh12345678".into(),
+            acs_url: "https://sekisho.test/VX5/saml/adfs-AbCdEfGh12345678/acs".into(),
+        }
+    }
+
+    fn signature(uri: &str) -> String {
+        format!(
+            r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="{uri}"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature>"##
+        )
+    }
+
+    fn response(assertion_id: &str, in_assertion: &str, in_subject: &str) -> String {
+        format!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="2030-01-01T00:00:00Z"><saml:Issuer>https://adfs.test/adfs/services/trust</saml:Issuer><saml:Assertion ID="{assertion_id}" Version="2.0" IssueInstant="2030-01-01T00:00:00Z"><saml:Issuer>https://adfs.test/adfs/services/trust</saml:Issuer>{in_assertion}<saml:Subject>{in_subject}<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">abc</saml:NameID></saml:Subject></saml:Assertion></samlp:Response>"#
+        )
+    }
+
+    fn verify(xml: &str) -> Result<Verified, Rejection> {
+        let subject = SubjectSource::PersistentNameId;
+        let sp = sp();
+        verify_xml(
+            xml,
+            &Expected {
+                idp_entity_id: "https://adfs.test/adfs/services/trust",
+                certs: &[],
+                sp: &sp,
+                request_id: "_req",
+                subject: &subject,
+                now: sekisho_core::TEST_EPOCH,
+            },
+        )
+    }
+
+    // REQ-AD-5: a signature that is not a direct child of the Response or the Assertion (here
+    // inside the Subject) is refused as wrapping.
+    #[test]
+    fn a_signature_deeper_in_the_assertion_is_refused() {
+        let xml = response("_a1", "", &signature("#_a1"));
+        assert_eq!(verify(&xml), Err(Rejection::Wrapped));
+    }
+
+    // REQ-AD-5: a signature whose Reference points elsewhere than its parent is refused.
+    #[test]
+    fn a_signature_referring_to_another_element_is_refused() {
+        let xml = response("_a1", &signature("#_r1"), "");
+        assert_eq!(verify(&xml), Err(Rejection::Wrapped));
+        let xml = response("_a1", &signature(""), "");
+        assert_eq!(verify(&xml), Err(Rejection::Wrapped));
+    }
+
+    // REQ-AD-5: an ID used twice (so a reference could pick the forged element) is refused.
+    #[test]
+    fn a_duplicate_id_is_refused() {
+        let xml = response("_r1", &signature("#_r1"), "");
+        assert_eq!(verify(&xml), Err(Rejection::Wrapped));
+    }
+
+    // The same document, well placed, passes the shape checks and fails only at the signature
+    // (no certificate trusts it): the refusals above are the shape's.
+    #[test]
+    fn the_well_placed_document_reaches_the_signature_check() {
+        let xml = response("_a1", &signature("#_a1"), "");
+        assert_eq!(verify(&xml), Err(Rejection::Signature));
+    }
+}
