@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod email;
+pub mod line;
 pub mod login;
 pub mod menu;
 pub mod model;

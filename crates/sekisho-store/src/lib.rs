@@ -16,6 +16,7 @@ mod contracts;
 mod error;
 mod grants;
 mod keys;
+mod lines;
 mod lockout;
 mod mail;
 mod second_factor;
@@ -31,6 +32,7 @@ pub use grants::{
     AuthRequestRecord, CodeExchange, CodeRecord, GrantRecord, RefreshRecord, RefreshRotation,
 };
 pub use keys::SigningKeyRecord;
+pub use lines::{LineAdded, LineRecord};
 pub use lockout::FailureOutcome;
 pub use mail::MailRecord;
 pub use second_factor::{ChallengeRecord, SecondFactorRecord};
