@@ -205,6 +205,7 @@ pub async fn callback(
     lang: Lang,
     session: Option<SessionRecord>,
     browser: Option<&str>,
+    entry: &sekisho_core::line::Entry,
     reply: Reply<'_>,
 ) -> Result<CallbackOutcome> {
     use CallbackOutcome::Failed;
@@ -287,6 +288,7 @@ pub async fn callback(
             )
             .await;
             let ctx = LoginContext {
+                entry: entry.clone(),
                 brand,
                 lang,
                 session: &session,

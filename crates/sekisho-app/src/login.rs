@@ -4,6 +4,7 @@
 
 use crate::session::{new_session, SessionToken};
 use crate::{App, Result};
+use sekisho_core::line::Entry;
 use sekisho_core::login::Continuation;
 use sekisho_core::model::Brand;
 use sekisho_core::oauth::{Amr, Lang};
@@ -21,6 +22,8 @@ pub struct LoginContext<'a> {
     pub browser: Option<&'a str>,
     /// Where the login continues once complete.
     pub then: Continuation,
+    /// The entry the request came in by (the internet, or a line through the carrier gateway).
+    pub entry: Entry,
 }
 
 /// A completed login: the browser's new session, and where it goes on to.

@@ -21,8 +21,9 @@ pub use crate::login::{LoginContext, SignedIn};
 use crate::second_step;
 use crate::session::SessionToken;
 use crate::{App, Result};
+use sekisho_core::line::Entry;
 use sekisho_core::login::{next_step, AuthReason, Continuation, NextStep, SignedIn as Session};
-use sekisho_core::model::User;
+use sekisho_core::model::{AccessRoute, Role, User};
 use sekisho_core::oauth::{Amr, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
 use sekisho_core::two_factor::{
     decide, is_multi_factor, BrowserTrust, Decision, Facts, Network, Waived,
@@ -66,6 +67,12 @@ pub enum Refusal {
     /// (`unmet_authentication_requirements`): the RP's error redirect when the login belongs to
     /// an authorization request, else `None` (a page).
     Unmet { rp_error_url: Option<String> },
+    /// The contract's access route is 回線認証のみ and the login did not come over a line
+    /// (REQ-LINE-4).
+    LineOnly,
+    /// The login came over the line entry, from a line not registered to the user's contract
+    /// (or the gateway asserted no valid line): the line-auth error page (REQ-LINE-3).
+    LineNotRegistered,
 }
 
 #[derive(Debug)]
@@ -111,6 +118,40 @@ pub async fn complete(
         .await;
         return Ok(LoginOutcome::Refused(Refusal::NoService));
     }
+    // The entry the login came by, against the contract's lines and access route (REQ-LINE-3,
+    // REQ-LINE-4). The one way in from the internet to a line-only contract is the contractor's
+    // own account menu, to switch back (the recovery of a wrong line number).
+    let network = match &ctx.entry {
+        Entry::Line(assertion) => {
+            let registered = match assertion {
+                Some(a) => op
+                    .store
+                    .find_line(&a.number)
+                    .await?
+                    .is_some_and(|line| line.contract_id == user.contract_id),
+                None => false,
+            };
+            if !registered {
+                audit(
+                    app,
+                    "login.refused.line_not_registered",
+                    ctx.brand,
+                    Some(&user.id),
+                )
+                .await;
+                return Ok(LoginOutcome::Refused(Refusal::LineNotRegistered));
+            }
+            Network::Line
+        }
+        Entry::Internet => {
+            let recovery = ctx.then == Continuation::Account && user.role == Role::Contractor;
+            if contract.access_route == AccessRoute::LineOnly && !recovery {
+                audit(app, "login.refused.line_only", ctx.brand, Some(&user.id)).await;
+                return Ok(LoginOutcome::Refused(Refusal::LineOnly));
+            }
+            Network::Internet
+        }
+    };
     let factor = op.store.find_second_factor(&user.id).await?;
     let browser = ctx.browser.map(hash_token);
     let trust = match &browser {
@@ -124,7 +165,7 @@ pub async fn complete(
         login_method: user.login_method,
         setting: contract.two_factor,
         route: contract.access_route,
-        network: Network::Internet,
+        network,
         trust,
         enrolled: factor.is_some(),
         client_requires_two_factors: pending
@@ -132,7 +173,12 @@ pub async fn complete(
             .is_some_and(|p| p.params.requires_two_factors()),
         now: app.now(),
     });
-    let amr = source.amr(ctx.session);
+    let mut amr = source.amr(ctx.session);
+    // A login over a registered line says so (`amr` `line`): it stands in for the second factor
+    // of password users (REQ-LINE-6) and tells the RP the route.
+    if network == Network::Line && !amr.contains(&Amr::Line) {
+        amr.push(Amr::Line);
+    }
     let step = match decision {
         Decision::Skip(waived) => {
             if let (Waived::BrowserRemembered, Some(h)) = (waived, &browser) {

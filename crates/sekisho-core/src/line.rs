@@ -94,3 +94,13 @@ mod tests {
         }
     }
 }
+
+/// Which entry a request came in by. Only the line entry's listener (mutual TLS with the carrier
+/// gateway) ever makes `Line`; everything else is `Internet`, whatever headers it carried.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Entry {
+    #[default]
+    Internet,
+    /// The line entry, with what the authenticated gateway asserted (`None`: no valid line).
+    Line(Option<LineAssertion>),
+}

@@ -336,6 +336,10 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("ad_cfg_no_cert", "メタデータにトークン署名証明書がありません。", "The metadata lists no token-signing certificate."),
     ("ad_cfg_bad_cert", "トークン署名証明書を読み取れないか、鍵が弱すぎます（RSA 2048ビット以上が必要です）。", "A token-signing certificate cannot be read or its key is too weak (RSA 2048 bits or more)."),
     ("ad_cfg_cert_expired", "トークン署名証明書の有効期限がすべて切れています。", "Every token-signing certificate has expired."),
+    // Line authentication (REQ-LINE-3, REQ-LINE-4).
+    ("error_line_only", "ご契約のアクセス経路は「回線認証のみ」のため、インターネットからはログインできません。登録された回線から、回線認証用のログイン画面でログインしてください。", "Your contract's access route is line authentication only, so you cannot log in from the internet. Log in from a registered line at the line-authentication login page."),
+    ("error_line_not_registered", "回線認証エラー：ご利用の回線からはログインできません。", "Line authentication error: you cannot log in from this line."),
+    ("error_line_not_registered_check", "契約者様または管理者権限を持つ利用者様に、回線認証設定が完了しているか、ご利用の回線番号を正しく登録しているかをご確認ください。", "Ask your contractor or an administrator to check that line authentication is set up and that the number of the line you use is registered correctly."),
 ];
 
 /// The strings of one language, for templates (`t.login_title`).

@@ -6,6 +6,7 @@
 
 mod error;
 mod i18n;
+pub mod line_entry;
 mod pages;
 mod routes;
 mod security;
@@ -74,4 +75,11 @@ impl AppState {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     routes::router(state)
+}
+
+/// The application as the line entry's listener serves it: the same routes, with the carrier
+/// gateway's assertion read ([`line_entry::from_gateway`]). Only a listener that authenticated
+/// the gateway (mutual TLS) may serve this.
+pub fn line_entry_router(state: AppState) -> Router {
+    routes::router(state).layer(axum::middleware::from_fn(line_entry::from_gateway))
 }

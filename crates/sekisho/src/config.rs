@@ -78,6 +78,17 @@ pub struct Config {
     /// Base URL of the line-authentication entry, for the AD line login URL in the REQ-AD-2 mail;
     /// empty until the deployment has one. Env: SEKISHO_AD_LINE_BASE_URL.
     pub ad_line_base_url: String,
+    /// Line authentication: the address of the line entry's HTTPS listener, which only the
+    /// carrier gateway reaches (mutual TLS); empty = no line entry, nothing is a line login.
+    /// Env: SEKISHO_LINE_LISTEN.
+    pub line_listen: String,
+    /// The line entry's server certificate chain and key (PEM files). Env: SEKISHO_LINE_TLS_CERT,
+    /// SEKISHO_LINE_TLS_KEY.
+    pub line_tls_cert: String,
+    pub line_tls_key: String,
+    /// The CA (PEM) that signs the carrier gateway's client certificate: the only clients the line
+    /// entry accepts. Env: SEKISHO_LINE_CLIENT_CA.
+    pub line_client_ca: String,
 }
 
 impl Default for Config {
@@ -114,6 +125,10 @@ impl Default for Config {
             ad_allow_loopback: false,
             ad_metadata_refresh: 3600,
             ad_line_base_url: String::new(),
+            line_listen: String::new(),
+            line_tls_cert: String::new(),
+            line_tls_key: String::new(),
+            line_client_ca: String::new(),
         }
     }
 }

@@ -56,7 +56,26 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     spawn_metadata_refresh(app.clone());
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
-    let router = sekisho_web::router(sekisho_web::AppState::new(app, templates));
+    let state = sekisho_web::AppState::new(app, templates);
+    if !config.line_listen.trim().is_empty() {
+        let tls = crate::line_entry::LineTls {
+            cert_file: config.line_tls_cert.clone(),
+            key_file: config.line_tls_key.clone(),
+            client_ca_file: config.line_client_ca.clone(),
+        };
+        let acceptor = crate::line_entry::acceptor(&tls)
+            .map_err(|e| anyhow::anyhow!("line entry TLS ({tls:?}): {e}"))?;
+        let tcp = tokio::net::TcpListener::bind(&config.line_listen).await?;
+        let line = crate::line_entry::TlsListener::new(tcp, acceptor)?;
+        tracing::info!(listen = %config.line_listen, "line entry (mutual TLS) serving");
+        let router = sekisho_web::line_entry_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(line, router).await {
+                tracing::error!(error = %e, "line entry stopped");
+            }
+        });
+    }
+    let router = sekisho_web::router(state);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown())
         .await?;

@@ -115,6 +115,7 @@ pub async fn finish(
     lang: Lang,
     session: Option<SessionRecord>,
     browser: Option<&str>,
+    entry: &sekisho_core::line::Entry,
     connection_id: &str,
     posted: Posted<'_>,
 ) -> Result<CallbackOutcome> {
@@ -216,6 +217,7 @@ pub async fn finish(
             )
             .await;
             let ctx = LoginContext {
+                entry: entry.clone(),
                 brand,
                 lang,
                 session: &session,

@@ -119,6 +119,7 @@ async fn attempt(w: &World, n: usize, source: Source, how: Refuse) -> Seen {
                 .unwrap()
                 .unwrap();
             let ctx = LoginContext {
+                entry: sekisho_core::line::Entry::Internet,
                 brand: &w.brand,
                 lang: Lang::Ja,
                 session: &session,
@@ -138,6 +139,7 @@ async fn attempt(w: &World, n: usize, source: Source, how: Refuse) -> Seen {
             let session = w.browser().await;
             let ar = w.request(&session, extra).await;
             let ctx = LoginContext {
+                entry: sekisho_core::line::Entry::Internet,
                 brand: &w.brand,
                 lang: Lang::Ja,
                 session: &session,

@@ -22,6 +22,7 @@ async fn password_login(w: &World, email: &str) -> LoginOutcome {
         panic!("the password is right")
     };
     let ctx = LoginContext {
+        entry: sekisho_core::line::Entry::Internet,
         brand: &w.brand,
         lang: Lang::Ja,
         session: &session,

@@ -407,6 +407,7 @@ pub async fn finish(
     Path((code, id)): Path<(String, String)>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
+    crate::line_entry::Route(entry): crate::line_entry::Route,
     Form(form): Form<SamlPost>,
 ) -> Response {
     let result = async {
@@ -422,6 +423,7 @@ pub async fn finish(
             lang,
             session,
             browser.as_deref(),
+            &entry,
             &id,
             posted,
         )

@@ -7,6 +7,7 @@
 use super::{brand, lang, outcome, page_or_error, see_other, BrandPage};
 use crate::error::PageError;
 use crate::i18n::Lang;
+use crate::line_entry::Route;
 use crate::session;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -25,9 +26,10 @@ pub async fn authorize_get(
     State(state): State<AppState>,
     Path(code): Path<String>,
     headers: HeaderMap,
+    Route(entry): Route,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    start(&state, &code, &headers, q).await
+    start(&state, &code, &headers, &entry, q).await
 }
 
 /// OpenID Connect Core §3.1.2.1: the request may also come as a form POST.
@@ -35,15 +37,17 @@ pub async fn authorize_post(
     State(state): State<AppState>,
     Path(code): Path<String>,
     headers: HeaderMap,
+    Route(entry): Route,
     Form(q): Form<HashMap<String, String>>,
 ) -> Response {
-    start(&state, &code, &headers, q).await
+    start(&state, &code, &headers, &entry, q).await
 }
 
 async fn start(
     state: &AppState,
     code: &str,
     headers: &HeaderMap,
+    entry: &sekisho_core::line::Entry,
     q: HashMap<String, String>,
 ) -> Response {
     let lang = lang(q.get("ui_locales").map(String::as_str), headers);
@@ -107,6 +111,7 @@ async fn start(
             &session,
             &pending,
             cookie.into_iter().collect(),
+            &entry,
         )
         .await
     };
@@ -125,6 +130,7 @@ pub async fn resume(
     Path(code): Path<String>,
     BrandPage { brand, lang: lang0 }: BrandPage,
     headers: HeaderMap,
+    Route(entry): Route,
     Query(q): Query<ResumeQuery>,
 ) -> Response {
     let name = Some(&brand);
@@ -148,6 +154,7 @@ pub async fn resume(
             &session,
             &pending,
             Vec::new(),
+            &entry,
         )
         .await
     };
@@ -164,10 +171,12 @@ async fn dispatch(
     session: &SessionRecord,
     pending: &Pending,
     cookies: Vec<axum_extra::extract::cookie::Cookie<'static>>,
+    entry: &sekisho_core::line::Entry,
 ) -> Result<Response, OAuthError> {
     let code = brand.code.as_str();
     let browser = outcome::browser_value(headers);
     let ctx = LoginContext {
+        entry: entry.clone(),
         brand,
         lang,
         session,

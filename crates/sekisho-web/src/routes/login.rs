@@ -146,6 +146,7 @@ pub async fn submit(
     Path(code): Path<String>,
     BrandPage { brand, lang: lang0 }: BrandPage,
     headers: HeaderMap,
+    crate::line_entry::Route(entry): crate::line_entry::Route,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let result = async {
@@ -178,6 +179,7 @@ pub async fn submit(
         };
         let browser = outcome::browser_value(&headers);
         let ctx = LoginContext {
+            entry: entry.clone(),
             brand: &brand,
             lang,
             session: &session,

@@ -184,6 +184,9 @@ pub fn router(state: AppState) -> Router {
         .route("/{brand}/2fa/saved", post(two_factor::saved))
         .merge(admin_api::routes())
         .layer(axum::middleware::from_fn(crate::security::headers))
+        .layer(axum::middleware::from_fn(
+            crate::line_entry::strip_line_headers,
+        ))
         .with_state(state)
 }
 

@@ -114,5 +114,22 @@ fn refused(
             "error_unmet_two_factors",
             None,
         ),
+        Refusal::LineOnly => state.pages.error(
+            StatusCode::FORBIDDEN,
+            lang,
+            Some(brand),
+            "error_line_only",
+            None,
+        ),
+        Refusal::LineNotRegistered => state.pages.error(
+            StatusCode::FORBIDDEN,
+            lang,
+            Some(brand),
+            "error_line_not_registered",
+            Some(crate::i18n::message(
+                lang,
+                "error_line_not_registered_check",
+            )),
+        ),
     }
 }

@@ -153,6 +153,7 @@ pub async fn callback(
     State(state): State<AppState>,
     BrandPage { brand, lang: lang0 }: BrandPage,
     headers: HeaderMap,
+    crate::line_entry::Route(entry): crate::line_entry::Route,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let lang = lang(None, &headers);
@@ -165,8 +166,16 @@ pub async fn callback(
             code: q.code.as_deref(),
             error: q.error.as_deref(),
         };
-        let outcome =
-            federation::callback(&state, &brand, lang, session, browser.as_deref(), reply).await?;
+        let outcome = federation::callback(
+            &state,
+            &brand,
+            lang,
+            session,
+            browser.as_deref(),
+            &entry,
+            reply,
+        )
+        .await?;
         Ok(callback_page(&state, &brand, lang, outcome))
     };
     page_or_error(&state, lang0, &brand, result.await)

@@ -1,0 +1,67 @@
+//! Which entry a request came in by (回線認証, REQ-LINE-3). The line entry is a separate
+//! listener that accepts only connections authenticated by the carrier gateway's client
+//! certificate (see the `sekisho` binary's `line_entry`); there, and only there,
+//! [`from_gateway`] turns the gateway's `X-Line-Number` / `X-Line-Area` headers into a request
+//! extension. Every request also passes [`strip_line_headers`], so those headers mean nothing
+//! anywhere else, and handlers read the [`Route`] extractor, never the headers.
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use sekisho_core::line::{Entry, LineArea, LineAssertion, LineNumber};
+use std::convert::Infallible;
+
+/// The line the gateway asserts, as it sends it.
+pub const LINE_NUMBER_HEADER: &str = "x-line-number";
+/// `east` or `west` (NTT East / NTT West).
+pub const LINE_AREA_HEADER: &str = "x-line-area";
+
+/// Set by [`from_gateway`] on the line entry only.
+#[derive(Debug, Clone)]
+struct LineEntryMark(Entry);
+
+/// Middleware of the line entry's listener: reads the authenticated gateway's assertion. A
+/// number that is not exactly `CAF`+10 / `COP`+8 upper-case alphanumerics (lower case, padding)
+/// is no line at all.
+pub async fn from_gateway(mut req: Request, next: Next) -> Response {
+    let assertion = gateway_assertion(req.headers());
+    req.headers_mut().remove(LINE_NUMBER_HEADER);
+    req.headers_mut().remove(LINE_AREA_HEADER);
+    req.extensions_mut()
+        .insert(LineEntryMark(Entry::Line(assertion)));
+    next.run(req).await
+}
+
+fn gateway_assertion(headers: &axum::http::HeaderMap) -> Option<LineAssertion> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let number = LineNumber::parse(header(LINE_NUMBER_HEADER)?).ok()?;
+    let area = LineArea::parse(header(LINE_AREA_HEADER)?)?;
+    Some(LineAssertion { number, area })
+}
+
+/// Middleware of every request: the line headers are dropped before any handler could read them
+/// (on the line entry [`from_gateway`] has already taken them).
+pub async fn strip_line_headers(mut req: Request, next: Next) -> Response {
+    req.headers_mut().remove(LINE_NUMBER_HEADER);
+    req.headers_mut().remove(LINE_AREA_HEADER);
+    next.run(req).await
+}
+
+/// The entry of this request: `Internet` unless the line entry's listener marked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route(pub Entry);
+
+impl<S: Send + Sync> FromRequestParts<S> for Route {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Route(
+            parts
+                .extensions
+                .get::<LineEntryMark>()
+                .map(|m| m.0.clone())
+                .unwrap_or_default(),
+        ))
+    }
+}
