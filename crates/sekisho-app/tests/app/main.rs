@@ -10,6 +10,7 @@
 
 mod directory;
 mod federation;
+mod line;
 mod pipeline;
 mod second_step;
 mod signin;
