@@ -91,6 +91,8 @@ pub async fn start(
 /// What ADFS posted (and the browser re-posted to [`finish`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Posted<'a> {
+    /// The connection of the ACS it was posted to.
+    pub connection_id: &'a str,
     pub saml_response: &'a str,
     pub relay_state: Option<&'a str>,
 }
@@ -116,10 +118,10 @@ pub async fn finish(
     session: Option<SessionRecord>,
     browser: Option<&str>,
     entry: &sekisho_core::line::Entry,
-    connection_id: &str,
     posted: Posted<'_>,
 ) -> Result<CallbackOutcome> {
     let code = brand.code.as_str();
+    let connection_id = posted.connection_id;
     let Some(relay_state) = posted.relay_state.filter(|r| !r.is_empty()) else {
         return Ok(failed(app, brand, Failure::Saml(Rejection::Unsolicited)).await);
     };

@@ -414,6 +414,7 @@ pub async fn finish(
         let session = session::current(&state, &code, &headers).await?;
         let browser = outcome::browser_value(&headers);
         let posted = Posted {
+            connection_id: &id,
             saml_response: &form.saml_response,
             relay_state: form.relay_state.as_deref(),
         };
@@ -424,7 +425,6 @@ pub async fn finish(
             session,
             browser.as_deref(),
             &entry,
-            &id,
             posted,
         )
         .await?;

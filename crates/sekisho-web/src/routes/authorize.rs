@@ -107,11 +107,10 @@ async fn start(
             state,
             &brand,
             lang,
-            headers,
+            Visit { headers, entry },
             &session,
             &pending,
             cookie.into_iter().collect(),
-            &entry,
         )
         .await
     };
@@ -150,15 +149,23 @@ pub async fn resume(
             &state,
             &brand,
             lang,
-            &headers,
+            Visit {
+                headers: &headers,
+                entry: &entry,
+            },
             &session,
             &pending,
             Vec::new(),
-            &entry,
         )
         .await
     };
     page_or_error(&state, lang0, &brand, result.await)
+}
+
+/// What the request itself says about the visitor: its headers (cookies) and its entry.
+struct Visit<'a> {
+    headers: &'a HeaderMap,
+    entry: &'a sekisho_core::line::Entry,
 }
 
 /// One step of the login: the pipeline asks the step machine what comes next (the login page,
@@ -167,13 +174,13 @@ async fn dispatch(
     state: &AppState,
     brand: &Brand,
     lang: Lang,
-    headers: &HeaderMap,
+    visit: Visit<'_>,
     session: &SessionRecord,
     pending: &Pending,
     cookies: Vec<axum_extra::extract::cookie::Cookie<'static>>,
-    entry: &sekisho_core::line::Entry,
 ) -> Result<Response, OAuthError> {
     let code = brand.code.as_str();
+    let (headers, entry) = (visit.headers, visit.entry);
     let browser = outcome::browser_value(headers);
     let ctx = LoginContext {
         entry: entry.clone(),
