@@ -30,6 +30,9 @@ pub struct MenuSubject {
     pub login_method: LoginMethod,
     /// When the contract started (a trial ends `TRIAL_LENGTH` after it).
     pub contract_created_at: Timestamp,
+    /// The contract is 回線認証のみ and this session did not come over a line: the contractor's
+    /// recovery path, which reaches アクセス経路設定 and nothing else (REQ-LINE-4).
+    pub recovery_only: bool,
 }
 
 /// Whether `who` may use `item` at `now`. Only the contractor manages contract-wide items; on a
@@ -38,6 +41,9 @@ pub struct MenuSubject {
 pub fn allowed(item: MenuItem, who: MenuSubject, now: Timestamp) -> bool {
     let contractor = who.role == Role::Contractor;
     let basic = who.plan == Plan::Basic;
+    if who.recovery_only {
+        return contractor && item == MenuItem::AccessRoute;
+    }
     match item {
         MenuItem::PasswordChange => who.login_method == LoginMethod::Password,
         MenuItem::LoginMethod
@@ -103,6 +109,7 @@ mod tests {
                             plan,
                             login_method: *method,
                             contract_created_at: start,
+                            recovery_only: false,
                         };
                         // Password change is for password users only, whatever the table says.
                         let want = want
@@ -128,6 +135,7 @@ mod tests {
             plan: Plan::Trial,
             login_method: crate::model::LoginMethod::Password,
             contract_created_at: start,
+            recovery_only: false,
         };
         assert!(allowed(PlanChange, who, start + 45 * DAY));
         assert!(!allowed(PlanChange, who, start + 45 * DAY + 1));
@@ -135,5 +143,26 @@ mod tests {
             visible_items(who, start + 46 * DAY),
             vec![PasswordChange, AccessRoute, TwoFactor, ActiveDirectory]
         );
+    }
+
+    // REQ-LINE-4: a 回線認証のみ contract's contractor, in from the internet, reaches アクセス経路設定
+    // and nothing else; nobody else reaches anything.
+    #[test]
+    fn the_recovery_path_reaches_the_access_route_only() {
+        for role in [Role::Contractor, Role::Admin, Role::User] {
+            let who = MenuSubject {
+                role,
+                plan: Plan::Basic,
+                login_method: crate::model::LoginMethod::Password,
+                contract_created_at: 0,
+                recovery_only: true,
+            };
+            let want = if role == Role::Contractor {
+                vec![AccessRoute]
+            } else {
+                vec![]
+            };
+            assert_eq!(visible_items(who, DAY), want, "{role}");
+        }
     }
 }

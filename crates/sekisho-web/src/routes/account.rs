@@ -41,7 +41,13 @@ pub fn to_account_login(code: &str) -> Response {
     see_other(&format!("/{code}/account/login"), &[])
 }
 
-pub async fn subject(state: &AppState, user: &User) -> Result<MenuSubject, OAuthError> {
+/// Who is at the menu, for the permission table. A 回線認証のみ contract's session that did not
+/// come over a line is the contractor's recovery path (REQ-LINE-4).
+pub async fn subject(
+    state: &AppState,
+    session: &SessionRecord,
+    user: &User,
+) -> Result<MenuSubject, OAuthError> {
     let contract = state
         .op
         .store
@@ -53,7 +59,14 @@ pub async fn subject(state: &AppState, user: &User) -> Result<MenuSubject, OAuth
         plan: contract.plan,
         login_method: user.login_method,
         contract_created_at: contract.created_at,
+        recovery_only: recovery_only(&contract, session),
     })
+}
+
+/// Whether this session reaches a 回線認証のみ contract from the internet (REQ-LINE-4).
+pub fn recovery_only(contract: &sekisho_core::model::Contract, session: &SessionRecord) -> bool {
+    contract.access_route == sekisho_core::model::AccessRoute::LineOnly
+        && !session.amr.contains(&sekisho_core::oauth::Amr::Line)
 }
 
 #[derive(Serialize)]
@@ -84,7 +97,7 @@ pub async fn menu_page(
     user: &User,
     notice: Option<&str>,
 ) -> Result<Response, OAuthError> {
-    let who = subject(state, user).await?;
+    let who = subject(state, session, user).await?;
     let items: Vec<Entry> = visible_items(who, state.op.now())
         .into_iter()
         .map(|i| Entry {
@@ -134,7 +147,7 @@ pub async fn for_password_user(
         };
         if !allowed(
             MenuItem::PasswordChange,
-            subject(state, &user).await?,
+            subject(state, &session, &user).await?,
             state.op.now(),
         ) {
             return Ok(
@@ -176,7 +189,7 @@ pub async fn item(
         Err(r) => return r,
     };
     let result = async {
-        let Some((_, user)) = signed_in(&state, &code, &headers).await? else {
+        let Some((session, user)) = signed_in(&state, &code, &headers).await? else {
             return Ok(to_account_login(&code));
         };
         let Some(item) = MenuItem::parse(&item) else {
@@ -185,7 +198,11 @@ pub async fn item(
                     .render(&state, Some(&brand)),
             );
         };
-        if !allowed(item, subject(&state, &user).await?, state.op.now()) {
+        if !allowed(
+            item,
+            subject(&state, &session, &user).await?,
+            state.op.now(),
+        ) {
             return Ok(
                 PageError::new(StatusCode::FORBIDDEN, lang, "error_not_allowed")
                     .render(&state, Some(&brand)),

@@ -34,7 +34,7 @@ pub(super) async fn guard(
     let Some((session, user)) = signed_in(state, code, headers).await? else {
         return Ok(Err(to_account_login(code)));
     };
-    if !allowed(item, subject(state, &user).await?, state.op.now()) {
+    if !allowed(item, subject(state, &session, &user).await?, state.op.now()) {
         return Ok(Err(state.pages.error(
             StatusCode::FORBIDDEN,
             lang,

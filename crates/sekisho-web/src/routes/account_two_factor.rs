@@ -40,7 +40,7 @@ async fn contractor(
     }
     if !allowed(
         MenuItem::TwoFactor,
-        subject(state, &user).await?,
+        subject(state, &session, &user).await?,
         state.op.now(),
     ) {
         return Ok(Err(PageError::new(

@@ -34,6 +34,17 @@ async fn actor(
     let Some((session, user)) = signed_in(state, code, headers).await? else {
         return Ok(Err(to_account_login(code)));
     };
+    // The recovery path of a 回線認証のみ contract reaches アクセス経路設定 only (REQ-LINE-4).
+    let contract = state.op.store.find_contract(&user.contract_id).await?;
+    if contract.is_some_and(|c| super::account::recovery_only(&c, &session)) {
+        return Ok(Err(state.pages.error(
+            StatusCode::FORBIDDEN,
+            lang,
+            Some(brand),
+            "error_line_only",
+            None,
+        )));
+    }
     match Actor::load(state, &user.id).await {
         Ok(actor) => Ok(Ok((session, actor))),
         Err(DirectoryError::Internal(e)) => Err(e),
