@@ -33,6 +33,9 @@ pub struct SignedIn {
     pub session: SessionToken,
     /// A new remembered-browser value to set, when the user ticked "remember this browser".
     pub remembered_browser: Option<Secret<String>>,
+    /// The first login of this user from this West Japan line: show 回線情報通知設定 before
+    /// going on (REQ-LINE-5).
+    pub ask_line_consent: bool,
 }
 
 /// Replaces the browser session with a signed-in one for `user_id` (the failure count starts
@@ -55,5 +58,6 @@ pub(crate) async fn sign_in(
         then: then.clone(),
         session: value,
         remembered_browser: None,
+        ask_line_consent: false,
     })
 }

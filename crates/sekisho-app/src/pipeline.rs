@@ -21,7 +21,7 @@ pub use crate::login::{LoginContext, SignedIn};
 use crate::second_step;
 use crate::session::SessionToken;
 use crate::{App, Result};
-use sekisho_core::line::Entry;
+use sekisho_core::line::{Entry, LineArea};
 use sekisho_core::login::{next_step, AuthReason, Continuation, NextStep, SignedIn as Session};
 use sekisho_core::model::{AccessRoute, Role, User};
 use sekisho_core::oauth::{Amr, ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
@@ -184,7 +184,8 @@ pub async fn complete(
             if let (Waived::BrowserRemembered, Some(h)) = (waived, &browser) {
                 op.store.remember_browser(h, &user.id, app.now()).await?;
             }
-            let done = sign_in(app, code, ctx.session, &user.id, &amr, &ctx.then).await?;
+            let mut done = sign_in(app, code, ctx.session, &user.id, &amr, &ctx.then).await?;
+            done.ask_line_consent = asks_line_consent(app, &ctx.entry, &user.id).await?;
             return Ok(LoginOutcome::SignedIn(done));
         }
         Decision::Unmet => {
@@ -204,6 +205,46 @@ pub async fn complete(
     };
     let session = second_step::begin(app, ctx, user, amr, step, factor).await?;
     Ok(LoginOutcome::SecondStep { session })
+}
+
+/// Whether this login is the user's first from a West Japan line (REQ-LINE-5: 回線情報通知設定 is
+/// shown once, and the decision recorded with [`record_line_consent`]).
+async fn asks_line_consent(app: &App, entry: &Entry, user_id: &str) -> Result<bool> {
+    let Entry::Line(Some(line)) = entry else {
+        return Ok(false);
+    };
+    if line.area != LineArea::West {
+        return Ok(false);
+    }
+    Ok(app
+        .op
+        .store
+        .line_consent(user_id, &line.number)
+        .await?
+        .is_none())
+}
+
+/// Records the user's 回線情報通知設定 for the line they came over (once; audited).
+pub async fn record_line_consent(
+    app: &App,
+    brand: &sekisho_core::model::Brand,
+    user_id: &str,
+    line: &sekisho_core::line::LineAssertion,
+    notify: bool,
+) -> Result<()> {
+    app.op
+        .store
+        .record_line_consent(user_id, &line.number, notify, app.now())
+        .await?;
+    crate::audit::audit_with(
+        app,
+        "line.consent",
+        brand,
+        Some(user_id),
+        serde_json::json!({ "line": line.number.as_str(), "notify": notify }),
+    )
+    .await;
+    Ok(())
 }
 
 /// The next step of an authorization request.
