@@ -15,10 +15,16 @@
 //!   login; its module doc gives the login sequence to drive over HTTP.
 //! - SAML identity provider: [`SamlIdp`] runs `tests/saml-idp/idp.py` (`pysaml2`, PyPI, signing
 //!   through Debian's `xmlsec1`) playing ADFS; its module doc says what it answers.
+//! - The carrier network's gateway for line authentication: [`CarrierGateway`] runs Debian's
+//!   `nginx` with one listener per simulated line, proxying to Sekisho's line entry over mutual
+//!   TLS with a client certificate from a [`TestPki`] and setting `X-Line-Number` /
+//!   `X-Line-Area` itself; its module doc ([`carrier_gateway`]) says what it does and the
+//!   pitfalls met on the way.
 //!
-//! Besides `std` and `anyhow` only `mail-parser` (pure Rust, to decode received mail) and
-//! `serde_json` (to read the recorded SMS requests) are used, so this crate builds fast and adds
-//! little to the crates that use it as a dev-dependency. (`reqwest`, `tokio` and `base64` are only
+//! Besides `std` and `anyhow` only `mail-parser` (pure Rust, to decode received mail),
+//! `serde_json` (to read the recorded SMS requests) and `openssl` (the test PKI; already linked by
+//! the workspace's TLS stack) are used, so this crate builds fast and adds little to the crates
+//! that use it as a dev-dependency. (`reqwest`, `tokio` and `base64` are only
 //! this crate's own dev-dependencies, for the tests of [`UpstreamOp`].)
 
 #![allow(
@@ -28,6 +34,7 @@
     reason = "test support: a failed harness step is a failure of the test that called it"
 )]
 
+pub mod carrier_gateway;
 mod lock;
 mod postgres;
 pub mod saml_idp;
@@ -41,6 +48,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use carrier_gateway::{CarrierGateway, TestPki};
 pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgres};
 pub use saml_idp::{SamlIdp, SamlSigning, SamlUser};
 pub use sms::{SmsGatewayDouble, SmsRequest};
