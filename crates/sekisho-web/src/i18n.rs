@@ -340,6 +340,12 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("error_line_only", "ご契約のアクセス経路は「回線認証のみ」のため、インターネットからはログインできません。登録された回線から、回線認証用のログイン画面でログインしてください。", "Your contract's access route is line authentication only, so you cannot log in from the internet. Log in from a registered line at the line-authentication login page."),
     ("error_line_not_registered", "回線認証エラー：ご利用の回線からはログインできません。", "Line authentication error: you cannot log in from this line."),
     ("error_line_not_registered_check", "契約者様または管理者権限を持つ利用者様に、回線認証設定が完了しているか、ご利用の回線番号を正しく登録しているかをご確認ください。", "Ask your contractor or an administrator to check that line authentication is set up and that the number of the line you use is registered correctly."),
+    // 回線情報通知設定 (REQ-LINE-5).
+    ("line_consent_title", "回線情報通知設定", "Line information notice"),
+    ("line_consent_intro", "西日本エリアの回線から、はじめて回線認証でログインしました。回線情報の通知について選択し、「決定」をクリックしてください。", "This is your first line-authenticated login from a line in the West Japan area. Choose whether line information is notified, then click Decide."),
+    ("line_consent_notify", "通知する", "Notify"),
+    ("line_consent_no", "通知しない", "Do not notify"),
+    ("line_consent_decide", "決定", "Decide"),
 ];
 
 /// The strings of one language, for templates (`t.login_title`).

@@ -95,6 +95,10 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/ad_connection.html"),
     ),
     ("ad_post.html", include_str!("../templates/ad_post.html")),
+    (
+        "line_consent.html",
+        include_str!("../templates/line_consent.html"),
+    ),
 ];
 
 pub struct Pages {

@@ -10,6 +10,7 @@ mod admin_console;
 mod authorize;
 mod client_registration;
 mod email_change;
+mod line_consent;
 mod login;
 mod logout;
 mod outcome;
@@ -144,6 +145,10 @@ pub fn router(state: AppState) -> Router {
             get(ad_login::bind_page).post(ad_login::bind_submit),
         )
         .route("/{brand}/ad/{id}", get(ad_login::login_url))
+        .route(
+            "/{brand}/line-consent",
+            get(line_consent::page).post(line_consent::decide),
+        )
         .route("/{brand}/saml/{id}", get(ad_login::sp_metadata))
         .route("/{brand}/saml/{id}/acs", post(ad_login::acs))
         .route("/{brand}/saml/{id}/finish", post(ad_login::finish))

@@ -77,7 +77,12 @@ pub fn login(
         LoginOutcome::SignedIn(done) => {
             let mut all = cookies.to_vec();
             all.extend(signed_in_cookies(state, code, &done));
-            see_other(&continuation_url(code, &done.then), &all)
+            let next = if done.ask_line_consent {
+                super::line_consent::page_path(code, &done.then)
+            } else {
+                continuation_url(code, &done.then)
+            };
+            see_other(&next, &all)
         }
         LoginOutcome::SecondStep { session } => {
             let mut all = cookies.to_vec();
