@@ -123,6 +123,18 @@ impl Drop for TestApp {
     }
 }
 
+/// A running line entry ([`TestApp::line_entry`]).
+pub struct LineEntry {
+    pub addr: std::net::SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LineEntry {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 /// A registered client as the tests use it: they send the secret, so it is a plain `String`
 /// here (the server's `sekisho::admin::RegisteredClient` keeps it in a `Secret`).
 #[derive(Clone)]
@@ -288,6 +300,31 @@ impl TestApp {
     pub async fn deliver_mail(&self) -> Vec<ReceivedMail> {
         self.mailer.deliver_due().await.expect("deliver");
         self.smtp.messages().expect("maildir")
+    }
+
+    /// Starts the line entry (回線認証): Sekisho's mutual-TLS listener with `pki`'s server
+    /// certificate, accepting only clients signed by `pki`'s CA (the carrier gateway), serving the
+    /// same app. Stops when the returned value is dropped.
+    pub async fn line_entry(&self, pki: &sekisho_testkit::TestPki) -> LineEntry {
+        let tls = sekisho::line_entry::LineTls {
+            cert_file: pki.server_cert.display().to_string(),
+            key_file: pki.server_key.display().to_string(),
+            client_ca_file: pki.ca_cert.display().to_string(),
+        };
+        let acceptor = sekisho::line_entry::acceptor(&tls).expect("line entry TLS");
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let listener = sekisho::line_entry::TlsListener::new(tcp, acceptor).expect("listener");
+        let addr = axum::serve::Listener::local_addr(&listener).expect("addr");
+        let router =
+            sekisho_web::line_entry_router(sekisho_web::AppState::new(self.services.clone(), None));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .await
+                .expect("serve the line entry");
+        });
+        LineEntry { addr, server }
     }
 
     pub fn issuer(&self) -> String {

@@ -115,7 +115,9 @@ pub async fn menu_page(
             email => user.email.as_str(),
             csrf_token => session.csrf_token,
             notice => notice,
-            admin_href => matches!(user.role, sekisho_core::model::Role::Contractor | sekisho_core::model::Role::Admin)
+            // The recovery path of a 回線認証のみ contract does not lead to the console (REQ-LINE-4).
+            admin_href => (matches!(user.role, sekisho_core::model::Role::Contractor | sekisho_core::model::Role::Admin)
+                && !who.recovery_only)
                 .then(|| format!("/{}/admin", brand.code)),
         },
     ))
