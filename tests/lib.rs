@@ -306,23 +306,32 @@ impl TestApp {
     /// certificate, accepting only clients signed by `pki`'s CA (the carrier gateway), serving the
     /// same app. Stops when the returned value is dropped.
     pub async fn line_entry(&self, pki: &sekisho_testkit::TestPki) -> LineEntry {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        self.line_entry_with(pki, tcp, self.services.clone())
+    }
+
+    /// [`TestApp::line_entry`] on a listener bound beforehand (so the gateway and the upstream
+    /// providers can be told its address first), serving `services` (this app's, possibly with
+    /// other upstream connectors: the same store and clock).
+    pub fn line_entry_with(
+        &self,
+        pki: &sekisho_testkit::TestPki,
+        tcp: tokio::net::TcpListener,
+        services: sekisho_app::App,
+    ) -> LineEntry {
         let tls = sekisho::line_entry::LineTls {
             cert_file: pki.server_cert.display().to_string(),
             key_file: pki.server_key.display().to_string(),
             client_ca_file: pki.ca_cert.display().to_string(),
         };
         let acceptor = sekisho::line_entry::acceptor(&tls).expect("line entry TLS");
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
         let listener = sekisho::line_entry::TlsListener::new(tcp, acceptor).expect("listener");
         let addr = axum::serve::Listener::local_addr(&listener).expect("addr");
-        let router =
-            sekisho_web::line_entry_router(sekisho_web::AppState::new(self.services.clone(), None));
+        let router = sekisho_web::line_entry_router(sekisho_web::AppState::new(services, None));
         let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .await
-                .expect("serve the line entry");
+            axum::serve(listener, router).await.expect("serve the line entry");
         });
         LineEntry { addr, server }
     }

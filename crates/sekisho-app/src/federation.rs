@@ -37,9 +37,14 @@ pub fn login_method(connector: &Connector) -> LoginMethod {
     }
 }
 
-/// Where the upstream sends the browser back.
-pub fn callback_url(app: &App, brand: &str) -> String {
-    format!("{}/upstream/callback", app.op.issuer(brand))
+/// Where the upstream sends the browser back: under the issuer, or, for a round trip begun on
+/// the line entry, under the line host's origin (`line_origin`, as the authenticated gateway
+/// presents it), so the browser comes back over its line (REQ-LINE-6).
+pub fn callback_url(app: &App, brand: &str, line_origin: Option<&str>) -> String {
+    match line_origin {
+        Some(origin) => format!("{}/{brand}/upstream/callback", origin.trim_end_matches('/')),
+        None => format!("{}/upstream/callback", app.op.issuer(brand)),
+    }
 }
 
 /// Why an upstream step failed. Each has its own page and audit reason.
@@ -142,6 +147,7 @@ pub async fn start(
     session: &SessionRecord,
     connector_name: &str,
     purpose: RoundTrip,
+    line_origin: Option<&str>,
 ) -> Result<std::result::Result<LoginStart, UnknownConnector>> {
     let Some(connector) = app.upstream(connector_name) else {
         return Ok(Err(UnknownConnector));
@@ -165,7 +171,12 @@ pub async fn start(
         })
         .await?;
     let url = connector
-        .login_url(&callback_url(app, brand), &st, &nonce, &verifier)
+        .login_url(
+            &callback_url(app, brand, line_origin),
+            &st,
+            &nonce,
+            &verifier,
+        )
         .await
         .map_err(OAuthError::server)?;
     Ok(Ok(LoginStart::Redirect(url)))
@@ -178,6 +189,9 @@ pub struct UnknownConnector;
 /// What the upstream sent back (the callback's query).
 #[derive(Debug, Clone, Default)]
 pub struct Reply<'a> {
+    /// The line host's origin when the browser came back over the line entry (see
+    /// [`callback_url`]).
+    pub line_origin: Option<&'a str>,
     pub state: Option<&'a str>,
     pub code: Option<&'a str>,
     pub error: Option<&'a str>,
@@ -252,7 +266,7 @@ pub async fn callback(
     };
     let identity = match connector
         .handle_callback(
-            &callback_url(app, code),
+            &callback_url(app, code, reply.line_origin),
             auth_code,
             &round_trip.nonce,
             &round_trip.pkce_verifier,

@@ -17,20 +17,40 @@ pub const LINE_NUMBER_HEADER: &str = "x-line-number";
 /// `east` or `west` (NTT East / NTT West).
 pub const LINE_AREA_HEADER: &str = "x-line-area";
 
-/// Set by [`from_gateway`] on the line entry only.
+/// Set by [`from_gateway`] on the line entry only: the entry, and the line host's origin as the
+/// gateway presents it (`X-Forwarded-Proto`, `Host`), which only the authenticated gateway sets.
 #[derive(Debug, Clone)]
-struct LineEntryMark(Entry);
+struct LineEntryMark(Entry, Option<String>);
 
 /// Middleware of the line entry's listener: reads the authenticated gateway's assertion. A
 /// number that is not exactly `CAF`+10 / `COP`+8 upper-case alphanumerics (lower case, padding)
 /// is no line at all.
 pub async fn from_gateway(mut req: Request, next: Next) -> Response {
     let assertion = gateway_assertion(req.headers());
+    let origin = gateway_origin(req.headers());
     req.headers_mut().remove(LINE_NUMBER_HEADER);
     req.headers_mut().remove(LINE_AREA_HEADER);
     req.extensions_mut()
-        .insert(LineEntryMark(Entry::Line(assertion)));
+        .insert(LineEntryMark(Entry::Line(assertion), origin));
     next.run(req).await
+}
+
+fn gateway_origin(headers: &axum::http::HeaderMap) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let host = header("host")?;
+    // A host is letters, digits, dots, dashes, brackets and a port: anything else is no origin.
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    {
+        return None;
+    }
+    let proto = match header("x-forwarded-proto") {
+        Some("http") => "http",
+        _ => "https",
+    };
+    Some(format!("{proto}://{host}"))
 }
 
 fn gateway_assertion(headers: &axum::http::HeaderMap) -> Option<LineAssertion> {
@@ -62,6 +82,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Route {
                 .get::<LineEntryMark>()
                 .map(|m| m.0.clone())
                 .unwrap_or_default(),
+        ))
+    }
+}
+
+/// The line host's origin when the request came over the line entry (for the URLs an upstream
+/// or ADFS sends the browser back to); `None` on the internet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineOrigin(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for LineOrigin {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(LineOrigin(
+            parts
+                .extensions
+                .get::<LineEntryMark>()
+                .and_then(|m| m.1.clone()),
         ))
     }
 }

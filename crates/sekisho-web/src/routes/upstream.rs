@@ -6,6 +6,7 @@
 use super::registration::ticket_invalid;
 use super::{lang, outcome, page_or_error, see_other, BrandPage, TicketQuery};
 use crate::i18n::{message, Lang};
+use crate::line_entry::LineOrigin;
 use crate::session;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -91,10 +92,15 @@ pub async fn start(
     Path((code, name)): Path<(String, String)>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
+    LineOrigin(origin): LineOrigin,
     Query(q): Query<StartQuery>,
 ) -> Response {
     let then = Continuation::from_page(q.ar.as_deref(), q.next.as_deref());
-    let result = go_upstream(&state, &code, &headers, &name, RoundTrip::Login(then)).await;
+    let visit = Visit {
+        headers: &headers,
+        line_origin: origin.as_deref(),
+    };
+    let result = go_upstream(&state, &code, visit, &name, RoundTrip::Login(then)).await;
     page_or_error(&state, lang, &brand, result)
 }
 
@@ -105,6 +111,7 @@ pub async fn bind(
     Path((code, name)): Path<(String, String)>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
+    LineOrigin(origin): LineOrigin,
     Query(q): Query<TicketQuery>,
 ) -> Response {
     let result = async {
@@ -117,22 +124,32 @@ pub async fn bind(
         let purpose = RoundTrip::Bind {
             ticket_hash: hash_token(&q.ticket),
         };
-        go_upstream(&state, &code, &headers, &name, purpose).await
+        let visit = Visit {
+            headers: &headers,
+            line_origin: origin.as_deref(),
+        };
+        go_upstream(&state, &code, visit, &name, purpose).await
     };
     page_or_error(&state, lang, &brand, result.await)
+}
+
+/// The request's headers and, on the line entry, the line host's origin.
+struct Visit<'a> {
+    headers: &'a HeaderMap,
+    line_origin: Option<&'a str>,
 }
 
 /// Keeps the round trip's state and sends the browser to the upstream.
 async fn go_upstream(
     state: &AppState,
     code: &str,
-    headers: &HeaderMap,
+    visit: Visit<'_>,
     name: &str,
     purpose: RoundTrip,
 ) -> Result<Response, OAuthError> {
-    let (session, cookie) = session::ensure(state, code, headers).await?;
+    let (session, cookie) = session::ensure(state, code, visit.headers).await?;
     let cookies: Vec<_> = cookie.into_iter().collect();
-    match federation::start(state, code, &session, name, purpose).await? {
+    match federation::start(state, code, &session, name, purpose, visit.line_origin).await? {
         Err(UnknownConnector) => Err(OAuthError::invalid_request("unknown upstream")),
         Ok(LoginStart::Redirect(url)) => Ok(see_other(url.as_str(), &cookies)),
         Ok(LoginStart::AutoPost { .. }) => Err(OAuthError::server(
@@ -154,6 +171,7 @@ pub async fn callback(
     BrandPage { brand, lang: lang0 }: BrandPage,
     headers: HeaderMap,
     crate::line_entry::Route(entry): crate::line_entry::Route,
+    LineOrigin(origin): LineOrigin,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let lang = lang(None, &headers);
@@ -162,6 +180,7 @@ pub async fn callback(
         let session = session::current(&state, code, &headers).await?;
         let browser = outcome::browser_value(&headers);
         let reply = Reply {
+            line_origin: origin.as_deref(),
             state: q.state.as_deref(),
             code: q.code.as_deref(),
             error: q.error.as_deref(),
