@@ -95,6 +95,18 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/ad_connection.html"),
     ),
     ("ad_post.html", include_str!("../templates/ad_post.html")),
+    (
+        "access_route.html",
+        include_str!("../templates/access_route.html"),
+    ),
+    (
+        "access_route_confirm.html",
+        include_str!("../templates/access_route_confirm.html"),
+    ),
+    (
+        "admin_lines.html",
+        include_str!("../templates/admin_lines.html"),
+    ),
 ];
 
 pub struct Pages {
