@@ -22,6 +22,7 @@ mod contract_state;
 mod discovery;
 mod dynamic_registration;
 mod keys;
+mod line_settings;
 mod negative;
 mod node_driver;
 mod password_reset;
