@@ -331,7 +331,9 @@ impl TestApp {
         let addr = axum::serve::Listener::local_addr(&listener).expect("addr");
         let router = sekisho_web::line_entry_router(sekisho_web::AppState::new(services, None));
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve the line entry");
+            axum::serve(listener, router)
+                .await
+                .expect("serve the line entry");
         });
         LineEntry { addr, server }
     }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use url::Url;
 
-const ADMIN: &str = "sekisho:admin";
+pub(crate) const ADMIN: &str = "sekisho:admin";
 const OPERATOR: &str = "sekisho:operator";
 
 /// One documented operation.
@@ -34,17 +34,17 @@ struct Operation {
 
 /// An answer, checked against the description.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
     challenge: Option<String>,
-    location: Option<String>,
+    pub(crate) location: Option<String>,
 }
 
 /// The API as its description presents it, and which operations have succeeded.
-struct Api {
+pub(crate) struct Api {
     http: reqwest::Client,
-    doc: Value,
+    pub(crate) doc: Value,
     server: String,
     ops: BTreeMap<String, Operation>,
     succeeded: BTreeSet<String>,
@@ -52,7 +52,7 @@ struct Api {
 
 impl Api {
     /// Reads the description (public, like discovery) and lists its operations.
-    async fn load(app: &TestApp) -> Self {
+    pub(crate) async fn load(app: &TestApp) -> Self {
         let http = reqwest::Client::new();
         let res = http
             .get(format!("{}/api/v1/openapi.json", app.issuer()))
@@ -117,7 +117,7 @@ impl Api {
 
     /// Calls `id` with path parameters, an optional bearer token and an optional JSON body;
     /// asserts the answer's status is documented and its body matches the documented schema.
-    async fn call(
+    pub(crate) async fn call(
         &mut self,
         id: &str,
         params: &[(&str, &str)],
@@ -238,12 +238,14 @@ fn sample_body(id: &str) -> Option<Value> {
         "setUserEnabled" => Some(json!({ "enabled": false })),
         "createBrand" => Some(json!({ "code": "VX9", "name": "x" })),
         "createClient" => Some(json!({ "client_name": "x", "redirect_uris": [REDIRECT_URI] })),
+        "addLine" => Some(json!({ "number": "CAF0123456789" })),
+        "setAccessRoute" => Some(json!({ "access_route": "line_only" })),
         _ => None,
     }
 }
 
 /// A `client_credentials` access token for the client.
-async fn client_token(app: &TestApp, id: &str, secret: &str) -> String {
+pub(crate) async fn client_token(app: &TestApp, id: &str, secret: &str) -> String {
     let (status, body) = post_basic(
         app,
         "token",
@@ -257,7 +259,11 @@ async fn client_token(app: &TestApp, id: &str, secret: &str) -> String {
 }
 
 /// A client that may use `client_credentials` with `scope`, bound to `contract` if given.
-async fn service_client(app: &TestApp, scope: &str, contract: Option<&str>) -> (String, String) {
+pub(crate) async fn service_client(
+    app: &TestApp,
+    scope: &str,
+    contract: Option<&str>,
+) -> (String, String) {
     let c = app
         .client(|c| {
             c.redirect_uris.clear();
@@ -301,7 +307,7 @@ fn scopes(tokens: &Value) -> Vec<&str> {
     tokens["scope"].as_str().unwrap().split(' ').collect()
 }
 
-async fn add_user(app: &TestApp, contract: &str, email: &str, role: Role) -> String {
+pub(crate) async fn add_user(app: &TestApp, contract: &str, email: &str, role: Role) -> String {
     sekisho::admin::add_user(&app.op, contract, email, PASSWORD, role, "テスト")
         .await
         .unwrap()
@@ -360,6 +366,7 @@ async fn every_documented_operation_works_through_the_description() {
                 ("user_id", &outsider),
                 ("code", BRAND),
                 ("client_id", &admin_id),
+                ("number", "CAF0123456789"),
             ],
         );
         let body = sample_body(id);
@@ -740,6 +747,16 @@ async fn every_documented_operation_works_through_the_description() {
         )
         .await;
     assert_eq!(a.status, 404);
+
+    // REQ-LINE-1 REQ-LINE-2: the line operations, through the same description.
+    crate::line_settings::lines_through_the_description(
+        &app,
+        &mut api,
+        &admin,
+        &seed.contract_id,
+        &other.contract_id,
+    )
+    .await;
 
     // A contract that ends stops its integrator too.
     app.op

@@ -23,6 +23,7 @@ mod discovery;
 mod dynamic_registration;
 mod keys;
 mod line_auth;
+mod line_settings;
 mod negative;
 mod node_driver;
 mod password_reset;

@@ -1464,3 +1464,115 @@ async fn postgres_password_reset_conformance() {
     let store = Store::open(&url, 4).await.unwrap();
     password_reset_failing_midway(store, &url).await;
 }
+
+// REQ-LINE-1 REQ-LINE-2 REQ-LINE-5: line records behave the same on both backends: a number
+// belongs to one contract (registering it again is "already ours" for its owner and refused for
+// another, never moved), removal only by the owner, the access route, and a consent decided once.
+async fn lines(store: Store) {
+    use sekisho_core::line::LineNumber;
+    store.insert_brand(&brand()).await.unwrap();
+    for (id, email) in [("ctr_1", "a@example.jp"), ("ctr_2", "b@example.jp")] {
+        let contract = Contract {
+            id: id.into(),
+            brand: brand().code,
+            name: id.into(),
+            plan: Plan::Basic,
+            state: ContractState::Active,
+            two_factor: TwoFactorSetting::Enabled,
+            access_route: AccessRoute::LineAndInternet,
+            created_at: T,
+        };
+        let contractor = user(&format!("usr_{id}"), id, email, Role::Contractor);
+        store.create_contract(&contract, &contractor).await.unwrap();
+    }
+    let caf = LineNumber::parse("CAF0123456789").unwrap();
+    let cop = LineNumber::parse("COPA1B2C3D4").unwrap();
+    assert_eq!(
+        store.add_line("ctr_1", &cop, T).await.unwrap(),
+        LineAdded::Added
+    );
+    assert_eq!(
+        store.add_line("ctr_1", &caf, T + 1).await.unwrap(),
+        LineAdded::Added
+    );
+    assert_eq!(
+        store.add_line("ctr_1", &caf, T + 2).await.unwrap(),
+        LineAdded::AlreadyOurs
+    );
+    assert_eq!(
+        store.add_line("ctr_2", &caf, T + 3).await.unwrap(),
+        LineAdded::OtherContract
+    );
+    let found = store.find_line(&caf).await.unwrap().unwrap();
+    assert_eq!(
+        (found.contract_id.as_str(), found.created_at),
+        ("ctr_1", T + 1),
+        "neither moved nor re-dated"
+    );
+    let listed: Vec<String> = store
+        .list_lines("ctr_1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.number)
+        .collect();
+    assert_eq!(listed, vec!["CAF0123456789", "COPA1B2C3D4"]);
+    assert!(store.list_lines("ctr_2").await.unwrap().is_empty());
+
+    assert!(!store.remove_line("ctr_2", &caf).await.unwrap());
+    assert!(store.find_line(&caf).await.unwrap().is_some());
+    assert!(store.remove_line("ctr_1", &caf).await.unwrap());
+    assert!(!store.remove_line("ctr_1", &caf).await.unwrap());
+    assert!(store.find_line(&caf).await.unwrap().is_none());
+    assert_eq!(
+        store.add_line("ctr_2", &caf, T + 4).await.unwrap(),
+        LineAdded::Added,
+        "a removed number is free again"
+    );
+
+    store
+        .set_contract_access_route("ctr_1", AccessRoute::LineOnly)
+        .await
+        .unwrap();
+    let route = |id: &'static str| {
+        let store = store.clone();
+        async move { store.find_contract(id).await.unwrap().unwrap().access_route }
+    };
+    assert_eq!(route("ctr_1").await, AccessRoute::LineOnly);
+    assert_eq!(route("ctr_2").await, AccessRoute::LineAndInternet);
+
+    assert_eq!(store.line_consent("usr_ctr_1", &cop).await.unwrap(), None);
+    store
+        .record_line_consent("usr_ctr_1", &cop, true, T)
+        .await
+        .unwrap();
+    store
+        .record_line_consent("usr_ctr_1", &cop, false, T + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.line_consent("usr_ctr_1", &cop).await.unwrap(),
+        Some(true),
+        "the first decision stands"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_lines_conformance() {
+    lines(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_lines_conformance() {
+    lines(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}

@@ -99,6 +99,18 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         "line_consent.html",
         include_str!("../templates/line_consent.html"),
     ),
+    (
+        "access_route.html",
+        include_str!("../templates/access_route.html"),
+    ),
+    (
+        "access_route_confirm.html",
+        include_str!("../templates/access_route_confirm.html"),
+    ),
+    (
+        "admin_lines.html",
+        include_str!("../templates/admin_lines.html"),
+    ),
 ];
 
 pub struct Pages {

@@ -85,7 +85,7 @@ fn href(code: &str, item: MenuItem) -> String {
         MenuItem::ActiveDirectory => format!("/{code}/account/active-directory"),
         MenuItem::PlanChange => format!("/{code}/account/plan"),
         MenuItem::Cancellation => format!("/{code}/account/cancel"),
-        other => format!("/{code}/account/item/{other}"),
+        MenuItem::AccessRoute => format!("/{code}/account/access-route"),
     }
 }
 

@@ -4,6 +4,8 @@
 //! - `users`: a contract's contractor or admins (or an integrator's client bound to the contract)
 //!   manage its users, with scope `sekisho:admin`; every rule is `crate::directory`'s, shared with
 //!   the admin console.
+//! - `lines`: the same callers set the contract's access route and register its line numbers
+//!   (REQ-LINE-1, REQ-LINE-2), by `sekisho_app::lines`' rules, shared with the console and menu.
 //! - `operator`: the operator's brands and clients, with scope `sekisho:operator`; the rules are
 //!   `sekisho_oidc::operator`'s, shared with the CLI.
 //! - `auth`: Sekisho's own bearer access tokens, and which caller they make.
@@ -15,6 +17,7 @@
 
 mod auth;
 mod error;
+mod lines;
 mod operator;
 mod schema;
 mod users;
@@ -69,6 +72,15 @@ pub(super) fn routes() -> Router<AppState> {
             put(users::set_user_enabled),
         )
         .route(
+            "/{brand}/api/v1/lines",
+            get(lines::list_lines).post(lines::add_line),
+        )
+        .route("/{brand}/api/v1/lines/{number}", delete(lines::delete_line))
+        .route(
+            "/{brand}/api/v1/access-route",
+            get(lines::get_access_route).put(lines::set_access_route),
+        )
+        .route(
             "/{brand}/api/v1/brands",
             get(operator::list_brands).post(operator::create_brand),
         )
@@ -86,8 +98,8 @@ pub(super) fn routes() -> Router<AppState> {
 #[openapi(
     info(
         title = "Sekisho admin API",
-        description = "Users of a contract (scope `sekisho:admin`) and the deployment's brands and \
-            clients (scope `sekisho:operator`). Authenticate with an access token from this \
+        description = "Users and line authentication of a contract (scope `sekisho:admin`) and \
+            the deployment's brands and clients (scope `sekisho:operator`). Authenticate with an access token from this \
             brand's token endpoint: `Authorization: Bearer <token>`."
     ),
     paths(
@@ -99,6 +111,11 @@ pub(super) fn routes() -> Router<AppState> {
         users::send_email_change,
         users::set_user_role,
         users::set_user_enabled,
+        lines::list_lines,
+        lines::add_line,
+        lines::delete_line,
+        lines::get_access_route,
+        lines::set_access_route,
         operator::list_brands,
         operator::create_brand,
         operator::list_clients,
@@ -109,6 +126,9 @@ pub(super) fn routes() -> Router<AppState> {
         (name = "users", description = "The users of the caller's contract. With a client's own \
             token (client_credentials), the contract the operator bound the client to; with a \
             person's token, their contract, while they are its contractor or an admin."),
+        (name = "lines", description = "Line authentication (回線認証) of the caller's contract: \
+            the access route and the registered NTT FLET'S line numbers. The same callers as \
+            `users`."),
         (name = "operators", description = "Brands and clients of the whole deployment \
             (client_credentials only).")
     )
@@ -134,7 +154,7 @@ fn document(issuer: &str) -> Document {
     let client_scopes = Scopes::from_iter([
         (
             ADMIN_SCOPE,
-            "Manage the users of the contract the client is bound to",
+            "Manage the users and line settings of the contract the client is bound to",
         ),
         (OPERATOR_SCOPE, "Manage brands and clients"),
     ]);
@@ -142,7 +162,7 @@ fn document(issuer: &str) -> Document {
         ("openid", "Required by every authorization request"),
         (
             ADMIN_SCOPE,
-            "Manage the users of the signed-in contractor's or admin's contract",
+            "Manage the users and line settings of the signed-in contractor's or admin's contract",
         ),
     ]);
     let scheme = OAuth2::with_description(
@@ -244,7 +264,7 @@ mod tests {
             for (method, op) in item.as_object().unwrap() {
                 count += 1;
                 let want = match op["tags"][0].as_str() {
-                    Some("users") => ADMIN_SCOPE,
+                    Some("users") | Some("lines") => ADMIN_SCOPE,
                     Some("operators") => OPERATOR_SCOPE,
                     other => panic!("{method} {path}: tag {other:?}"),
                 };
@@ -262,7 +282,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(count, 13);
+        assert_eq!(count, 18);
         assert_eq!(
             doc["servers"][0]["url"],
             serde_json::json!("https://op.example/VX5/api/v1")

@@ -24,7 +24,7 @@ use sekisho_store::SessionRecord;
 use serde::Deserialize;
 
 /// The signed-in contractor or admin, or the page to show instead.
-async fn actor(
+pub(super) async fn actor(
     state: &AppState,
     brand: &Brand,
     lang: Lang,

@@ -1,5 +1,6 @@
 //! The route table. Every OP path lives under its brand's issuer: `/{brand}/…`.
 
+mod access_route;
 mod account;
 mod account_items;
 mod account_two_factor;
@@ -7,6 +8,7 @@ mod ad_login;
 mod ad_settings;
 mod admin_api;
 mod admin_console;
+mod admin_lines;
 mod authorize;
 mod client_registration;
 mod email_change;
@@ -102,6 +104,24 @@ pub fn router(state: AppState) -> Router {
             get(account_items::cancel_get).post(account_items::cancel_submit),
         )
         .route("/{brand}/admin", get(admin_console::users))
+        .route("/{brand}/admin/lines", get(admin_lines::page))
+        .route(
+            "/{brand}/admin/lines/access-route",
+            post(admin_lines::access_route),
+        )
+        .route("/{brand}/admin/lines/add", post(admin_lines::add))
+        .route(
+            "/{brand}/admin/lines/{number}/remove",
+            get(admin_lines::remove_page).post(admin_lines::remove),
+        )
+        .route(
+            "/{brand}/account/access-route",
+            get(access_route::page).post(access_route::submit),
+        )
+        .route(
+            "/{brand}/account/access-route/done",
+            get(access_route::done),
+        )
         .route("/{brand}/admin/invite", post(admin_console::invite))
         .route("/{brand}/admin/users/{id}", get(admin_console::user))
         .route(

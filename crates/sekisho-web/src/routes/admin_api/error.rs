@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sekisho_app::directory::DirectoryError;
+use sekisho_app::lines::LineError;
 use sekisho_oidc::operator::OperatorError;
 use sekisho_oidc::{ErrorCode, OAuthError};
 
@@ -89,6 +90,17 @@ impl ApiError {
             | DirectoryError::OtherChangePending
             | DirectoryError::WrongState => StatusCode::CONFLICT,
             DirectoryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, e.code(), i18n::message(lang, e.message_key()))
+    }
+
+    /// A line-settings refusal, described in the caller's language.
+    pub fn line(e: LineError, lang: Lang) -> Self {
+        let status = match &e {
+            LineError::Invalid => StatusCode::BAD_REQUEST,
+            LineError::Taken => StatusCode::CONFLICT,
+            LineError::NotFound => StatusCode::NOT_FOUND,
+            LineError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e.code(), i18n::message(lang, e.message_key()))
     }

@@ -6,7 +6,8 @@
 //! enums' own `ALL` lists ([`names`]), so the description cannot list a value the code refuses.
 
 use sekisho_app::directory::UserView;
-use sekisho_core::model::{Brand, Client, LoginMethod, Role, UserStatus};
+use sekisho_app::lines::LineView;
+use sekisho_core::model::{AccessRoute, Brand, Client, LoginMethod, Role, UserStatus};
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::tickets::TicketPurpose;
 use serde::{Deserialize, Serialize};
@@ -282,4 +283,60 @@ impl ApiClient {
             created_at,
         }
     }
+}
+
+fn access_route_schema() -> Object {
+    names(AccessRoute::ALL.iter().map(|r| r.as_str()))
+}
+
+/// The pattern of a line number (REQ-LINE-2), as `sekisho_core::line::LineNumber::parse` checks it.
+const LINE_NUMBER_PATTERN: &str = "^(CAF[A-Z0-9]{10}|COP[A-Z0-9]{8})$";
+
+fn line_number_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(LINE_NUMBER_PATTERN))
+        .min_length(Some(11))
+        .max_length(Some(13))
+        .description(Some(
+            "An NTT FLET'S line number: `CAF` and 10 upper-case letters or digits (13 in all), \
+             or `COP` and 8 (11 in all). Nothing else is accepted: no lower case, no spaces.",
+        ))
+        .build()
+}
+
+/// A line registered to the caller's contract.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Line)]
+pub struct ApiLine {
+    #[schema(schema_with = line_number_schema)]
+    pub number: String,
+    /// When it was registered, Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<LineView> for ApiLine {
+    fn from(v: LineView) -> Self {
+        let LineView { number, created_at } = v;
+        Self { number, created_at }
+    }
+}
+
+/// Registers a line number for the caller's contract (REQ-LINE-2).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLineRequest {
+    #[schema(schema_with = line_number_schema)]
+    pub number: String,
+}
+
+/// The contract-wide access route (REQ-LINE-1): `line_and_internet` (the default) or
+/// `line_only` (every access not over a registered line is refused; two-step verification is
+/// off). It applies to every user of the contract at their next login.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = AccessRouteSetting)]
+pub struct AccessRouteBody {
+    #[schema(schema_with = access_route_schema)]
+    pub access_route: AccessRoute,
 }
