@@ -409,6 +409,11 @@ async fn an_admin_changes_the_route_in_the_console() {
     let app = TestApp::spawn().await;
     let seed = app.seed().await;
     add_user(&app, &seed.contract_id, "admin@example.jp", Role::Admin).await;
+    // A plain user cannot open the page (checked first: once line-only, they cannot even log in
+    // from the internet).
+    add_user(&app, &seed.contract_id, "user@example.jp", Role::User).await;
+    let (plain, _) = menu_login(&app, "user@example.jp").await;
+    assert_eq!(status(&get(&app, &plain, "admin/lines").await), 403);
     let (console, _) = menu_login(&app, "admin@example.jp").await;
     let (_, lines) = page(get(&app, &console, "admin/lines").await);
     assert!(
@@ -435,19 +440,17 @@ async fn an_admin_changes_the_route_in_the_console() {
         route(&app, &seed.contract_id).await,
         AccessRoute::LineAndInternet
     );
-    let (at, after) = page(submit(&app, &console, &confirm, &[("acknowledged", "on")]).await);
-    assert!(at.ends_with("/admin/lines?done=route"), "{at}");
+    // Line-only takes effect at once for this internet session (REQ-LINE-4): the completion is
+    // shown on the spot, and the console is no longer reachable from here.
+    let (_, after) = page(submit(&app, &console, &confirm, &[("acknowledged", "on")]).await);
     assert!(
-        after.contains("id=\"current-route\">回線認証のみ<")
-            && after.contains("アクセス経路設定の変更が完了しました。"),
+        after.contains("アクセス経路設定の変更が完了しました。")
+            && after.contains("インターネットからは利用できなくなりました"),
         "{}",
         excerpt(&after)
     );
     assert_eq!(route(&app, &seed.contract_id).await, AccessRoute::LineOnly);
-
-    add_user(&app, &seed.contract_id, "user@example.jp", Role::User).await;
-    let (plain, _) = menu_login(&app, "user@example.jp").await;
-    assert_eq!(status(&get(&app, &plain, "admin/lines").await), 403);
+    assert_eq!(status(&get(&app, &console, "admin/lines").await), 403);
 }
 
 /// The line operations through the description, for a token acting for `contract`; `other`

@@ -364,6 +364,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("ar_warn_recovery", "誤った回線番号を登録してログインできなくなった場合は、契約者様がインターネットから認証・契約情報変更メニューにログインし、「アクセス経路設定」から「回線認証+インターネット」に戻すことができます。", "If a wrong line number locks you out, the contractor can log in to the sign-in and contract settings menu from the internet and switch the access route back to \"Line authentication + internet\"."),
     ("ar_change", "変更", "Change"),
     ("ar_done_title", "アクセス経路設定完了", "Access route changed"),
+    ("ar_done_line_only", "アクセス経路設定の変更が完了しました。アクセス経路が「回線認証のみ」になったため、インターネットからは利用できなくなりました（契約者様は、インターネットからアクセス経路設定を「回線認証+インターネット」に戻すことができます）。", "The access route was changed. As it is now line authentication only, the service can no longer be used from the internet (the contractor can still switch the access route back to line + internet from the internet)."),
     ("ar_done", "アクセス経路設定の変更が完了しました。契約内の利用者の次回ログインから適用されます。", "The access route was changed. It applies to the contract's users from their next login."),
     ("ar_back_to_menu", "認証・契約情報変更メニューへ戻る", "Back to the sign-in and contract settings"),
     ("lines_title", "回線認証", "Line authentication"),

@@ -49,6 +49,9 @@ pub(super) struct Flow<'a> {
     pub action: &'a str,
     pub cancel: &'a str,
     pub done: &'a str,
+    /// Whether `done` can still be opened from the internet once the route is 回線認証のみ (the
+    /// menu's アクセス経路設定 can; the console cannot, REQ-LINE-4).
+    pub done_open_when_line_only: bool,
 }
 
 /// The posted setting: the confirmation screen first, then (confirmed, and for 回線認証のみ
@@ -102,6 +105,22 @@ pub(super) async fn submit_route(
     lines::set_access_route(state, brand, actor, route)
         .await
         .map_err(internal)?;
+    // 回線認証のみ takes effect at once for a session that did not come over a line (REQ-LINE-4):
+    // from here on it reaches アクセス経路設定 only, so the completion is this page, not a
+    // redirect into pages it may no longer open.
+    if route == AccessRoute::LineOnly
+        && !flow.done_open_when_line_only
+        && !session.amr.contains(&sekisho_core::oauth::Amr::Line)
+    {
+        return Ok(state.pages.message(
+            StatusCode::OK,
+            lang,
+            Some(brand),
+            "ar_done_title",
+            "ar_done_line_only",
+            None,
+        ));
+    }
     Ok(see_other(flow.done, &[]))
 }
 
@@ -203,6 +222,7 @@ pub async fn submit(
             &actor,
             &form,
             Flow {
+                done_open_when_line_only: true,
                 action: &action,
                 cancel: &cancel,
                 done: &done,

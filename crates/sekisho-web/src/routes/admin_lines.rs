@@ -150,6 +150,7 @@ pub async fn access_route(
             &actor,
             &form,
             Flow {
+                done_open_when_line_only: false,
                 action: &action,
                 cancel: &cancel,
                 done: &done,
