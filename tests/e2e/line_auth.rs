@@ -375,3 +375,126 @@ async fn a_west_japan_line_asks_the_consent_once() {
         page(password_login(&Browser::new(), &east, &format!("{east}/{BRAND}/login")).await);
     assert!(at.ends_with("/signed-in"), "{at}");
 }
+
+// REQ-LINE-6 REQ-LOGIN-5: an upstream (Google) user logs in at an RP over a registered line: the
+// upstream sends the browser back to the line host (through the gateway), no second factor
+// although the contract has 2FA on, and amr is ["fed", "line"].
+#[tokio::test]
+async fn an_upstream_user_logs_in_over_a_registered_line() {
+    use sekisho_app::federation::{self, CallbackOutcome};
+    use sekisho_core::model::{LoginMethod, Role};
+    use sekisho_testkit::{Profile, UpstreamOp};
+    use sekisho_upstream::{Connector, ConnectorSettings, UpstreamIdentity};
+
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let store = &app.op.store;
+    store
+        .set_contract_two_factor(&seed.contract_id, TwoFactorSetting::Enabled)
+        .await
+        .unwrap();
+    let now = sekisho_core::Clock::now(&*app.clock);
+    store
+        .add_line(&seed.contract_id, &LineNumber::parse(EAST).unwrap(), now)
+        .await
+        .unwrap();
+    // The line entry's address first, then the gateway, then the upstream that redirects to the
+    // line host, then the line entry serving with that upstream.
+    let pki = TestPki::create().unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = CarrierGateway::start(
+        tcp.local_addr().unwrap(),
+        &[(EAST, "east")],
+        &pki,
+        "https://line.sekisho.test",
+    )
+    .unwrap();
+    let line_base = gateway.url(EAST);
+    let google = UpstreamOp::start_at(
+        Profile::Google,
+        "sekisho-google",
+        sekisho_e2e::UPSTREAM_SECRET,
+        &[format!("{line_base}/{BRAND}/upstream/callback")],
+        sekisho_core::TEST_EPOCH,
+    )
+    .unwrap();
+    let connector = Connector::new(
+        ConnectorSettings {
+            name: "google".into(),
+            kind: "google".into(),
+            client_id: "sekisho-google".into(),
+            client_secret: sekisho_e2e::UPSTREAM_SECRET.into(),
+            discovery_url: google.discovery_url().to_owned(),
+            ..ConnectorSettings::default()
+        },
+        app.clock.clone(),
+    )
+    .unwrap();
+    let services = app.services.clone().with_upstreams(vec![connector]);
+    let _entry = app.line_entry_with(&pki, tcp, services.clone());
+
+    // Hanako's login method is the Google account "line-hanako".
+    let user_id = sekisho::admin::add_user(
+        &app.op,
+        &seed.contract_id,
+        "hanako@example.jp",
+        PASSWORD,
+        Role::User,
+        "花子",
+    )
+    .await
+    .unwrap();
+    let link = sekisho::admin::login_method_change_link(&app.services, &user_id)
+        .await
+        .unwrap();
+    let ticket = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "ticket")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let brand = app.op.brand(BRAND).await.unwrap().unwrap();
+    let identity = UpstreamIdentity {
+        issuer: google.issuer().to_owned(),
+        subject: "line-hanako".into(),
+        email: None,
+        email_verified: false,
+        name: None,
+    };
+    let bound = federation::bind(
+        &services,
+        &brand,
+        LoginMethod::Google,
+        &identity,
+        &sekisho_crypto::tokens::hash_token(&ticket),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(bound, CallbackOutcome::Bound { .. }), "{bound:?}");
+
+    let rp = rp_for(&app, &seed).await;
+    let req = rp.start(None, None);
+    let browser = Browser::new();
+    let (_, login) = page(
+        browser
+            .follow(&line_base, &req.url.replacen(&app.base, &line_base, 1))
+            .await
+            .unwrap(),
+    );
+    let start = format!(
+        "{line_base}{}",
+        crate::upstream::href_of(&login, "Googleアカウントでログイン")
+    );
+    let back = browser
+        .upstream_login(&start, "line-hanako", &line_base)
+        .await
+        .unwrap();
+    assert!(back.starts_with(&line_base), "back over the line: {back}");
+    let hop = browser.follow(&line_base, &back).await.unwrap();
+    let Hop::LeftOp(at_rp) = hop else {
+        panic!("expected the RP, got {hop:?}")
+    };
+    let (amr, _, claims) = rp.finish_with_claims(req, &at_rp).await;
+    assert_eq!(amr, ["fed", "line"], "REQ-LINE-6: no 2FA over the line");
+    assert_eq!(claims["sub"], user_id.as_str());
+}
