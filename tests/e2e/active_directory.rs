@@ -23,7 +23,7 @@ const TARO_UPN: &str = "jiro@ad.example.co.jp";
 const TARO_IMMUTABLE_ID: &str = "aW1tdXRhYmxlLXRhcm8tMDAx";
 
 /// The IdP playing the contract's ADFS, on the test's clock.
-fn adfs() -> SamlIdp {
+pub(crate) fn adfs() -> SamlIdp {
     SamlIdp::start_at(TEST_EPOCH).expect("the SAML IdP starts")
 }
 
@@ -96,6 +96,11 @@ pub(crate) async fn connect(app: &TestApp, idp: &SamlIdp) -> String {
 /// auto-posting form at once; the browser posts it to Sekisho's ACS, whose page posts it on to
 /// `/finish` on the same site. Returns what followed.
 async fn through_adfs(app: &TestApp, browser: &Browser, at: &url::Url) -> Hop {
+    through_adfs_at(&app.base, browser, at).await
+}
+
+/// [`through_adfs`] for a round trip whose ACS is under `base` (the internet, or a line host).
+pub(crate) async fn through_adfs_at(base: &str, browser: &Browser, at: &url::Url) -> Hop {
     assert!(
         at.query_pairs().any(|(k, _)| k == "Signature")
             && at
@@ -107,23 +112,23 @@ async fn through_adfs(app: &TestApp, browser: &Browser, at: &url::Url) -> Hop {
     assert_eq!(adfs_page.status(), 200, "the IdP answers its auto-post");
     let html = adfs_page.text().await.unwrap();
     let acs = form_action(&html).expect("the IdP's form");
-    let path = acs.strip_prefix(&app.base).expect("posts to Sekisho");
+    let path = acs.strip_prefix(base).expect("posts to Sekisho");
     let (_, bounce) = page(
         browser
-            .post(&app.base, path, &hidden_inputs(&html))
+            .post(base, path, &hidden_inputs(&html))
             .await
             .unwrap(),
     );
     let finish = form_action(&bounce).expect("the ACS page posts on");
     assert!(finish.ends_with("/finish"), "{finish}");
     browser
-        .post(&app.base, &finish, &hidden_inputs(&bounce))
+        .post(base, &finish, &hidden_inputs(&bounce))
         .await
         .unwrap()
 }
 
 /// Where the hop left the OP for (ADFS), or a panic with the page.
-fn left(hop: Hop) -> url::Url {
+pub(crate) fn left(hop: Hop) -> url::Url {
     match hop {
         Hop::LeftOp(url) => url,
         Hop::Page { status, body, .. } => panic!("stayed on a page {status}: {}", excerpt(&body)),
@@ -132,7 +137,7 @@ fn left(hop: Hop) -> url::Url {
 
 /// An invited user (Jiro) registers with AD: registration page → AD → connection ID →
 /// 接続ID確認画面 → ADFS → registered.
-async fn register_taro(app: &TestApp, idp: &SamlIdp, id: &str) -> Browser {
+pub(crate) async fn register_taro(app: &TestApp, idp: &SamlIdp, id: &str) -> Browser {
     idp.set_user(TARO_UPN, Some(TARO_IMMUTABLE_ID), Some(TARO))
         .expect("Taro at ADFS");
     let console = contractor(app).await;

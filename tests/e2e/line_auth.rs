@@ -498,3 +498,80 @@ async fn an_upstream_user_logs_in_over_a_registered_line() {
     assert_eq!(amr, ["fed", "line"], "REQ-LINE-6: no 2FA over the line");
     assert_eq!(claims["sub"], user_id.as_str());
 }
+
+// REQ-LINE-6 REQ-LOGIN-5 REQ-AD-5: an AD user logs in at an RP over a registered line: the
+// AuthnRequest names the line host's ACS (listed in the SP metadata when the deployment has a line
+// host), ADFS posts the response back over the line, no second factor, amr ["saml", "line"].
+#[tokio::test]
+async fn an_ad_user_logs_in_over_a_registered_line() {
+    use crate::active_directory::{adfs, connect, left, register_taro, through_adfs_at};
+
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let idp = adfs();
+    let id = connect(&app, &idp).await;
+    register_taro(&app, &idp, &id).await;
+    let store = &app.op.store;
+    store
+        .set_contract_two_factor(&seed.contract_id, TwoFactorSetting::Enabled)
+        .await
+        .unwrap();
+    let now = sekisho_core::Clock::now(&*app.clock);
+    store
+        .add_line(&seed.contract_id, &LineNumber::parse(EAST).unwrap(), now)
+        .await
+        .unwrap();
+    let pki = TestPki::create().unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = CarrierGateway::start(
+        tcp.local_addr().unwrap(),
+        &[(EAST, "east")],
+        &pki,
+        "https://line.sekisho.test",
+    )
+    .unwrap();
+    let line_base = gateway.url(EAST);
+    let services = app
+        .services
+        .clone()
+        .with_ad(sekisho_app::active_directory::AdSettings {
+            allow_loopback: true,
+            line_base_url: Some(line_base.clone()),
+            ..Default::default()
+        });
+    let _entry = app.line_entry_with(&pki, tcp, services);
+    // ADFS refreshes the relying-party trust: the SP metadata now lists the line host's ACS.
+    let xml = reqwest::get(format!("{line_base}/{BRAND}/saml/{id}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line_acs = format!("{line_base}/{BRAND}/saml/{id}/acs");
+    assert!(xml.contains(&line_acs), "{xml}");
+    idp.register_sp_metadata(&xml).unwrap();
+
+    let rp = rp_for(&app, &seed).await;
+    let req = rp.start(None, None);
+    let browser = Browser::new();
+    let (_, login) = page(
+        browser
+            .follow(&line_base, &req.url.replacen(&app.base, &line_base, 1))
+            .await
+            .unwrap(),
+    );
+    let button = crate::upstream::href_of(&login, "Active Directoryアカウントでログイン");
+    let (_, enter) = page(
+        browser
+            .follow(&line_base, &format!("{line_base}{button}"))
+            .await
+            .unwrap(),
+    );
+    let mut fields = sekisho_e2e::hidden_inputs(&enter);
+    fields.push(("connection_id".into(), id.clone()));
+    let action = sekisho_e2e::form_action(&enter).unwrap();
+    let at_adfs = left(browser.post(&line_base, &action, &fields).await.unwrap());
+    let back = left(through_adfs_at(&line_base, &browser, &at_adfs).await);
+    let (amr, _) = rp.finish(req, &back).await;
+    assert_eq!(amr, ["saml", "line"]);
+}

@@ -254,13 +254,17 @@ class Idp:
             raise ValueError("metadata (XML) or url is required")
         # Parsed by pysaml2 first, so a bad document is refused here and not at the next rebuild.
         probe = Server(config=self.config([self.sign_with], self.sign_with))
-        # The probe already trusts the SPs registered before: name only the new document's.
-        before = set(probe.metadata.keys())
         probe.metadata.load("inline", xml)
-        entity_ids = [e for e in probe.metadata.keys() if e not in before]
+        # A document for an SP already trusted replaces the earlier one, as updating ADFS's
+        # relying-party trust does (else the first document would keep answering).
+        import xml.etree.ElementTree as ET
+        entity_id = ET.fromstring(xml).get("entityID")
+        self.sp_metadata = [
+            d for d in self.sp_metadata if ET.fromstring(d).get("entityID") != entity_id
+        ]
         self.sp_metadata.append(xml)
         self.rebuild()
-        return {"entity_id": entity_ids[0] if len(entity_ids) == 1 else entity_ids}
+        return {"entity_id": entity_id}
 
     def set_signing(self, body):
         certs = body.get("certs") or self.certs

@@ -22,7 +22,7 @@ mod xml;
 pub use metadata::{parse_idp_metadata, IdpMetadata, MetadataProblem, SsoBinding};
 pub use request::{authn_request, AuthnRequestOut};
 pub use response::{verify_response, Expected, Rejection, SubjectSource, Verified};
-pub use sp::{sp_metadata, KeyError, SpEndpoints, SpKey};
+pub use sp::{sp_metadata, sp_metadata_with_acs, KeyError, SpEndpoints, SpKey};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

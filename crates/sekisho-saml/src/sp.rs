@@ -106,6 +106,16 @@ pub struct SpEndpoints {
 /// before it signs). Written by hand rather than with samael's builder, which stamps
 /// `validUntil` from the wall clock.
 pub fn sp_metadata(sp: &SpEndpoints, signing: &[Certificate]) -> String {
+    sp_metadata_with_acs(sp, &[], signing)
+}
+
+/// [`sp_metadata`] listing more ACS URLs after the default one (the line entry's, for AD
+/// logins over line authentication).
+pub fn sp_metadata_with_acs(
+    sp: &SpEndpoints,
+    more_acs: &[String],
+    signing: &[Certificate],
+) -> String {
     let keys: String = signing
         .iter()
         .map(|c| {
@@ -123,6 +133,7 @@ pub fn sp_metadata(sp: &SpEndpoints, signing: &[Certificate]) -> String {
             "{keys}",
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>"#,
             r#"<md:AssertionConsumerService Binding="{post}" Location="{acs}" index="0" isDefault="true"/>"#,
+            "{more}",
             r#"</md:SPSSODescriptor></md:EntityDescriptor>"#
         ),
         entity = escape(&sp.entity_id),
@@ -130,5 +141,14 @@ pub fn sp_metadata(sp: &SpEndpoints, signing: &[Certificate]) -> String {
         keys = keys,
         post = POST,
         acs = escape(&sp.acs_url),
+        more = more_acs
+            .iter()
+            .enumerate()
+            .map(|(i, url)| format!(
+                r#"<md:AssertionConsumerService Binding="{POST}" Location="{}" index="{}"/>"#,
+                escape(url),
+                i + 1
+            ))
+            .collect::<String>(),
     )
 }

@@ -45,13 +45,28 @@ impl Default for AdSettings {
     }
 }
 
-/// The SP endpoints of connection `id` in `brand`.
-pub fn sp_endpoints(app: &App, brand: &str, id: &str) -> SpEndpoints {
+/// The SP endpoints of connection `id` in `brand`. The entity ID is always under the issuer; the
+/// ACS is the line host's (`line_origin`, as the authenticated gateway presents it) for a round
+/// trip begun over the line entry, so ADFS posts the response back over the line.
+pub fn sp_endpoints(app: &App, brand: &str, id: &str, line_origin: Option<&str>) -> SpEndpoints {
     let base = format!("{}/saml/{id}", app.op.issuer(brand));
+    let acs_url = match line_origin {
+        Some(origin) => format!("{}/{brand}/saml/{id}/acs", origin.trim_end_matches('/')),
+        None => format!("{base}/acs"),
+    };
     SpEndpoints {
-        acs_url: format!("{base}/acs"),
+        acs_url,
         entity_id: base,
     }
+}
+
+/// The line entry's ACS of connection `id`, listed in the SP metadata when the deployment has a
+/// line host ([`AdSettings::line_base_url`]).
+pub fn line_acs_url(app: &App, brand: &str, id: &str) -> Option<String> {
+    app.ad
+        .line_base_url
+        .as_deref()
+        .map(|base| format!("{}/{brand}/saml/{id}/acs", base.trim_end_matches('/')))
 }
 
 /// The AD login URL of connection `id` (REQ-AD-2, REQ-AD-5).

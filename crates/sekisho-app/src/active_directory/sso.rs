@@ -50,6 +50,7 @@ pub async fn start(
     session: &SessionRecord,
     connection_id: &str,
     purpose: RoundTrip,
+    line_origin: Option<&str>,
 ) -> Result<std::result::Result<url::Url, StartProblem>> {
     let code = brand.code.as_str();
     let Some(connection) = find(app, code, connection_id.trim()).await? else {
@@ -69,7 +70,7 @@ pub async fn start(
     let key = sp_keys::current(app).await?;
     let relay_state = random_token();
     let now = app.now();
-    let sp = sp_endpoints(app, code, &connection.id);
+    let sp = sp_endpoints(app, code, &connection.id, line_origin);
     let request = authn_request(&sp, &idp, &key, &relay_state, now).map_err(OAuthError::server)?;
     app.op
         .store
@@ -93,6 +94,8 @@ pub async fn start(
 pub struct Posted<'a> {
     /// The connection of the ACS it was posted to.
     pub connection_id: &'a str,
+    /// The line host's origin when it came back over the line entry.
+    pub line_origin: Option<&'a str>,
     pub saml_response: &'a str,
     pub relay_state: Option<&'a str>,
 }
@@ -149,7 +152,7 @@ pub async fn finish(
     let Ok(idp) = idp_of(app, &connection) else {
         return Ok(failed(app, brand, Failure::ConnectorGone).await);
     };
-    let sp = sp_endpoints(app, code, &connection.id);
+    let sp = sp_endpoints(app, code, &connection.id, posted.line_origin);
     let subject = match &connection.subject_claim {
         Some(claim) => SubjectSource::Attribute(claim.clone()),
         None => SubjectSource::PersistentNameId,

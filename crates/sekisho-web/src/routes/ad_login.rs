@@ -12,6 +12,7 @@ use super::registration::ticket_invalid;
 use super::upstream::callback_page;
 use super::{outcome, page_or_error, see_other, with_cookies, BrandPage, TicketQuery};
 use crate::i18n::{message, Lang};
+use crate::line_entry::LineOrigin;
 use crate::session;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -204,6 +205,7 @@ pub async fn login_start(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
+    LineOrigin(origin): LineOrigin,
     Form(form): Form<StartForm>,
 ) -> Response {
     let result = async {
@@ -215,7 +217,8 @@ pub async fn login_start(
         };
         let then = Continuation::from_page(form.ar.as_deref(), form.next.as_deref());
         let id = form.connection_id.trim();
-        match sso::start(&state, &brand, &session, id, RoundTrip::Login(then)).await? {
+        let login = RoundTrip::Login(then);
+        match sso::start(&state, &brand, &session, id, login, origin.as_deref()).await? {
             Ok(url) => Ok(see_other(url.as_str(), &[])),
             Err(problem) => {
                 let hidden = continuation_fields(form.ar.as_deref(), form.next.as_deref());
@@ -293,6 +296,7 @@ pub async fn bind_submit(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
+    LineOrigin(origin): LineOrigin,
     Form(form): Form<BindForm>,
 ) -> Response {
     let result = async {
@@ -343,7 +347,7 @@ pub async fn bind_submit(
         let purpose = RoundTrip::Bind {
             ticket_hash: hash_token(&form.ticket),
         };
-        match sso::start(&state, &brand, &session, id, purpose).await? {
+        match sso::start(&state, &brand, &session, id, purpose, origin.as_deref()).await? {
             Ok(url) => Ok(see_other(url.as_str(), &[])),
             Err(problem) => {
                 let e = Some(start_problem_key(problem));
@@ -408,6 +412,7 @@ pub async fn finish(
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
     crate::line_entry::Route(entry): crate::line_entry::Route,
+    LineOrigin(origin): LineOrigin,
     Form(form): Form<SamlPost>,
 ) -> Response {
     let result = async {
@@ -415,6 +420,7 @@ pub async fn finish(
         let browser = outcome::browser_value(&headers);
         let posted = Posted {
             connection_id: &id,
+            line_origin: origin.as_deref(),
             saml_response: &form.saml_response,
             relay_state: form.relay_state.as_deref(),
         };
@@ -444,7 +450,12 @@ pub async fn sp_metadata(
             return Ok((StatusCode::NOT_FOUND, "unknown connection").into_response());
         }
         let certs = sp_keys::published(&state).await?;
-        let xml = sekisho_saml::sp_metadata(&ad::sp_endpoints(&state, &code, &id), &certs);
+        let line_acs: Vec<String> = ad::line_acs_url(&state, &code, &id).into_iter().collect();
+        let xml = sekisho_saml::sp_metadata_with_acs(
+            &ad::sp_endpoints(&state, &code, &id, None),
+            &line_acs,
+            &certs,
+        );
         Ok((
             [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
             xml,

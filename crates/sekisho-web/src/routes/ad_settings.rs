@@ -82,7 +82,7 @@ fn page(
 ) -> Response {
     let code = brand.code.as_str();
     let sp = v.current.map(|c| {
-        let ep = ad::sp_endpoints(state, code, &c.id);
+        let ep = ad::sp_endpoints(state, code, &c.id, None);
         context! {
             metadata_url => ep.entity_id.clone(),
             entity_id => ep.entity_id,
