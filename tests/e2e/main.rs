@@ -14,6 +14,7 @@ mod active_directory;
 mod admin_api;
 mod browser;
 mod browser_ad;
+mod browser_line;
 mod browser_registration;
 mod browser_two_factor;
 mod browser_upstream;
