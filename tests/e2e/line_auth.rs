@@ -264,7 +264,9 @@ async fn the_line_entry_answers_only_the_gateways_certificate() {
 
 // REQ-LINE-4: with 回線認証のみ the internet is refused (the login page's password, for every user,
 // the contractor's RP login included); a registered line still works; the contractor reaches the
-// account menu from the internet, which then offers アクセス経路設定 and nothing else.
+// account menu from the internet with a second proof (a single-use mailed link, as no factor is
+// registered), is mailed that the way back was used, and the menu then offers アクセス経路設定 and
+// nothing else.
 #[tokio::test]
 async fn line_only_refuses_the_internet_except_the_contractors_way_back() {
     let l = lines().await;
@@ -292,8 +294,9 @@ async fn line_only_refuses_the_internet_except_the_contractors_way_back() {
     let (amr, _) = rp.finish(req, &back).await;
     assert_eq!(amr, ["pwd", "line"], "REQ-2FA-8: no 2FA while line-only");
 
+    // The contractor's way back: the password, then (no factor registered) a mailed link.
     let menu = Browser::new();
-    let (at, body) = page(
+    let (_, mailed) = page(
         password_login(
             &menu,
             &l.app.base,
@@ -301,7 +304,30 @@ async fn line_only_refuses_the_internet_except_the_contractors_way_back() {
         )
         .await,
     );
+    assert!(
+        mailed.contains("確認用のURLを送信しました"),
+        "the password alone is not enough: {}",
+        excerpt(&mailed)
+    );
+    let (link, _) = crate::user_lifecycle::mailed_link(
+        &l.app,
+        EMAIL,
+        "インターネットからのアクセス経路設定の確認",
+        "line-recovery",
+    )
+    .await;
+    let (_, confirm) = page(menu.follow(&l.app.base, &link).await.unwrap());
+    let (at, body) = page(crate::user_lifecycle::submit(&l.app, &menu, &confirm, &[]).await);
     assert!(at.ends_with("/account"), "{at}: {}", excerpt(&body));
+    let again = menu.follow(&l.app.base, &link).await.unwrap();
+    refused(again, 400, "");
+    let mails = l.app.deliver_mail().await;
+    assert!(
+        mails.iter().any(|m| m.to.contains(EMAIL)
+            && m.subject
+                .ends_with("インターネットからのアクセス経路設定へのアクセス")),
+        "the contractor is told the way back was used"
+    );
     let body = body.replace("&#x2f;", "/");
     assert!(body.contains("アクセス経路設定"), "{}", excerpt(&body));
     for other in [

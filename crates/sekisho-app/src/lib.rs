@@ -13,6 +13,7 @@ pub mod active_directory;
 pub mod audit;
 pub mod directory;
 pub mod federation;
+pub mod line_recovery;
 pub mod lines;
 mod login;
 pub mod pipeline;

@@ -73,6 +73,9 @@ pub enum Refusal {
     /// The login came over the line entry, from a line not registered to the user's contract
     /// (or the gateway asserted no valid line): the line-auth error page (REQ-LINE-3).
     LineNotRegistered,
+    /// The 回線認証のみ contractor's internet recovery: no factor is registered, so a single-use
+    /// link was mailed to them as the second proof (REQ-LINE-4). Not an error: the page says so.
+    RecoveryMailed,
 }
 
 #[derive(Debug)]
@@ -144,8 +147,11 @@ pub async fn complete(
             Network::Line
         }
         Entry::Internet => {
-            let recovery = ctx.then == Continuation::Account && user.role == Role::Contractor;
-            if contract.access_route == AccessRoute::LineOnly && !recovery {
+            if contract.access_route == AccessRoute::LineOnly {
+                let recovery = ctx.then == Continuation::Account && user.role == Role::Contractor;
+                if recovery {
+                    return crate::line_recovery::begin(app, ctx, user).await;
+                }
                 audit(app, "login.refused.line_only", ctx.brand, Some(&user.id)).await;
                 return Ok(LoginOutcome::Refused(Refusal::LineOnly));
             }

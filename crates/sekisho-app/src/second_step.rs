@@ -576,7 +576,9 @@ async fn finish(app: &App, brand: &Brand, step: &Step) -> Result<SignedIn> {
         }
     }
     app.op.store.delete_challenge(&ch.sid).await?;
-    let remembered = if ch.remember {
+    // The recovery path of a 回線認証のみ contract never makes a browser trusted.
+    let recovery = ch.reason == Ask::LineOnlyRecovery;
+    let remembered = if ch.remember && !recovery {
         let value = random_token();
         app.op
             .store
@@ -596,5 +598,10 @@ async fn finish(app: &App, brand: &Brand, step: &Step) -> Result<SignedIn> {
     )
     .await?;
     done.remembered_browser = remembered;
+    if recovery {
+        if let Some(user) = app.op.store.find_user(&ch.user_id).await? {
+            crate::line_recovery::used(app, brand, &user, Lang::Ja).await?;
+        }
+    }
     Ok(done)
 }

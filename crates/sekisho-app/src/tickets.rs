@@ -25,6 +25,7 @@ pub fn page_path(purpose: TicketPurpose) -> &'static str {
         TicketPurpose::Invitation => "registration",
         TicketPurpose::EmailChange => "email-change",
         TicketPurpose::LoginMethodChange => "login-method",
+        TicketPurpose::LineRecovery => "line-recovery",
     }
 }
 

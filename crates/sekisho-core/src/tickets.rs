@@ -9,6 +9,9 @@ text_enum!(
         Invitation = "invitation",
         EmailChange = "email_change",
         LoginMethodChange = "login_method_change",
+        // line_recovery: the second proof of a 回線認証のみ contractor coming back from the
+        // internet (REQ-LINE-4) when they have no registered factor.
+        LineRecovery = "line_recovery",
     }
 );
 

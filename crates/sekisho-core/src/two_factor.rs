@@ -89,6 +89,9 @@ text_enum!(
         NewBrowser = "new_browser",
         NotUsedFor30Days = "not_used_30_days",
         RequestedByClient = "client",
+        // line_recovery: the contractor of a 回線認証のみ contract comes from the internet to
+        // switch back (REQ-LINE-4); the password alone is not enough.
+        LineOnlyRecovery = "line_recovery",
     }
 );
 

@@ -40,6 +40,11 @@ pub enum MailKind {
         line_url: Option<String>,
         connection_id: String,
     },
+    /// The contractor of a 回線認証のみ contract logged in from the internet to switch back, and
+    /// has no registered factor: this link is the second proof (REQ-LINE-4).
+    LineRecovery { url: String },
+    /// The internet recovery path was used: the contractor is told (REQ-LINE-4).
+    LineRecoveryUsed,
 }
 
 /// The subject and body of `kind` for `brand` in `lang`, greeting `recipient_name`.
@@ -189,6 +194,24 @@ fn ja(kind: &MailKind) -> Text {
                 ),
             ],
         },
+        MailKind::LineRecovery { url } => Text {
+            title: "インターネットからのアクセス経路設定の確認",
+            opening: None,
+            paragraphs: vec![
+                "アクセス経路が「回線認証のみ」のご契約に、インターネットから契約者様のアカウントでログインがありました。".into(),
+                "アクセス経路設定を変更するには、下記URLへアクセスしてください。お心当たりのない場合は、URLを開かず、パスワードを変更してください。".into(),
+                url.clone(),
+                validity.clone(),
+            ],
+        },
+        MailKind::LineRecoveryUsed => Text {
+            title: "インターネットからのアクセス経路設定へのアクセス",
+            opening: None,
+            paragraphs: vec![
+                "アクセス経路が「回線認証のみ」のご契約に、インターネットから契約者様のアカウントでアクセス経路設定が開かれました。".into(),
+                "お心当たりのない場合は、ただちにパスワードを変更し、アクセス経路設定をご確認ください。".into(),
+            ],
+        },
         MailKind::AdConnection {
             internet_url,
             line_url,
@@ -273,6 +296,24 @@ fn en(kind: &MailKind) -> Text {
                 format!(
                     "{validity}\nIf the change is not completed within {LINK_VALID_DAYS} days of receiving this mail, it is cancelled."
                 ),
+            ],
+        },
+        MailKind::LineRecovery { url } => Text {
+            title: "Confirm access to the access route setting from the internet",
+            opening: None,
+            paragraphs: vec![
+                "Your contractor account logged in from the internet to a contract whose access route is line authentication only.".into(),
+                "To change the access route, open the following URL. If this was not you, do not open it and change your password.".into(),
+                url.clone(),
+                validity.clone(),
+            ],
+        },
+        MailKind::LineRecoveryUsed => Text {
+            title: "The access route setting was opened from the internet",
+            opening: None,
+            paragraphs: vec![
+                "The access route setting of your line-authentication-only contract was opened from the internet with your contractor account.".into(),
+                "If this was not you, change your password at once and check the access route setting.".into(),
             ],
         },
         MailKind::AdConnection {

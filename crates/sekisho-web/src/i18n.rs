@@ -385,6 +385,12 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("line_number_invalid", "回線番号が正しくありません。CAFで始まる英数13桁(例: CAF0123456789)またはCOPで始まる英数11桁(例: COP01234567)の番号を、英大文字・半角で空白を含めずに入力してください。", "The line number is not valid. Enter CAF followed by 10 letters or digits (13 characters, e.g. CAF0123456789) or COP followed by 8 (11 characters, e.g. COP01234567), in upper case without spaces."),
     ("line_number_taken", "この回線番号はすでに登録されているため、登録できません。回線番号をご確認ください。", "This line number is already registered and cannot be registered here. Please check the number."),
     ("line_not_found", "この回線番号は登録されていません。", "This line number is not registered."),
+    // The 回線認証のみ contractor's internet recovery (REQ-LINE-4).
+    ("line_recovery_mailed_title", "確認メールを送信しました", "We have sent a confirmation mail"),
+    ("line_recovery_mailed", "ご契約のアクセス経路は「回線認証のみ」です。インターネットからアクセス経路設定を変更するため、契約者様のメールアドレスに確認用のURLを送信しました。メールのURLから手続きを続けてください。", "Your contract's access route is line authentication only. To change the access route from the internet, we have sent a confirmation URL to the contractor's mail address. Continue from the URL in that mail."),
+    ("line_recovery_title", "インターネットからのアクセス経路設定", "Access route setting from the internet"),
+    ("line_recovery_intro", "「回線認証のみ」のご契約のアクセス経路設定を、インターネットから変更します。この画面から開けるのはアクセス経路設定のみです。", "You are about to change the access route of your line-authentication-only contract from the internet. Only the access route setting can be opened this way."),
+    ("line_recovery_button", "アクセス経路設定へ進む", "Go to the access route setting"),
 ];
 
 /// The strings of one language, for templates (`t.login_title`).

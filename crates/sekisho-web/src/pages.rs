@@ -96,6 +96,10 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("ad_post.html", include_str!("../templates/ad_post.html")),
     (
+        "line_recovery.html",
+        include_str!("../templates/line_recovery.html"),
+    ),
+    (
         "line_consent.html",
         include_str!("../templates/line_consent.html"),
     ),

@@ -131,7 +131,8 @@ async fn an_unregistered_or_foreign_line_is_refused() {
 }
 
 // REQ-LINE-4: with 回線認証のみ every internet login is refused, the contractor's included, except
-// the contractor's own account menu (to switch back); a line login still works.
+// the contractor's own account menu (to switch back, with a second proof); a line login still
+// works.
 #[tokio::test]
 async fn line_only_refuses_the_internet_but_the_contractors_menu() {
     let w = World::new().await;
@@ -155,8 +156,57 @@ async fn line_only_refuses_the_internet_but_the_contractors_menu() {
         );
     }
     assert_eq!(contractor.role, Role::Contractor);
+    // The contractor's menu: the password alone is not enough; with no registered factor, a link
+    // is mailed as the second proof.
     let recovery = login(&w, &contractor, Entry::Internet, Continuation::Account).await;
-    assert_eq!(amr(&w, recovery).await, [Amr::Pwd], "the contractor's menu");
+    assert!(
+        matches!(recovery, LoginOutcome::Refused(Refusal::RecoveryMailed)),
+        "{recovery:?}"
+    );
     let over_line = login(&w, &user, line(OUR_LINE), Continuation::Direct).await;
     assert_eq!(amr(&w, over_line).await, [Amr::Pwd, Amr::Line]);
+}
+
+// REQ-LINE-4: a 回線認証のみ contractor who has a registered factor proves it on the way back from
+// the internet (the second step, although 2FA is off for line-only contracts).
+#[tokio::test]
+async fn the_way_back_asks_the_registered_factor() {
+    let w = World::new().await;
+    let (contractor, _) = contracts(&w).await;
+    let store = &w.app.op.store;
+    store
+        .set_contract_access_route(&contractor.contract_id, AccessRoute::LineOnly)
+        .await
+        .unwrap();
+    store
+        .enrol_second_factor(&sekisho_store::SecondFactorRecord {
+            user_id: contractor.id.clone(),
+            method: sekisho_core::two_factor::SecondFactorMethod::Totp,
+            phone: None,
+            totp_secret: Some(sekisho_core::Secret::new(
+                "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
+            )),
+            last_totp_step: None,
+            recovery_hash: "unused".into(),
+            created_at: w.clock_now(),
+        })
+        .await
+        .unwrap();
+    let recovery = login(&w, &contractor, Entry::Internet, Continuation::Account).await;
+    let LoginOutcome::SecondStep { session } = recovery else {
+        panic!("expected the second step, got {recovery:?}")
+    };
+    let step = sekisho_app::session::find(&w.app, crate::support::BRAND, session.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    let challenge = store
+        .find_challenge(&step.sid, w.clock_now())
+        .await
+        .unwrap()
+        .expect("a challenge");
+    assert_eq!(
+        challenge.reason,
+        sekisho_core::two_factor::Ask::LineOnlyRecovery
+    );
 }

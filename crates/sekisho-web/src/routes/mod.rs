@@ -13,6 +13,7 @@ mod authorize;
 mod client_registration;
 mod email_change;
 mod line_consent;
+mod line_recovery;
 mod login;
 mod logout;
 mod outcome;
@@ -165,6 +166,10 @@ pub fn router(state: AppState) -> Router {
             get(ad_login::bind_page).post(ad_login::bind_submit),
         )
         .route("/{brand}/ad/{id}", get(ad_login::login_url))
+        .route(
+            "/{brand}/line-recovery",
+            get(line_recovery::page).post(line_recovery::confirm),
+        )
         .route(
             "/{brand}/line-consent",
             get(line_consent::page).post(line_consent::decide),

@@ -126,6 +126,14 @@ fn refused(
             "error_line_only",
             None,
         ),
+        Refusal::RecoveryMailed => state.pages.message(
+            StatusCode::OK,
+            lang,
+            Some(brand),
+            "line_recovery_mailed_title",
+            "line_recovery_mailed",
+            None,
+        ),
         Refusal::LineNotRegistered => state.pages.error(
             StatusCode::FORBIDDEN,
             lang,
