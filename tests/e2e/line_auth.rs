@@ -16,6 +16,8 @@ const UNREGISTERED: &str = "CAF9999999999";
 const OTHER_CONTRACTS: &str = "COP22222222";
 /// How a careless gateway (or a forger) might write EAST: not the same number.
 const LOWER_CASE: &str = "caf0123456789";
+/// EAST padded with one more digit.
+const PADDED: &str = "CAF01234567890";
 
 /// A contract with 2FA on whose lines are EAST and WEST, another contract owning
 /// OTHER_CONTRACTS, the line entry, and the gateway with a listener for each line.
@@ -70,6 +72,7 @@ async fn lines() -> Lines {
             (UNREGISTERED, "east"),
             (OTHER_CONTRACTS, "east"),
             (LOWER_CASE, "east"),
+            (PADDED, "east"),
         ],
         &pki,
         "https://line.sekisho.test",
@@ -148,14 +151,17 @@ async fn an_unregistered_or_other_contracts_line_gets_the_line_auth_error() {
     }
 }
 
-// REQ-LINE-3 (forgery): a lower-case line number from the gateway is not the registered number.
+// REQ-LINE-3 (forgery): a lower-case or padded line number from the gateway is not the registered
+// number.
 #[tokio::test]
-async fn a_lower_case_line_number_is_not_a_registered_line() {
+async fn a_lower_case_or_padded_line_number_is_not_a_registered_line() {
     let l = lines().await;
-    let browser = Browser::new();
-    let base = l.gateway.url(LOWER_CASE);
-    let hop = password_login(&browser, &base, &format!("{base}/{BRAND}/login")).await;
-    refused(hop, 403, "回線認証エラー");
+    for line in [LOWER_CASE, PADDED] {
+        let browser = Browser::new();
+        let base = l.gateway.url(line);
+        let hop = password_login(&browser, &base, &format!("{base}/{BRAND}/login")).await;
+        refused(hop, 403, "回線認証エラー");
+    }
 }
 
 // REQ-LINE-3 (forgery): the line header sent to the internet entry means nothing: the login is
@@ -600,4 +606,25 @@ async fn an_ad_user_logs_in_over_a_registered_line() {
     let back = left(through_adfs_at(&line_base, &browser, &at_adfs).await);
     let (amr, _) = rp.finish(req, &back).await;
     assert_eq!(amr, ["saml", "line"]);
+
+    // REQ-LINE-4: with 回線認証のみ the same AD login from the internet is refused.
+    store
+        .set_contract_access_route(&seed.contract_id, AccessRoute::LineOnly)
+        .await
+        .unwrap();
+    let internet = Browser::new();
+    let (_, auto) = page(
+        internet
+            .follow(&app.base, &format!("{}/ad/{id}", app.issuer()))
+            .await
+            .unwrap(),
+    );
+    let fields = sekisho_e2e::hidden_inputs(&auto);
+    let action = sekisho_e2e::form_action(&auto).unwrap();
+    let at_adfs = left(internet.post(&app.base, &action, &fields).await.unwrap());
+    refused(
+        through_adfs_at(&app.base, &internet, &at_adfs).await,
+        403,
+        "回線認証のみ",
+    );
 }

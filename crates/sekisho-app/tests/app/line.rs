@@ -210,3 +210,35 @@ async fn the_way_back_asks_the_registered_factor() {
         sekisho_core::two_factor::Ask::LineOnlyRecovery
     );
 }
+
+// REQ-LINE-4: 回線認証のみ refuses an internet login whatever the identity source (here an upstream
+// account, as the pipeline sees it after the callback).
+#[tokio::test]
+async fn line_only_refuses_an_upstream_login_from_the_internet() {
+    let w = World::new().await;
+    let (contractor, user) = contracts(&w).await;
+    w.app
+        .op
+        .store
+        .set_contract_access_route(&contractor.contract_id, AccessRoute::LineOnly)
+        .await
+        .unwrap();
+    let session = w.browser().await;
+    let ctx = LoginContext {
+        entry: Entry::Internet,
+        brand: &w.brand,
+        lang: Lang::Ja,
+        session: &session,
+        browser: None,
+        then: Continuation::Direct,
+    };
+    for source in [Source::Upstream, Source::Saml] {
+        let outcome = pipeline::complete(&w.app, &ctx, &user, source)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, LoginOutcome::Refused(Refusal::LineOnly)),
+            "{source:?}: {outcome:?}"
+        );
+    }
+}
