@@ -391,6 +391,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("line_recovery_title", "インターネットからのアクセス経路設定", "Access route setting from the internet"),
     ("line_recovery_intro", "「回線認証のみ」のご契約のアクセス経路設定を、インターネットから変更します。この画面から開けるのはアクセス経路設定のみです。", "You are about to change the access route of your line-authentication-only contract from the internet. Only the access route setting can be opened this way."),
     ("line_recovery_button", "アクセス経路設定へ進む", "Go to the access route setting"),
+    // RFC 6749 §3.1.
+    ("error_repeated_parameter", "リクエストに同じパラメーターが複数含まれているため、処理できません。ご利用のサービスにお問い合わせください。", "The request has the same parameter more than once and cannot be processed. Contact the service you came from."),
 ];
 
 /// The strings of one language, for templates (`t.login_title`).

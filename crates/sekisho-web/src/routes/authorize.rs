@@ -27,8 +27,18 @@ pub async fn authorize_get(
     Path(code): Path<String>,
     headers: HeaderMap,
     Route(entry): Route,
-    Query(q): Query<HashMap<String, String>>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Response {
+    // RFC 6749 §3.1: a parameter sent twice (two redirect_uri, say) is refused, never "last wins".
+    let mut q = HashMap::new();
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if q.insert(name.to_string(), value.into_owned()).is_some() {
+            let lang = lang(None, &headers);
+            let brand = state.op.brand(&code).await.ok().flatten();
+            return PageError::new(StatusCode::BAD_REQUEST, lang, "error_repeated_parameter")
+                .render(&state, brand.as_ref());
+        }
+    }
     start(&state, &code, &headers, &entry, q).await
 }
 

@@ -15,6 +15,44 @@ use std::collections::HashMap;
 
 type FormMap = Form<HashMap<String, String>>;
 
+/// The form body of the token, revocation and introspection endpoints, checked as RFC 6749 asks:
+/// `application/x-www-form-urlencoded` (§3.2, §2.3.1), each parameter at most once (§3.1). Every
+/// refusal is the OAuth JSON error `invalid_request`, never a framework's plain-text answer.
+pub struct OAuthForm(HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for OAuthForm {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let refuse =
+            |why: String| JsonError::from(OAuthError::invalid_request(why)).into_response();
+        let form_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form_type {
+            return Err(refuse(
+                "the body must be application/x-www-form-urlencoded".into(),
+            ));
+        }
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| refuse("the body could not be read (too large?)".into()))?;
+        let mut form = HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(&body) {
+            if form.insert(name.to_string(), value.into_owned()).is_some() {
+                return Err(refuse(format!("parameter {name} is repeated")));
+            }
+        }
+        Ok(OAuthForm(form))
+    }
+}
+
 fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
@@ -53,7 +91,7 @@ pub async fn token(
     State(state): State<AppState>,
     Path(brand): Path<String>,
     headers: HeaderMap,
-    Form(form): FormMap,
+    OAuthForm(form): OAuthForm,
 ) -> Response {
     let p = match presented(&headers, &form) {
         Ok(p) => p,
@@ -111,7 +149,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     Path(brand): Path<String>,
     headers: HeaderMap,
-    Form(form): FormMap,
+    OAuthForm(form): OAuthForm,
 ) -> Response {
     let p = match presented(&headers, &form) {
         Ok(p) => p,
@@ -128,7 +166,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     Path(brand): Path<String>,
     headers: HeaderMap,
-    Form(form): FormMap,
+    OAuthForm(form): OAuthForm,
 ) -> Response {
     let p = match presented(&headers, &form) {
         Ok(p) => p,
