@@ -628,3 +628,69 @@ async fn an_ad_user_logs_in_over_a_registered_line() {
         "回線認証のみ",
     );
 }
+
+// REQ-LINE-4: with 回線認証のみ an upstream (Google) login from the internet is refused too, after
+// the round trip, with the page that says why.
+#[tokio::test]
+async fn line_only_refuses_an_upstream_login_from_the_internet() {
+    use sekisho_app::federation::{self, CallbackOutcome};
+    use sekisho_core::model::{LoginMethod, Role};
+    use sekisho_testkit::Profile;
+    use sekisho_upstream::UpstreamIdentity;
+
+    let app = TestApp::spawn_with_upstreams(&[Profile::Google]).await;
+    let seed = app.seed().await;
+    let user_id = sekisho::admin::add_user(
+        &app.op,
+        &seed.contract_id,
+        "hanako@example.jp",
+        PASSWORD,
+        Role::User,
+        "花子",
+    )
+    .await
+    .unwrap();
+    let link = sekisho::admin::login_method_change_link(&app.services, &user_id)
+        .await
+        .unwrap();
+    let ticket = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "ticket")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let brand = app.op.brand(BRAND).await.unwrap().unwrap();
+    let identity = UpstreamIdentity {
+        issuer: app.upstreams[0].issuer().to_owned(),
+        subject: "internet-hanako".into(),
+        email: None,
+        email_verified: false,
+        name: None,
+    };
+    let bound = federation::bind(
+        &app.services,
+        &brand,
+        LoginMethod::Google,
+        &identity,
+        &sekisho_crypto::tokens::hash_token(&ticket),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(bound, CallbackOutcome::Bound { .. }), "{bound:?}");
+    app.op
+        .store
+        .set_contract_access_route(&seed.contract_id, AccessRoute::LineOnly)
+        .await
+        .unwrap();
+    let rp = rp_for(&app, &seed).await;
+    let req = rp.start(None, None);
+    let hop = crate::upstream::login(
+        &app,
+        &Browser::new(),
+        &req.url,
+        Profile::Google,
+        "internet-hanako",
+    )
+    .await;
+    refused(hop, 403, "回線認証のみ");
+}
