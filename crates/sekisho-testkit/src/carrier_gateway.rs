@@ -88,7 +88,9 @@ use openssl::x509::{X509Builder, X509Name, X509NameBuilder, X509};
 use crate::{target_dir, unique_name};
 
 /// Longest wait for nginx to listen on every port (it starts in milliseconds when idle).
-const READY_WITHIN: Duration = Duration::from_secs(20);
+// Only an upper bound: peers start in about a second on an idle machine, but the whole suite on
+// two cores once kept an oidc-provider from printing its ready line for over 30 s.
+const READY_WITHIN: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_millis(25);
 /// Longest wait for nginx to stop after its watcher's stdin closed.
 const STOP_WITHIN: Duration = Duration::from_secs(10);

@@ -62,7 +62,9 @@ const PYTHON: &str = "python3";
 const METADATA_PATH: &str = "/FederationMetadata/2007-06/FederationMetadata.xml";
 /// Longest wait for the ready line: Python, pysaml2's imports and an RSA key take about a second
 /// on an idle machine; a loaded CI machine is slower.
-const READY_WITHIN: Duration = Duration::from_secs(30);
+// Only an upper bound: peers start in about a second on an idle machine, but the whole suite on
+// two cores once kept an oidc-provider from printing its ready line for over 30 s.
+const READY_WITHIN: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_millis(50);
 /// Longest wait for a control request (a new certificate means an RSA key generation).
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
