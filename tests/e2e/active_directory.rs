@@ -127,6 +127,19 @@ pub(crate) async fn through_adfs_at(base: &str, browser: &Browser, at: &url::Url
         .unwrap()
 }
 
+/// A login by the connection's AD login URL (as mailed): its page posts itself, then the round
+/// trip through ADFS; what followed.
+async fn login_by_url(app: &TestApp, browser: &Browser, id: &str) -> Hop {
+    let (_, auto) = page(
+        browser
+            .follow(&app.base, &format!("{}/ad/{id}", app.issuer()))
+            .await
+            .unwrap(),
+    );
+    let at_adfs = left(submit(app, browser, &auto, &[]).await);
+    through_adfs(app, browser, &at_adfs).await
+}
+
 /// Where the hop left the OP for (ADFS), or a panic with the page.
 pub(crate) fn left(hop: Hop) -> url::Url {
     match hop {
@@ -450,15 +463,7 @@ async fn certificate_rollover_needs_no_action() {
         let app = &app;
         let id = id.clone();
         async move {
-            let browser = Browser::new();
-            let (_, auto) = page(
-                browser
-                    .follow(&app.base, &format!("{}/ad/{id}", app.issuer()))
-                    .await
-                    .unwrap(),
-            );
-            let at_adfs = left(submit(app, &browser, &auto, &[]).await);
-            let (at, body) = page(through_adfs(app, &browser, &at_adfs).await);
+            let (at, body) = page(login_by_url(app, &Browser::new(), &id).await);
             assert_eq!(
                 at.contains("/signed-in"),
                 expect_ok,
@@ -678,15 +683,7 @@ async fn the_sp_signing_key_rotates_and_both_certificates_are_published() {
     assert_eq!(after.len(), 2, "the new and the retired certificate");
     assert_ne!(after[0], before[0], "the new one first");
     assert_eq!(after[1], before[0]);
-    let browser = Browser::new();
-    let (_, auto) = page(
-        browser
-            .follow(&app.base, &format!("{}/ad/{id}", app.issuer()))
-            .await
-            .unwrap(),
-    );
-    let at_adfs = left(submit(&app, &browser, &auto, &[]).await);
-    let (at, body) = page(through_adfs(&app, &browser, &at_adfs).await);
+    let (at, body) = page(login_by_url(&app, &Browser::new(), &id).await);
     assert!(at.contains("/signed-in"), "{at}: {}", excerpt(&body));
 }
 
@@ -719,15 +716,7 @@ async fn changing_the_connection_keeps_its_id_and_says_what_happens_to_ad_users(
     assert_eq!(connection_id_in(&done), id, "the connection ID stays");
     let saved = app.op.store.find_ad_connection(&id).await.unwrap().unwrap();
     assert_eq!(saved.metadata_url, None, "now pasted XML");
-    let browser = Browser::new();
-    let (_, auto) = page(
-        browser
-            .follow(&app.base, &format!("{}/ad/{id}", app.issuer()))
-            .await
-            .unwrap(),
-    );
-    let at_adfs = left(submit(&app, &browser, &auto, &[]).await);
-    let (at, body) = page(through_adfs(&app, &browser, &at_adfs).await);
+    let (at, body) = page(login_by_url(&app, &Browser::new(), &id).await);
     assert!(
         at.contains("/signed-in"),
         "the AD user still logs in: {at}: {}",
