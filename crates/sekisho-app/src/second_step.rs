@@ -70,6 +70,9 @@ pub(crate) async fn begin(
     rotated.user_id = ctx.session.user_id.clone();
     rotated.auth_time = ctx.session.auth_time;
     rotated.amr = ctx.session.amr.clone();
+    // A signed-in session stepping up keeps a signed-in session's lifetime.
+    rotated.expires_at =
+        rotated.created_at + crate::session::lifetime(app, rotated.user_id.is_some());
     op.store.rotate_session(ctx.session, &rotated).await?;
     let now = app.now();
     let mut challenge = ChallengeRecord {

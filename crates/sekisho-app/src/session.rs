@@ -28,9 +28,21 @@ pub fn new_session(
         amr: user.map(|(_, amr)| amr.to_vec()).unwrap_or_default(),
         csrf_token: random_token(),
         created_at: now,
-        expires_at: now + app.op.config.session_ttl,
+        expires_at: now + lifetime(app, user.is_some()),
     };
     (record, Secret::new(value))
+}
+
+/// How long a session lives: a signed-in one the configured session lifetime; an anonymous one
+/// only as long as an authorization request it may carry (issue 15: a flood of anonymous
+/// visits leaves rows the purge removes within that time, not twelve hours later).
+pub fn lifetime(app: &App, signed_in: bool) -> i64 {
+    let config = &app.op.config;
+    if signed_in {
+        config.session_ttl
+    } else {
+        config.auth_request_ttl.min(config.session_ttl)
+    }
 }
 
 /// The live session of `brand` that `value` finds.

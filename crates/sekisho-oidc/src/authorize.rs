@@ -79,6 +79,34 @@ fn valid_challenge(c: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
+/// The longest `state`, in bytes: room for a return URL the RP keeps in it.
+pub const MAX_STATE: usize = 2048;
+
+/// The longest value, in bytes, each authorization request parameter may have (issue 15: the
+/// request is stored while the user logs in, so nothing an anonymous visitor sends may be stored
+/// at any size). Generous for real RPs: a `state` that carries a return URL, an email address as
+/// `login_hint`. A longer value is `invalid_request`; parameters not listed here are not stored,
+/// and `client_id` / `redirect_uri` are stored only when they match a registration (whose limits
+/// `registration.rs` sets). `docs/OPERATIONS.md` lists them.
+pub const PARAMETER_LIMITS: [(&str, usize); 9] = [
+    ("state", MAX_STATE),
+    ("nonce", 512),
+    ("scope", 1024),
+    ("login_hint", 320),
+    ("ui_locales", 64),
+    ("acr_values", 256),
+    ("prompt", 64),
+    ("max_age", 10),
+    ("code_challenge", 128),
+];
+
+/// The first parameter of `q` longer than its limit.
+fn oversized(q: &HashMap<String, String>) -> Option<(&'static str, usize)> {
+    PARAMETER_LIMITS
+        .into_iter()
+        .find(|(name, limit)| q.get(*name).is_some_and(|v| v.len() > *limit))
+}
+
 /// Validates the query (or form) of an authorization request for `brand`.
 pub async fn validate(
     op: &Op,
@@ -99,12 +127,22 @@ pub async fn validate(
     if !client.has_redirect_uri(redirect_uri) {
         return Err(AuthorizeError::BadRedirectUri);
     }
-    let state = get("state").map(str::to_owned);
+    let too_long = oversized(q);
+    // An oversized state is not echoed back: the RP never sent it for a round trip this size.
+    let state = get("state")
+        .filter(|s| s.len() <= MAX_STATE)
+        .map(str::to_owned);
     let fail = |code: ErrorCode, d: &str| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.to_owned(),
         state: state.clone(),
         error: OAuthError::new(code, d),
     };
+    if let Some((name, limit)) = too_long {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            &format!("{name} is longer than {limit} bytes"),
+        ));
+    }
 
     if get("request").is_some() {
         return Err(fail(

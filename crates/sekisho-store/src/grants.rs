@@ -132,10 +132,17 @@ async fn revoke_grant<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+/// How many authorization requests one browser session keeps in progress at most.
+pub const MAX_AUTH_REQUESTS_PER_SESSION: i64 = 16;
+
 impl Store {
     // ---- authorization requests ----
 
+    /// Keeps a request, and at most [`MAX_AUTH_REQUESTS_PER_SESSION`] per browser session: the
+    /// oldest others of `r.sid` go (issue 15: one browser re-sending `/authorize` cannot grow the
+    /// table; a user's tabs in progress stay well under the bound).
     pub async fn insert_auth_request(&self, r: &AuthRequestRecord) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO auth_requests (id, brand_code, client_id, sid, params, authenticated_at, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -148,8 +155,21 @@ impl Store {
         .bind(r.authenticated_at)
         .bind(r.created_at)
         .bind(r.expires_at)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        // Age is known to the second: the new request is kept whatever the order of equal
+        // creation times; among older ones of one second, which goes first is arbitrary.
+        sqlx::query(
+            "DELETE FROM auth_requests WHERE sid = $1 AND id <> $2 AND id NOT IN \
+             (SELECT id FROM auth_requests WHERE sid = $1 AND id <> $2 \
+              ORDER BY created_at DESC, id DESC LIMIT $3)",
+        )
+        .bind(&r.sid)
+        .bind(&r.id)
+        .bind(MAX_AUTH_REQUESTS_PER_SESSION - 1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -138,3 +138,26 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// How many rows anonymous traffic can grow, as stored now (expired rows the purge has not yet
+/// removed included): what an operator watches, and what the bounds of issue 15 keep flat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredCounts {
+    pub sessions: i64,
+    pub auth_requests: i64,
+}
+
+impl Store {
+    pub async fn stored_counts(&self) -> Result<StoredCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM sessions) AS sessions, \
+                    (SELECT COUNT(*) FROM auth_requests) AS auth_requests",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StoredCounts {
+            sessions: col(&row, "sessions")?,
+            auth_requests: col(&row, "auth_requests")?,
+        })
+    }
+}
