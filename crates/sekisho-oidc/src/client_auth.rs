@@ -169,6 +169,9 @@ fn numeric_date(v: &Value) -> Option<i64> {
         .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
+/// How far ahead a client assertion's `exp` may be, in seconds.
+pub const MAX_ASSERTION_LIFETIME: i64 = 3600;
+
 /// RFC 7523 §3: signature by a registered key, iss = sub = client_id, our audience, unexpired,
 /// and a `jti` never seen before.
 async fn verify_assertion(
@@ -216,6 +219,13 @@ async fn verify_assertion(
         .ok_or_else(|| OAuthError::invalid_client("client_assertion has no exp"))?;
     if exp <= now {
         return Err(OAuthError::invalid_client("client_assertion expired"));
+    }
+    // The `jti` is remembered until `exp`: an assertion that claims to live for years would keep
+    // its row for years (issue 15, stored state). RFC 7523 §3 lets the server bound it.
+    if exp > now + MAX_ASSERTION_LIFETIME {
+        return Err(OAuthError::invalid_client(format!(
+            "client_assertion exp is more than {MAX_ASSERTION_LIFETIME} s ahead"
+        )));
     }
     let jti = s("jti").ok_or_else(|| OAuthError::invalid_client("client_assertion has no jti"))?;
     if !op
