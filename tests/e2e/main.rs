@@ -29,6 +29,7 @@ mod line_auth;
 mod line_settings;
 mod negative;
 mod node_driver;
+mod observability;
 mod password_reset;
 mod performance_design;
 mod refusals;

@@ -16,6 +16,7 @@ pub mod federation;
 pub mod line_recovery;
 pub mod lines;
 mod login;
+pub mod metrics;
 pub mod pipeline;
 pub mod second_step;
 pub mod session;

@@ -95,6 +95,19 @@ pub async fn complete(
     user: &User,
     source: Source,
 ) -> Result<LoginOutcome> {
+    let outcome = decide_login(app, ctx, user, source).await;
+    if let Ok(o) = &outcome {
+        crate::metrics::login(source, o);
+    }
+    outcome
+}
+
+async fn decide_login(
+    app: &App,
+    ctx: &LoginContext<'_>,
+    user: &User,
+    source: Source,
+) -> Result<LoginOutcome> {
     let op = &app.op;
     let code = ctx.brand.code.as_str();
     let pending = match &ctx.then {

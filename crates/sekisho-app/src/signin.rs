@@ -33,6 +33,20 @@ pub async fn password_login(
     password: &str,
     lang: Lang,
 ) -> Result<PasswordLogin> {
+    let result = check_password(app, brand, email, password, lang).await;
+    if let Ok(r) = &result {
+        crate::metrics::password_check(r);
+    }
+    result
+}
+
+async fn check_password(
+    app: &App,
+    brand: &Brand,
+    email: &str,
+    password: &str,
+    lang: Lang,
+) -> Result<PasswordLogin> {
     let op = &app.op;
     let email = Email::parse(email).ok();
     let user = match &email {
@@ -96,6 +110,7 @@ pub async fn count_failure(app: &App, brand: &Brand, user: &User, lang: Lang) ->
         {
             FailureOutcome::Counted(_) => false,
             FailureOutcome::JustLocked => {
+                crate::metrics::account_locked();
                 audit(app, "account.locked", brand, Some(&user.id)).await;
                 let url = mailed_link(app, user, TicketPurpose::Unlock).await?;
                 send(

@@ -50,3 +50,21 @@ impl Clock for FakeClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// Measures how long something took, for metrics only (request latency): never decides
+/// anything, so it is the one other reader of a clock, the monotonic one, besides [`SystemClock`].
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    #[allow(clippy::disallowed_methods)]
+    pub fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    /// Seconds since [`Stopwatch::start`].
+    #[allow(clippy::disallowed_methods)]
+    pub fn seconds(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}

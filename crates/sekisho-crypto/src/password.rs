@@ -47,6 +47,8 @@ struct Inner {
 
 #[derive(Default)]
 struct Counters {
+    /// Jobs sent and not yet taken by a thread: the hashing queue.
+    queued: AtomicUsize,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
     total: AtomicUsize,
@@ -184,6 +186,15 @@ impl PasswordHasher {
         self.inner.counters.peak_in_flight.load(Ordering::SeqCst)
     }
 
+    /// Hashes waiting for a thread, and hashes running now (for the metrics).
+    pub fn load(&self) -> (usize, usize) {
+        let c = &self.inner.counters;
+        (
+            c.queued.load(Ordering::SeqCst),
+            c.in_flight.load(Ordering::SeqCst),
+        )
+    }
+
     /// How many hashes (and verifications) the pool has run since it was made.
     pub fn total(&self) -> usize {
         self.inner.counters.total.load(Ordering::SeqCst)
@@ -217,7 +228,9 @@ impl PasswordHasher {
     ) -> Result<T, PasswordError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let counters = self.inner.counters.clone();
+        counters.queued.fetch_add(1, Ordering::SeqCst);
         let job: Job = Box::new(move |memory| {
+            counters.queued.fetch_sub(1, Ordering::SeqCst);
             let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             counters.peak_in_flight.fetch_max(now, Ordering::SeqCst);
             counters.total.fetch_add(1, Ordering::SeqCst);

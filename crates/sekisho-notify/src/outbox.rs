@@ -168,6 +168,8 @@ impl Mailer {
                     Ok(()) => {
                         store.mark_mail_sent(&mail.id, clock.now()).await?;
                         tracing::info!(mail = %mail.id, to_domain = domain_of(&mail.to), "mail sent");
+                        metrics::counter!("sekisho_mail_deliveries_total", "outcome" => "sent")
+                            .increment(1);
                         done.sent += 1;
                     }
                     Err(e) => {
@@ -185,6 +187,8 @@ impl Mailer {
                             error = %redact(&error, &mail.to),
                             "mail not delivered; will retry"
                         );
+                        metrics::counter!("sekisho_mail_deliveries_total", "outcome" => "failed")
+                            .increment(1);
                         done.failed += 1;
                     }
                 }

@@ -204,6 +204,13 @@ impl SmsGateway {
     /// Sends `text` to `to` (E.164, e.g. `+819012345678`). Returns once the gateway answered 2xx
     /// (or the file is written).
     pub async fn send(&self, to: &str, text: &str) -> Result<(), SmsError> {
+        let sent = self.send_once(to, text).await;
+        let outcome = if sent.is_ok() { "sent" } else { "failed" };
+        metrics::counter!("sekisho_sms_sends_total", "outcome" => outcome).increment(1);
+        sent
+    }
+
+    async fn send_once(&self, to: &str, text: &str) -> Result<(), SmsError> {
         if !is_e164(to) {
             return Err(SmsError::InvalidNumber(mask_number(to)));
         }

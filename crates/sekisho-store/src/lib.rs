@@ -36,7 +36,7 @@ pub use lines::{LineAdded, LineRecord};
 pub use lockout::FailureOutcome;
 pub use mail::MailRecord;
 pub use second_factor::{ChallengeRecord, SecondFactorRecord};
-pub use sessions::{SessionRecord, StoredCounts};
+pub use sessions::{PoolStats, SessionRecord, StoredCounts};
 pub use tickets::TicketRecord;
 pub use upstream::{TakenState, UpstreamBinding, UpstreamStateRecord};
 pub use users::ExclusiveTicket;

@@ -139,25 +139,51 @@ impl Store {
     }
 }
 
-/// How many rows anonymous traffic can grow, as stored now (expired rows the purge has not yet
-/// removed included): what an operator watches, and what the bounds of issue 15 keep flat.
+/// How many rows anonymous traffic can grow, and the mail waiting, as stored now (expired rows the
+/// purge has not yet removed included): what an operator watches (`/metrics`), and what the
+/// bounds of issue 15 keep flat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredCounts {
     pub sessions: i64,
     pub auth_requests: i64,
+    /// Mail not yet delivered (queued or failing and retried).
+    pub mail_queue: i64,
+}
+
+/// The connection pools: open connections and how many of them are idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
 }
 
 impl Store {
     pub async fn stored_counts(&self) -> Result<StoredCounts> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM sessions) AS sessions, \
-                    (SELECT COUNT(*) FROM auth_requests) AS auth_requests",
+                    (SELECT COUNT(*) FROM auth_requests) AS auth_requests, \
+                    (SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL) AS mail_queue",
         )
         .fetch_one(&self.pool)
         .await?;
         Ok(StoredCounts {
             sessions: col(&row, "sessions")?,
             auth_requests: col(&row, "auth_requests")?,
+            mail_queue: col(&row, "mail_queue")?,
         })
+    }
+
+    /// Open and idle connections of the read pool and, on SQLite, its one writer (on
+    /// PostgreSQL the writer is the same pool).
+    pub fn pool_stats(&self) -> PoolStats {
+        let mut stats = PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+        };
+        if self.backend == crate::Backend::Sqlite {
+            stats.size += self.writer.size();
+            stats.idle += self.writer.num_idle();
+        }
+        stats
     }
 }

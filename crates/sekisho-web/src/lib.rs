@@ -7,6 +7,7 @@
 mod error;
 mod i18n;
 pub mod line_entry;
+pub mod metrics;
 mod pages;
 mod routes;
 mod security;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub pages: Arc<Pages>,
     /// `Secure` on cookies when the public URL is https.
     pub secure_cookies: bool,
+    /// SHA-256 of the bearer token `/metrics` asks for; `None`: `/metrics` is 404.
+    pub metrics_token_hash: Option<String>,
 }
 
 impl std::ops::Deref for AppState {
@@ -51,7 +54,18 @@ impl AppState {
             app,
             pages: Arc::new(Pages::new(templates_dir)),
             secure_cookies,
+            metrics_token_hash: None,
         }
+    }
+
+    /// Serves `/metrics` to the scraper whose bearer token hashes (SHA-256, base64url) to
+    /// `hash`; an empty one leaves it off. Installs the metrics recorder.
+    pub fn with_metrics_token_hash(mut self, hash: &str) -> Self {
+        let hash = hash.trim();
+        if !hash.is_empty() && metrics::install().is_some() {
+            self.metrics_token_hash = Some(hash.to_owned());
+        }
+        self
     }
 
     /// The login page's buttons, one per configured upstream (REQ-LOGIN-1, REQ-LOGIN-3);

@@ -37,6 +37,12 @@ pub struct Config {
     pub hash_pool_size: usize,
     /// Log filter (tracing EnvFilter syntax). Env: SEKISHO_LOG.
     pub log: String,
+    /// `text` (one line per event; colours only on a terminal) or `json` (one JSON object per
+    /// line, for a log collector). Env: SEKISHO_LOG_FORMAT.
+    pub log_format: LogFormat,
+    /// SHA-256 (base64url, no padding) of the bearer token the Prometheus scraper presents at
+    /// `/metrics`; empty = `/metrics` answers 404. Env: SEKISHO_METRICS_TOKEN_HASH.
+    pub metrics_token_hash: String,
     /// Mail server, `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or
     /// `smtps://host:465`; empty = write mail to `mail_outbox_dir`. Env: SEKISHO_SMTP_URL.
     #[serde(skip_serializing)]
@@ -111,6 +117,8 @@ impl Default for Config {
             argon2_parallelism: p,
             hash_pool_size: 0,
             log: "info".into(),
+            log_format: LogFormat::Text,
+            metrics_token_hash: String::new(),
             smtp_url: Secret::default(),
             mail_outbox_dir: "outbox".into(),
             mail_from: "noreply@sekisho.localhost".into(),
@@ -131,6 +139,14 @@ impl Default for Config {
             line_client_ca: String::new(),
         }
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Config {

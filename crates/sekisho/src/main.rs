@@ -287,12 +287,7 @@ fn emit(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    sekisho::logging::init(&config);
     let command = match cli.command {
         Command::Serve { demo } => return server::serve(&config, demo).await,
         Command::Data(command) => command,

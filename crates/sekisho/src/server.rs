@@ -56,7 +56,8 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     spawn_metadata_refresh(app.clone());
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
-    let state = sekisho_web::AppState::new(app, templates);
+    let state = sekisho_web::AppState::new(app, templates)
+        .with_metrics_token_hash(&config.metrics_token_hash);
     if !config.line_listen.trim().is_empty() {
         let tls = crate::line_entry::LineTls {
             cert_file: config.line_tls_cert.clone(),

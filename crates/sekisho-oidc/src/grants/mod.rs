@@ -90,8 +90,30 @@ impl GrantRequest {
     }
 }
 
-/// Authenticates the client, then runs the grant's handler.
+/// Authenticates the client, then runs the grant's handler. Counts the answer for the metrics
+/// (`sekisho_token_requests_total` by grant and outcome: the RFC 6749 error code, or `issued`).
 pub async fn token(
+    op: &Op,
+    brand: &str,
+    presented: &Presented,
+    form: &HashMap<String, String>,
+) -> Result<TokenResponse, OAuthError> {
+    let grant = GrantRequest::parse(form).map(|r| r.grant_type());
+    let answer = run_grant(op, brand, presented, form).await;
+    let grant = match grant {
+        Ok(g) => g.as_str(),
+        Err(_) => "unknown",
+    };
+    let outcome = match &answer {
+        Ok(_) => "issued",
+        Err(e) => e.code.as_str(),
+    };
+    metrics::counter!("sekisho_token_requests_total", "grant" => grant, "outcome" => outcome)
+        .increment(1);
+    answer
+}
+
+async fn run_grant(
     op: &Op,
     brand: &str,
     presented: &Presented,

@@ -35,6 +35,7 @@ use sekisho_core::model::Brand;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(crate::metrics::scrape))
         .route(
             "/{brand}/.well-known/openid-configuration",
             get(protocol::discovery),
@@ -213,6 +214,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{brand}/2fa/saved", post(two_factor::saved))
         .merge(admin_api::routes())
+        // Every route above, by its template (unknown paths are not a route to count).
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(axum::middleware::from_fn(crate::security::headers))
         .layer(axum::middleware::from_fn(
             crate::line_entry::strip_line_headers,
