@@ -9,6 +9,7 @@ use crate::error::OAuthError;
 use crate::registration::{self, ClientSpec, MetadataError};
 use crate::Op;
 use sekisho_core::model::{Brand, BrandCode, Client};
+use sekisho_core::name::check_name;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::secret::{serialize_exposed_option, Secret};
 use sekisho_crypto::tokens::hash_token;
@@ -18,13 +19,13 @@ use serde::Serialize;
 /// Why an operator action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
-    /// Bad input (a brand code, an empty name, a contract of another brand).
+    /// Bad input (a brand code, an empty or overlong name).
     #[error("{0}")]
     Invalid(String),
     /// Client metadata the registration rules refuse (RFC 7591 error codes).
     #[error(transparent)]
     Metadata(#[from] MetadataError),
-    /// No such brand, client or contract.
+    /// No such brand, client or contract (also a contract of another brand).
     #[error("{0}")]
     NotFound(String),
     /// The brand code or client id is taken.
@@ -44,14 +45,11 @@ type Result<T> = std::result::Result<T, OperatorError>;
 
 pub async fn add_brand(op: &Op, code: &str, name: &str) -> Result<Brand> {
     let code = BrandCode::parse(code).map_err(|e| OperatorError::Invalid(e.to_string()))?;
-    if name.trim().is_empty() {
-        return Err(OperatorError::Invalid(
-            "the brand name must not be empty".into(),
-        ));
-    }
+    let name =
+        check_name(name, true).map_err(|e| OperatorError::Invalid(format!("brand name: {e}")))?;
     let brand = Brand {
         code,
-        name: name.trim().to_owned(),
+        name: name.to_owned(),
         mail_from: String::new(),
         theme: Default::default(),
         created_at: op.now(),
@@ -136,7 +134,10 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
             .await?
             .is_some_and(|k| k.brand == brand.code);
         if !same_brand {
-            return Err(OperatorError::Invalid(format!(
+            // A reference to nothing (as an unknown brand in the path): 404, not a malformed
+            // request, so that the API's description can promise that well-formed input is never
+            // a 400.
+            return Err(OperatorError::NotFound(format!(
                 "no contract {id} in brand {}",
                 brand.code
             )));
