@@ -4,17 +4,30 @@
 //! refused with a 4xx, answers match their documented status, headers and schemas, and nothing is
 //! a 5xx. A malformed body's answer names no Rust type.
 
-use crate::admin_api::{client_token, service_client, ADMIN};
+use crate::admin_api::{add_user, client_token, service_client, ADMIN};
+use sekisho_core::model::Role;
 use sekisho_e2e::{TestApp, BRAND};
 use serde_json::Value;
 
 /// One token for every operation: a client bound to the seed contract (`sekisho:admin`) that is
 /// also an operator (`sekisho:operator`).
-async fn token_for_all(app: &TestApp) -> String {
+async fn token_for_all(app: &TestApp) -> (String, String) {
     let seed = app.seed().await;
     let scopes = format!("{ADMIN} sekisho:operator");
     let (id, secret) = service_client(app, &scopes, Some(&seed.contract_id)).await;
-    client_token(app, &id, &secret).await
+    (client_token(app, &id, &secret).await, seed.contract_id)
+}
+
+/// A schemathesis configuration that gives `{user_id}` a real, registered user of the seed
+/// contract, so that the user operations' bodies reach their rules instead of a 404.
+fn config_with_user(dir: &std::path::Path, user_id: &str) -> std::path::PathBuf {
+    let path = dir.join("schemathesis.toml");
+    std::fs::write(
+        &path,
+        format!("[parameters]\n\"path.user_id\" = \"{user_id}\"\n"),
+    )
+    .unwrap();
+    path
 }
 
 // ISSUE-15: OpenAPI constraints. `schemathesis run --checks all` finds no mismatch between the
@@ -22,20 +35,24 @@ async fn token_for_all(app: &TestApp) -> String {
 #[tokio::test]
 async fn schemathesis_finds_no_mismatch_with_the_description() {
     let app = TestApp::spawn().await;
-    let token = token_for_all(&app).await;
+    let (token, contract) = token_for_all(&app).await;
+    let user = add_user(&app, &contract, "fuzzed@example.jp", Role::User).await;
     let schema = format!("{}/api/v1/openapi.json", app.issuer());
     let workdir = sekisho_testkit::target_dir().join("schemathesis");
     std::fs::create_dir_all(&workdir).unwrap();
+    let config = config_with_user(&workdir, &user);
     // The server runs in this process, on this test's runtime: the fuzzer runs as a child process
     // awaited asynchronously, so the server keeps answering it.
     let out = tokio::process::Command::new("python3")
-        .args(["-m", "schemathesis.cli", "run", &schema])
+        .args(["-m", "schemathesis.cli", "--config-file"])
+        .arg(&config)
+        .args(["run", &schema])
         .args(["--checks", "all"])
         .args(["-H", &format!("Authorization: Bearer {token}")])
         // Reproducible and bounded: a fixed seed, a fixed number of cases per operation, one
         // worker (2 cores are shared with the server), no example database left behind. No
         // `--max-time`: with it, fuzzing repeats until the time is spent.
-        .args(["--seed", "15", "--max-examples", "25", "--workers", "1"])
+        .args(["--seed", "15", "--max-examples", "100", "--workers", "1"])
         // Not the stateful phase: it follows listClients to deleteClient and deletes the very
         // client whose token the run uses, after which every answer is a 401 and nothing more
         // is tested. The other phases cover every operation's inputs and answers.
@@ -79,7 +96,7 @@ const RUST_WORDS: [&str; 8] = [
 #[tokio::test]
 async fn malformed_bodies_are_described_without_rust_types() {
     let app = TestApp::spawn().await;
-    let token = token_for_all(&app).await;
+    let (token, _) = token_for_all(&app).await;
     let http = reqwest::Client::new();
     let cases: [(&str, &str, &str); 7] = [
         ("users", r#"{"email": 5, "role": "user"}"#, "email"),
