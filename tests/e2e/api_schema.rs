@@ -5,8 +5,10 @@
 //! a 5xx. A malformed body's answer names no Rust type.
 
 use crate::admin_api::{add_user, client_token, service_client, ADMIN};
+use crate::two_factor::{excerpt, fields, page};
+use crate::user_lifecycle::{browser_get as get, contractor};
 use sekisho_core::model::Role;
-use sekisho_e2e::{TestApp, BRAND};
+use sekisho_e2e::{Hop, TestApp, BRAND};
 use serde_json::Value;
 
 /// One token for every operation: a client bound to the seed contract (`sekisho:admin`) that is
@@ -141,4 +143,63 @@ async fn malformed_bodies_are_described_without_rust_types() {
             assert!(!text.contains(word), "{body}: {text} names {word}");
         }
     }
+}
+
+// ISSUE-15: OpenAPI constraints (names are bounded). One rule on both doors: a 201-character name
+// is refused by the admin API (400 `invalid_name`) and by the console's invitation (400, with the
+// message in Japanese), and nothing is created; 200 characters of Japanese are accepted.
+#[tokio::test]
+async fn names_longer_than_200_characters_are_refused_on_every_door() {
+    let app = TestApp::spawn().await;
+    let (token, contract) = token_for_all(&app).await;
+    let count = || async { app.op.store.list_users(&contract).await.unwrap().len() };
+    let before = count().await;
+    let invite = |email: &'static str, name: String| {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/users", app.issuer()))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "email": email, "name": name, "role": "user" }))
+            .send()
+    };
+    let res = invite("long@example.jp", "あ".repeat(201)).await.unwrap();
+    assert_eq!(res.status(), 400);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["error"], "invalid_name", "{answer}");
+    let res = invite("ctl@example.jp", "a\nBcc: x@example.jp".into())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(count().await, before, "nothing created");
+
+    let console = contractor(&app).await;
+    let (_, users) = page(get(&app, &console, "admin").await);
+    let long = "あ".repeat(201);
+    let hop = console
+        .post(
+            &app.base,
+            &format!("/{BRAND}/admin/invite"),
+            &fields(
+                &users,
+                &[
+                    ("email", "long@example.jp"),
+                    ("name", &long),
+                    ("role", "user"),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    match hop {
+        Hop::Page { status, body, .. } => {
+            assert_eq!(status.as_u16(), 400, "{}", excerpt(&body));
+            assert!(body.contains("氏名は200文字以内"), "{}", excerpt(&body));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count().await, before, "nothing created");
+
+    let res = invite("ok@example.jp", "あ".repeat(200)).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["name"].as_str().unwrap().chars().count(), 200);
 }
