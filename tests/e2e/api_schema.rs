@@ -21,14 +21,17 @@ async fn token_for_all(app: &TestApp) -> (String, String) {
 }
 
 /// A schemathesis configuration that gives `{user_id}` a real, registered user of the seed
-/// contract, so that the user operations' bodies reach their rules instead of a 404.
-fn config_with_user(dir: &std::path::Path, user_id: &str) -> std::path::PathBuf {
+/// contract, so that the user operations' bodies reach their rules instead of a 404, and
+/// createClient's `contract_id` the seed contract, in its brand (`{code}`): which contracts exist
+/// is data, not something a schema can state, and an unknown one, or one of another brand, is a
+/// 400 (tests/e2e/admin_api.rs asserts it).
+fn config(dir: &std::path::Path, user_id: &str, contract_id: &str) -> std::path::PathBuf {
     let path = dir.join("schemathesis.toml");
-    std::fs::write(
-        &path,
-        format!("[parameters]\n\"path.user_id\" = \"{user_id}\"\n"),
-    )
-    .unwrap();
+    let text = format!(
+        "[parameters]\n\"path.user_id\" = \"{user_id}\"\n\"body.contract_id\" = \"{contract_id}\"\n\
+         \"path.code\" = \"{BRAND}\"\n"
+    );
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -42,7 +45,7 @@ async fn schemathesis_finds_no_mismatch_with_the_description() {
     let schema = format!("{}/api/v1/openapi.json", app.issuer());
     let workdir = sekisho_testkit::target_dir().join("schemathesis");
     std::fs::create_dir_all(&workdir).unwrap();
-    let config = config_with_user(&workdir, &user);
+    let config = config(&workdir, &user, &contract);
     // The server runs in this process, on this test's runtime: the fuzzer runs as a child process
     // awaited asynchronously, so the server keeps answering it.
     let out = tokio::process::Command::new("python3")

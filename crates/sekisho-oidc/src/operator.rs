@@ -19,13 +19,13 @@ use serde::Serialize;
 /// Why an operator action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
-    /// Bad input (a brand code, an empty or overlong name).
+    /// Bad input (a brand code, an empty or overlong name, a contract of another brand).
     #[error("{0}")]
     Invalid(String),
     /// Client metadata the registration rules refuse (RFC 7591 error codes).
     #[error(transparent)]
     Metadata(#[from] MetadataError),
-    /// No such brand, client or contract (also a contract of another brand).
+    /// No such brand, client or contract.
     #[error("{0}")]
     NotFound(String),
     /// The brand code or client id is taken.
@@ -134,10 +134,7 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
             .await?
             .is_some_and(|k| k.brand == brand.code);
         if !same_brand {
-            // A reference to nothing (as an unknown brand in the path): 404, not a malformed
-            // request, so that the API's description can promise that well-formed input is never
-            // a 400.
-            return Err(OperatorError::NotFound(format!(
+            return Err(OperatorError::Invalid(format!(
                 "no contract {id} in brand {}",
                 brand.code
             )));

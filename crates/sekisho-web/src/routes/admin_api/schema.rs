@@ -552,7 +552,8 @@ pub(super) fn new_client_schema() -> Value {
             "contract_id": {
                 "type": ["string", "null"],
                 "description": "The contract (of this brand) whose users the client manages \
-                    with `sekisho:admin` and `client_credentials`; an unknown one is a 404.",
+                    with `sekisho:admin` and `client_credentials`; one that is not a contract of \
+                    this brand is a 400 (`invalid_request`).",
             },
         },
         "allOf": [
