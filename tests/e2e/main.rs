@@ -12,6 +12,7 @@ mod account_lock;
 mod account_menu;
 mod active_directory;
 mod admin_api;
+mod api_schema;
 mod bad_input;
 mod browser;
 mod browser_ad;

@@ -17,6 +17,7 @@ use crate::tickets::{self, OtherChangePending, TicketToken};
 use crate::App;
 use sekisho_core::email::Email;
 use sekisho_core::model::{Brand, Contract, LoginMethod, Role, User, UserStatus};
+use sekisho_core::name::check_name;
 use sekisho_core::oauth::Lang;
 use sekisho_core::tickets::TicketPurpose;
 use sekisho_crypto::tokens::new_id;
@@ -40,6 +41,8 @@ pub enum DirectoryError {
     EmailTaken,
     /// Not a valid email address.
     EmailInvalid,
+    /// A name longer than `sekisho_core::name::MAX_NAME_CHARS` or with control characters.
+    NameInvalid,
     /// A login-method change or email change is already pending for the user (REQ-USER-7).
     OtherChangePending,
     /// The operation does not apply to this user's state (for example mailing a login-method
@@ -57,6 +60,7 @@ impl DirectoryError {
             DirectoryError::NotFound => "dir_not_found",
             DirectoryError::EmailTaken => "dir_email_taken",
             DirectoryError::EmailInvalid => "email_invalid",
+            DirectoryError::NameInvalid => "user_name_invalid",
             DirectoryError::OtherChangePending => "dir_other_change_pending",
             DirectoryError::WrongState => "dir_wrong_state",
             DirectoryError::BadRole => "dir_bad_role",
@@ -71,6 +75,7 @@ impl DirectoryError {
             DirectoryError::NotFound => "not_found",
             DirectoryError::EmailTaken => "email_taken",
             DirectoryError::EmailInvalid => "invalid_email",
+            DirectoryError::NameInvalid => "invalid_name",
             DirectoryError::OtherChangePending => "change_pending",
             DirectoryError::WrongState => "wrong_state",
             DirectoryError::BadRole => "invalid_role",
@@ -219,12 +224,13 @@ pub async fn invite(
         return Err(DirectoryError::BadRole);
     }
     let email = Email::parse(email).map_err(|_| DirectoryError::EmailInvalid)?;
+    let name = check_name(name, false).map_err(|_| DirectoryError::NameInvalid)?;
     let user = User {
         id: new_id("usr"),
         contract_id: actor.contract.id.clone(),
         brand: actor.contract.brand.clone(),
         email,
-        name: name.trim().to_owned(),
+        name: name.to_owned(),
         role,
         login_method: LoginMethod::Password,
         password_hash: None,

@@ -9,6 +9,7 @@ pub mod line;
 pub mod login;
 pub mod menu;
 pub mod model;
+pub mod name;
 pub mod oauth;
 pub mod password;
 pub mod phone;

@@ -9,6 +9,7 @@ use crate::error::OAuthError;
 use crate::registration::{self, ClientSpec, MetadataError};
 use crate::Op;
 use sekisho_core::model::{Brand, BrandCode, Client};
+use sekisho_core::name::check_name;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::secret::{serialize_exposed_option, Secret};
 use sekisho_crypto::tokens::hash_token;
@@ -18,7 +19,7 @@ use serde::Serialize;
 /// Why an operator action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
-    /// Bad input (a brand code, an empty name, a contract of another brand).
+    /// Bad input (a brand code, an empty or overlong name, a contract of another brand).
     #[error("{0}")]
     Invalid(String),
     /// Client metadata the registration rules refuse (RFC 7591 error codes).
@@ -44,14 +45,11 @@ type Result<T> = std::result::Result<T, OperatorError>;
 
 pub async fn add_brand(op: &Op, code: &str, name: &str) -> Result<Brand> {
     let code = BrandCode::parse(code).map_err(|e| OperatorError::Invalid(e.to_string()))?;
-    if name.trim().is_empty() {
-        return Err(OperatorError::Invalid(
-            "the brand name must not be empty".into(),
-        ));
-    }
+    let name =
+        check_name(name, true).map_err(|e| OperatorError::Invalid(format!("brand name: {e}")))?;
     let brand = Brand {
         code,
-        name: name.trim().to_owned(),
+        name: name.to_owned(),
         mail_from: String::new(),
         theme: Default::default(),
         created_at: op.now(),

@@ -27,6 +27,7 @@
 use crate::error::OAuthError;
 use crate::Op;
 use sekisho_core::model::{Brand, Client, ClientMetadata};
+use sekisho_core::name::InvalidName;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod, SUPPORTED_SCOPES};
 use sekisho_core::secret::{serialize_exposed, serialize_exposed_option, Secret};
 use sekisho_crypto::keyring::CLIENT_ASSERTION_ALGS;
@@ -38,8 +39,8 @@ use serde_json::{Map, Value};
 pub const MAX_REDIRECT_URIS: usize = 20;
 /// The longest redirect URI accepted, in bytes.
 pub const MAX_URI_LEN: usize = 2000;
-/// The longest client name accepted, in characters.
-pub const MAX_NAME_LEN: usize = 200;
+/// The longest client name accepted, in characters (every name's limit, `sekisho_core::name`).
+pub const MAX_NAME_LEN: usize = sekisho_core::name::MAX_NAME_CHARS;
 /// At most this many keys in a client's JWK Set.
 pub const MAX_JWKS_KEYS: usize = 10;
 
@@ -164,12 +165,15 @@ fn check_jwks(jwks: &Value) -> Result<(), MetadataError> {
 
 /// Applies the rules to a registrant's description: the metadata to store, or why not.
 pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError> {
-    let name = spec.name.trim().to_owned();
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(bad_metadata(format!(
-            "client_name is longer than {MAX_NAME_LEN} characters"
-        )));
-    }
+    let name = match sekisho_core::name::check_name(&spec.name, false) {
+        Ok(name) => name.to_owned(),
+        Err(InvalidName::TooLong) => {
+            return Err(bad_metadata(format!(
+                "client_name is longer than {MAX_NAME_LEN} characters"
+            )))
+        }
+        Err(e) => return Err(bad_metadata(format!("client_name: {e}"))),
+    };
     check_uri_list(&spec.redirect_uris, "redirect URIs").map_err(MetadataError::RedirectUri)?;
     check_uri_list(&spec.post_logout_redirect_uris, "post-logout redirect URIs")
         .map_err(MetadataError::ClientMetadata)?;

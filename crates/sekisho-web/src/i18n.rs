@@ -41,6 +41,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("forgot_sent_title", "メールを送信しました", "Email sent"),
     ("forgot_sent_body", "入力されたメールアドレスがログイン方法「メールアドレス・パスワード」で登録されている場合、パスワードリセットのご案内をお送りしました。メールに記載のURLから14日以内に新しいパスワードを登録してください。", "If the address you entered is registered to log in with an email address and password, we have sent it instructions to reset the password. Set a new password from the link in the email within 14 days."),
     ("email_invalid", "メールアドレスの形式が正しくありません。", "The email address is not valid."),
+    ("user_name_invalid", "氏名は200文字以内で、改行などの制御文字を含めずに入力してください。", "Enter a name of at most 200 characters, without line breaks or other control characters."),
     ("reset_title", "リセットパスワード", "Reset your password"),
     ("reset_done_title", "パスワードを再設定しました", "Your password is reset"),
     ("reset_done", "リセットパスワードの手続きが完了いたしました。", "Your password has been reset. Your account is unlocked."),

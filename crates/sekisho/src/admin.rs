@@ -7,6 +7,7 @@ use sekisho_core::email::Email;
 use sekisho_core::model::{
     AccessRoute, Brand, Contract, ContractState, LoginMethod, Plan, Role, TwoFactorSetting, User,
 };
+use sekisho_core::name::check_name;
 use sekisho_core::oauth::Lang;
 use sekisho_core::tickets::TicketPurpose;
 use sekisho_crypto::tokens::new_id;
@@ -35,8 +36,9 @@ pub async fn update_brand(op: &Op, code: &str, c: BrandChanges) -> anyhow::Resul
         .await?
         .with_context(|| format!("no brand {code}"))?;
     if let Some(name) = c.name {
-        anyhow::ensure!(!name.trim().is_empty(), "the brand name must not be empty");
-        brand.name = name.trim().to_owned();
+        brand.name = check_name(&name, true)
+            .map_err(|e| anyhow::anyhow!("brand name: {e}"))?
+            .to_owned();
     }
     if let Some(from) = c.mail_from {
         let from = from.trim().to_owned();
@@ -117,6 +119,7 @@ pub async fn create_contract(
         .find_brand(brand)
         .await?
         .with_context(|| format!("no brand {brand}"))?;
+    let name = check_name(name, true).map_err(|e| anyhow::anyhow!("contract name: {e}"))?;
     let contract = Contract {
         id: new_id("ctr"),
         brand: brand.code,
@@ -212,6 +215,10 @@ fn directory_error(e: DirectoryError) -> anyhow::Error {
         }
         DirectoryError::EmailTaken => anyhow::anyhow!("that address is already used in the brand"),
         DirectoryError::EmailInvalid => anyhow::anyhow!("that is not a mail address"),
+        DirectoryError::NameInvalid => anyhow::anyhow!(
+            "the name must be at most {} characters, without control characters",
+            sekisho_core::name::MAX_NAME_CHARS
+        ),
         other => anyhow::anyhow!("refused: {}", other.code()),
     }
 }

@@ -363,11 +363,10 @@ pub async fn contract_submit(
             Ok(found) => found,
             Err(page) => return Ok(page),
         };
-        let name = form.name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        let Ok(name) = sekisho_core::name::check_name(&form.name, true) else {
             let e = Some("contract_name_invalid");
             return Ok(contract_page(&state, &brand, lang, &s, &contract, e, None));
-        }
+        };
         state.op.store.rename_contract(&contract.id, name).await?;
         audit::audit(&state, "contract.renamed", &brand, Some(&user.id)).await;
         contract.name = name.to_owned();

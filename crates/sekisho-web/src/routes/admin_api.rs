@@ -146,8 +146,16 @@ async fn openapi(State(state): State<AppState>, Path(brand): Path<String>) -> Re
     }
 }
 
-/// The description for the brand whose issuer is `issuer`.
-fn document(issuer: &str) -> Document {
+/// The description for the brand whose issuer is `issuer`, with the request schemas that state
+/// rules between members (which utoipa's types cannot say) put in place.
+fn document(issuer: &str) -> serde_json::Value {
+    let mut doc = serde_json::to_value(typed_document(issuer)).unwrap_or_default();
+    doc["components"]["schemas"]["NewClientRequest"] = schema::new_client_schema();
+    doc
+}
+
+/// The description as utoipa builds it from the handlers and body types.
+fn typed_document(issuer: &str) -> Document {
     let mut doc = ApiDoc::openapi();
     doc.servers = Some(vec![Server::new(format!("{issuer}/api/v1"))]);
     let token_url = format!("{issuer}/token");
@@ -238,11 +246,69 @@ fn add_common_answers(op: &mut Operation) {
     answers.insert("500".into(), RefOr::T(server));
 }
 
-/// The request body as `T`, or a 400 that says why.
+/// The request body as `T`, or a 400 that says which member is wrong and how, in the
+/// description's words: serde's own messages name Rust types ("expected struct InviteRequest",
+/// "unknown variant"), which are no business of an API client (issue 15).
 fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the body is not what this operation takes: {e}"))
+    // Syntax first, so that a shape error is never reported as broken JSON or the reverse.
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        return Err(ApiError::bad_request("the body is not a JSON document"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let what = match inner.classify() {
+            serde_json::error::Category::Data => plain_data_error(&inner.to_string()),
+            // Valid JSON that a type reads as a syntax error (a number where one of a closed
+            // set of names belongs): serde's wording would be about JSON, not the value.
+            _ => "is not of the documented type".to_owned(),
+        };
+        if path == "." {
+            ApiError::bad_request(what)
+        } else {
+            ApiError::bad_request(format!("{path}: {what}"))
+        }
     })
+}
+
+/// serde's description of a value of the wrong shape, without the position and without Rust's
+/// names for types. Known forms are reworded; anything else that could name a type becomes a
+/// generic phrase.
+fn plain_data_error(message: &str) -> String {
+    // serde_json appends " at line L column C": the body is small, the member's path says more.
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    let message = message
+        .replacen("unknown variant", "unknown value", 1)
+        .replace("expected struct ", "expected an object ")
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected an object")
+        .replace("a map", "an object")
+        .replace("type: map", "type: object")
+        .replace("sequence", "an array");
+    // `expected an object InviteRequest`: the type's name follows the reworded phrase.
+    let message = match message.find("expected an object ") {
+        Some(i) => format!("{}expected an object", &message[..i]),
+        None => message,
+    };
+    let words = [
+        "struct",
+        "enum",
+        "variant",
+        "identifier",
+        "::",
+        "Option",
+        "tuple",
+        "unit",
+    ];
+    if words.iter().any(|w| message.contains(w)) {
+        "is not of the documented type".into()
+    } else {
+        message
+    }
 }
 
 /// The caller's language (descriptions of refusals), from Accept-Language; Japanese by default.
@@ -288,5 +354,104 @@ mod tests {
             serde_json::json!("https://op.example/VX5/api/v1")
         );
         assert!(doc["components"]["schemas"]["Error"].is_object());
+    }
+
+    /// ISSUE-15: OpenAPI constraints. The hand-written client schema names exactly the fields
+    /// `NewClientRequest` deserializes (a field added there fails here until the schema says it),
+    /// and every request body refuses unknown members, as the server does.
+    #[test]
+    fn request_schemas_match_the_body_types() {
+        let typed = serde_json::to_value(typed_document("https://op.example/VX5")).unwrap();
+        let doc = document("https://op.example/VX5");
+        let keys = |v: &serde_json::Value| {
+            let mut k: Vec<String> = v["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            k.sort();
+            k
+        };
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            keys(&schemas["NewClientRequest"]),
+            keys(&typed["components"]["schemas"]["NewClientRequest"])
+        );
+        for name in [
+            "InviteRequest",
+            "EmailChangeRequest",
+            "RoleRequest",
+            "EnabledRequest",
+            "NewBrandRequest",
+            "NewClientRequest",
+            "NewLineRequest",
+            "AccessRouteSetting",
+        ] {
+            assert_eq!(
+                schemas[name]["additionalProperties"],
+                serde_json::json!(false),
+                "{name}: {}",
+                schemas[name]
+            );
+        }
+    }
+
+    /// ISSUE-15: OpenAPI constraints. serde's wording is reworded without Rust type names.
+    #[test]
+    fn body_errors_name_no_rust_types() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code, reason = "only deserialized")]
+        struct Probe {
+            email: String,
+            role: sekisho_core::model::Role,
+            list: Vec<String>,
+        }
+        let cases = [
+            (
+                r#"{"email": 5, "role": "user", "list": []}"#,
+                "email: invalid type: integer `5`, expected a string",
+            ),
+            (
+                r#"{"email": "a", "role": "king", "list": []}"#,
+                "role: unknown value `king`",
+            ),
+            (
+                r#"{"email": "a", "role": 1, "list": []}"#,
+                "role: is not of the documented type",
+            ),
+            (
+                r#"{"email": "a", "role": "user", "list": {}}"#,
+                "list: invalid type: object, expected an array",
+            ),
+            (r#"{"email": "a", "role": "user"}"#, "missing field `list`"),
+            (
+                r#"{"email": "a", "role": "user", "list": [], "x": 1}"#,
+                "unknown field `x`",
+            ),
+            (r#""x""#, "expected an object\""),
+            (r#"{"#, "the body is not a JSON document"),
+            (
+                r#"{"email": "a", "role": "user", "list": []} x"#,
+                "the body is not a JSON document",
+            ),
+        ];
+        for (body, want) in cases {
+            let e = json_body::<Probe>(body.as_bytes()).unwrap_err();
+            let text = format!("{e:?}");
+            assert!(text.contains(want), "{body}: {text}");
+            for word in [
+                "struct",
+                "enum",
+                "variant",
+                "Probe",
+                "Role",
+                "::",
+                " at line ",
+            ] {
+                assert!(!text.contains(word), "{body}: {text}");
+            }
+        }
     }
 }

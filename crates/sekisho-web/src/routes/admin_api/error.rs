@@ -85,7 +85,9 @@ impl ApiError {
         let status = match &e {
             DirectoryError::NotAllowed => StatusCode::FORBIDDEN,
             DirectoryError::NotFound => StatusCode::NOT_FOUND,
-            DirectoryError::EmailInvalid | DirectoryError::BadRole => StatusCode::BAD_REQUEST,
+            DirectoryError::EmailInvalid
+            | DirectoryError::NameInvalid
+            | DirectoryError::BadRole => StatusCode::BAD_REQUEST,
             DirectoryError::EmailTaken
             | DirectoryError::OtherChangePending
             | DirectoryError::WrongState => StatusCode::CONFLICT,

@@ -7,12 +7,92 @@
 
 use sekisho_app::directory::UserView;
 use sekisho_app::lines::LineView;
+use sekisho_core::email::MAX_EMAIL_LEN;
 use sekisho_core::model::{AccessRoute, Brand, Client, LoginMethod, Role, UserStatus};
+use sekisho_core::name::MAX_NAME_CHARS;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::tickets::TicketPurpose;
+use sekisho_oidc::registration::{MAX_JWKS_KEYS, MAX_REDIRECT_URIS, MAX_URI_LEN};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
+
+// The request constraints below are the server's own rules written as JSON Schema (issue 15: the
+// description once accepted an empty `code`, `name`, `redirect_uris` or `email` that the server
+// refused). Schemathesis checks both directions in the e2e suite (`tests/e2e/api_schema.rs`):
+// every value the schema admits is accepted, every value it excludes is refused. Patterns use only
+// what ECMA-262 and Python's `re` read alike (no lookaround).
+
+/// No control characters (Unicode Cc), as `sekisho_core::name::check_name` refuses them.
+const NO_CONTROL: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// The same, with at least one character that is not a space (a required name).
+const NOT_BLANK: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+/// A mail address `sekisho_core::email::Email::parse` accepts: a dot-atom local part and a domain
+/// of two to four LDH labels. The pattern admits a subset of what the server takes (the local
+/// part's 64-character limit cannot be written without lookahead, so it allows at most one dot
+/// here, 32 characters either side); the description states the whole rule.
+const EMAIL_PATTERN: &str = concat!(
+    "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?",
+    "@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+    "(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?){1,3}$"
+);
+
+pub(super) fn email_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(EMAIL_PATTERN))
+        .min_length(Some(5))
+        .max_length(Some(MAX_EMAIL_LEN))
+        .description(Some(
+            "A mail address, ASCII only: a dot-atom local part (letters, digits and \
+             ``!#$%&'*+/=?^_`{|}~-``, dots only between them, at most 64 characters), `@`, and a \
+             domain of at least two labels of letters, digits and inner hyphens (at most 63 \
+             each); at most 254 characters in all. Compared and stored in lower case.",
+        ))
+        .build()
+}
+
+/// A person's name, optional: at most 200 characters, no control characters.
+fn user_name_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(MAX_NAME_CHARS))
+        .pattern(Some(NO_CONTROL))
+        .description(Some(
+            "At most 200 characters (counted as given), without line breaks or other control \
+             characters; surrounding spaces are trimmed.",
+        ))
+        .build()
+}
+
+/// A required name (a brand's): the same, and not only spaces.
+fn required_name_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_NAME_CHARS))
+        .pattern(Some(NOT_BLANK))
+        .description(Some(
+            "1 to 200 characters (counted as given), not only spaces, without line breaks or \
+             other control characters; surrounding spaces are trimmed.",
+        ))
+        .build()
+}
+
+/// A brand code, as `sekisho_core::model::BrandCode::parse` checks it.
+fn brand_code_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^[A-Z0-9]{2,16}$"))
+        .min_length(Some(2))
+        .max_length(Some(16))
+        .description(Some(
+            "2 to 16 upper-case letters and digits, such as `VX5`.",
+        ))
+        .build()
+}
 
 /// A string schema whose only values are `values`.
 fn names<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
@@ -120,8 +200,10 @@ impl From<UserView> for ApiUser {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
+    #[schema(schema_with = email_schema)]
     pub email: String,
     #[serde(default)]
+    #[schema(schema_with = user_name_schema, required = false)]
     pub name: String,
     #[schema(schema_with = assignable_role_schema)]
     pub role: Role,
@@ -131,6 +213,7 @@ pub struct InviteRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailChangeRequest {
+    #[schema(schema_with = email_schema)]
     pub new_email: String,
 }
 
@@ -173,13 +256,15 @@ impl ApiBrand {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBrandRequest {
-    /// 2 to 16 upper-case letters and digits.
+    #[schema(schema_with = brand_code_schema)]
     pub code: String,
+    #[schema(schema_with = required_name_schema)]
     pub name: String,
 }
 
 /// A client to register (RFC 7591 metadata names, checked by the same rules as the CLI and
-/// dynamic registration).
+/// dynamic registration). Its schema in the description is [`new_client_schema`], which states
+/// those rules; the derived one only names the fields (a unit test keeps the two in step).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClientRequest {
@@ -339,4 +424,170 @@ pub struct NewLineRequest {
 pub struct AccessRouteBody {
     #[schema(schema_with = access_route_schema)]
     pub access_route: AccessRoute,
+}
+
+/// An absolute redirect URI `sekisho_oidc::registration::check_redirect_uri` accepts: https, or
+/// http on a loopback host; no user information, fragment or `*`. Like [`EMAIL_PATTERN`], a
+/// subset written without lookaround (host labels start with a letter and have no `--`, so no
+/// host reads as an IPv4 number or an IDNA label; a port below 10000).
+const REDIRECT_URI_PATTERN: &str = concat!(
+    "^(https://[A-Za-z]([A-Za-z0-9]|-[A-Za-z0-9]){0,30}(\\.[A-Za-z]([A-Za-z0-9]|-[A-Za-z0-9]){0,30}){0,4}",
+    "|http://(127\\.0\\.0\\.1|localhost|\\[::1\\]))",
+    "(:[1-9][0-9]{0,3})?",
+    "(/[A-Za-z0-9._~!$&'()+,;=:@%/-]*)?",
+    "(\\?[A-Za-z0-9._~!$&'()+,;=:@%/?-]*)?$"
+);
+
+/// The members of a JWK that only a private or symmetric key has (`check_jwks` refuses them).
+const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The schema of [`NewClientRequest`]: each member's rule, and the rules between members that
+/// `sekisho_oidc::registration::client_metadata` applies (JSON Schema 2020-12, as OpenAPI 3.1
+/// allows):
+/// - the authorization code flow (also the default when `grant_types` is empty or absent) needs
+///   at least one redirect URI;
+/// - a public client (`none`) cannot use `client_credentials`;
+/// - `private_key_jwt` needs `jwks`.
+pub(super) fn new_client_schema() -> Value {
+    let uri_list = |what: &str| {
+        json!({
+            "type": "array",
+            "maxItems": MAX_REDIRECT_URIS,
+            "items": {
+                "type": "string",
+                "maxLength": MAX_URI_LEN,
+                "pattern": REDIRECT_URI_PATTERN,
+            },
+            "description": format!(
+                "{what}: at most {MAX_REDIRECT_URIS}, each an absolute URL of at most \
+                 {MAX_URI_LEN} bytes using https (http only on 127.0.0.1, [::1] or localhost), \
+                 without user information, fragment or `*`; matched exactly."
+            ),
+        })
+    };
+    let nullable_names = |values: Vec<&str>| {
+        let mut values: Vec<Value> = values.into_iter().map(Value::from).collect();
+        values.push(Value::Null);
+        json!({ "type": ["string", "null"], "enum": values })
+    };
+    let private_members: serde_json::Map<String, Value> = PRIVATE_JWK_MEMBERS
+        .iter()
+        .map(|m| ((*m).to_owned(), Value::Bool(false)))
+        .collect();
+    let method_is = |m: TokenEndpointAuthMethod| {
+        json!({
+            "required": ["token_endpoint_auth_method"],
+            "properties": { "token_endpoint_auth_method": { "const": m.as_str() } },
+        })
+    };
+    let mut auth_method = nullable_names(
+        TokenEndpointAuthMethod::ALL
+            .iter()
+            .map(|m| m.as_str())
+            .collect(),
+    );
+    auth_method["description"] = json!(
+        "Default: `client_secret_basic` (`private_key_jwt` when `jwks` is given); `none` makes a \
+         public client (PKCE, no secret), which cannot use `client_credentials`; \
+         `private_key_jwt` needs `jwks`."
+    );
+    let mut alg = nullable_names(SigningAlg::ALL.iter().map(|a| a.as_str()).collect());
+    alg["description"] = json!("Default: ES256.");
+    let mut schema = json!({
+        "type": "object",
+        "description": "A client to register (RFC 7591 metadata names, checked by the same rules \
+            as the CLI and dynamic registration).",
+        "additionalProperties": false,
+        "required": ["client_name"],
+        "properties": {
+            "client_name": {
+                "type": "string",
+                "maxLength": MAX_NAME_CHARS,
+                "pattern": NO_CONTROL,
+                "description": "At most 200 characters (counted as given), without line breaks \
+                    or other control characters; surrounding spaces are trimmed.",
+            },
+            "redirect_uris": uri_list("Redirect URIs; at least one unless `grant_types` leaves \
+                out `authorization_code`"),
+            "post_logout_redirect_uris": uri_list("Post-logout redirect URIs"),
+            "grant_types": {
+                "type": "array",
+                "items": { "type": "string", "enum": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>() },
+                "description": "Default (also when empty): `authorization_code` and \
+                    `refresh_token`. Repeated values count once.",
+            },
+            "token_endpoint_auth_method": auth_method,
+            "id_token_signed_response_alg": alg,
+            "jwks": {
+                "type": ["object", "null"],
+                "description": format!(
+                    "The client's public keys, a JWK Set, for `private_key_jwt`: 1 to \
+                     {MAX_JWKS_KEYS} keys, each with a `kty` other than `oct` and none of the \
+                     private members ({}).",
+                    PRIVATE_JWK_MEMBERS.join(", ")
+                ),
+                "required": ["keys"],
+                "properties": {
+                    "keys": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_JWKS_KEYS,
+                        "items": {
+                            "type": "object",
+                            "required": ["kty"],
+                            "properties": {
+                                "kty": { "type": "string", "not": { "const": "oct" } },
+                            },
+                        },
+                    },
+                },
+            },
+            "scope": {
+                "type": ["string", "null"],
+                "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F\"\\\\]*$",
+                "description": "Space-separated scopes the client may obtain: `sekisho:admin` \
+                    (with `contract_id`, or in an admin's code flow), `sekisho:operator`. No \
+                    control characters, `\"` or `\\`.",
+            },
+            "contract_id": {
+                "type": ["string", "null"],
+                "description": "The contract (of this brand) whose users the client manages \
+                    with `sekisho:admin` and `client_credentials`; one that is not a contract of \
+                    this brand is a 400 (`invalid_request`).",
+            },
+        },
+        "allOf": [
+            {
+                "if": { "anyOf": [
+                    { "not": { "required": ["grant_types"] } },
+                    { "properties": { "grant_types": { "maxItems": 0 } } },
+                    { "properties": { "grant_types": { "contains": { "const": "authorization_code" } } } },
+                ] },
+                "then": {
+                    "required": ["redirect_uris"],
+                    "properties": { "redirect_uris": { "minItems": 1 } },
+                },
+            },
+            {
+                "if": method_is(TokenEndpointAuthMethod::None),
+                "then": { "properties": { "grant_types": {
+                    "not": { "contains": { "const": "client_credentials" } },
+                } } },
+            },
+            {
+                "if": method_is(TokenEndpointAuthMethod::PrivateKeyJwt),
+                "then": {
+                    "required": ["jwks"],
+                    "properties": { "jwks": { "type": "object" } },
+                },
+            },
+        ],
+    });
+    // A key with any private member (whatever its value) is refused: `false` forbids presence.
+    if let Some(key) =
+        schema["properties"]["jwks"]["properties"]["keys"]["items"]["properties"].as_object_mut()
+    {
+        key.extend(private_members);
+    }
+    schema
 }
