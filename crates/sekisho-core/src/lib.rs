@@ -12,6 +12,7 @@ pub mod model;
 pub mod oauth;
 pub mod password;
 pub mod phone;
+pub mod sealing;
 pub mod secret;
 pub mod tickets;
 pub mod two_factor;

@@ -253,3 +253,32 @@ pub use sekisho_oidc::operator::{NewClient, RegisteredClient};
 pub async fn register_client(op: &Op, c: NewClient) -> anyhow::Result<RegisteredClient> {
     Ok(operator::register_client(op, c).await?)
 }
+
+/// What `sekisho kek rotate` did, and how the secrets are kept afterwards.
+#[derive(Debug, Serialize)]
+pub struct KekRotation {
+    pub report: sekisho_store::SecretsReport,
+    pub status: sekisho_store::SecretsStatus,
+}
+
+/// Seals every stored secret again with the primary (first) configured key-encryption key, in
+/// one transaction (ISSUE-15: secrets at rest). Values under any other configured key are opened
+/// with it; once `status` shows only the primary key, the old keys may be removed.
+pub async fn rotate_kek(op: &Op) -> anyhow::Result<KekRotation> {
+    anyhow::ensure!(
+        op.store.has_cipher(),
+        "no key-encryption key is configured: set {}",
+        crate::kek::SETTINGS
+    );
+    let report = op
+        .store
+        .seal_secrets(true)
+        .await
+        .map_err(crate::kek::explain)?;
+    // The key ring holds keys opened before: read the resealed rows next time.
+    op.keys.invalidate();
+    Ok(KekRotation {
+        report,
+        status: op.store.secrets_status().await?,
+    })
+}

@@ -4,5 +4,6 @@
 pub mod admin;
 pub mod config;
 pub mod demo;
+pub mod kek;
 pub mod line_entry;
 pub mod server;

@@ -64,6 +64,21 @@ enum DataCommand {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// The key-encryption key that seals the secrets stored in the database.
+    #[command(subcommand)]
+    Kek(KekCmd),
+}
+
+#[derive(Subcommand)]
+enum KekCmd {
+    /// Print a new random key-encryption key (base64, 32 bytes) for kek_file / SEKISHO_KEY_ENCRYPTION_KEY.
+    /// Opens no database.
+    Generate,
+    /// How the stored secrets are kept: how many in clear, how many sealed by each key id.
+    Status,
+    /// Seal every stored secret again with the first configured key, in one transaction
+    /// (list the new key first and the old one after it, run this, then drop the old one).
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -297,6 +312,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { demo } => return server::serve(&config, demo).await,
         Command::Data(command) => command,
     };
+    if let DataCommand::Kek(KekCmd::Generate) = command {
+        // A key is printed, not logged, and no database is needed to make one.
+        println!("{}", sekisho_crypto::kek::Kek::generate());
+        return Ok(());
+    }
     let op = server::build_op(&config, Arc::new(SystemClock)).await?;
     let json = cli.json;
     match command {
@@ -463,6 +483,9 @@ async fn main() -> anyhow::Result<()> {
             emit(json, &serde_json::json!({ "rotated": rotated }))?
         }
         DataCommand::Keys(KeysCmd::List) => emit(json, &op.keys.list().await?)?,
+        DataCommand::Kek(KekCmd::Generate) => {}
+        DataCommand::Kek(KekCmd::Status) => emit(json, &op.store.secrets_status().await?)?,
+        DataCommand::Kek(KekCmd::Rotate) => emit(json, &admin::rotate_kek(&op).await?)?,
     }
     op.store.close().await;
     Ok(())
