@@ -35,6 +35,7 @@ mod rp_node;
 mod rp_openidconnect;
 mod support;
 mod ticket_scope;
+mod token_scope;
 mod two_factor;
 mod upstream;
 mod upstream_rogue;

@@ -181,6 +181,16 @@ enum ClientCmd {
         #[arg(long)]
         brand: String,
     },
+    /// Register a client as a resource server, which may introspect every token of its brand
+    /// (other clients learn only about their own tokens); `--off` withdraws it.
+    ResourceServer {
+        #[arg(long)]
+        brand: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 #[derive(Args)]
@@ -445,6 +455,7 @@ async fn main() -> anyhow::Result<()> {
                 .await?
                 .into_iter()
                 .collect();
+            let resource_servers = op.store.resource_servers(&brand).await?;
             let list: Vec<_> = op
                 .store
                 .list_clients(&brand)
@@ -455,11 +466,23 @@ async fn main() -> anyhow::Result<()> {
                     serde_json::json!({
                         "client_id": c.client_id,
                         "contract_id": contract,
+                        "resource_server": resource_servers.contains(&c.client_id),
                         "metadata": c.metadata,
                     })
                 })
                 .collect();
             emit(json, &list)?
+        }
+        DataCommand::Client(ClientCmd::ResourceServer {
+            brand,
+            client_id,
+            off,
+        }) => {
+            sekisho_oidc::operator::set_resource_server(&op, &brand, &client_id, !off).await?;
+            emit(
+                json,
+                &serde_json::json!({ "client_id": client_id, "resource_server": !off }),
+            )?
         }
         DataCommand::Keys(KeysCmd::Generate) => emit(
             json,
