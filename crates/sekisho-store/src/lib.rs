@@ -9,12 +9,14 @@
 
 mod ad;
 mod audit;
+mod backup;
 mod brands;
 mod client_contracts;
 mod clients;
 mod contracts;
 mod error;
 mod grants;
+mod initial_tokens;
 mod keys;
 mod lines;
 mod lockout;
@@ -32,6 +34,7 @@ pub use error::StoreError;
 pub use grants::{
     AuthRequestRecord, CodeExchange, CodeRecord, GrantRecord, RefreshRecord, RefreshRotation,
 };
+pub use initial_tokens::InitialTokenRecord;
 pub use keys::SigningKeyRecord;
 pub use lines::{LineAdded, LineRecord};
 pub use lockout::FailureOutcome;
