@@ -300,7 +300,10 @@ fn backup_is_a_sound_copy_with_the_data() {
     let done = cli.ok(&["backup", target.to_str().unwrap()]);
     assert!(done["bytes"].as_u64().unwrap() > 0, "{done}");
     assert_eq!(sqlite(&target, "PRAGMA integrity_check"), ["ok"]);
-    assert_eq!(sqlite(&target, "SELECT id FROM contracts"), [contract.as_str()]);
+    assert_eq!(
+        sqlite(&target, "SELECT id FROM contracts"),
+        [contract.as_str()]
+    );
     assert_eq!(
         sqlite(&target, "SELECT email FROM users"),
         ["owner@example.jp"]
