@@ -203,6 +203,8 @@ impl TestApp {
             initial_access_token_hashes: vec![sekisho_crypto::tokens::hash_token(
                 INITIAL_ACCESS_TOKEN,
             )],
+            // Every suite runs with the stored secrets sealed, on SQLite and PostgreSQL alike.
+            key_encryption_key: sekisho_crypto::kek::Kek::generate().into(),
             ..Config::default()
         };
         // The upstream providers first: the clock moves them.

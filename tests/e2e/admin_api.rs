@@ -238,6 +238,7 @@ fn sample_body(id: &str) -> Option<Value> {
         "setUserEnabled" => Some(json!({ "enabled": false })),
         "createBrand" => Some(json!({ "code": "VX9", "name": "x" })),
         "createClient" => Some(json!({ "client_name": "x", "redirect_uris": [REDIRECT_URI] })),
+        "setResourceServer" => Some(json!({ "resource_server": true })),
         "addLine" => Some(json!({ "number": "CAF0123456789" })),
         "setAccessRoute" => Some(json!({ "access_route": "line_only" })),
         _ => None,
@@ -716,6 +717,38 @@ async fn every_documented_operation_works_through_the_description() {
     .await;
     let a = api.call("listUsers", &[], Some(&unbound_token), None).await;
     assert_eq!((a.status, error_code(&a.body)), (403, "forbidden"));
+
+    // ISSUE-15: introspection scope — the operator registers a client as a resource server (it
+    // may then introspect every token of the brand) and withdraws it; an unknown client is 404.
+    for on in [true, false] {
+        let a = api
+            .call(
+                "setResourceServer",
+                &[("code", BRAND), ("client_id", &new_id)],
+                Some(&operator),
+                Some(json!({ "resource_server": on })),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.body["resource_server"], on);
+        assert_eq!(
+            app.op
+                .store
+                .client_is_resource_server(&new_id)
+                .await
+                .unwrap(),
+            on
+        );
+    }
+    let a = api
+        .call(
+            "setResourceServer",
+            &[("code", BRAND), ("client_id", "cli_unknown")],
+            Some(&operator),
+            Some(json!({ "resource_server": true })),
+        )
+        .await;
+    assert_eq!(a.status, 404);
 
     // Deleting a client stops it at once: its token here, its secret at the token endpoint.
     let a = api

@@ -457,3 +457,27 @@ async fn rfc7592_refuses_other_tokens() {
     let a = send(http().get(config_uri), Some(token)).await;
     assert_eq!(a.status, 200, "still registered: {}", a.body);
 }
+
+// ISSUE-15: operator CLI — an initial access token made by `sekisho initial-access-token create`
+// (stored as its hash only) registers a client over RFC 7591, in its brand only, until revoked.
+#[tokio::test]
+async fn a_cli_made_initial_access_token_registers_until_revoked() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let made = sekisho::admin::create_initial_access_token(&app.op, Some("VX5"), "A", None)
+        .await
+        .unwrap();
+    let token = made.token.expose().clone();
+    let metadata = json!({ "client_name": "CLI token RP", "redirect_uris": [REDIRECT_URI] });
+    let a = register(&app, Some(&token), &metadata).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert!(app
+        .op
+        .store
+        .revoke_initial_access_token(&made.record.id, app.clock.now())
+        .await
+        .unwrap());
+    let a = register(&app, Some(&token), &metadata).await;
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert_eq!(error_code(&a.body), "invalid_token");
+}

@@ -39,6 +39,7 @@ mod rp_openidconnect;
 mod stored_state;
 mod support;
 mod ticket_scope;
+mod token_scope;
 mod two_factor;
 mod upstream;
 mod upstream_rogue;

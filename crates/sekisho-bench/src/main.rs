@@ -71,8 +71,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let port = server::free_port()?;
     let base = format!("http://127.0.0.1:{port}");
+    // The stored secrets are sealed as in production (PostgreSQL has no default key).
+    let kek = sekisho_crypto::kek::Kek::generate();
     let config = sekisho::config::Config {
         database_url: database_url.clone().into(),
+        key_encryption_key: kek.clone().into(),
         public_url: base.clone(),
         ..Default::default()
     };
@@ -101,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let env: Vec<(String, String)> = vec![
         ("SEKISHO_DATABASE_URL".into(), database_url.clone()),
+        ("SEKISHO_KEY_ENCRYPTION_KEY".into(), kek.clone()),
         ("SEKISHO_LISTEN".into(), format!("127.0.0.1:{port}")),
         ("SEKISHO_PUBLIC_URL".into(), base.clone()),
         ("SEKISHO_LOG".into(), "warn".into()),

@@ -13,6 +13,7 @@ pub mod name;
 pub mod oauth;
 pub mod password;
 pub mod phone;
+pub mod sealing;
 pub mod secret;
 pub mod tickets;
 pub mod two_factor;

@@ -26,7 +26,7 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "brand",
 ];
 
-pub fn metadata(op: &Op, brand: &str) -> Value {
+pub async fn metadata(op: &Op, brand: &str) -> Value {
     let e = |path: &str| op.endpoint(brand, path);
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
     let auth_methods: Vec<&str> = TokenEndpointAuthMethod::ALL
@@ -73,7 +73,7 @@ pub fn metadata(op: &Op, brand: &str) -> Value {
         "backchannel_logout_supported": false,
     });
     // RFC 7591 §3 / RFC 8414: only where an initial access token can register clients.
-    if crate::registration::enabled(op, brand) {
+    if crate::registration::enabled(op, brand).await {
         meta["registration_endpoint"] = json!(e("clients"));
     }
     meta

@@ -2,6 +2,11 @@
 //!
 //! Anything not active — unknown, expired, revoked, another brand's — is `{"active": false}` with
 //! no reason, as §2.2 requires.
+//!
+//! Invariant (ISSUE-15): a client learns about its own tokens only; a client the operator
+//! registered as a resource server (`Store::client_is_resource_server`) about every token of its
+//! brand. Another client's token is `{"active": false}` to anyone else (RFC 7662 §4: the server
+//! decides who may ask, and must not tell a client about tokens it has no business with).
 
 use crate::client_auth::{self, Presented};
 use crate::error::OAuthError;
@@ -17,7 +22,7 @@ pub async fn introspect(
     presented: &Presented,
     form: &HashMap<String, String>,
 ) -> Result<Value, OAuthError> {
-    client_auth::authenticate(
+    let caller = client_auth::authenticate(
         op,
         brand,
         presented,
@@ -73,5 +78,18 @@ pub async fn introspect(
             None => as_refresh().await,
         }
     };
-    Ok(found.unwrap_or(inactive))
+    let Some(found) = found else {
+        return Ok(inactive);
+    };
+    let own = found.get("client_id").and_then(Value::as_str) == Some(caller.client_id.as_str());
+    if own
+        || op
+            .store
+            .client_is_resource_server(&caller.client_id)
+            .await?
+    {
+        Ok(found)
+    } else {
+        Ok(inactive)
+    }
 }

@@ -196,13 +196,20 @@ pub async fn verify_access_token(
     token: &str,
 ) -> Result<VerifiedAccess, OAuthError> {
     let v = decode_access_token(op, brand, token).await?;
+    let issued_at = v.claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
     if !op
         .store
-        .access_token_active(&v.jti, v.grant_id.as_deref(), op.now())
+        .client_access_token_active(
+            &v.jti,
+            v.grant_id.as_deref(),
+            &v.client_id,
+            issued_at,
+            op.now(),
+        )
         .await?
     {
         return Err(OAuthError::invalid_token(
-            "the access token was revoked, or its contract has ended",
+            "the access token was revoked, its client deleted, or its contract has ended",
         ));
     }
     Ok(v)

@@ -194,6 +194,21 @@ pub async fn delete_client(op: &Op, brand: &str, client_id: &str) -> Result<()> 
     Ok(())
 }
 
+/// Registers a client of `brand` as a resource server, or withdraws it (ISSUE-15: introspection
+/// scope). A resource server may introspect every token of its brand; any other client only its
+/// own. An operator decision, kept outside the RFC 7591 metadata a client writes itself.
+pub async fn set_resource_server(op: &Op, brand: &str, client_id: &str, on: bool) -> Result<()> {
+    let not_found = || OperatorError::NotFound(format!("no client {client_id} in brand {brand}"));
+    let found = op.store.find_client(client_id).await?;
+    if found.is_none_or(|c| c.brand.as_str() != brand) {
+        return Err(not_found());
+    }
+    if !op.store.set_client_resource_server(client_id, on).await? {
+        return Err(not_found());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -299,12 +299,21 @@ impl InitialAccessToken {
     }
 }
 
-/// Whether dynamic registration is open to holders of an initial access token in `brand`.
-pub fn enabled(op: &Op, brand: &str) -> bool {
+/// Whether dynamic registration is open to holders of an initial access token in `brand`: one
+/// in the configuration, or a live one the operator made with the CLI (ISSUE-15).
+pub async fn enabled(op: &Op, brand: &str) -> bool {
     op.config
         .initial_access_tokens
         .iter()
         .any(|t| t.allows(brand))
+        || op
+            .store
+            .initial_access_tokens_open(brand, op.now())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading initial access tokens failed");
+                false
+            })
 }
 
 /// Why a registration request is refused.
@@ -329,16 +338,27 @@ impl From<sekisho_store::StoreError> for RegistrationError {
     }
 }
 
-fn check_initial_token(op: &Op, brand: &str, token: Option<&str>) -> Result<(), RegistrationError> {
+async fn check_initial_token(
+    op: &Op,
+    brand: &str,
+    token: Option<&str>,
+) -> Result<(), RegistrationError> {
     let token = token.ok_or(RegistrationError::MissingToken)?;
     let presented = hash_token(token);
     // Every configured token is compared, in constant time, whatever matched before.
-    let matched = op
+    let configured = op
         .config
         .initial_access_tokens
         .iter()
         .filter(|t| t.allows(brand))
         .fold(false, |ok, t| constant_time_eq(&presented, &t.hash) | ok);
+    // The operator's stored tokens are looked up by hash: the hash of a 256-bit random token
+    // tells nothing about another one, so the lookup's timing leaks nothing useful.
+    let matched = configured
+        || op
+            .store
+            .initial_access_token_valid(&presented, brand, op.now())
+            .await?;
     if matched {
         Ok(())
     } else {
@@ -623,7 +643,7 @@ pub async fn register(
     initial_access_token: Option<&str>,
     body: &Value,
 ) -> Result<ClientInformation, RegistrationError> {
-    check_initial_token(op, brand.code.as_str(), initial_access_token)?;
+    check_initial_token(op, brand.code.as_str(), initial_access_token).await?;
     let metadata = client_metadata(parse_metadata(body)?)?;
     let (client_id, secret) = issue_credentials(metadata.token_endpoint_auth_method, None);
     let registration_access_token = Secret::new(random_token());

@@ -56,3 +56,41 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Marks the client a resource server (it may introspect every token of its brand) or not.
+    /// False when there is no such client.
+    pub async fn set_client_resource_server(&self, client_id: &str, on: bool) -> Result<bool> {
+        let done = sqlx::query("UPDATE clients SET resource_server = $1 WHERE client_id = $2")
+            .bind(i64::from(on))
+            .bind(client_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether the operator registered the client as a resource server. Read at every
+    /// introspection (not cached), so a change takes effect at once.
+    pub async fn client_is_resource_server(&self, client_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT resource_server FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => col::<i64>(&r, "resource_server")? != 0,
+            None => false,
+        })
+    }
+
+    /// The brand's clients registered as resource servers, for listings.
+    pub async fn resource_servers(&self, brand: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT client_id FROM clients WHERE brand_code = $1 AND resource_server <> 0 \
+             ORDER BY client_id",
+        )
+        .bind(brand)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| col(r, "client_id")).collect()
+    }
+}

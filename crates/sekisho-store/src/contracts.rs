@@ -180,6 +180,18 @@ impl Store {
         row.as_ref().map(contract).transpose()
     }
 
+    /// A brand's contracts, oldest first (the operator's `contract list`).
+    pub async fn list_contracts(&self, brand: &str) -> Result<Vec<Contract>> {
+        let rows = sqlx::query(
+            "SELECT id, brand_code, name, plan, state, two_factor, access_route, created_at \
+             FROM contracts WHERE brand_code = $1 ORDER BY created_at, id",
+        )
+        .bind(brand)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(contract).collect()
+    }
+
     /// Fails with [`StoreError::Conflict`] when the email is already used in the brand.
     pub async fn insert_user(&self, u: &User) -> Result<()> {
         insert_user(&self.writer, u).await

@@ -11,6 +11,13 @@ pub enum StoreError {
     Corrupt(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored secret could not be opened (ISSUE-15: secrets at rest): no KEK is configured, or
+    /// not the one that sealed it. `what` names the value (table, column, row).
+    #[error("stored secret {what}: {error}")]
+    Sealed {
+        what: String,
+        error: sekisho_core::sealing::SealError,
+    },
     #[error("database error: {0}")]
     Db(sqlx::Error),
 }

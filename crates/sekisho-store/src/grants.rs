@@ -403,8 +403,34 @@ impl Store {
         grant_id: Option<&str>,
         now: i64,
     ) -> Result<bool> {
+        self.token_live(jti, grant_id, None, now).await
+    }
+
+    /// [`Store::access_token_active`], and the client the token was issued to still registered
+    /// since before `issued_at` (ISSUE-15: a deleted client's tokens end with it, those it got for
+    /// itself with `client_credentials` too, even when an id is registered again). One query.
+    pub async fn client_access_token_active(
+        &self,
+        jti: &str,
+        grant_id: Option<&str>,
+        client_id: &str,
+        issued_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        self.token_live(jti, grant_id, Some((client_id, issued_at)), now)
+            .await
+    }
+
+    async fn token_live(
+        &self,
+        jti: &str,
+        grant_id: Option<&str>,
+        client: Option<(&str, i64)>,
+        now: i64,
+    ) -> Result<bool> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) AS revoked, \
+             (SELECT COUNT(*) FROM clients WHERE client_id = $5 AND created_at <= $6) AS client, \
              (SELECT COUNT(*) FROM grants g \
                LEFT JOIN users u ON u.id = g.user_id \
                LEFT JOIN contracts c ON c.id = u.contract_id \
@@ -416,11 +442,16 @@ impl Store {
         .bind(grant_id.unwrap_or(""))
         .bind(sekisho_core::menu::TRIAL_LENGTH)
         .bind(now)
+        .bind(client.map_or("", |c| c.0))
+        .bind(client.map_or(0, |c| c.1))
         .fetch_one(&self.pool)
         .await?;
         let revoked: i64 = col(&row, "revoked")?;
         let live: i64 = col(&row, "live")?;
-        Ok(revoked == 0 && (grant_id.is_none() || live == 1))
+        let client_live: i64 = col(&row, "client")?;
+        Ok(revoked == 0
+            && (grant_id.is_none() || live == 1)
+            && (client.is_none() || client_live == 1))
     }
 
     /// Records a `private_key_jwt` assertion's (issuer, jti); false if it was seen before (replay).

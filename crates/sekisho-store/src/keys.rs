@@ -1,3 +1,4 @@
+use crate::secrets::place;
 use crate::{col, Result, Store};
 
 /// A signing key as stored. `private_jwk` never leaves the process: no API prints it.
@@ -41,7 +42,10 @@ impl Store {
         )
         .bind(&key.kid)
         .bind(&key.alg)
-        .bind(&key.private_jwk)
+        .bind(self.seal_secret(
+            &place("signing_keys", "private_jwk", &key.kid),
+            &key.private_jwk,
+        )?)
         .bind(&key.public_jwk)
         .bind(key.created_at)
         .execute(&mut *tx)
@@ -50,7 +54,7 @@ impl Store {
         Ok(())
     }
 
-    /// Every key not yet pruned, newest first.
+    /// Every key not yet pruned, newest first, private parts opened.
     pub async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(
             "SELECT kid, alg, private_jwk, public_jwk, created_at, retired_at FROM signing_keys \
@@ -60,10 +64,15 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
+                let kid: String = col(r, "kid")?;
+                let private_jwk = self.open_secret(
+                    &place("signing_keys", "private_jwk", &kid),
+                    col(r, "private_jwk")?,
+                )?;
                 Ok(SigningKeyRecord {
-                    kid: col(r, "kid")?,
+                    kid,
                     alg: col(r, "alg")?,
-                    private_jwk: col(r, "private_jwk")?,
+                    private_jwk,
                     public_jwk: col(r, "public_jwk")?,
                     created_at: col(r, "created_at")?,
                     retired_at: col(r, "retired_at")?,

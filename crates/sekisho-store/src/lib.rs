@@ -9,17 +9,20 @@
 
 mod ad;
 mod audit;
+mod backup;
 mod brands;
 mod client_contracts;
 mod clients;
 mod contracts;
 mod error;
 mod grants;
+mod initial_tokens;
 mod keys;
 mod lines;
 mod lockout;
 mod mail;
 mod second_factor;
+mod secrets;
 mod sessions;
 mod tickets;
 mod upstream;
@@ -31,11 +34,13 @@ pub use error::StoreError;
 pub use grants::{
     AuthRequestRecord, CodeExchange, CodeRecord, GrantRecord, RefreshRecord, RefreshRotation,
 };
+pub use initial_tokens::InitialTokenRecord;
 pub use keys::SigningKeyRecord;
 pub use lines::{LineAdded, LineRecord};
 pub use lockout::FailureOutcome;
 pub use mail::MailRecord;
 pub use second_factor::{ChallengeRecord, SecondFactorRecord};
+pub use secrets::{SecretsReport, SecretsStatus};
 pub use sessions::{PoolStats, SessionRecord, StoredCounts};
 pub use tickets::TicketRecord;
 pub use upstream::{TakenState, UpstreamBinding, UpstreamStateRecord};
@@ -76,11 +81,15 @@ impl Backend {
 /// are the same pool. On SQLite `writer` is one connection: SQLite has one write lock per file,
 /// and writers on several connections collide and sleep in its busy handler (milliseconds each);
 /// one writer connection queues them in-process instead, without sleeping.
+///
+/// With a cipher (`with_cipher`), the secrets it stores (signing keys' private parts, TOTP
+/// secrets) are sealed before they are written and opened after they are read (`secrets.rs`).
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    cipher: Option<std::sync::Arc<dyn sekisho_core::sealing::SecretCipher>>,
 }
 
 impl Store {
@@ -115,6 +124,7 @@ impl Store {
             pool,
             writer,
             backend,
+            cipher: None,
         })
     }
 

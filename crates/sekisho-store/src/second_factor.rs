@@ -4,6 +4,7 @@
 //! Invariant: every check that must happen once is one conditional UPDATE (a TOTP step, an SMS
 //! code, a recovery code, an attempt counter), so two parallel requests cannot both pass.
 
+use crate::secrets::place;
 use crate::{col, parsed, Result, Store};
 use sekisho_core::login::Continuation;
 use sekisho_core::oauth::Amr;
@@ -61,21 +62,31 @@ const CHALLENGE_COLUMNS: &str = "sid, user_id, amr, next, mode, reason, stage, m
     totp_secret, code_hash, code_expires_at, attempts, sends, send_failed, remember, proven, \
     created_at, expires_at";
 
-fn factor(row: &AnyRow) -> Result<SecondFactorRecord> {
+fn factor(store: &Store, row: &AnyRow) -> Result<SecondFactorRecord> {
+    let user_id: String = col(row, "user_id")?;
+    let totp_secret = col::<Option<String>>(row, "totp_secret")?
+        .map(|v| store.open_secret(&place("second_factors", "totp_secret", &user_id), v))
+        .transpose()?
+        .map(Secret::new);
     Ok(SecondFactorRecord {
-        user_id: col(row, "user_id")?,
+        user_id,
         method: parsed(col(row, "method")?, "method", SecondFactorMethod::parse)?,
         phone: col(row, "phone")?,
-        totp_secret: col::<Option<String>>(row, "totp_secret")?.map(Secret::new),
+        totp_secret,
         last_totp_step: col(row, "last_totp_step")?,
         recovery_hash: col(row, "recovery_hash")?,
         created_at: col(row, "created_at")?,
     })
 }
 
-fn challenge(row: &AnyRow) -> Result<ChallengeRecord> {
+fn challenge(store: &Store, row: &AnyRow) -> Result<ChallengeRecord> {
+    let sid: String = col(row, "sid")?;
+    let totp_secret = col::<Option<String>>(row, "totp_secret")?
+        .map(|v| store.open_secret(&place("second_factor_challenges", "totp_secret", &sid), v))
+        .transpose()?
+        .map(Secret::new);
     Ok(ChallengeRecord {
-        sid: col(row, "sid")?,
+        sid,
         user_id: col(row, "user_id")?,
         amr: Amr::split(&col::<String>(row, "amr")?),
         next: Continuation::from_stored(&col::<String>(row, "next")?),
@@ -86,7 +97,7 @@ fn challenge(row: &AnyRow) -> Result<ChallengeRecord> {
             .map(|m| parsed(m, "method", SecondFactorMethod::parse))
             .transpose()?,
         phone: col(row, "phone")?,
-        totp_secret: col::<Option<String>>(row, "totp_secret")?.map(Secret::new),
+        totp_secret,
         code_hash: col(row, "code_hash")?,
         code_expires_at: col(row, "code_expires_at")?,
         attempts: col(row, "attempts")?,
@@ -123,11 +134,21 @@ impl Store {
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(factor).transpose()
+        row.as_ref().map(|r| factor(self, r)).transpose()
     }
 
     /// Registers (or replaces) the user's second factor.
     pub async fn enrol_second_factor(&self, f: &SecondFactorRecord) -> Result<()> {
+        let totp_secret = f
+            .totp_secret
+            .as_ref()
+            .map(|s| {
+                self.seal_secret(
+                    &place("second_factors", "totp_secret", &f.user_id),
+                    s.expose(),
+                )
+            })
+            .transpose()?;
         sqlx::query(&format!(
             "INSERT INTO second_factors ({FACTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (user_id) DO UPDATE SET method = excluded.method, \
@@ -138,7 +159,7 @@ impl Store {
         .bind(&f.user_id)
         .bind(f.method.as_str())
         .bind(f.phone.as_deref())
-        .bind(f.totp_secret.as_ref().map(|s| s.expose().as_str()))
+        .bind(totp_secret)
         .bind(f.last_totp_step)
         .bind(&f.recovery_hash)
         .bind(f.created_at)
@@ -189,6 +210,16 @@ impl Store {
 
     /// Starts (or restarts) the second step of session `sid`.
     pub async fn save_challenge(&self, c: &ChallengeRecord) -> Result<()> {
+        let totp_secret = c
+            .totp_secret
+            .as_ref()
+            .map(|s| {
+                self.seal_secret(
+                    &place("second_factor_challenges", "totp_secret", &c.sid),
+                    s.expose(),
+                )
+            })
+            .transpose()?;
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM second_factor_challenges WHERE sid = $1")
             .bind(&c.sid)
@@ -207,7 +238,7 @@ impl Store {
         .bind(c.stage.as_str())
         .bind(c.method.map(SecondFactorMethod::as_str))
         .bind(c.phone.as_deref())
-        .bind(c.totp_secret.as_ref().map(|s| s.expose().as_str()))
+        .bind(totp_secret)
         .bind(c.code_hash.as_deref())
         .bind(c.code_expires_at)
         .bind(c.attempts)
@@ -233,7 +264,7 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(challenge).transpose()
+        row.as_ref().map(|r| challenge(self, r)).transpose()
     }
 
     /// Takes one of the challenge's `max` attempts before a code is tested (atomic, so parallel

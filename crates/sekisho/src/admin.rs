@@ -260,3 +260,297 @@ pub use sekisho_oidc::operator::{NewClient, RegisteredClient};
 pub async fn register_client(op: &Op, c: NewClient) -> anyhow::Result<RegisteredClient> {
     Ok(operator::register_client(op, c).await?)
 }
+
+/// What `sekisho kek rotate` did, and how the secrets are kept afterwards.
+#[derive(Debug, Serialize)]
+pub struct KekRotation {
+    pub report: sekisho_store::SecretsReport,
+    pub status: sekisho_store::SecretsStatus,
+}
+
+/// Seals every stored secret again with the primary (first) configured key-encryption key, in
+/// one transaction (ISSUE-15: secrets at rest). Values under any other configured key are opened
+/// with it; once `status` shows only the primary key, the old keys may be removed.
+pub async fn rotate_kek(op: &Op) -> anyhow::Result<KekRotation> {
+    anyhow::ensure!(
+        op.store.has_cipher(),
+        "no key-encryption key is configured: set {}",
+        crate::kek::SETTINGS
+    );
+    let report = op
+        .store
+        .seal_secrets(true)
+        .await
+        .map_err(crate::kek::explain)?;
+    // The key ring holds keys opened before: read the resealed rows next time.
+    op.keys.invalidate();
+    Ok(KekRotation {
+        report,
+        status: op.store.secrets_status().await?,
+    })
+}
+
+// ---- ISSUE-15: the operator's CLI covers what the admin API does ----
+
+/// Who the operator's CLI acts as towards `sekisho_app::directory` and `lines`: the contract's
+/// contractor (so the same rules hold: nobody acts on the contractor, another contract's users
+/// are not found), with this id as the client in the audit trail, so an operator's action is
+/// told apart from the contractor's own.
+pub const OPERATOR_CLI: &str = "sekisho-cli";
+
+async fn operator_actor(app: &App, contract_id: &str) -> anyhow::Result<(Brand, directory::Actor)> {
+    let contract = app
+        .op
+        .store
+        .find_contract(contract_id)
+        .await?
+        .with_context(|| format!("no contract {contract_id}"))?;
+    let brand = app
+        .op
+        .store
+        .find_brand(contract.brand.as_str())
+        .await?
+        .with_context(|| format!("no brand {}", contract.brand))?;
+    let actor = directory::Actor::for_client(app, contract_id, OPERATOR_CLI)
+        .await
+        .map_err(|e| match e {
+            DirectoryError::NotAllowed => anyhow::anyhow!(
+                "contract {contract_id} has no active contractor (cancelled, or a trial past its \
+                 length): its users cannot be managed"
+            ),
+            other => directory_error(other),
+        })?;
+    Ok((brand, actor))
+}
+
+/// A contract as `contract list` and `contract show` print it.
+#[derive(Debug, Serialize)]
+pub struct ContractView {
+    #[serde(flatten)]
+    pub contract: Contract,
+    pub users: usize,
+    pub lines: Vec<String>,
+}
+
+pub async fn list_contracts(op: &Op, brand: &str) -> anyhow::Result<Vec<Contract>> {
+    op.store
+        .find_brand(brand)
+        .await?
+        .with_context(|| format!("no brand {brand}"))?;
+    Ok(op.store.list_contracts(brand).await?)
+}
+
+pub async fn show_contract(op: &Op, contract_id: &str) -> anyhow::Result<ContractView> {
+    let contract = op
+        .store
+        .find_contract(contract_id)
+        .await?
+        .with_context(|| format!("no contract {contract_id}"))?;
+    let users = op.store.list_users(contract_id).await?.len();
+    let lines = op
+        .store
+        .list_lines(contract_id)
+        .await?
+        .into_iter()
+        .map(|l| l.number.as_str().to_owned())
+        .collect();
+    Ok(ContractView {
+        contract,
+        users,
+        lines,
+    })
+}
+
+/// What `contract set` changes; `None` keeps the current value.
+#[derive(Debug, Default, Clone)]
+pub struct ContractSettings {
+    pub two_factor: Option<TwoFactorSetting>,
+    pub plan: Option<Plan>,
+    pub access_route: Option<AccessRoute>,
+}
+
+/// Changes a contract's settings as its contractor could (2段階認証設定, the plan, アクセス経路設定),
+/// each change audited with the operator's CLI as the client.
+pub async fn set_contract(
+    app: &App,
+    contract_id: &str,
+    s: ContractSettings,
+) -> anyhow::Result<ContractView> {
+    let contract = app
+        .op
+        .store
+        .find_contract(contract_id)
+        .await?
+        .with_context(|| format!("no contract {contract_id}"))?;
+    let brand = app
+        .op
+        .store
+        .find_brand(contract.brand.as_str())
+        .await?
+        .with_context(|| format!("no brand {}", contract.brand))?;
+    let audit = |kind: &'static str, detail: serde_json::Value| {
+        let event = sekisho_store::AuditEvent {
+            at: app.op.now(),
+            kind: kind.to_owned(),
+            brand: Some(brand.code.to_string()),
+            user_id: None,
+            client_id: Some(OPERATOR_CLI.to_owned()),
+            detail,
+        };
+        async move { app.op.store.append_audit(&event).await }
+    };
+    if let Some(new) = s.two_factor {
+        app.op
+            .store
+            .set_contract_two_factor(contract_id, new)
+            .await?;
+        audit(
+            "contract.two_factor.changed",
+            serde_json::json!({ "contract_id": contract_id, "from": contract.two_factor.as_str(), "to": new.as_str() }),
+        )
+        .await?;
+    }
+    if let Some(plan) = s.plan {
+        app.op.store.set_contract_plan(contract_id, plan).await?;
+        audit(
+            "contract.plan.changed",
+            serde_json::json!({ "contract_id": contract_id, "from": contract.plan.as_str(), "to": plan.as_str() }),
+        )
+        .await?;
+    }
+    if let Some(route) = s.access_route {
+        let (brand, actor) = operator_actor(app, contract_id).await?;
+        sekisho_app::lines::set_access_route(app, &brand, &actor, route)
+            .await
+            .map_err(|e| anyhow::anyhow!("access route: {}", e.code()))?;
+    }
+    show_contract(&app.op, contract_id).await
+}
+
+/// Disables (sessions end, tokens stop) or re-enables a user, by the admin API's rules
+/// (`sekisho_app::directory::set_enabled`: never the contractor, never an invited user).
+pub async fn set_user_enabled(
+    app: &App,
+    user_id: &str,
+    enabled: bool,
+) -> anyhow::Result<directory::UserView> {
+    let user = app
+        .op
+        .store
+        .find_user(user_id)
+        .await?
+        .with_context(|| format!("no user {user_id}"))?;
+    let (brand, actor) = operator_actor(app, &user.contract_id).await?;
+    directory::set_enabled(app, &brand, &actor, user_id, enabled)
+        .await
+        .map_err(|e| match e {
+            DirectoryError::NotAllowed => {
+                anyhow::anyhow!("the contractor is never disabled (nor by the admin API)")
+            }
+            DirectoryError::WrongState => anyhow::anyhow!(
+                "the user has not registered yet (invited): there is nothing to disable"
+            ),
+            other => directory_error(other),
+        })
+}
+
+/// Invites a user by mail (REQ-USER-1), as the admin API's `inviteUser`: an invited user and the
+/// registration mail, which waits in the outbox until the server's worker sends it.
+pub async fn invite_user(
+    app: &App,
+    contract_id: &str,
+    email: &str,
+    name: &str,
+    role: Role,
+    lang: Lang,
+) -> anyhow::Result<directory::UserView> {
+    let (brand, actor) = operator_actor(app, contract_id).await?;
+    directory::invite(app, &brand, &actor, email, name, role, lang)
+        .await
+        .map_err(directory_error)
+}
+
+/// Writes the audit log as JSON lines (one event per line, oldest first) to `out`, from time
+/// `since`, reading it in pages. Returns how many events were written.
+pub async fn export_audit(
+    op: &Op,
+    since: i64,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<u64> {
+    let mut after = 0;
+    let mut written = 0;
+    loop {
+        let page = op.store.audit_page(after, since, 500).await?;
+        let Some((last, _)) = page.last() else {
+            break;
+        };
+        after = *last;
+        for (id, e) in page {
+            let line = serde_json::json!({
+                "id": id,
+                "at": e.at,
+                "kind": e.kind,
+                "brand": e.brand,
+                "user_id": e.user_id,
+                "client_id": e.client_id,
+                "detail": e.detail,
+            });
+            writeln!(out, "{line}")?;
+            written += 1;
+        }
+    }
+    out.flush()?;
+    Ok(written)
+}
+
+/// `sekisho backup PATH`: an online copy of the SQLite database (`Store::backup_sqlite`).
+pub async fn backup(op: &Op, path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let target = path
+        .to_str()
+        .with_context(|| format!("{} is not UTF-8", path.display()))?;
+    op.store.backup_sqlite(target).await?;
+    let bytes = std::fs::metadata(path)?.len();
+    Ok(serde_json::json!({ "backup": target, "bytes": bytes }))
+}
+
+/// A new RFC 7591 initial access token: the token is in this answer only; the store keeps its
+/// SHA-256 (`Store::insert_initial_access_token`).
+#[derive(Debug, Serialize)]
+pub struct CreatedInitialToken {
+    #[serde(flatten)]
+    pub record: sekisho_store::InitialTokenRecord,
+    /// Shown once: give it to the integrator, who sends it as a bearer token to
+    /// `{issuer}/clients`.
+    #[serde(serialize_with = "sekisho_core::secret::serialize_exposed")]
+    pub token: sekisho_core::Secret<String>,
+}
+
+/// Creates an initial access token for `brand` (every brand when `None`), valid `ttl` seconds
+/// (until revoked when `None`).
+pub async fn create_initial_access_token(
+    op: &Op,
+    brand: Option<&str>,
+    label: &str,
+    ttl: Option<i64>,
+) -> anyhow::Result<CreatedInitialToken> {
+    if let Some(code) = brand {
+        op.store
+            .find_brand(code)
+            .await?
+            .with_context(|| format!("no brand {code}"))?;
+    }
+    anyhow::ensure!(ttl.is_none_or(|t| t > 0), "--ttl must be positive");
+    let token = sekisho_core::Secret::new(sekisho_crypto::tokens::random_token());
+    let now = op.now();
+    let record = sekisho_store::InitialTokenRecord {
+        id: new_id("iat"),
+        token_hash: sekisho_crypto::tokens::hash_token(token.expose()),
+        brand: brand.map(str::to_owned),
+        label: label.to_owned(),
+        created_at: now,
+        expires_at: ttl.map(|t| now + t),
+        revoked_at: None,
+    };
+    op.store.insert_initial_access_token(&record).await?;
+    Ok(CreatedInitialToken { record, token })
+}

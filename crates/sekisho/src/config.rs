@@ -22,6 +22,16 @@ pub struct Config {
     pub database_url: Secret<String>,
     /// Env: SEKISHO_DATABASE_MAX_CONNECTIONS.
     pub database_max_connections: u32,
+    /// A file holding the key-encryption key(s) that seal the secrets stored in the database
+    /// (signing keys, the SAML SP key, TOTP secrets): base64 keys of 32 bytes, one per line, the
+    /// first sealing, every one opening (`sekisho kek generate` makes one). Empty and no `kek`: a
+    /// SQLite database gets a generated `FILE.kek` beside it; PostgreSQL refuses to start.
+    /// Env: SEKISHO_KEK_FILE.
+    pub kek_file: String,
+    /// The same keys given directly (comma-separated), for deployments that pass secrets in the
+    /// environment; not both this and `kek_file`. A secret. Env: SEKISHO_KEY_ENCRYPTION_KEY.
+    #[serde(skip_serializing)]
+    pub key_encryption_key: Secret<String>,
     /// Lifetimes in seconds. Env: SEKISHO_CODE_TTL, SEKISHO_ACCESS_TOKEN_TTL, …
     pub code_ttl: i64,
     pub access_token_ttl: i64,
@@ -106,6 +116,8 @@ impl Default for Config {
             public_url: op.public_url,
             database_url: "sqlite://sekisho.db?mode=rwc".into(),
             database_max_connections: 8,
+            kek_file: String::new(),
+            key_encryption_key: Secret::default(),
             code_ttl: op.code_ttl,
             access_token_ttl: op.access_token_ttl,
             id_token_ttl: op.id_token_ttl,
@@ -258,7 +270,12 @@ mod tests {
         }
     }
 
-    const SECRET_KEYS: [&str; 3] = ["database_url", "smtp_url", "sms_gateway_authorization"];
+    const SECRET_KEYS: [&str; 4] = [
+        "database_url",
+        "smtp_url",
+        "sms_gateway_authorization",
+        "key_encryption_key",
+    ];
 
     // Issue 12: the secrets never reach `Debug` output (logs) nor serialization, and the
     // configuration still reads them from the file and the environment.

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod config;
 pub mod demo;
+pub mod kek;
 pub mod line_entry;
 pub mod logging;
 pub mod server;

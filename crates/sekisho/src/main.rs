@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use sekisho::admin::{self, NewClient};
 use sekisho::config::Config;
 use sekisho::server;
-use sekisho_core::model::{Plan, Role};
+use sekisho_core::model::{AccessRoute, Plan, Role, TwoFactorSetting};
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::SystemClock;
 use serde::Serialize;
@@ -64,6 +64,66 @@ enum DataCommand {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// The key-encryption key that seals the secrets stored in the database.
+    #[command(subcommand)]
+    Kek(KekCmd),
+    /// RFC 7591 initial access tokens (dynamic client registration).
+    #[command(subcommand)]
+    InitialAccessToken(InitialTokenCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Copy the SQLite database to a new file while the server runs (VACUUM INTO). PostgreSQL:
+    /// use pg_dump.
+    Backup {
+        /// The new file (must not exist).
+        path: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum InitialTokenCmd {
+    /// Make a token; it is printed once and only its SHA-256 is stored.
+    Create {
+        /// The brand it registers clients in (default: every brand).
+        #[arg(long)]
+        brand: Option<String>,
+        /// A note for the listing (who it was given to).
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Seconds it stays valid (default: until revoked).
+        #[arg(long)]
+        ttl: Option<i64>,
+    },
+    /// List the tokens made here (never the tokens themselves).
+    List,
+    /// Revoke a token by its id.
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Write the audit log to stdout as JSON lines, oldest first.
+    Export {
+        /// Only events at or after this Unix time.
+        #[arg(long, default_value_t = 0)]
+        since: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum KekCmd {
+    /// Print a new random key-encryption key (base64, 32 bytes) for kek_file / SEKISHO_KEY_ENCRYPTION_KEY.
+    /// Opens no database.
+    Generate,
+    /// How the stored secrets are kept: how many in clear, how many sealed by each key id.
+    Status,
+    /// Seal every stored secret again with the first configured key, in one transaction
+    /// (list the new key first and the old one after it, run this, then drop the old one).
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -96,6 +156,29 @@ enum BrandCmd {
 
 #[derive(Subcommand)]
 enum ContractCmd {
+    /// List a brand's contracts.
+    List {
+        #[arg(long)]
+        brand: String,
+    },
+    /// Show a contract: settings, number of users, registered lines.
+    Show {
+        #[arg(long)]
+        contract: String,
+    },
+    /// Change a contract's settings (each change is audited).
+    Set {
+        #[arg(long)]
+        contract: String,
+        /// Two-step verification for the contract's users.
+        #[arg(long, value_enum)]
+        two_factor: Option<OnOff>,
+        #[arg(long, value_enum)]
+        plan: Option<PlanArg>,
+        /// アクセス経路設定: line_and_internet, or line_only (回線認証のみ).
+        #[arg(long, value_enum)]
+        access_route: Option<RouteArg>,
+    },
     /// Create a contract and its contractor (a password user).
     Create {
         #[arg(long)]
@@ -131,6 +214,29 @@ enum UserCmd {
         #[arg(long)]
         contract: String,
     },
+    /// Invite a user by mail (REQ-USER-1); the mail waits in the outbox until `serve` sends it.
+    Invite {
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
+        #[arg(long, value_enum, default_value = "ja")]
+        lang: LangArg,
+    },
+    /// Disable a user: their sessions end and their tokens stop.
+    Disable {
+        #[arg(long)]
+        user: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        user: String,
+    },
     /// Print a login-method-change link for a user (REQ-USER-4), valid 14 days, used once.
     /// Refused while an email change is pending for the user (REQ-USER-7).
     LoginMethodChange {
@@ -165,6 +271,16 @@ enum ClientCmd {
     List {
         #[arg(long)]
         brand: String,
+    },
+    /// Register a client as a resource server, which may introspect every token of its brand
+    /// (other clients learn only about their own tokens); `--off` withdraws it.
+    ResourceServer {
+        #[arg(long)]
+        brand: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        off: bool,
     },
 }
 
@@ -219,6 +335,17 @@ enum KeysCmd {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum RouteArg {
+    LineAndInternet,
+    LineOnly,
+}
+#[derive(Clone, Copy, ValueEnum)]
 enum PlanArg {
     Basic,
     Trial,
@@ -251,6 +378,24 @@ enum AuthArg {
     ClientSecretPost,
     PrivateKeyJwt,
     None,
+}
+
+impl From<PlanArg> for Plan {
+    fn from(p: PlanArg) -> Self {
+        match p {
+            PlanArg::Basic => Plan::Basic,
+            PlanArg::Trial => Plan::Trial,
+        }
+    }
+}
+
+impl From<LangArg> for sekisho_core::oauth::Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::Ja => sekisho_core::oauth::Lang::Ja,
+            LangArg::En => sekisho_core::oauth::Lang::En,
+        }
+    }
 }
 
 impl From<AlgArg> for SigningAlg {
@@ -292,6 +437,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { demo } => return server::serve(&config, demo).await,
         Command::Data(command) => command,
     };
+    if let DataCommand::Kek(KekCmd::Generate) = command {
+        // A key is printed, not logged, and no database is needed to make one.
+        println!("{}", sekisho_crypto::kek::Kek::generate());
+        return Ok(());
+    }
     let op = server::build_op(&config, Arc::new(SystemClock)).await?;
     let json = cli.json;
     match command {
@@ -325,10 +475,7 @@ async fn main() -> anyhow::Result<()> {
             contractor_password,
             plan,
         }) => {
-            let plan = match plan {
-                PlanArg::Basic => Plan::Basic,
-                PlanArg::Trial => Plan::Trial,
-            };
+            let plan = Plan::from(plan);
             emit(
                 json,
                 &admin::create_contract(
@@ -359,6 +506,77 @@ async fn main() -> anyhow::Result<()> {
         DataCommand::User(UserCmd::List { contract }) => {
             emit(json, &op.store.list_users(&contract).await?)?
         }
+        DataCommand::User(UserCmd::Invite {
+            contract,
+            email,
+            name,
+            role,
+            lang,
+        }) => {
+            let app = server::build_app(&config, op.clone())?;
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::User => Role::User,
+            };
+            emit(
+                json,
+                &admin::invite_user(&app, &contract, &email, &name, role, lang.into()).await?,
+            )?
+        }
+        DataCommand::User(UserCmd::Disable { user }) => {
+            let app = server::build_app(&config, op.clone())?;
+            emit(json, &admin::set_user_enabled(&app, &user, false).await?)?
+        }
+        DataCommand::User(UserCmd::Enable { user }) => {
+            let app = server::build_app(&config, op.clone())?;
+            emit(json, &admin::set_user_enabled(&app, &user, true).await?)?
+        }
+        DataCommand::Contract(ContractCmd::List { brand }) => {
+            emit(json, &admin::list_contracts(&op, &brand).await?)?
+        }
+        DataCommand::Contract(ContractCmd::Show { contract }) => {
+            emit(json, &admin::show_contract(&op, &contract).await?)?
+        }
+        DataCommand::Contract(ContractCmd::Set {
+            contract,
+            two_factor,
+            plan,
+            access_route,
+        }) => {
+            let app = server::build_app(&config, op.clone())?;
+            let settings = admin::ContractSettings {
+                two_factor: two_factor.map(|t| match t {
+                    OnOff::On => TwoFactorSetting::Enabled,
+                    OnOff::Off => TwoFactorSetting::Disabled,
+                }),
+                plan: plan.map(Plan::from),
+                access_route: access_route.map(|r| match r {
+                    RouteArg::LineAndInternet => AccessRoute::LineAndInternet,
+                    RouteArg::LineOnly => AccessRoute::LineOnly,
+                }),
+            };
+            emit(json, &admin::set_contract(&app, &contract, settings).await?)?
+        }
+        DataCommand::InitialAccessToken(InitialTokenCmd::Create { brand, label, ttl }) => emit(
+            json,
+            &admin::create_initial_access_token(&op, brand.as_deref(), &label, ttl).await?,
+        )?,
+        DataCommand::InitialAccessToken(InitialTokenCmd::List) => {
+            emit(json, &op.store.list_initial_access_tokens().await?)?
+        }
+        DataCommand::InitialAccessToken(InitialTokenCmd::Revoke { id }) => {
+            anyhow::ensure!(
+                op.store.revoke_initial_access_token(&id, op.now()).await?,
+                "no live initial access token {id}"
+            );
+            emit(json, &serde_json::json!({ "revoked": id }))?
+        }
+        DataCommand::Audit(AuditCmd::Export { since }) => {
+            let stdout = std::io::stdout();
+            let n = admin::export_audit(&op, since, &mut stdout.lock()).await?;
+            tracing::info!(events = n, "audit log exported");
+        }
+        DataCommand::Backup { path } => emit(json, &admin::backup(&op, &path).await?)?,
         DataCommand::User(UserCmd::LoginMethodChange { user }) => {
             let app = server::build_app(&config, op.clone())?;
             let url = admin::login_method_change_link(&app, &user).await?;
@@ -420,6 +638,7 @@ async fn main() -> anyhow::Result<()> {
                 .await?
                 .into_iter()
                 .collect();
+            let resource_servers = op.store.resource_servers(&brand).await?;
             let list: Vec<_> = op
                 .store
                 .list_clients(&brand)
@@ -430,11 +649,23 @@ async fn main() -> anyhow::Result<()> {
                     serde_json::json!({
                         "client_id": c.client_id,
                         "contract_id": contract,
+                        "resource_server": resource_servers.contains(&c.client_id),
                         "metadata": c.metadata,
                     })
                 })
                 .collect();
             emit(json, &list)?
+        }
+        DataCommand::Client(ClientCmd::ResourceServer {
+            brand,
+            client_id,
+            off,
+        }) => {
+            sekisho_oidc::operator::set_resource_server(&op, &brand, &client_id, !off).await?;
+            emit(
+                json,
+                &serde_json::json!({ "client_id": client_id, "resource_server": !off }),
+            )?
         }
         DataCommand::Keys(KeysCmd::Generate) => emit(
             json,
@@ -458,6 +689,9 @@ async fn main() -> anyhow::Result<()> {
             emit(json, &serde_json::json!({ "rotated": rotated }))?
         }
         DataCommand::Keys(KeysCmd::List) => emit(json, &op.keys.list().await?)?,
+        DataCommand::Kek(KekCmd::Generate) => {}
+        DataCommand::Kek(KekCmd::Status) => emit(json, &op.store.secrets_status().await?)?,
+        DataCommand::Kek(KekCmd::Rotate) => emit(json, &admin::rotate_kek(&op).await?)?,
     }
     op.store.close().await;
     Ok(())

@@ -8,14 +8,36 @@ use sekisho_oidc::Op;
 use sekisho_store::Store;
 use std::sync::Arc;
 
-/// Opens the database (migrating it) and builds the OP around it.
+/// Opens the database (migrating it), with the key-encryption key, and builds the OP around it.
 pub async fn build_op(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Op>> {
-    let store = Store::open(
+    let store = open_store(config).await?;
+    build_op_with(config, store, clock)
+}
+
+/// Opens the database (migrating it) with the configured key-encryption key, then checks that
+/// the key opens every stored secret and seals those still in clear (ISSUE-15: secrets at rest).
+/// A missing or wrong key stops here, with a message naming the setting.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let mut store = Store::open(
         config.database_url.expose(),
         config.database_max_connections,
     )
     .await?;
-    build_op_with(config, store, clock)
+    if let Some(kek) = crate::kek::load(config)? {
+        store = store.with_cipher(kek);
+    }
+    let report = store
+        .seal_secrets(false)
+        .await
+        .map_err(crate::kek::explain)?;
+    if report.sealed > 0 {
+        tracing::warn!(
+            sealed = report.sealed,
+            kek = ?report.key_id,
+            "sealed the secrets stored in clear with the key-encryption key"
+        );
+    }
+    Ok(store)
 }
 
 pub fn build_op_with(

@@ -92,6 +92,10 @@ pub(super) fn routes() -> Router<AppState> {
             "/{brand}/api/v1/brands/{code}/clients/{client_id}",
             delete(operator::delete_client),
         )
+        .route(
+            "/{brand}/api/v1/brands/{code}/clients/{client_id}/resource-server",
+            put(operator::set_resource_server),
+        )
 }
 
 #[derive(OpenApi)]
@@ -121,6 +125,7 @@ pub(super) fn routes() -> Router<AppState> {
         operator::list_clients,
         operator::create_client,
         operator::delete_client,
+        operator::set_resource_server,
     ),
     tags(
         (name = "users", description = "The users of the caller's contract. With a client's own \
@@ -348,7 +353,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(count, 18);
+        assert_eq!(count, 19);
         assert_eq!(
             doc["servers"][0]["url"],
             serde_json::json!("https://op.example/VX5/api/v1")

@@ -68,7 +68,7 @@ fn presented(headers: &HeaderMap, form: &HashMap<String, String>) -> Result<Pres
 
 pub async fn discovery(State(state): State<AppState>, Path(brand): Path<String>) -> Response {
     match api_brand(&state, &brand).await {
-        Ok(b) => Json(discovery::metadata(&state.op, b.code.as_str())).into_response(),
+        Ok(b) => Json(discovery::metadata(&state.op, b.code.as_str()).await).into_response(),
         Err(r) => r,
     }
 }

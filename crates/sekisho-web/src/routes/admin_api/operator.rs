@@ -8,6 +8,7 @@ use super::error::ApiError;
 use super::json_body;
 use super::schema::{
     ApiBrand, ApiClient, ApiErrorBody, CreatedClient, NewBrandRequest, NewClientRequest,
+    ResourceServer, ResourceServerRequest,
 };
 use crate::AppState;
 use axum::body::Bytes;
@@ -186,4 +187,33 @@ pub async fn delete_client(
         .await
         .map_err(ApiError::operator)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(put, path = "/brands/{code}/clients/{client_id}/resource-server",
+    operation_id = "setResourceServer", tag = "operators",
+    summary = "Register a client as a resource server (it may introspect every token of its brand), or withdraw it",
+    security(("sekisho" = ["sekisho:operator"])),
+    params(("code" = String, Path, description = "The brand's code"),
+        ("client_id" = String, Path, description = "The client's id")),
+    request_body = ResourceServerRequest,
+    responses(
+        (status = 200, description = "The client's setting", body = ResourceServer),
+        (status = 400, description = "A malformed body", body = ApiErrorBody),
+        (status = 404, description = "No such client in the brand", body = ApiErrorBody)))]
+pub async fn set_resource_server(
+    State(state): State<AppState>,
+    Path((brand, code, client_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    operator(&state, &brand, &headers).await?;
+    let req: ResourceServerRequest = json_body(&body)?;
+    op_actions::set_resource_server(&state.op, &code, &client_id, req.resource_server)
+        .await
+        .map_err(ApiError::operator)?;
+    Ok(Json(ResourceServer {
+        client_id,
+        resource_server: req.resource_server,
+    })
+    .into_response())
 }

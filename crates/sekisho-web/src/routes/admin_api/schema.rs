@@ -231,6 +231,21 @@ pub struct EnabledRequest {
     pub enabled: bool,
 }
 
+/// `true` registers the client as a resource server: it may introspect every access and refresh
+/// token of its brand; `false` withdraws it (then it learns only about its own tokens).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServerRequest {
+    pub resource_server: bool,
+}
+
+/// A client's resource-server setting.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResourceServer {
+    pub client_id: String,
+    pub resource_server: bool,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Brand)]
 pub struct ApiBrand {
