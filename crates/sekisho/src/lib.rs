@@ -6,3 +6,4 @@ pub mod config;
 pub mod demo;
 pub mod line_entry;
 pub mod server;
+pub mod serving;
