@@ -33,6 +33,7 @@ mod performance_design;
 mod refusals;
 mod rp_node;
 mod rp_openidconnect;
+mod serving;
 mod support;
 mod ticket_scope;
 mod two_factor;
