@@ -96,6 +96,9 @@ pub struct Config {
     /// Seconds a connection may stay open with no request in progress (keep-alive); capped in
     /// effect by `header_read_timeout`. Env: SEKISHO_IDLE_TIMEOUT.
     pub idle_timeout: u64,
+    /// Seconds a client has to send a request's body after its headers; then the request fails
+    /// (400) and the connection is closed. Env: SEKISHO_BODY_READ_TIMEOUT.
+    pub body_read_timeout: u64,
     /// Connections served at once, per listener; more wait in the kernel's backlog until one
     /// closes. Env: SEKISHO_MAX_CONNECTIONS.
     pub max_connections: usize,
@@ -149,6 +152,7 @@ impl Default for Config {
             line_client_ca: String::new(),
             header_read_timeout: 10,
             idle_timeout: 5,
+            body_read_timeout: 30,
             max_connections: 1024,
             drain_timeout: 20,
             tls_cert: String::new(),
@@ -213,6 +217,7 @@ impl Config {
         for (name, v) in [
             ("header_read_timeout", self.header_read_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("body_read_timeout", self.body_read_timeout),
             ("drain_timeout", self.drain_timeout),
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
@@ -243,6 +248,7 @@ impl Config {
         crate::serving::Limits {
             header_read_timeout: Duration::from_secs(self.header_read_timeout),
             idle_timeout: Duration::from_secs(self.idle_timeout),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout),
             max_connections: self.max_connections,
             drain_timeout: Duration::from_secs(self.drain_timeout),
         }

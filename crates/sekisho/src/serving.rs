@@ -9,6 +9,9 @@
 //! - **Idle timeout**: a connection with no request in progress for [`Limits::idle_timeout`] is
 //!   closed (gracefully: a request that has begun always gets its answer). Kept-alive connections
 //!   cost a task and buffers each; they are returned quickly.
+//! - **Body read timeout**: a request's body must arrive within [`Limits::body_read_timeout`]
+//!   of its headers, else reading it fails (the handler answers 400 and the connection closes):
+//!   a client trickling a body (R.U.D.Y.) cannot hold a connection either.
 //! - **Connection cap**: at most [`Limits::max_connections`] connections per listener (TLS
 //!   handshakes included). At the cap the loop stops calling `accept`: new connections wait in
 //!   the kernel's backlog (then the kernel drops SYNs and clients retry) and are served as soon
@@ -47,6 +50,7 @@ use tokio_openssl::SslStream;
 pub struct Limits {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
+    pub body_read_timeout: Duration,
     pub max_connections: usize,
     pub drain_timeout: Duration,
 }
@@ -218,7 +222,9 @@ async fn connection<I>(
 {
     let (busy_tx, mut busy) = watch::channel(0usize);
     let busy_tx = Arc::new(busy_tx);
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+    let body_read_timeout = limits.body_read_timeout;
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let mut req = req.map(|body| TimedBody::new(body, body_read_timeout));
         req.extensions_mut().insert(ConnectInfo(peer));
         let mut router = router.clone();
         let in_flight = InFlight::begin(&busy_tx);
@@ -253,6 +259,69 @@ async fn connection<I>(
                 closing = true;
             }
         }
+    }
+}
+
+/// A request body that fails once `limit` has passed since the request's headers were read.
+struct TimedBody {
+    inner: Incoming,
+    /// None for a body that is already complete (most GETs): no timer to arm.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl TimedBody {
+    fn new(inner: Incoming, limit: Duration) -> Self {
+        use hyper::body::Body as _;
+        let deadline = (!inner.is_end_stream()).then(|| Box::pin(tokio::time::sleep(limit)));
+        Self { inner, deadline }
+    }
+}
+
+/// The error a handler's body extractor sees when the body came too slowly.
+#[derive(Debug)]
+struct BodyTimeout;
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
+
+impl hyper::body::Body for TimedBody {
+    type Data = axum::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => {
+                let expired = this
+                    .deadline
+                    .as_mut()
+                    .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready());
+                if expired {
+                    Poll::Ready(Some(Err(Box::new(BodyTimeout))))
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -31,6 +31,7 @@ fn limits() -> Limits {
     Limits {
         header_read_timeout: Duration::from_secs(30),
         idle_timeout: Duration::from_secs(30),
+        body_read_timeout: Duration::from_secs(30),
         max_connections: 64,
         drain_timeout: Duration::from_secs(10),
     }
@@ -137,6 +138,29 @@ async fn half_a_header_is_cut_off_after_the_header_timeout() {
         .unwrap();
     let answer = read_until_closed(&mut conn).await;
     assert!(!answer.contains(" 200 "), "{answer}");
+}
+
+// ISSUE-15: slow clients. A client that sends the headers and then trickles the body (R.U.D.Y.)
+// is refused once the body read timeout (1 s here) has passed, and the connection closed.
+#[tokio::test]
+async fn a_trickled_body_is_cut_off_after_the_body_timeout() {
+    let served = serve(
+        Limits {
+            body_read_timeout: SECOND,
+            ..limits()
+        },
+        Tls::Plain,
+    )
+    .await;
+    let mut conn = TcpStream::connect(served.addr).await.unwrap();
+    conn.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: sekisho.test\r\nContent-Type: text/plain\r\n\
+          Content-Length: 1000\r\n\r\nhello",
+    )
+    .await
+    .unwrap();
+    let answer = read_until_closed(&mut conn).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
 
 // ISSUE-15: slow clients. A kept-alive connection with no request in progress is closed after
