@@ -282,9 +282,16 @@ impl TestApp {
                 ..Default::default()
             });
         let app = sekisho_web::router(sekisho_web::AppState::new(services.clone(), None));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
-        });
+        // The binary's own accept loop, with its default limits (timeouts, connection cap) and
+        // the peer address as `ConnectInfo`; it serves until the task is aborted.
+        let server = tokio::spawn(sekisho::serving::serve(
+            "public",
+            listener,
+            sekisho::serving::Tls::Plain,
+            app,
+            Config::default().limits(),
+            sekisho::serving::stop_signal().1,
+        ));
         Self {
             base,
             op,
@@ -329,14 +336,16 @@ impl TestApp {
             client_ca_file: pki.ca_cert.display().to_string(),
         };
         let acceptor = sekisho::line_entry::acceptor(&tls).expect("line entry TLS");
-        let listener = sekisho::line_entry::TlsListener::new(tcp, acceptor).expect("listener");
-        let addr = axum::serve::Listener::local_addr(&listener).expect("addr");
+        let addr = tcp.local_addr().expect("addr");
         let router = sekisho_web::line_entry_router(sekisho_web::AppState::new(services, None));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .await
-                .expect("serve the line entry");
-        });
+        let server = tokio::spawn(sekisho::serving::serve(
+            "line entry",
+            tcp,
+            sekisho::serving::Tls::Fixed(std::sync::Arc::new(acceptor)),
+            router,
+            Config::default().limits(),
+            sekisho::serving::stop_signal().1,
+        ));
         LineEntry { addr, server }
     }
 

@@ -36,6 +36,7 @@ mod performance_design;
 mod refusals;
 mod rp_node;
 mod rp_openidconnect;
+mod serving;
 mod stored_state;
 mod support;
 mod ticket_scope;

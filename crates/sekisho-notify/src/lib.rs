@@ -20,7 +20,7 @@ pub mod templates;
 pub mod transport;
 
 pub use error::{Error, Result};
-pub use outbox::{Delivery, Mailer};
+pub use outbox::{Delivery, MailWorker, Mailer};
 pub use sms::{HttpSmsSettings, SmsError, SmsGateway};
 pub use templates::{render, MailKind};
 pub use transport::Transport;

@@ -16,7 +16,7 @@ use sekisho_core::model::Brand;
 use sekisho_core::oauth::Lang;
 use sekisho_core::Clock;
 use sekisho_store::{MailRecord, Store};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::templates::{addressee, render, MailKind};
@@ -152,6 +152,14 @@ impl Mailer {
     /// Makes one attempt at every mail that is due now. Errors only when the database fails;
     /// a failed send is counted and rescheduled.
     pub async fn deliver_due(&self) -> Result<Delivery> {
+        let (_never, stop) = watch::channel(false);
+        self.deliver_due_until(&stop).await
+    }
+
+    /// [`Mailer::deliver_due`], but taking no further mail once `stop` is set: the mail being
+    /// sent is finished and recorded, the others stay queued for the next start (or another
+    /// node).
+    async fn deliver_due_until(&self, stop: &watch::Receiver<bool>) -> Result<Delivery> {
         let store = &self.inner.store;
         let clock = &self.inner.clock;
         let mut done = Delivery::default();
@@ -159,6 +167,9 @@ impl Mailer {
             let due = store.due_mail(clock.now(), BATCH).await?;
             let mut claimed_any = false;
             for mail in &due {
+                if *stop.borrow() {
+                    return Ok(done);
+                }
                 let now = clock.now();
                 if !store.claim_mail(&mail.id, now, now + LEASE).await? {
                     continue; // another worker has it
@@ -201,23 +212,29 @@ impl Mailer {
         }
     }
 
-    /// Runs the delivery loop until the runtime stops: deliver, then wait for a queued mail or
-    /// the next tick. Call once per process.
-    pub fn spawn_worker(&self) -> JoinHandle<()> {
+    /// Runs the delivery loop: deliver, then wait for a queued mail or the next tick, until
+    /// [`MailWorker::stop`]. Call once per process.
+    pub fn spawn_worker(&self) -> MailWorker {
         let mailer = self.clone();
-        tokio::spawn(async move {
+        let (stop, mut stopping) = watch::channel(false);
+        let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(TICK);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                if let Err(e) = mailer.deliver_due().await {
+                if let Err(e) = mailer.deliver_due_until(&stopping).await {
                     tracing::error!(error = %e, "mail outbox: cannot read or update the queue");
                 }
                 tokio::select! {
                     _ = mailer.inner.wake.notified() => {}
                     _ = tick.tick() => {}
+                    _ = stopping.wait_for(|s| *s) => {}
+                }
+                if *stopping.borrow() {
+                    return;
                 }
             }
-        })
+        });
+        MailWorker { stop, task }
     }
 
     async fn attempt(&self, mail: &MailRecord) -> Result<()> {
@@ -242,6 +259,26 @@ impl Mailer {
             from.name = brand.map(|b| b.name).filter(|n| !n.trim().is_empty());
         }
         Ok(from.to_string())
+    }
+}
+
+/// The running delivery loop of [`Mailer::spawn_worker`].
+#[derive(Debug)]
+pub struct MailWorker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl MailWorker {
+    /// Tells the worker to stop and waits until it has: the mail being sent (if any) is finished
+    /// and recorded first, which takes at most the send deadline (90 s). A caller that cannot
+    /// wait that long drops the future: the mail's claim lapses after [`LEASE`] seconds and it is
+    /// sent again by the next worker (sent twice at worst, never lost).
+    pub async fn stop(self) {
+        self.stop.send_replace(true);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "mail outbox worker ended abnormally");
+        }
     }
 }
 

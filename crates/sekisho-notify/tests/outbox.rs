@@ -273,3 +273,59 @@ fn eml_files(dir: &Path) -> Vec<std::path::PathBuf> {
     files.sort();
     files
 }
+
+// ISSUE-15: graceful shutdown. Stopping the worker while it is sending a mail waits until that
+// mail is sent and recorded, and takes no other: the next one stays queued for the next start.
+#[tokio::test]
+async fn stopping_the_worker_finishes_the_mail_being_sent_and_takes_no_other() {
+    use tokio::net::{TcpListener, TcpStream};
+    let s = setup().await;
+    let sink = SmtpSink::start().unwrap();
+    let sink_port = sink.port();
+    // A relay to the SMTP server that passes traffic only once the test opens it: while it holds
+    // the connection, the worker is in the middle of a delivery. It relays one connection only.
+    let relay = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_port = relay.local_addr().unwrap().port();
+    let (accepted_tx, accepted) = tokio::sync::oneshot::channel();
+    let (open, open_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (mut client, _) = relay.accept().await.unwrap();
+        accepted_tx.send(()).unwrap();
+        open_rx.await.unwrap();
+        let mut server = TcpStream::connect(("127.0.0.1", sink_port)).await.unwrap();
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    });
+    let mailer = s.mailer(Transport::smtp(&format!("smtp://127.0.0.1:{relay_port}")).unwrap());
+    let ids = [
+        s.queue_lock_mail(&mailer).await,
+        s.queue_lock_mail(&mailer).await,
+    ];
+
+    let worker = mailer.spawn_worker();
+    accepted.await.unwrap();
+    let stopping = tokio::spawn(worker.stop());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !stopping.is_finished(),
+        "stopped in the middle of a delivery"
+    );
+    open.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), stopping)
+        .await
+        .expect("the worker stops once its delivery is done")
+        .unwrap();
+
+    assert_eq!(sink.messages().unwrap().len(), 1);
+    let mut sent = 0;
+    for id in &ids {
+        let record = s.record(id).await;
+        if record.sent_at.is_some() {
+            sent += 1;
+        } else {
+            assert_eq!(record.attempts, 0, "the other mail was not attempted");
+        }
+    }
+    assert_eq!(sent, 1);
+}

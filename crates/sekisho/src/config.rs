@@ -105,6 +105,27 @@ pub struct Config {
     /// The CA (PEM) that signs the carrier gateway's client certificate: the only clients the line
     /// entry accepts. Env: SEKISHO_LINE_CLIENT_CA.
     pub line_client_ca: String,
+    /// Seconds a client has to send a request's headers (and to complete the TLS handshake),
+    /// counted from the connection's start or the previous response; then the connection is
+    /// closed. Env: SEKISHO_HEADER_READ_TIMEOUT.
+    pub header_read_timeout: u64,
+    /// Seconds a connection may stay open with no request in progress (keep-alive); capped in
+    /// effect by `header_read_timeout`. Env: SEKISHO_IDLE_TIMEOUT.
+    pub idle_timeout: u64,
+    /// Seconds a client has to send a request's body after its headers; then the request fails
+    /// (400) and the connection is closed. Env: SEKISHO_BODY_READ_TIMEOUT.
+    pub body_read_timeout: u64,
+    /// Connections served at once, per listener; more wait in the kernel's backlog until one
+    /// closes. Env: SEKISHO_MAX_CONNECTIONS.
+    pub max_connections: usize,
+    /// Seconds the server waits, after SIGTERM or Ctrl-C, for requests in progress and the mail
+    /// being sent before it exits. Env: SEKISHO_DRAIN_TIMEOUT.
+    pub drain_timeout: u64,
+    /// Serve the public listener over HTTPS with this certificate chain and key (PEM files, read
+    /// again when they change); both empty = plain HTTP (behind a TLS-terminating proxy).
+    /// Env: SEKISHO_TLS_CERT, SEKISHO_TLS_KEY.
+    pub tls_cert: String,
+    pub tls_key: String,
 }
 
 impl Default for Config {
@@ -149,6 +170,13 @@ impl Default for Config {
             line_tls_cert: String::new(),
             line_tls_key: String::new(),
             line_client_ca: String::new(),
+            header_read_timeout: 10,
+            idle_timeout: 5,
+            body_read_timeout: 30,
+            max_connections: 1024,
+            drain_timeout: 20,
+            tls_cert: String::new(),
+            tls_key: String::new(),
         }
     }
 }
@@ -214,6 +242,23 @@ impl Config {
             !self.sms_gateway_url.trim().is_empty() || !self.sms_outbox_dir.trim().is_empty(),
             "set sms_gateway_url, or sms_outbox_dir for the SMS outbox"
         );
+        for (name, v) in [
+            ("header_read_timeout", self.header_read_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("body_read_timeout", self.body_read_timeout),
+            ("drain_timeout", self.drain_timeout),
+        ] {
+            anyhow::ensure!(v > 0, "{name} must be positive");
+        }
+        anyhow::ensure!(
+            self.max_connections > 0 && u32::try_from(self.max_connections).is_ok(),
+            "max_connections must be between 1 and {}",
+            u32::MAX
+        );
+        anyhow::ensure!(
+            self.tls_cert.trim().is_empty() == self.tls_key.trim().is_empty(),
+            "set both tls_cert and tls_key, or neither"
+        );
         for entry in &self.initial_access_token_hashes {
             let token = sekisho_oidc::registration::InitialAccessToken::parse(entry)
                 .map_err(|e| anyhow::anyhow!("initial_access_token_hashes: {e}"))?;
@@ -223,6 +268,23 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The limits both listeners serve with.
+    pub fn limits(&self) -> crate::serving::Limits {
+        use std::time::Duration;
+        crate::serving::Limits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout),
+            max_connections: self.max_connections,
+            drain_timeout: Duration::from_secs(self.drain_timeout),
+        }
+    }
+
+    /// Whether the public listener serves HTTPS itself.
+    pub fn serves_tls(&self) -> bool {
+        !self.tls_cert.trim().is_empty()
     }
 
     pub fn op_config(&self) -> sekisho_oidc::OpConfig {

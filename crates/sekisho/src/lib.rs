@@ -8,3 +8,4 @@ pub mod kek;
 pub mod line_entry;
 pub mod logging;
 pub mod server;
+pub mod serving;

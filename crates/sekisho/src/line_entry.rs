@@ -4,17 +4,12 @@
 //! assertion; without `line_listen` configured there is no line entry at all and nothing is ever
 //! trusted as a line.
 //!
-//! Handshakes run concurrently (one task each, 10 s at most): a slow or failing client never
-//! holds up the others.
+//! It is served by the same accept loop as the public listener (`crate::serving::serve` with
+//! `Tls::Fixed`): handshakes run concurrently (one task each, within the header read timeout), so
+//! a slow or failing client never holds up the others, and the same timeouts, connection cap and
+//! graceful shutdown apply.
 
-use axum::serve::Listener;
-use openssl::ssl::{Ssl, SslAcceptor, SslFiletype, SslMethod, SslVerifyMode};
-use std::net::SocketAddr;
-use std::pin::Pin;
-use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_openssl::SslStream;
+use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod, SslVerifyMode};
 
 /// The line entry's TLS files (PEM).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,69 +40,4 @@ pub fn acceptor(tls: &LineTls) -> anyhow::Result<SslAcceptor> {
     // certificates verified, OpenSSL resumes only sessions of a named context.
     b.set_session_id_context(b"sekisho-line-entry")?;
     Ok(b.build())
-}
-
-/// A listener of authenticated TLS connections, for `axum::serve`.
-pub struct TlsListener {
-    ready: mpsc::Receiver<(SslStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-/// Longest a client may take to complete the handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl TlsListener {
-    pub fn new(tcp: TcpListener, acceptor: SslAcceptor) -> std::io::Result<Self> {
-        let local = tcp.local_addr()?;
-        let (tx, ready) = mpsc::channel(64);
-        tokio::spawn(async move {
-            loop {
-                let (stream, peer) = match tcp.accept().await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "line entry: accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let Ok(ssl) = Ssl::new(acceptor.context()) else {
-                    continue;
-                };
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = SslStream::new(ssl, stream) else {
-                        return;
-                    };
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, Pin::new(&mut tls).accept()).await
-                    {
-                        Ok(Ok(())) => {
-                            let _ = tx.send((tls, peer)).await;
-                        }
-                        Ok(Err(e)) => {
-                            tracing::info!(%peer, error = %e, "line entry: refused a TLS client")
-                        }
-                        Err(_) => tracing::info!(%peer, "line entry: handshake timed out"),
-                    }
-                });
-            }
-        });
-        Ok(Self { ready, local })
-    }
-}
-
-impl Listener for TlsListener {
-    type Io = SslStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(connection) => connection,
-            // The accept loop never ends while the listener lives.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        Ok(self.local)
-    }
 }

@@ -1,6 +1,11 @@
 //! `sekisho`: the OpenID provider's command line. Data commands print JSON when `--json` is given
 //! or when standard output is not a terminal (so scripts always get JSON).
 
+/// jemalloc returns the memory of closed connections to the OS (its background threads purge
+/// freed pages); glibc's malloc kept it (docs/PERFORMANCE.md, "Slow clients").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sekisho::admin::{self, NewClient};

@@ -2,6 +2,7 @@
 //! the HTTP app.
 
 use crate::config::Config;
+use crate::serving;
 use sekisho_core::{Clock, SystemClock};
 use sekisho_crypto::{KeyRing, PasswordHasher};
 use sekisho_oidc::Op;
@@ -60,7 +61,9 @@ pub fn build_op_with(
     Ok(Arc::new(Op::new(store, keys, clock, passwords, op_config)))
 }
 
-/// Serves until Ctrl-C / SIGTERM. Keys missing for an algorithm are generated first.
+/// Serves until Ctrl-C / SIGTERM, then shuts down gracefully: both listeners stop accepting,
+/// requests in progress are answered and the mail being sent is finished, within
+/// `drain_timeout`. Keys missing for an algorithm are generated first.
 pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let op = build_op(config, Arc::new(SystemClock)).await?;
     let made = op.keys.ensure_keys().await?;
@@ -71,15 +74,26 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         crate::demo::seed(&op).await?;
     }
     spawn_housekeeping(op.clone());
+    let limits = config.limits();
+    let public_tls = if config.serves_tls() {
+        serving::Tls::Reloading(Arc::new(serving::ReloadingTls::new(
+            config.tls_cert.trim(),
+            config.tls_key.trim(),
+        )?))
+    } else {
+        serving::Tls::Plain
+    };
     let listener = tokio::net::TcpListener::bind(&config.listen).await?;
-    tracing::info!(listen = %config.listen, public_url = %config.public_url, "serving");
+    tracing::info!(listen = %config.listen, public_url = %config.public_url, tls = config.serves_tls(), "serving");
     let app = build_app(config, op)?;
-    app.mailer.spawn_worker();
+    let mail = app.mailer.spawn_worker();
     spawn_metadata_refresh(app.clone());
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
     let state = sekisho_web::AppState::new(app, templates)
         .with_metrics_token_hash(&config.metrics_token_hash);
+    let (stop, stopping) = serving::stop_signal();
+    let mut listeners = Vec::new();
     if !config.line_listen.trim().is_empty() {
         let tls = crate::line_entry::LineTls {
             cert_file: config.line_tls_cert.clone(),
@@ -89,20 +103,52 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         let acceptor = crate::line_entry::acceptor(&tls)
             .map_err(|e| anyhow::anyhow!("line entry TLS ({tls:?}): {e}"))?;
         let tcp = tokio::net::TcpListener::bind(&config.line_listen).await?;
-        let line = crate::line_entry::TlsListener::new(tcp, acceptor)?;
         tracing::info!(listen = %config.line_listen, "line entry (mutual TLS) serving");
         let router = sekisho_web::line_entry_router(state.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(line, router).await {
-                tracing::error!(error = %e, "line entry stopped");
-            }
-        });
+        listeners.push(tokio::spawn(serving::serve(
+            "line entry",
+            tcp,
+            serving::Tls::Fixed(Arc::new(acceptor)),
+            router,
+            limits,
+            stopping.clone(),
+        )));
     }
     let router = sekisho_web::router(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    listeners.push(tokio::spawn(serving::serve(
+        "public", listener, public_tls, router, limits, stopping,
+    )));
+    shutdown().await;
+    stop.send_replace(true);
+    // The listeners bound their own drain by `drain_timeout`; the mail being sent gets the same
+    // time, in parallel. A mail cut off is sent again after its lease (never lost).
+    let mail = async {
+        if tokio::time::timeout(limits.drain_timeout, mail.stop())
+            .await
+            .is_err()
+        {
+            tracing::warn!("drain time over while a mail was being sent; it will be sent again");
+        }
+    };
+    let (_, listeners) = tokio::join!(mail, futures_join_all(listeners));
+    for ended in listeners {
+        if let Err(e) = ended {
+            tracing::error!(error = %e, "a listener ended abnormally");
+        }
+    }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Awaits every task, in order (they run concurrently regardless).
+async fn futures_join_all<T>(
+    tasks: Vec<tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await);
+    }
+    out
 }
 
 /// The use cases around the OP: mail (queued; the server's worker delivers it), SMS and the

@@ -88,6 +88,8 @@ fn id_page(
         .iter()
         .map(|(k, v)| context! { name => k, value => v })
         .collect();
+    // The form leads to the ADFS of the connection ID typed into it, then to the RP.
+    crate::security::allow_any_form_target();
     state.pages.render(
         if error.is_some() {
             StatusCode::BAD_REQUEST
@@ -391,6 +393,8 @@ pub async fn acs(
         let outcome = sekisho_app::federation::CallbackOutcome::Failed(why);
         return callback_page(&state, &brand, lang, outcome);
     }
+    // `/finish` ends at the RP of a round trip this page does not read (it verifies nothing).
+    crate::security::allow_any_form_target();
     state.pages.render(
         StatusCode::OK,
         "ad_post.html",

@@ -113,6 +113,8 @@ async fn start(
         let pending = authorize::find(&state.op, code, &id, &session.sid)
             .await?
             .ok_or_else(|| OAuthError::server("request vanished"))?;
+        // The pages of this login post forms whose redirects end at the RP.
+        crate::security::allow_form_target(&pending.params.redirect_uri);
         dispatch(
             state,
             &brand,
@@ -154,6 +156,7 @@ pub async fn resume(
         let Some(pending) = authorize::find(&state.op, &code, &q.ar, &session.sid).await? else {
             return Ok(expired());
         };
+        crate::security::allow_form_target(&pending.params.redirect_uri);
         let lang = lang(pending.params.ui_locales.as_deref(), &headers);
         dispatch(
             &state,

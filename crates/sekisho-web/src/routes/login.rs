@@ -89,7 +89,11 @@ async fn request_context(
         return Ok((None, None));
     };
     Ok(match authorize::find(&state.op, code, id, sid).await? {
-        Some(p) => (p.params.ui_locales, p.params.login_hint),
+        Some(p) => {
+            // The login form's POST ends, through redirects, at the RP.
+            crate::security::allow_form_target(&p.params.redirect_uri);
+            (p.params.ui_locales, p.params.login_hint)
+        }
         None => (None, None),
     })
 }

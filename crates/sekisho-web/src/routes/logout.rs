@@ -80,6 +80,10 @@ async fn handle(
                 .iter()
                 .filter_map(|k| q.get(*k).map(|v| (*k, v.as_str())))
                 .collect();
+            // Confirming ends, through a redirect, at the RP's post_logout_redirect_uri.
+            if let Some(url) = &request.redirect {
+                crate::security::allow_form_target(url.as_str());
+            }
             let mut res = state.pages.render(
                 StatusCode::OK,
                 "logout_confirm.html",

@@ -26,6 +26,7 @@ mod upstream;
 use crate::error::PageError;
 use crate::i18n::{self, Lang};
 use crate::AppState;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -216,11 +217,56 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_api::routes())
         // Every route above, by its template (unknown paths are not a route to count).
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(axum::middleware::from_fn(crate::security::headers))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.secure_cookies,
+            crate::security::headers,
+        ))
         .layer(axum::middleware::from_fn(
             crate::line_entry::strip_line_headers,
         ))
         .with_state(state)
+}
+
+/// Any path no route serves (ISSUE-15): a JSON error for API callers (`Accept:
+/// application/json`, or a path under `/{brand}/api/`), else the "not found" page in the
+/// visitor's language.
+async fn not_found(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let api = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .nth(1)
+        .is_some_and(|segment| segment == "api");
+    let wants_json = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let t = t.split(';').next().unwrap_or_default().trim();
+            t.eq_ignore_ascii_case("application/json") || t.to_ascii_lowercase().ends_with("+json")
+        });
+    if api || wants_json {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({
+                "error": "not_found",
+                "error_description": "no such path",
+            })),
+        )
+            .into_response();
+    }
+    PageError::new(
+        StatusCode::NOT_FOUND,
+        lang(None, &headers),
+        "error_unknown_brand",
+    )
+    .render(&state, None)
 }
 
 /// `?ticket=…`: the token of a mailed link.

@@ -54,7 +54,11 @@ async fn load(
     let ui_locales = match step.challenge.next.authorization_request() {
         Some(ar) => authorize::find(&state.op, code, ar, &step.session.sid)
             .await?
-            .and_then(|p| p.params.ui_locales),
+            .and_then(|p| {
+                // The step's forms end, once it is done, at the RP.
+                crate::security::allow_form_target(&p.params.redirect_uri);
+                p.params.ui_locales
+            }),
         None => None,
     };
     Ok(Ok(Page {
