@@ -23,6 +23,7 @@ mod client_auth;
 mod contract_state;
 mod discovery;
 mod dynamic_registration;
+mod faults;
 mod keys;
 mod line_auth;
 mod line_settings;

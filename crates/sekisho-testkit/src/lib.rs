@@ -49,7 +49,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use carrier_gateway::{CarrierGateway, TestPki};
-pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgres};
+pub use postgres::{
+    fresh_postgres_database, postgres_base_url, stop_test_postgres, PrivatePostgres,
+};
 pub use saml_idp::{SamlIdp, SamlSigning, SamlUser};
 pub use sms::{SmsGatewayDouble, SmsRequest};
 pub use smtp::{ReceivedMail, SmtpSink};

@@ -10,11 +10,7 @@ use std::sync::Arc;
 
 /// Opens the database (migrating it) and builds the OP around it.
 pub async fn build_op(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Op>> {
-    let store = Store::open(
-        config.database_url.expose(),
-        config.database_max_connections,
-    )
-    .await?;
+    let store = Store::open_with(config.database_url.expose(), config.pool_settings()).await?;
     build_op_with(config, store, clock)
 }
 
