@@ -188,7 +188,7 @@ async fn probe(
             .get(authorize_url(app, id, &[]))
             .header("accept-language", "ja"),
         "readyz" => http.get(format!("{}/readyz", app.base)),
-        _ => unreachable!(),
+        _ => panic!("no probe {what}"),
     };
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
@@ -286,7 +286,7 @@ async fn a_database_outage_answers_503_fast_and_recovers() {
                 a.body
             ),
             "readyz" => assert!(a.body.contains("database"), "{}", a.body),
-            _ => unreachable!(),
+            _ => panic!("no probe {}", a.what),
         }
     }
     let health = reqwest::get(format!("{}/healthz", app.base)).await.unwrap();
