@@ -92,16 +92,17 @@ pub struct PoolSettings {
     /// How long an operation waits for a pooled connection before it fails with
     /// [`StoreError::Unavailable`]. While the database is down, every request waits this long, so
     /// it is short (sqlx's own default, 30 s, held requests that long and then answered 500).
-    /// SQLite's single writer connection is a queue, not a remote server: waiting for it is
-    /// never an outage, so it keeps [`SQLITE_WRITER_WAIT`].
+    /// SQLite is a local file, not a server that can go away: waiting for one of its
+    /// connections (the single writer above all) is a queue under load, never an outage, so its
+    /// pools keep [`SQLITE_WAIT`] when this is shorter.
     pub acquire_timeout: Duration,
 }
 
 /// The default wait for a connection (see [`PoolSettings::acquire_timeout`]).
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(2500);
 
-/// How long a write may queue for SQLite's one writer connection (sqlx's default).
-pub const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
+/// How long an operation may queue for a SQLite connection (sqlx's default).
+pub const SQLITE_WAIT: Duration = Duration::from_secs(30);
 
 impl PoolSettings {
     pub fn new(max_connections: u32) -> Self {
@@ -152,10 +153,10 @@ impl Store {
         };
         let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let pool = options(settings.max_connections, settings.acquire_timeout)
+                let wait = settings.acquire_timeout.max(SQLITE_WAIT);
+                let pool = options(settings.max_connections, wait)
                     .connect(&url)
                     .await?;
-                let wait = settings.acquire_timeout.max(SQLITE_WRITER_WAIT);
                 (pool, options(1, wait).connect(&url).await?)
             }
             Backend::Postgres => {

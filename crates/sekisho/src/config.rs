@@ -24,6 +24,7 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Milliseconds a request waits for a database connection before it gives up with 503 and
     /// `Retry-After` (the database is down or overloaded); /readyz uses the same wait.
+    /// PostgreSQL only: SQLite, a local file, keeps a 30 s queue.
     /// Env: SEKISHO_DATABASE_ACQUIRE_TIMEOUT_MS.
     pub database_acquire_timeout_ms: u64,
     /// Lifetimes in seconds. Env: SEKISHO_CODE_TTL, SEKISHO_ACCESS_TOKEN_TTL, …
