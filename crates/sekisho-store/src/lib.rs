@@ -98,23 +98,22 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
 }
 
-/// The default wait for a connection (see [`PoolSettings::acquire_timeout`]).
-pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(2500);
-
 /// How long an operation may queue for a SQLite connection (sqlx's default).
 pub const SQLITE_WAIT: Duration = Duration::from_secs(30);
 
 impl PoolSettings {
+    /// sqlx's default wait (30 s), for tools and tests ([`Store::open`]). The server passes the
+    /// operator's `database_acquire_timeout_ms` (2.5 s by default) instead.
     pub fn new(max_connections: u32) -> Self {
         Self {
             max_connections,
-            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            acquire_timeout: Duration::from_secs(30),
         }
     }
 }
 
 impl Store {
-    /// Connects without migrating, with the default wait for a connection.
+    /// Connects without migrating, with sqlx's default wait for a connection.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         Self::connect_with(url, PoolSettings::new(max_connections)).await
     }
