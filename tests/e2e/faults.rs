@@ -164,6 +164,7 @@ struct Answer {
     reason = "measures the wall time a request waits while the database is down"
 )]
 async fn probe(
+    http: &reqwest::Client,
     app: &TestApp,
     what: &'static str,
     id: &str,
@@ -171,10 +172,6 @@ async fn probe(
     rt: &str,
     at: &str,
 ) -> Answer {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     let started = Instant::now();
     let req = match what {
         "token" => http
@@ -215,7 +212,7 @@ const MARGIN: Duration = Duration::from_secs(4);
 // load: stopped, requests answer 503 with Retry-After within the configured wait (JSON errors
 // for the token endpoint and userinfo, the page for the authorization endpoint), /readyz says so
 // while /healthz stays 200; started again, the same server serves again without a restart.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[allow(
     clippy::disallowed_methods,
     reason = "waits for a real PostgreSQL to come back, bounded by wall time"
@@ -235,7 +232,13 @@ async fn a_database_outage_answers_503_fast_and_recovers() {
     assert_eq!(status, 200, "{first}");
     let rt = refresh_token(&first);
     let at = first["access_token"].as_str().unwrap().to_owned();
-    let ready = probe(&app, "readyz", &id, &secret, &rt, &at).await;
+    // One client for every request (building one loads the system's CA store: slow, and not
+    // what is measured).
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let ready = probe(&http, &app, "readyz", &id, &secret, &rt, &at).await;
     assert_eq!(ready.status, 200, "{}", ready.body);
 
     // Load: readers keep asking userinfo and the authorization endpoint throughout.
@@ -243,12 +246,18 @@ async fn a_database_outage_answers_503_fast_and_recovers() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut load = Vec::new();
     for n in 0..4 {
-        let (app, stop, id, at) = (app.clone(), stop.clone(), id.clone(), at.clone());
+        let (app, stop, id, at, http) = (
+            app.clone(),
+            stop.clone(),
+            id.clone(),
+            at.clone(),
+            http.clone(),
+        );
         load.push(tokio::spawn(async move {
             let what = if n % 2 == 0 { "userinfo" } else { "authorize" };
             let mut seen = Vec::new();
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let a = probe(&app, what, &id, "", "", &at).await;
+                let a = probe(&http, &app, what, &id, "", "", &at).await;
                 seen.push((a.what, a.status, a.took));
             }
             seen
@@ -256,7 +265,7 @@ async fn a_database_outage_answers_503_fast_and_recovers() {
     }
 
     pg.stop().unwrap();
-    let ask = |what| probe(&app, what, &id, &secret, &rt, &at);
+    let ask = |what| probe(&http, &app, what, &id, &secret, &rt, &at);
     let (a, b, c, d, e, f) = tokio::join!(
         ask("token"),
         ask("userinfo"),
@@ -296,7 +305,7 @@ async fn a_database_outage_answers_503_fast_and_recovers() {
     // The pool reconnects by itself: poll readiness, bounded.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let ready = probe(&app, "readyz", &id, &secret, &rt, &at).await;
+        let ready = probe(&http, &app, "readyz", &id, &secret, &rt, &at).await;
         if ready.status == 200 {
             break;
         }
@@ -326,7 +335,7 @@ async fn a_database_outage_answers_503_fast_and_recovers() {
     assert_eq!(userinfo_status(&app, &at).await, 200);
     let (status, body) = refresh(&app, &id, &secret, &rt).await;
     assert_eq!(status, 200, "{body}");
-    let page = probe(&app, "authorize", &id, &secret, &rt, &at).await;
+    let page = probe(&http, &app, "authorize", &id, &secret, &rt, &at).await;
     assert!(
         matches!(page.status, 302 | 303),
         "{}: {}",
