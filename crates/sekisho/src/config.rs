@@ -272,6 +272,28 @@ mod tests {
         }
     }
 
+    // ISSUE-15: the refresh grace is bounded (a long one would let a stolen, spent token take a
+    // family over long after the theft), and the connection wait is positive.
+    #[test]
+    fn fault_settings_are_bounded() {
+        let with = |edit: fn(&mut Config)| {
+            let mut c = Config::default();
+            edit(&mut c);
+            c.check()
+        };
+        assert!(with(|c| c.refresh_reuse_grace = 300).is_ok());
+        let e = with(|c| c.refresh_reuse_grace = 301).unwrap_err();
+        assert!(e.to_string().contains("refresh_reuse_grace"), "{e}");
+        assert!(with(|c| c.refresh_reuse_grace = -1).is_err());
+        let e = with(|c| c.database_acquire_timeout_ms = 0).unwrap_err();
+        assert!(e.to_string().contains("database_acquire_timeout_ms"), "{e}");
+        let settings = Config::default().pool_settings();
+        assert_eq!(
+            settings.acquire_timeout,
+            std::time::Duration::from_millis(2500)
+        );
+    }
+
     const SECRET_KEYS: [&str; 3] = ["database_url", "smtp_url", "sms_gateway_authorization"];
 
     // Issue 12: the secrets never reach `Debug` output (logs) nor serialization, and the
