@@ -168,32 +168,38 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database_url: &str) -> Self {
-        Self::spawn_full(database_url, &[], Vec::new()).await
+        Self::spawn_full(database_url, &[], Vec::new(), |_| {}).await
+    }
+
+    /// A server on `database_url` whose configuration `edit` adjusts (grace periods, timeouts).
+    pub async fn spawn_configured(database_url: &str, edit: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_full(database_url, &[], Vec::new(), edit).await
     }
 
     /// A server whose login page offers these upstreams, each a real provider on loopback whose
     /// client is `sekisho-<name>` / `upstream-secret` (name: google, microsoft, daccount, facebook).
     pub async fn spawn_with_upstreams(profiles: &[Profile]) -> Self {
         let url = sekisho_testkit::fresh_sqlite_url().expect("sqlite");
-        Self::spawn_full(&url, profiles, Vec::new()).await
+        Self::spawn_full(&url, profiles, Vec::new(), |_| {}).await
     }
 
     /// A server with these connectors (for upstreams a test plays itself).
     pub async fn spawn_with_connectors(connectors: Vec<ConnectorSettings>) -> Self {
         let url = sekisho_testkit::fresh_sqlite_url().expect("sqlite");
-        Self::spawn_full(&url, &[], connectors).await
+        Self::spawn_full(&url, &[], connectors, |_| {}).await
     }
 
     async fn spawn_full(
         database_url: &str,
         profiles: &[Profile],
         extra: Vec<ConnectorSettings>,
+        edit: impl FnOnce(&mut Config),
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let config = Config {
+        let mut config = Config {
             public_url: base.clone(),
             database_url: database_url.into(),
             // Cheap hashes keep the suite fast; the production parameters have their own tests.
@@ -207,6 +213,7 @@ impl TestApp {
             key_encryption_key: sekisho_crypto::kek::Kek::generate().into(),
             ..Config::default()
         };
+        edit(&mut config);
         // The upstream providers first: the clock moves them.
         let callbacks = [BRAND, OTHER_BRAND].map(|b| format!("{base}/{b}/upstream/callback"));
         let mut upstreams = Vec::new();

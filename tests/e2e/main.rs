@@ -24,6 +24,7 @@ mod client_auth;
 mod contract_state;
 mod discovery;
 mod dynamic_registration;
+mod faults;
 mod fuzz_http;
 mod keys;
 mod line_auth;

@@ -37,6 +37,10 @@ pub struct OpConfig {
     pub refresh_token_ttl: i64,
     pub auth_request_ttl: i64,
     pub session_ttl: i64,
+    /// Seconds after a refresh token's rotation in which presenting it again, while the token
+    /// it was rotated to is unused, replaces that token instead of revoking the family (a client
+    /// that lost the answer); 0 = strict rotation. See `Store::rotate_refresh_within`.
+    pub refresh_reuse_grace: i64,
     /// RFC 7591 initial access tokens (hashes only); empty = no dynamic client registration.
     pub initial_access_tokens: Vec<registration::InitialAccessToken>,
 }
@@ -51,6 +55,7 @@ impl Default for OpConfig {
             refresh_token_ttl: 30 * 86_400,
             auth_request_ttl: 1800,
             session_ttl: 12 * 3600,
+            refresh_reuse_grace: 0,
             initial_access_tokens: Vec::new(),
         }
     }

@@ -69,6 +69,9 @@ pub enum CodeExchange {
 pub enum RefreshRotation {
     /// The old token is spent and the new one stored, in the same family.
     Rotated,
+    /// The old token was spent moments ago (within the grace) and its child never used: the
+    /// child is spent and the new token replaces it (a client that lost the answer retried).
+    RotatedAgain,
     /// The old token had been used already: the whole family is now revoked.
     Reused,
     /// Expired, or its family was revoked.
@@ -350,13 +353,37 @@ impl Store {
         now: i64,
         new: &RefreshRecord,
     ) -> Result<RefreshRotation> {
+        self.rotate_refresh_within(old_hash, now, new, 0).await
+    }
+
+    /// [`Store::rotate_refresh`] with a grace of `grace` seconds for a client that lost the
+    /// answer of its last rotation (a crash, a network cut).
+    ///
+    /// Within `grace` seconds of `old_hash`'s first use, presenting it again while the token it
+    /// was rotated to is still unused does not revoke the family: that child is spent (it was
+    /// never received, or it is now a rival branch) and `new` takes its place, so the family
+    /// keeps at most one live refresh token. We store only hashes, so we cannot hand out the
+    /// same child again (as Ory Hydra's grace does); a fresh child that replaces it gives the
+    /// client the same outcome. Everything else stays fatal and revokes the family: presenting
+    /// it after the grace, after the child was used (the client did get it), after the child
+    /// was superseded, or losing a race with another retry. The grace runs from the first use
+    /// and retries do not extend it. `grace = 0` is strict rotation.
+    pub async fn rotate_refresh_within(
+        &self,
+        old_hash: &str,
+        now: i64,
+        new: &RefreshRecord,
+        grace: i64,
+    ) -> Result<RefreshRotation> {
         let mut tx = self.writer.begin().await?;
         let spent = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
-             AND expires_at > $1 AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL)",
+            "UPDATE refresh_tokens SET used_at = $1, rotated_to = $3 WHERE token_hash = $2 \
+             AND used_at IS NULL AND expires_at > $1 \
+             AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL)",
         )
         .bind(now)
         .bind(old_hash)
+        .bind(&new.token_hash)
         .execute(&mut *tx)
         .await?;
         if spent.rows_affected() == 1 {
@@ -364,19 +391,54 @@ impl Store {
             tx.commit().await?;
             return Ok(RefreshRotation::Rotated);
         }
-        let row = sqlx::query("SELECT token_hash, grant_id, created_at, expires_at, used_at FROM refresh_tokens WHERE token_hash = $1")
-            .bind(old_hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let outcome = match row.as_ref().map(refresh).transpose()? {
-            Some(old) if old.used_at.is_some() => {
-                revoke_grant(&mut *tx, &old.grant_id, now).await?;
-                RefreshRotation::Reused
-            }
-            _ => RefreshRotation::Inactive,
+        let row = sqlx::query(
+            "SELECT r.token_hash, r.grant_id, r.created_at, r.expires_at, r.used_at, r.rotated_to, \
+             g.revoked_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+             WHERE r.token_hash = $1",
+        )
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.commit().await?;
+            return Ok(RefreshRotation::Inactive);
         };
+        let old = refresh(&row)?;
+        let Some(used_at) = old.used_at else {
+            // Unused, yet not spendable: expired, or its family revoked.
+            tx.commit().await?;
+            return Ok(RefreshRotation::Inactive);
+        };
+        let family_live = col::<Option<i64>>(&row, "revoked_at")?.is_none();
+        let child: Option<String> = col(&row, "rotated_to")?;
+        let within_grace = grace > 0 && now <= used_at + grace && old.expires_at > now;
+        if family_live && within_grace {
+            if let Some(child) = child {
+                // Spends the child only if nobody used it: the conditional UPDATE is the check,
+                // so two retries racing cannot both replace it.
+                let superseded = sqlx::query(
+                    "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 \
+                     AND used_at IS NULL AND expires_at > $1",
+                )
+                .bind(now)
+                .bind(&child)
+                .execute(&mut *tx)
+                .await?;
+                if superseded.rows_affected() == 1 {
+                    sqlx::query("UPDATE refresh_tokens SET rotated_to = $1 WHERE token_hash = $2")
+                        .bind(&new.token_hash)
+                        .bind(old_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    insert_refresh(&mut *tx, new).await?;
+                    tx.commit().await?;
+                    return Ok(RefreshRotation::RotatedAgain);
+                }
+            }
+        }
+        revoke_grant(&mut *tx, &old.grant_id, now).await?;
         tx.commit().await?;
-        Ok(outcome)
+        Ok(RefreshRotation::Reused)
     }
 
     // ---- access tokens ----

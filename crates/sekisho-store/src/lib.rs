@@ -21,6 +21,7 @@ mod keys;
 mod lines;
 mod lockout;
 mod mail;
+pub mod outage;
 mod second_factor;
 mod secrets;
 mod sessions;
@@ -49,6 +50,7 @@ pub use users::ExclusiveTicket;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
+use std::time::Duration;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -92,13 +94,55 @@ pub struct Store {
     cipher: Option<std::sync::Arc<dyn sekisho_core::sealing::SecretCipher>>,
 }
 
+/// How the store connects: pool size and how long a request may wait for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long an operation waits for a pooled connection before it fails with
+    /// [`StoreError::Unavailable`]. While the database is down, every request waits this long, so
+    /// it is short (sqlx's own default, 30 s, held requests that long and then answered 500).
+    /// SQLite is a local file, not a server that can go away: waiting for one of its
+    /// connections (the single writer above all) is a queue under load, never an outage, so its
+    /// pools keep [`SQLITE_WAIT`] when this is shorter.
+    pub acquire_timeout: Duration,
+}
+
+/// How long an operation may queue for a SQLite connection (sqlx's default).
+pub const SQLITE_WAIT: Duration = Duration::from_secs(30);
+
+impl PoolSettings {
+    /// sqlx's default wait (30 s), for tools and tests ([`Store::open`]). The server passes the
+    /// operator's `database_acquire_timeout_ms` (2.5 s by default) instead.
+    pub fn new(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 impl Store {
-    /// Connects without migrating. SQLite files are created when the URL says `mode=rwc`.
+    /// Connects without migrating, with sqlx's default wait for a connection.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        Self::connect_with(url, PoolSettings::new(max_connections)).await
+    }
+
+    /// Connects without migrating. A `sqlite://FILE` URL creates the file when it is missing
+    /// (unless the URL chooses its own `mode=`).
+    ///
+    /// A database that goes away later is reconnected by the pool on the next acquire once it
+    /// is back: nothing needs a restart.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let options = |max: u32| {
-            let options = AnyPoolOptions::new().max_connections(max.max(1));
+        let url = match backend {
+            Backend::Sqlite => sqlite_creating(url),
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = |max: u32, wait: Duration| {
+            let options = AnyPoolOptions::new()
+                .max_connections(max.max(1))
+                .acquire_timeout(wait);
             if backend != Backend::Sqlite {
                 return options;
             }
@@ -115,10 +159,20 @@ impl Store {
                 })
             })
         };
-        let pool = options(max_connections).connect(url).await?;
-        let writer = match backend {
-            Backend::Sqlite => options(1).connect(url).await?,
-            Backend::Postgres => pool.clone(),
+        let (pool, writer) = match backend {
+            Backend::Sqlite => {
+                let wait = settings.acquire_timeout.max(SQLITE_WAIT);
+                let pool = options(settings.max_connections, wait)
+                    .connect(&url)
+                    .await?;
+                (pool, options(1, wait).connect(&url).await?)
+            }
+            Backend::Postgres => {
+                let pool = options(settings.max_connections, settings.acquire_timeout)
+                    .connect(&url)
+                    .await?;
+                (pool.clone(), pool)
+            }
         };
         Ok(Self {
             pool,
@@ -130,9 +184,37 @@ impl Store {
 
     /// Connects and applies the embedded migrations of the URL's backend.
     pub async fn open(url: &str, max_connections: u32) -> Result<Self> {
-        let store = Self::connect(url, max_connections).await?;
+        Self::open_with(url, PoolSettings::new(max_connections)).await
+    }
+
+    /// [`Store::connect_with`], then the migrations.
+    pub async fn open_with(url: &str, settings: PoolSettings) -> Result<Self> {
+        let store = Self::connect_with(url, settings).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Readiness: one trivial query, within the pool's wait for a connection.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// SQLite's `PRAGMA integrity_check`: `["ok"]` for a sound file, else the problems found.
+    /// On PostgreSQL there is no such check: `["ok"]`.
+    pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        if self.backend != Backend::Sqlite {
+            return Ok(vec!["ok".into()]);
+        }
+        let rows = sqlx::query("PRAGMA integrity_check")
+            .fetch_all(&self.writer)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<String, _>(0)
+                    .map_err(|e| StoreError::Corrupt(format!("integrity_check: {e}")))
+            })
+            .collect()
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -156,6 +238,19 @@ impl Store {
     }
 }
 
+/// `sqlite://FILE` with `mode=rwc` added when the URL names no mode, so that the file is
+/// created on first start, as operators expect; an explicit `mode=` (`ro`, `rw`, `memory`) and
+/// in-memory databases are left as they are.
+fn sqlite_creating(url: &str) -> String {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let has_mode = query.split('&').any(|kv| kv.starts_with("mode="));
+    if has_mode || url.contains(":memory:") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}mode=rwc")
+}
+
 /// Reads a column, naming it in the error so a schema drift is easy to find.
 fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T>
 where
@@ -169,4 +264,23 @@ where
 fn parsed<T>(value: String, column: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
     parse(&value)
         .ok_or_else(|| StoreError::Corrupt(format!("column {column}: unknown value {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_creating;
+
+    #[test]
+    fn sqlite_urls_create_their_file_unless_they_choose_a_mode() {
+        assert_eq!(sqlite_creating("sqlite://a.db"), "sqlite://a.db?mode=rwc");
+        assert_eq!(
+            sqlite_creating("sqlite:///var/lib/s.db?cache=shared"),
+            "sqlite:///var/lib/s.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            sqlite_creating("sqlite://a.db?mode=ro"),
+            "sqlite://a.db?mode=ro"
+        );
+        assert_eq!(sqlite_creating("sqlite::memory:"), "sqlite::memory:");
+    }
 }

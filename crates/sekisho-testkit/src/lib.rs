@@ -6,6 +6,7 @@
 //! - PostgreSQL: [`postgres_base_url`] starts (once, and reuses across runs) a throwaway cluster
 //!   under the workspace target folder; [`fresh_postgres_database`] gives each test its own
 //!   empty database on it, so tests never see each other's rows and can run in parallel.
+//!   [`PrivatePostgres`] is a cluster one test owns and may stop and start (a database outage).
 //! - SQLite: [`fresh_sqlite_url`] gives each test its own new database file.
 //! - SMTP: [`SmtpSink`] runs `aiosmtpd` (PyPI) on its own port and decodes what it received.
 //! - SMS: [`SmsGatewayDouble`] runs `sms_gateway.py` (Python 3 standard library) on its own port:
@@ -49,7 +50,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use carrier_gateway::{CarrierGateway, TestPki};
-pub use postgres::{fresh_postgres_database, postgres_base_url, stop_test_postgres};
+pub use postgres::{
+    fresh_postgres_database, postgres_base_url, stop_test_postgres, PrivatePostgres,
+};
 pub use saml_idp::{SamlIdp, SamlSigning, SamlUser};
 pub use sms::{SmsGatewayDouble, SmsRequest};
 pub use smtp::{ReceivedMail, SmtpSink};

@@ -93,12 +93,87 @@ pub fn stop_test_postgres() -> anyhow::Result<()> {
     if !cluster.status_running(&tools)? {
         return Ok(());
     }
-    let mut stop = tools.command("pg_ctl", &cluster.dir);
-    stop.arg("-D")
-        .arg(cluster.data())
-        .args(["-m", "fast", "-w", "-t", "60", "stop"]);
-    run(stop, "pg_ctl stop")?;
+    cluster.pg_ctl_stop(&tools, "fast")?;
     Ok(())
+}
+
+/// A PostgreSQL server one test owns: its own cluster under `{target}/test-postgres-private/`,
+/// on its own port, which the test may stop and start again (a database outage). The shared
+/// server of [`postgres_base_url`] must never be stopped while other tests use it.
+///
+/// Starting one costs an `initdb` (seconds). Dropping it stops the server and removes its folder.
+pub struct PrivatePostgres {
+    cluster: Cluster,
+    tools: Tools,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    /// Creates and starts a new cluster.
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = target_dir()
+            .join("test-postgres-private")
+            .join(unique_name("pg"));
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let cluster = Cluster { dir };
+        let tools = Tools::find()?;
+        if tools.as_root {
+            cluster.hand_to_postgres_user()?;
+        }
+        cluster.initdb(&tools)?;
+        let port = free_loopback_port()?;
+        let pg = Self {
+            cluster,
+            tools,
+            port,
+        };
+        pg.start_again()?;
+        Ok(pg)
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT` (no database).
+    pub fn base_url(&self) -> String {
+        base_url(self.port)
+    }
+
+    /// Creates a database and returns its URL.
+    pub fn create_database(&self, name: &str) -> anyhow::Result<String> {
+        let base = self.base_url();
+        psql(
+            &database_url(&base, "postgres"),
+            &format!("CREATE DATABASE \"{name}\""),
+        )?;
+        Ok(database_url(&base, name))
+    }
+
+    /// Stops the server (`pg_ctl -m fast`: open connections are cut), as an outage would.
+    pub fn stop(&self) -> anyhow::Result<()> {
+        self.cluster.pg_ctl_stop(&self.tools, "fast")?;
+        Ok(())
+    }
+
+    /// Starts the stopped server again, on the same port, with its data.
+    pub fn start_again(&self) -> anyhow::Result<()> {
+        self.cluster
+            .pg_ctl_start(&self.tools, self.port)
+            .map(|_| ())
+            .with_context(|| {
+                format!(
+                    "--- last lines of {} ---\n{}",
+                    self.cluster.log_file().display(),
+                    log_tail(&self.cluster.log_file(), 20)
+                )
+            })
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        if self.cluster.status_running(&self.tools).unwrap_or(false) {
+            let _ = self.cluster.pg_ctl_stop(&self.tools, "immediate");
+        }
+        let _ = fs::remove_dir_all(&self.cluster.dir);
+    }
 }
 
 fn env_url() -> Option<String> {
@@ -340,20 +415,7 @@ impl Cluster {
         for _ in 0..START_ATTEMPTS {
             let port = free_loopback_port()?;
             self.write_port(port)?;
-            let mut start = tools.command("pg_ctl", &self.dir);
-            let options = format!(
-                "-k {} -h 127.0.0.1 -p {port} -F -N {MAX_CONNECTIONS}",
-                shell_quote(&self.socket_dir())
-            );
-            start
-                .arg("-D")
-                .arg(self.data())
-                .arg("-o")
-                .arg(options)
-                .arg("-l")
-                .arg(self.log_file())
-                .args(["-w", "-t", "60", "start"]);
-            match run(start, "pg_ctl start") {
+            match self.pg_ctl_start(tools, port) {
                 Ok(_) => return Ok(base_url(port)),
                 Err(e) => errors.push(format!("port {port}: {e:#}")),
             }
@@ -365,6 +427,33 @@ impl Cluster {
             self.log_file().display(),
             log_tail(&self.log_file(), 20)
         )
+    }
+
+    /// `pg_ctl start` on `port`, waiting until the server accepts connections.
+    fn pg_ctl_start(&self, tools: &Tools, port: u16) -> anyhow::Result<Output> {
+        let mut start = tools.command("pg_ctl", &self.dir);
+        let options = format!(
+            "-k {} -h 127.0.0.1 -p {port} -F -N {MAX_CONNECTIONS}",
+            shell_quote(&self.socket_dir())
+        );
+        start
+            .arg("-D")
+            .arg(self.data())
+            .arg("-o")
+            .arg(options)
+            .arg("-l")
+            .arg(self.log_file())
+            .args(["-w", "-t", "60", "start"]);
+        run(start, "pg_ctl start")
+    }
+
+    /// `pg_ctl stop` in `mode` (`fast`: disconnects clients and shuts down cleanly).
+    fn pg_ctl_stop(&self, tools: &Tools, mode: &str) -> anyhow::Result<Output> {
+        let mut stop = tools.command("pg_ctl", &self.dir);
+        stop.arg("-D")
+            .arg(self.data())
+            .args(["-m", mode, "-w", "-t", "60", "stop"]);
+        run(stop, "pg_ctl stop")
     }
 
     /// PostgreSQL refuses to run as root, so as root the cluster belongs to `postgres`.

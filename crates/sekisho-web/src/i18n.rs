@@ -21,6 +21,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("logged_out_body", "ご利用ありがとうございました。", "Thank you for using the service."),
     ("error_title", "エラー", "Error"),
     ("error_internal", "一時的なエラーが発生しました。しばらくしてからもう一度お試しください。", "A temporary error occurred. Please try again later."),
+    ("error_unavailable", "ただいまサービスを利用できません。しばらくしてからもう一度お試しください。", "The service is temporarily unavailable. Please try again in a moment."),
     ("error_unknown_brand", "ページが見つかりません。URLをご確認ください。", "Page not found. Please check the URL."),
     ("error_unknown_client", "ログインを要求したアプリケーションが登録されていません(client_id が不正です)。", "The application that asked for this login is not registered (invalid client_id)."),
     ("error_bad_redirect_uri", "ログイン後の戻り先(redirect_uri)が登録されたものと一致しません。", "The return address (redirect_uri) does not match a registered one."),

@@ -5,6 +5,7 @@
 //! outcomes in `routes::outcome`, errors in [`error`].
 
 mod error;
+mod health;
 mod i18n;
 pub mod line_entry;
 pub mod metrics;

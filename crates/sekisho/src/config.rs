@@ -17,7 +17,7 @@ pub struct Config {
     pub listen: String,
     /// The URL browsers and RPs use; issuers are `{public_url}/{brand}`. Env: SEKISHO_PUBLIC_URL.
     pub public_url: String,
-    /// `sqlite://FILE?mode=rwc` or `postgres://…` (may hold a password). Env: SEKISHO_DATABASE_URL.
+    /// `sqlite://FILE` (created when missing) or `postgres://…` (may hold a password). Env: SEKISHO_DATABASE_URL.
     #[serde(skip_serializing)]
     pub database_url: Secret<String>,
     /// Env: SEKISHO_DATABASE_MAX_CONNECTIONS.
@@ -32,6 +32,11 @@ pub struct Config {
     /// environment; not both this and `kek_file`. A secret. Env: SEKISHO_KEY_ENCRYPTION_KEY.
     #[serde(skip_serializing)]
     pub key_encryption_key: Secret<String>,
+    /// Milliseconds a request waits for a database connection before it gives up with 503 and
+    /// `Retry-After` (the database is down or overloaded); /readyz uses the same wait.
+    /// PostgreSQL only: SQLite, a local file, keeps a 30 s queue.
+    /// Env: SEKISHO_DATABASE_ACQUIRE_TIMEOUT_MS.
+    pub database_acquire_timeout_ms: u64,
     /// Lifetimes in seconds. Env: SEKISHO_CODE_TTL, SEKISHO_ACCESS_TOKEN_TTL, …
     pub code_ttl: i64,
     pub access_token_ttl: i64,
@@ -39,6 +44,10 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     pub auth_request_ttl: i64,
     pub session_ttl: i64,
+    /// Seconds in which a client that lost the answer of a refresh may present the spent refresh
+    /// token again (its unused successor is replaced) instead of losing the whole family; 0 =
+    /// strict rotation. Env: SEKISHO_REFRESH_REUSE_GRACE.
+    pub refresh_reuse_grace: i64,
     /// argon2id parameters (OWASP minimum by default). Env: SEKISHO_ARGON2_MEMORY_KIB, …
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -135,16 +144,18 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".into(),
             public_url: op.public_url,
-            database_url: "sqlite://sekisho.db?mode=rwc".into(),
+            database_url: "sqlite://sekisho.db".into(),
             database_max_connections: 8,
             kek_file: String::new(),
             key_encryption_key: Secret::default(),
+            database_acquire_timeout_ms: 2500,
             code_ttl: op.code_ttl,
             access_token_ttl: op.access_token_ttl,
             id_token_ttl: op.id_token_ttl,
             refresh_token_ttl: op.refresh_token_ttl,
             auth_request_ttl: op.auth_request_ttl,
             session_ttl: op.session_ttl,
+            refresh_reuse_grace: op.refresh_reuse_grace,
             argon2_memory_kib: m,
             argon2_iterations: t,
             argon2_parallelism: p,
@@ -229,6 +240,16 @@ impl Config {
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
+        // Longer would let a stolen, spent token replace the live one long after the theft;
+        // Ory Hydra caps its grace at 5 minutes for the same reason.
+        anyhow::ensure!(
+            (0..=300).contains(&self.refresh_reuse_grace),
+            "refresh_reuse_grace must be 0 to 300 seconds"
+        );
+        anyhow::ensure!(
+            self.database_acquire_timeout_ms > 0,
+            "database_acquire_timeout_ms must be positive"
+        );
         // A light check here; the mail transport parses the address fully when it starts.
         anyhow::ensure!(
             matches!(self.mail_from.trim().split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty()),
@@ -287,6 +308,14 @@ impl Config {
         !self.tls_cert.trim().is_empty()
     }
 
+    /// The database pool's size and wait for a connection.
+    pub fn pool_settings(&self) -> sekisho_store::PoolSettings {
+        sekisho_store::PoolSettings {
+            max_connections: self.database_max_connections,
+            acquire_timeout: std::time::Duration::from_millis(self.database_acquire_timeout_ms),
+        }
+    }
+
     pub fn op_config(&self) -> sekisho_oidc::OpConfig {
         sekisho_oidc::OpConfig {
             public_url: self.public_url.trim_end_matches('/').to_owned(),
@@ -296,6 +325,7 @@ impl Config {
             refresh_token_ttl: self.refresh_token_ttl,
             auth_request_ttl: self.auth_request_ttl,
             session_ttl: self.session_ttl,
+            refresh_reuse_grace: self.refresh_reuse_grace,
             // `check` refused malformed entries when the configuration was loaded.
             initial_access_tokens: self
                 .initial_access_token_hashes
@@ -330,6 +360,28 @@ mod tests {
                 "{key} has no documented env override"
             );
         }
+    }
+
+    // ISSUE-15: the refresh grace is bounded (a long one would let a stolen, spent token take a
+    // family over long after the theft), and the connection wait is positive.
+    #[test]
+    fn fault_settings_are_bounded() {
+        let with = |edit: fn(&mut Config)| {
+            let mut c = Config::default();
+            edit(&mut c);
+            c.check()
+        };
+        assert!(with(|c| c.refresh_reuse_grace = 300).is_ok());
+        let e = with(|c| c.refresh_reuse_grace = 301).unwrap_err();
+        assert!(e.to_string().contains("refresh_reuse_grace"), "{e}");
+        assert!(with(|c| c.refresh_reuse_grace = -1).is_err());
+        let e = with(|c| c.database_acquire_timeout_ms = 0).unwrap_err();
+        assert!(e.to_string().contains("database_acquire_timeout_ms"), "{e}");
+        let settings = Config::default().pool_settings();
+        assert_eq!(
+            settings.acquire_timeout,
+            std::time::Duration::from_millis(2500)
+        );
     }
 
     const SECRET_KEYS: [&str; 4] = [

@@ -19,11 +19,7 @@ pub async fn build_op(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
 /// the key opens every stored secret and seals those still in clear (ISSUE-15: secrets at rest).
 /// A missing or wrong key stops here, with a message naming the setting.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let mut store = Store::open(
-        config.database_url.expose(),
-        config.database_max_connections,
-    )
-    .await?;
+    let mut store = Store::open_with(config.database_url.expose(), config.pool_settings()).await?;
     if let Some(kek) = crate::kek::load(config)? {
         store = store.with_cipher(kek);
     }

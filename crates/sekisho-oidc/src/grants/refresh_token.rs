@@ -1,7 +1,10 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
 //!
 //! Invariant: every refresh spends its token and issues a new one in the same family; presenting a
-//! spent token revokes the whole family, and with it every access token the family issued.
+//! spent token revokes the whole family, and with it every access token the family issued. The
+//! one exception is the configured grace (`OpConfig::refresh_reuse_grace`, off by default): a
+//! token spent moments ago whose child was never used may be presented again, and the child is
+//! replaced (`Store::rotate_refresh_within`): never two live tokens in a family.
 
 use super::{GrantPayload, TokenResponse};
 use crate::error::{ErrorCode, OAuthError};
@@ -57,8 +60,16 @@ pub async fn refresh(
         expires_at: now + op.config.refresh_token_ttl,
         used_at: None,
     };
-    match op.store.rotate_refresh(&old_hash, now, &new).await? {
+    let grace = op.config.refresh_reuse_grace;
+    match op
+        .store
+        .rotate_refresh_within(&old_hash, now, &new, grace)
+        .await?
+    {
         RefreshRotation::Rotated => {}
+        RefreshRotation::RotatedAgain => {
+            tracing::info!(client_id = %client.client_id, grant = %grant.id, "refresh token presented again within the grace; its unused child is replaced");
+        }
         RefreshRotation::Reused => {
             tracing::warn!(client_id = %client.client_id, grant = %grant.id, "refresh token reused; its family is revoked");
             return Err(invalid());

@@ -35,7 +35,8 @@ use sekisho_core::model::Brand;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(crate::health::healthz))
+        .route("/readyz", get(crate::health::readyz))
         .route("/metrics", get(crate::metrics::scrape))
         .route(
             "/{brand}/.well-known/openid-configuration",
@@ -218,6 +219,11 @@ pub fn router(state: AppState) -> Router {
         // Every route above, by its template (unknown paths are not a route to count).
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(not_found)
+        // Inside the headers: a 503 made from a 500 gets them too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::health::outage,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.secure_cookies,
             crate::security::headers,
@@ -339,7 +345,7 @@ async fn api_brand(state: &AppState, code: &str) -> Result<Brand, Response> {
 }
 
 /// The page language from `ui_locales` and the browser's Accept-Language.
-fn lang(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
+pub(crate) fn lang(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
     let accept = headers
         .get(axum::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
