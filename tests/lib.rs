@@ -161,6 +161,27 @@ pub struct Seed {
     pub client: RegisteredClient,
 }
 
+/// What a test may set on the server beyond the defaults (the production defaults otherwise).
+#[derive(Clone)]
+pub struct Limits {
+    pub rate_limits: sekisho_web::rate_limit::RateLimits,
+    /// CIDRs whose `X-Forwarded-For` the server believes.
+    pub trusted_proxies: Vec<String>,
+    /// Mails per address per hour; 0 = no cap.
+    pub mail_per_address_per_hour: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let config = Config::default();
+        Self {
+            rate_limits: config.rate_limits,
+            trusted_proxies: config.trusted_proxies,
+            mail_per_address_per_hour: config.mail_per_address_per_hour,
+        }
+    }
+}
+
 impl TestApp {
     /// A server on a fresh SQLite database.
     pub async fn spawn() -> Self {
@@ -168,26 +189,33 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database_url: &str) -> Self {
-        Self::spawn_full(database_url, &[], Vec::new()).await
+        Self::spawn_full(database_url, &[], Vec::new(), Limits::default()).await
+    }
+
+    /// A server on a fresh SQLite database with these rate limits, trusted proxies and mail cap.
+    pub async fn spawn_with_limits(limits: Limits) -> Self {
+        let url = sekisho_testkit::fresh_sqlite_url().expect("sqlite");
+        Self::spawn_full(&url, &[], Vec::new(), limits).await
     }
 
     /// A server whose login page offers these upstreams, each a real provider on loopback whose
     /// client is `sekisho-<name>` / `upstream-secret` (name: google, microsoft, daccount, facebook).
     pub async fn spawn_with_upstreams(profiles: &[Profile]) -> Self {
         let url = sekisho_testkit::fresh_sqlite_url().expect("sqlite");
-        Self::spawn_full(&url, profiles, Vec::new()).await
+        Self::spawn_full(&url, profiles, Vec::new(), Limits::default()).await
     }
 
     /// A server with these connectors (for upstreams a test plays itself).
     pub async fn spawn_with_connectors(connectors: Vec<ConnectorSettings>) -> Self {
         let url = sekisho_testkit::fresh_sqlite_url().expect("sqlite");
-        Self::spawn_full(&url, &[], connectors).await
+        Self::spawn_full(&url, &[], connectors, Limits::default()).await
     }
 
     async fn spawn_full(
         database_url: &str,
         profiles: &[Profile],
         extra: Vec<ConnectorSettings>,
+        limits: Limits,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -203,6 +231,9 @@ impl TestApp {
             initial_access_token_hashes: vec![sekisho_crypto::tokens::hash_token(
                 INITIAL_ACCESS_TOKEN,
             )],
+            rate_limits: limits.rate_limits,
+            trusted_proxies: limits.trusted_proxies,
+            mail_per_address_per_hour: limits.mail_per_address_per_hour,
             ..Config::default()
         };
         // The upstream providers first: the clock moves them.
@@ -235,7 +266,8 @@ impl TestApp {
             clock.clone(),
             transport,
             "noreply@sekisho.test".into(),
-        );
+        )
+        .with_hourly_cap(config.mail_per_address_per_hour);
         let sms = SmsGatewayDouble::start().expect("SMS gateway double (python3)");
         let gateway = SmsGateway::http(HttpSmsSettings {
             url: sms.url(),
@@ -279,7 +311,12 @@ impl TestApp {
                 allow_loopback: true,
                 ..Default::default()
             });
-        let app = sekisho_web::router(sekisho_web::AppState::new(services.clone(), None));
+        let state = sekisho_web::AppState::new(services.clone(), None).with_rate_limits(
+            &config.rate_limits,
+            config.trusted_proxies().expect("trusted proxies"),
+        );
+        let app = sekisho_web::router(state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
@@ -298,6 +335,8 @@ impl TestApp {
 
     /// Delivers every due mail to the SMTP sink now and returns what the sink holds.
     pub async fn deliver_mail(&self) -> Vec<ReceivedMail> {
+        // Mail that requests queue after their answer (forgot-password) is queued first.
+        self.services.settled().await;
         self.mailer.deliver_due().await.expect("deliver");
         self.smtp.messages().expect("maildir")
     }

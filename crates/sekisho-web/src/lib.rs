@@ -8,6 +8,7 @@ mod error;
 mod i18n;
 pub mod line_entry;
 mod pages;
+pub mod rate_limit;
 mod routes;
 mod security;
 mod session;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub pages: Arc<Pages>,
     /// `Secure` on cookies when the public URL is https.
     pub secure_cookies: bool,
+    /// The rate limits' state (issue 15); [`AppState::with_rate_limits`] sets them.
+    pub limiters: Arc<rate_limit::Limiters>,
 }
 
 impl std::ops::Deref for AppState {
@@ -47,11 +50,33 @@ impl AppState {
     /// `templates_dir`: where an operator overrides pages (see [`Pages`]).
     pub fn new(app: App, templates_dir: Option<PathBuf>) -> Self {
         let secure_cookies = app.op.config.public_url.starts_with("https://");
+        let limiters = Arc::new(rate_limit::Limiters::new(
+            &rate_limit::RateLimits::default(),
+            Vec::new(),
+            app.op.clock.clone(),
+        ));
         Self {
             app,
             pages: Arc::new(Pages::new(templates_dir)),
             secure_cookies,
+            limiters,
         }
+    }
+
+    /// These rate limits instead of the defaults, with `X-Forwarded-For` believed from the
+    /// `trusted_proxies`. The limiters are per state: build the state once and clone it for every
+    /// listener, so that they share them.
+    pub fn with_rate_limits(
+        mut self,
+        limits: &rate_limit::RateLimits,
+        trusted_proxies: Vec<rate_limit::IpNet>,
+    ) -> Self {
+        self.limiters = Arc::new(rate_limit::Limiters::new(
+            limits,
+            trusted_proxies,
+            self.app.op.clock.clone(),
+        ));
+        self
     }
 
     /// The login page's buttons, one per configured upstream (REQ-LOGIN-1, REQ-LOGIN-3);

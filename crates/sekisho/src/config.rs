@@ -89,6 +89,17 @@ pub struct Config {
     /// The CA (PEM) that signs the carrier gateway's client certificate: the only clients the line
     /// entry accepts. Env: SEKISHO_LINE_CLIENT_CA.
     pub line_client_ca: String,
+    /// Proxies (CIDRs such as `10.0.0.0/8`, `127.0.0.1/32`) in front of Sekisho whose
+    /// `X-Forwarded-For` is believed for the rate limits' client address; empty = the socket's
+    /// peer is the client. Env: SEKISHO_TRUSTED_PROXIES (`["10.0.0.0/8"]`).
+    pub trusted_proxies: Vec<String>,
+    /// Mails queued to one address per hour at most (counted in the database, so across nodes);
+    /// the rest are not queued, and logged (mail bombing). 0 = no cap.
+    /// Env: SEKISHO_MAIL_PER_ADDRESS_PER_HOUR.
+    pub mail_per_address_per_hour: u32,
+    /// Request rates per client and per account (`[rate_limits]`; see `sekisho.example.toml`).
+    /// Env: SEKISHO_RATE_LIMITS (an inline table, `{login_per_ip="30/min"}`).
+    pub rate_limits: sekisho_web::rate_limit::RateLimits,
 }
 
 impl Default for Config {
@@ -129,6 +140,9 @@ impl Default for Config {
             line_tls_cert: String::new(),
             line_tls_key: String::new(),
             line_client_ca: String::new(),
+            trusted_proxies: Vec::new(),
+            mail_per_address_per_hour: 10,
+            rate_limits: sekisho_web::rate_limit::RateLimits::default(),
         }
     }
 }
@@ -186,6 +200,7 @@ impl Config {
             !self.sms_gateway_url.trim().is_empty() || !self.sms_outbox_dir.trim().is_empty(),
             "set sms_gateway_url, or sms_outbox_dir for the SMS outbox"
         );
+        self.trusted_proxies()?;
         for entry in &self.initial_access_token_hashes {
             let token = sekisho_oidc::registration::InitialAccessToken::parse(entry)
                 .map_err(|e| anyhow::anyhow!("initial_access_token_hashes: {e}"))?;
@@ -195,6 +210,19 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The trusted proxies as networks; a bare address is its own /32 or /128.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<sekisho_web::rate_limit::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<sekisho_web::rate_limit::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(Into::into))
+                    .map_err(|_| anyhow::anyhow!("trusted_proxies: {p:?} is no CIDR or address"))
+            })
+            .collect()
     }
 
     pub fn op_config(&self) -> sekisho_oidc::OpConfig {

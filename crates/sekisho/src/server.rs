@@ -56,7 +56,8 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     spawn_metadata_refresh(app.clone());
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
-    let state = sekisho_web::AppState::new(app, templates);
+    let state = sekisho_web::AppState::new(app, templates)
+        .with_rate_limits(&config.rate_limits, config.trusted_proxies()?);
     if !config.line_listen.trim().is_empty() {
         let tls = crate::line_entry::LineTls {
             cert_file: config.line_tls_cert.clone(),
@@ -70,13 +71,17 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         tracing::info!(listen = %config.line_listen, "line entry (mutual TLS) serving");
         let router = sekisho_web::line_entry_router(state.clone());
         tokio::spawn(async move {
+            // No `ConnectInfo` here: every line request comes from the gateway, and the rate
+            // limits take the line it asserts as the client.
             if let Err(e) = axum::serve(line, router).await {
                 tracing::error!(error = %e, "line entry stopped");
             }
         });
     }
     let router = sekisho_web::router(state);
-    axum::serve(listener, router)
+    // The peer address reaches the rate limits as `ConnectInfo<SocketAddr>`.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
@@ -118,7 +123,8 @@ pub fn mailer(config: &Config, op: &Op) -> anyhow::Result<sekisho_notify::Mailer
         op.clock.clone(),
         transport,
         config.mail_from.clone(),
-    ))
+    )
+    .with_hourly_cap(config.mail_per_address_per_hour))
 }
 
 /// Where two-step verification codes go: the HTTP gateway when `sms_gateway_url` is set, else

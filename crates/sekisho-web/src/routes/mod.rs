@@ -213,6 +213,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{brand}/2fa/saved", post(two_factor::saved))
         .merge(admin_api::routes())
+        // Inside the security headers, so a 429 page carries them too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn(crate::security::headers))
         .layer(axum::middleware::from_fn(
             crate::line_entry::strip_line_headers,
@@ -290,7 +295,7 @@ async fn api_brand(state: &AppState, code: &str) -> Result<Brand, Response> {
 }
 
 /// The page language from `ui_locales` and the browser's Accept-Language.
-fn lang(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
+pub(crate) fn lang(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
     let accept = headers
         .get(axum::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
