@@ -270,6 +270,42 @@ mod tests {
         }
     }
 
+    // ISSUE-15: the rate limits are one inline table in the environment, merged key by key over
+    // the defaults; a malformed rate or proxy stops the start.
+    #[test]
+    fn rate_limits_and_proxies_come_from_the_environment() {
+        std::env::set_var(
+            "SEKISHO_TEST_RL_RATE_LIMITS",
+            r#"{login_per_ip="5/min", sms_per_account="off"}"#,
+        );
+        std::env::set_var(
+            "SEKISHO_TEST_RL_TRUSTED_PROXIES",
+            r#"["10.0.0.0/8", "192.0.2.7"]"#,
+        );
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Env::prefixed("SEKISHO_TEST_RL_"))
+            .extract()
+            .unwrap();
+        let defaults = sekisho_web::rate_limit::RateLimits::default();
+        assert_eq!(config.rate_limits.login_per_ip.count, 5);
+        assert_eq!(config.rate_limits.sms_per_account.count, 0);
+        assert_eq!(config.rate_limits.token_per_ip, defaults.token_per_ip);
+        let proxies = config.trusted_proxies().unwrap();
+        assert_eq!(proxies.len(), 2);
+        assert_eq!(proxies[1].to_string(), "192.0.2.7/32");
+        let bad = Config {
+            trusted_proxies: vec!["10.0.0.0/33".into()],
+            ..Config::default()
+        };
+        assert!(bad.check().is_err());
+        let bad: Result<Config, _> = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(
+                "[rate_limits]\nlogin_per_ip = \"ten a minute\"",
+            ))
+            .extract();
+        assert!(bad.is_err());
+    }
+
     const SECRET_KEYS: [&str; 3] = ["database_url", "smtp_url", "sms_gateway_authorization"];
 
     // Issue 12: the secrets never reach `Debug` output (logs) nor serialization, and the
