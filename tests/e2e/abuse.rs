@@ -520,21 +520,21 @@ async fn alternating_medians(
 }
 
 /// The largest median difference allowed between the two kinds of a pair, in microseconds.
-/// Measured on the test server (debug build, SQLite, 2 shared cores): before issue 15 a
-/// registered address was answered 425–790 µs slower at forgot-password; after it the difference
-/// is 15–60 µs.
+/// Measured on the test server (debug build, SQLite, 2 shared cores), pairs' median difference:
+/// before issue 15 a registered address was answered 425–1250 µs slower at forgot-password;
+/// after it, -32–60 µs.
 const FORGOT_TOLERANCE_MICROS: i128 = 200;
-/// The same for login: 100–250 µs before (one audit write more), 15–45 µs after. Too close to the
+/// The same for login: 98–364 µs before (one audit write more), -7–47 µs after. Too close to the
 /// noise of a loaded CI machine for a test that must not flake, so that test runs on demand
 /// (docs/PERFORMANCE.md gives the command and the numbers).
-const LOGIN_TOLERANCE_MICROS: i128 = 60;
+const LOGIN_TOLERANCE_MICROS: i128 = 80;
 
 // ISSUE-15: timing. A wrong password for a registered address and for an unknown one are
 // answered in the same time (same argon2 work, same database writes); measured over 150
 // alternating pairs, the median difference is under the tolerance. On demand (wall time, tight):
 // cargo nextest run -p sekisho-e2e --run-ignored only -E 'test(login_time_does_not)' --no-capture
-#[tokio::test]
 #[ignore = "a wall-time measurement with a tolerance close to CI noise; run it alone"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_time_does_not_tell_whether_an_address_is_registered() {
     let app = TestApp::spawn_with_limits(only(|_| {})).await;
     let seed = app.seed().await;
@@ -576,8 +576,10 @@ async fn login_time_does_not_tell_whether_an_address_is_registered() {
 }
 
 // ISSUE-15: timing. Forgot-password answers a registered and an unknown address in the same
-// time: the ticket and the mail are made after the answer.
-#[tokio::test]
+// time: the ticket and the mail are made after the answer. Several worker threads, as the server
+// has: on one thread the work after a registered address's answer would delay this client's
+// reading of it, which a remote client does not see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forgot_password_time_does_not_tell_whether_an_address_is_registered() {
     let app = TestApp::spawn_with_limits(only(|_| {})).await;
     let emails = fifty_users(&app).await;
