@@ -610,3 +610,110 @@ async fn forgot_password_time_does_not_tell_whether_an_address_is_registered() {
         "every request for a registered address queued its mail"
     );
 }
+
+// ISSUE-15 (SMS sending): a client over its SMS limit gets the retry-later page and no SMS is
+// sent; the step's own limits (REQ-2FA-9) are not touched by the refused request.
+#[tokio::test]
+async fn sms_sending_is_throttled_and_sends_nothing() {
+    let app = TestApp::spawn_with_limits(only(|l| l.sms_per_ip = Rate::per_minute(1))).await;
+    let seed = app.seed_two_factor().await;
+    let browser = Browser::new();
+    let url = authorize_url(&app, &seed.client.client_id, &[]);
+    let (_, login) = page(browser.follow(&app.base, &url).await.unwrap());
+    let (_, setup) = page(
+        browser
+            .submit_login(&app.base, &login, EMAIL, PASSWORD)
+            .await
+            .unwrap(),
+    );
+    let (_, code_page) = page(
+        browser
+            .post(
+                &app.base,
+                &format!("/{BRAND}/2fa/phone"),
+                &fields(&setup, &[("phone", "090-1234-5678")]),
+            )
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        app.sms.requests().unwrap().len(),
+        1,
+        "the first code is sent"
+    );
+    let res = browser
+        .http
+        .post(format!("{}/{BRAND}/2fa/resend", app.base))
+        .form(&fields(&code_page, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(res.text().await.unwrap().contains(RETRY_LATER));
+    assert_eq!(app.sms.requests().unwrap().len(), 1, "nothing sent");
+    // A minute later (on the server's clock) the client may ask again.
+    app.clock.advance(60);
+    let (_, again) = page(
+        browser
+            .post(
+                &app.base,
+                &format!("/{BRAND}/2fa/resend"),
+                &fields(&code_page, &[]),
+            )
+            .await
+            .unwrap(),
+    );
+    assert!(!again.contains(RETRY_LATER));
+    assert_eq!(app.sms.requests().unwrap().len(), 2, "sent again");
+}
+
+// ISSUE-15 (registration): the registration form of one mailed link is limited per ticket,
+// whichever client posts it: over the limit, 429 and the retry-later page, and the ticket still
+// works once the limit has passed.
+#[tokio::test]
+async fn registration_is_throttled_per_ticket() {
+    use crate::user_lifecycle::{contractor, invite};
+    let app =
+        TestApp::spawn_with_limits(only(|l| l.registration_per_account = Rate::per_hour(3))).await;
+    app.seed().await;
+    let console = contractor(&app).await;
+    let link = invite(&app, &console, "hanako@example.jp", "花子").await;
+    let mut statuses = Vec::new();
+    for i in 1..=4 {
+        let visitor = browser_from(&format!("127.0.3.{i}"));
+        let (_, form) = page(visitor.follow(&app.base, &link).await.unwrap());
+        let mut fields = hidden_inputs(&form);
+        fields.push(("new_password".into(), "Hanako-Pass-1".into()));
+        fields.push(("confirm_password".into(), "Hanako-Pass-2".into()));
+        let res = visitor
+            .http
+            .post(format!("{}/{BRAND}/registration/password", app.base))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    app.clock.advance(1200);
+    let visitor = browser_from("127.0.3.9");
+    let (_, form) = page(visitor.follow(&app.base, &link).await.unwrap());
+    let mut fields = hidden_inputs(&form);
+    fields.push(("new_password".into(), "Hanako-Pass-1".into()));
+    fields.push(("confirm_password".into(), "Hanako-Pass-1".into()));
+    let (_, confirm) = page(
+        visitor
+            .post(
+                &app.base,
+                &format!("/{BRAND}/registration/password"),
+                &fields,
+            )
+            .await
+            .unwrap(),
+    );
+    assert!(
+        confirm.contains("申込確認") && confirm.contains("メールアドレス・パスワードで登録"),
+        "the ticket works again: the confirmation page"
+    );
+}
