@@ -161,6 +161,27 @@ pub struct Seed {
     pub client: RegisteredClient,
 }
 
+/// What a test may set on the server beyond the defaults (the production defaults otherwise).
+#[derive(Clone)]
+pub struct Limits {
+    pub rate_limits: sekisho_web::rate_limit::RateLimits,
+    /// CIDRs whose `X-Forwarded-For` the server believes.
+    pub trusted_proxies: Vec<String>,
+    /// Mails per address per hour; 0 = no cap.
+    pub mail_per_address_per_hour: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let config = Config::default();
+        Self {
+            rate_limits: config.rate_limits,
+            trusted_proxies: config.trusted_proxies,
+            mail_per_address_per_hour: config.mail_per_address_per_hour,
+        }
+    }
+}
+
 impl TestApp {
     /// A server on a fresh SQLite database.
     pub async fn spawn() -> Self {
@@ -174,6 +195,17 @@ impl TestApp {
     /// A server on `database_url` whose configuration `edit` adjusts (grace periods, timeouts).
     pub async fn spawn_configured(database_url: &str, edit: impl FnOnce(&mut Config)) -> Self {
         Self::spawn_full(database_url, &[], Vec::new(), edit).await
+    }
+
+    /// A server on a fresh SQLite database with these rate limits, trusted proxies and mail cap.
+    pub async fn spawn_with_limits(limits: Limits) -> Self {
+        let url = sekisho_testkit::fresh_sqlite_url().expect("sqlite");
+        Self::spawn_full(&url, &[], Vec::new(), |c| {
+            c.rate_limits = limits.rate_limits;
+            c.trusted_proxies = limits.trusted_proxies;
+            c.mail_per_address_per_hour = limits.mail_per_address_per_hour;
+        })
+        .await
     }
 
     /// A server whose login page offers these upstreams, each a real provider on loopback whose
@@ -244,7 +276,8 @@ impl TestApp {
             clock.clone(),
             transport,
             "noreply@sekisho.test".into(),
-        );
+        )
+        .with_hourly_cap(config.mail_per_address_per_hour);
         let sms = SmsGatewayDouble::start().expect("SMS gateway double (python3)");
         let gateway = SmsGateway::http(HttpSmsSettings {
             url: sms.url(),
@@ -288,7 +321,11 @@ impl TestApp {
                 allow_loopback: true,
                 ..Default::default()
             });
-        let app = sekisho_web::router(sekisho_web::AppState::new(services.clone(), None));
+        let state = sekisho_web::AppState::new(services.clone(), None).with_rate_limits(
+            &config.rate_limits,
+            config.trusted_proxies().expect("trusted proxies"),
+        );
+        let app = sekisho_web::router(state);
         // The binary's own accept loop, with its default limits (timeouts, connection cap) and
         // the peer address as `ConnectInfo`; it serves until the task is aborted.
         let server = tokio::spawn(sekisho::serving::serve(
@@ -314,6 +351,8 @@ impl TestApp {
 
     /// Delivers every due mail to the SMTP sink now and returns what the sink holds.
     pub async fn deliver_mail(&self) -> Vec<ReceivedMail> {
+        // Mail that requests queue after their answer (forgot-password) is queued first.
+        self.services.settled().await;
         self.mailer.deliver_due().await.expect("deliver");
         self.smtp.messages().expect("maildir")
     }

@@ -7,6 +7,7 @@
     reason = "integration tests: helpers outside #[test] functions fail the test that called them"
 )]
 
+mod abuse;
 mod account_items;
 mod account_lock;
 mod account_menu;

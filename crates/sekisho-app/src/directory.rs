@@ -371,7 +371,8 @@ pub async fn request_email_change(
     let payload = json!({ "email": email.as_str() });
     let token = issue(app, user, TicketPurpose::EmailChange, payload).await?;
     let url = tickets::link(app, brand.code.as_str(), TicketPurpose::EmailChange, &token);
-    app.mailer
+    match app
+        .mailer
         .enqueue_kind(
             brand,
             email.as_str(),
@@ -380,7 +381,11 @@ pub async fn request_email_change(
             &MailKind::EmailChange { confirm_url: url },
         )
         .await
-        .map_err(OAuthError::server)?;
+    {
+        // Over the address's hourly cap: nothing queued (logged), answered as usual.
+        Ok(_) | Err(sekisho_notify::Error::OverCap) => {}
+        Err(e) => return Err(OAuthError::server(e).into()),
+    }
     Ok(())
 }
 

@@ -43,6 +43,31 @@ pub struct App {
     pub upstreams: Arc<Vec<Connector>>,
     /// Active Directory login settings.
     pub ad: Arc<active_directory::AdSettings>,
+    /// Work handed off by requests ([`App::spawn_background`]).
+    background: Arc<Background>,
+}
+
+/// The count of background tasks running, and a wake-up for those waiting until none is.
+#[derive(Default)]
+struct Background {
+    running: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Counts a background task as finished when dropped, even if it did not run to its end.
+struct Running(Arc<Background>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self
+            .0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl App {
@@ -53,6 +78,42 @@ impl App {
             sms,
             upstreams: Arc::new(Vec::new()),
             ad: Arc::new(active_directory::AdSettings::default()),
+            background: Arc::default(),
+        }
+    }
+
+    /// Runs `work` after the answer instead of before it, for work whose duration would tell a
+    /// visitor something (whether an address is registered: the forgot-password mail, issue 15).
+    /// `work` logs its own failures.
+    pub fn spawn_background<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.background
+            .running
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let running = Running(self.background.clone());
+        tokio::spawn(async move {
+            work.await;
+            drop(running);
+        });
+    }
+
+    /// Returns once no background work is running (tests before reading the outbox; shutdown).
+    pub async fn settled(&self) {
+        loop {
+            let idle = self.background.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self
+                .background
+                .running
+                .load(std::sync::atomic::Ordering::SeqCst)
+                == 0
+            {
+                return;
+            }
+            idle.await;
         }
     }
 

@@ -4,6 +4,8 @@
 //! Invariant: whatever the address — registered, unknown, or of a user who signs in another way —
 //! a visitor sees the same answers after the same work: one argon2id verification, and a lock
 //! message after ten consecutive failures (unknown addresses are counted in `login_failures`).
+//! The same work includes the same database writes (a failure's audit event and its counter), so
+//! that the time of an answer does not tell either (issue 15).
 
 use crate::audit::audit;
 use crate::{tickets, App, Result};
@@ -64,6 +66,9 @@ async fn check_password(
         .await
         .map_err(OAuthError::server)?;
     let Some(user) = user else {
+        // The same writes as a registered address's failure below (an audit event, then the
+        // counter), so the answer takes the same time (issue 15, timing); the event has no user.
+        audit(app, "login.password.failed", brand, None).await;
         let key = hash_token(&format!(
             "{}:{}",
             brand.code,
@@ -137,12 +142,17 @@ async fn mailed_link(app: &App, user: &User, purpose: TicketPurpose) -> Result<S
 }
 
 /// Puts a brand mail for `user` in the outbox (delivery happens in the background).
+/// Over the address's hourly cap nothing is queued and the caller goes on as if it had been (the
+/// mailer logs it): an answer must not tell whether a mail went out.
 pub async fn send(app: &App, brand: &Brand, user: &User, lang: Lang, kind: MailKind) -> Result<()> {
-    app.mailer
+    match app
+        .mailer
         .enqueue_kind(brand, user.email.as_str(), &user.name, lang, &kind)
         .await
-        .map_err(OAuthError::server)?;
-    Ok(())
+    {
+        Ok(_) | Err(sekisho_notify::Error::OverCap) => Ok(()),
+        Err(e) => Err(OAuthError::server(e)),
+    }
 }
 
 /// Forgot password (REQ-PW-3, REQ-PW-4): mails a reset link if the address belongs to a password

@@ -20,4 +20,8 @@ pub enum Error {
     Send(String),
     #[error("writing to the file outbox: {0}")]
     Io(#[from] std::io::Error),
+    /// The address already had its mails of this hour (mail bombing cap): nothing was queued.
+    /// Callers answer as if it had been, so the answer tells nothing about the address.
+    #[error("the recipient's hourly mail cap is reached; not queued")]
+    OverCap,
 }

@@ -67,6 +67,8 @@ struct Inner {
     /// Wakes the worker when a mail is queued. A `Notify` keeps one wake-up for a worker that is
     /// busy sending, so a mail queued meanwhile is not left for the next tick.
     wake: Notify,
+    /// Mails queued to one address per clock hour at most; 0 = no cap (issue 15, mail bombing).
+    hourly_cap: u32,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -92,7 +94,25 @@ impl Mailer {
                 transport,
                 default_from,
                 wake: Notify::new(),
+                hourly_cap: 0,
             }),
+        }
+    }
+
+    /// At most `cap` mails queued to one address per clock hour, counted in the database across
+    /// nodes; 0 = no cap. Call before the mailer is shared.
+    pub fn with_hourly_cap(self, cap: u32) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.hourly_cap = cap;
+                Self {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => {
+                tracing::warn!("the mail cap was set on a shared mailer; ignored");
+                Self { inner }
+            }
         }
     }
 
@@ -101,7 +121,8 @@ impl Mailer {
     }
 
     /// Queues a mail of `brand` to `to` and returns its outbox id. Fails only on an unusable
-    /// address or a database error; never on the mail server, which it does not contact.
+    /// address, a database error, or [`Error::OverCap`] when the address had its mails of this
+    /// hour; never on the mail server, which it does not contact.
     pub async fn enqueue(
         &self,
         brand: &Brand,
@@ -129,7 +150,17 @@ impl Mailer {
             sent_at: None,
             last_error: None,
         };
-        self.inner.store.enqueue_mail(&mail).await?;
+        if self.inner.hourly_cap == 0 {
+            self.inner.store.enqueue_mail(&mail).await?;
+        } else if !self
+            .inner
+            .store
+            .enqueue_mail_capped(&mail, i64::from(self.inner.hourly_cap))
+            .await?
+        {
+            tracing::warn!(brand = %mail.brand, to_domain = domain_of(to), cap = self.inner.hourly_cap, "mail not queued: the address reached its hourly cap");
+            return Err(Error::OverCap);
+        }
         tracing::info!(mail = %mail.id, brand = %mail.brand, to_domain = domain_of(to), "mail queued");
         self.inner.wake.notify_one();
         Ok(mail.id)

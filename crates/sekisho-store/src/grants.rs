@@ -545,6 +545,8 @@ impl Store {
             "DELETE FROM saml_assertions_used WHERE expires_at <= $1 - 600",
             // Browsers forget the cookie after 400 days; the row is of no use after that.
             "DELETE FROM trusted_browsers WHERE last_login_at <= $1 - 34560000",
+            // The mail cap counts this hour only.
+            "DELETE FROM mail_quota WHERE window_start <= $1 - 7200",
         ] {
             n += sqlx::query(sql)
                 .bind(now)

@@ -52,6 +52,45 @@ impl Store {
         Ok(())
     }
 
+    /// Queues `m` unless `cap` mails to its address were already queued in this clock hour (mail
+    /// bombing, issue 15). One transaction: the hour's counter goes up only while under the cap
+    /// (a conditional upsert, which PostgreSQL serializes on the row, so parallel requests on
+    /// several nodes never pass the cap together), and the mail is inserted only if it did.
+    /// Returns whether the mail was queued.
+    pub async fn enqueue_mail_capped(&self, m: &MailRecord, cap: i64) -> Result<bool> {
+        let window_start = m.created_at - m.created_at.rem_euclid(3600);
+        let mut tx = self.writer.begin().await?;
+        let counted = sqlx::query(
+            "INSERT INTO mail_quota (to_addr, window_start, queued) VALUES ($1, $2, 1) \
+             ON CONFLICT (to_addr, window_start) DO UPDATE SET queued = mail_quota.queued + 1 \
+             WHERE mail_quota.queued < $3",
+        )
+        .bind(m.to.to_lowercase())
+        .bind(window_start)
+        .bind(cap)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if counted {
+            sqlx::query(&format!("INSERT INTO mail_outbox ({MAIL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+                .bind(&m.id)
+                .bind(&m.brand)
+                .bind(&m.to)
+                .bind(&m.subject)
+                .bind(&m.body)
+                .bind(m.created_at)
+                .bind(m.attempts)
+                .bind(m.next_attempt_at)
+                .bind(m.sent_at)
+                .bind(m.last_error.as_deref())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(counted)
+    }
+
     /// Unsent mails whose next attempt is due, oldest first.
     pub async fn due_mail(&self, now: i64, limit: i64) -> Result<Vec<MailRecord>> {
         let rows = sqlx::query(&format!(

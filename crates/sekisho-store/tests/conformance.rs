@@ -1576,3 +1576,83 @@ async fn postgres_lines_conformance() {
     )
     .await;
 }
+
+fn mail_to(id: &str, to: &str, at: i64) -> MailRecord {
+    MailRecord {
+        id: id.into(),
+        brand: "VX5".into(),
+        to: to.into(),
+        subject: "s".into(),
+        body: "b".into(),
+        created_at: at,
+        attempts: 0,
+        next_attempt_at: at,
+        sent_at: None,
+        last_error: None,
+    }
+}
+
+// ISSUE-15 (mail bombing): the hourly cap per address holds on both backends, whatever the case
+// of the address, under parallel requests (as on several nodes); the next hour starts again and
+// the purge forgets old hours.
+async fn mail_cap(store: Store) {
+    let hour = T - T.rem_euclid(3600);
+    let tries = (0..12).map(|i| {
+        let store = store.clone();
+        let to = if i % 2 == 0 {
+            "Bomb@Example.jp"
+        } else {
+            "bomb@example.jp"
+        };
+        tokio::spawn(async move {
+            store
+                .enqueue_mail_capped(&mail_to(&format!("m{i}"), to, hour + 10), 3)
+                .await
+                .unwrap()
+        })
+    });
+    let mut queued = 0;
+    for t in tries.collect::<Vec<_>>() {
+        queued += usize::from(t.await.unwrap());
+    }
+    assert_eq!(queued, 3, "exactly the cap, in parallel");
+    assert_eq!(store.list_mail(100).await.unwrap().len(), 3);
+    assert!(store
+        .enqueue_mail_capped(&mail_to("other", "other@example.jp", hour + 20), 3)
+        .await
+        .unwrap());
+    for i in 0..3 {
+        let next = mail_to(&format!("next{i}"), "bomb@example.jp", hour + 3600 + i);
+        assert!(
+            store.enqueue_mail_capped(&next, 3).await.unwrap(),
+            "a new hour"
+        );
+    }
+    let over = mail_to("over", "bomb@example.jp", hour + 3605);
+    assert!(!store.enqueue_mail_capped(&over, 3).await.unwrap());
+    assert!(store.purge_expired(hour + 3 * 3600).await.unwrap() >= 3);
+    assert!(store
+        .enqueue_mail_capped(&mail_to("later", "bomb@example.jp", hour + 3610), 3)
+        .await
+        .unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_mail_cap_conformance() {
+    mail_cap(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_mail_cap_conformance() {
+    mail_cap(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}

@@ -26,6 +26,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("error_unknown_client", "ログインを要求したアプリケーションが登録されていません(client_id が不正です)。", "The application that asked for this login is not registered (invalid client_id)."),
     ("error_bad_redirect_uri", "ログイン後の戻り先(redirect_uri)が登録されたものと一致しません。", "The return address (redirect_uri) does not match a registered one."),
     ("error_request_expired", "ログインの要求が期限切れか、すでに完了しています。ご利用のサービスから、もう一度ログインしてください。", "This login request has expired or was already completed. Please start again from your service."),
+    ("rate_limited_title", "しばらくしてからお試しください", "Please try again later"),
+    ("rate_limited_body", "短時間に多くの操作が行われたため、一時的に受け付けを停止しています。しばらく時間をおいてから、もう一度お試しください。", "There have been too many attempts in a short time, so we have paused accepting them for a while. Please wait a little and try again."),
     ("error_csrf", "ページの有効期限が切れました。もう一度お試しください。", "This page has expired. Please try again."),
     ("error_logout", "ログアウトの要求が正しくありません。", "The logout request is not valid."),
     ("back_to_login", "ログイン画面へ戻る", "Back to the login page"),

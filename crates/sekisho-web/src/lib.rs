@@ -10,6 +10,7 @@ mod i18n;
 pub mod line_entry;
 pub mod metrics;
 mod pages;
+pub mod rate_limit;
 mod routes;
 mod security;
 mod session;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// SHA-256 of the bearer token `/metrics` asks for; `None`: `/metrics` is 404.
     pub metrics_token_hash: Option<String>,
+    /// The rate limits' state (issue 15); [`AppState::with_rate_limits`] sets them.
+    pub limiters: Arc<rate_limit::Limiters>,
 }
 
 impl std::ops::Deref for AppState {
@@ -51,11 +54,17 @@ impl AppState {
     /// `templates_dir`: where an operator overrides pages (see [`Pages`]).
     pub fn new(app: App, templates_dir: Option<PathBuf>) -> Self {
         let secure_cookies = app.op.config.public_url.starts_with("https://");
+        let limiters = Arc::new(rate_limit::Limiters::new(
+            &rate_limit::RateLimits::default(),
+            Vec::new(),
+            app.op.clock.clone(),
+        ));
         Self {
             app,
             pages: Arc::new(Pages::new(templates_dir)),
             secure_cookies,
             metrics_token_hash: None,
+            limiters,
         }
     }
 
@@ -66,6 +75,22 @@ impl AppState {
         if !hash.is_empty() && metrics::install().is_some() {
             self.metrics_token_hash = Some(hash.to_owned());
         }
+        self
+    }
+
+    /// These rate limits instead of the defaults, with `X-Forwarded-For` believed from the
+    /// `trusted_proxies`. The limiters are per state: build the state once and clone it for every
+    /// listener, so that they share them.
+    pub fn with_rate_limits(
+        mut self,
+        limits: &rate_limit::RateLimits,
+        trusted_proxies: Vec<rate_limit::IpNet>,
+    ) -> Self {
+        self.limiters = Arc::new(rate_limit::Limiters::new(
+            limits,
+            trusted_proxies,
+            self.app.op.clock.clone(),
+        ));
         self
     }
 

@@ -68,6 +68,16 @@ pub async fn strip_line_headers(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// The line the gateway asserted for this request, on the line entry only (the rate limits'
+/// client there: every line request comes from the gateway's one address).
+pub(crate) fn line_of(extensions: &axum::http::Extensions) -> Option<String> {
+    match extensions.get::<LineEntryMark>() {
+        Some(LineEntryMark(Entry::Line(Some(a)), _)) => Some(a.number.as_str().to_owned()),
+        Some(LineEntryMark(Entry::Line(None), _)) => Some("gateway".to_owned()),
+        _ => None,
+    }
+}
+
 /// The entry of this request: `Internet` unless the line entry's listener marked it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route(pub Entry);

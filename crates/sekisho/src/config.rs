@@ -135,6 +135,17 @@ pub struct Config {
     /// Env: SEKISHO_TLS_CERT, SEKISHO_TLS_KEY.
     pub tls_cert: String,
     pub tls_key: String,
+    /// Proxies (CIDRs such as `10.0.0.0/8`, `127.0.0.1/32`) in front of Sekisho whose
+    /// `X-Forwarded-For` is believed for the rate limits' client address; empty = the socket's
+    /// peer is the client. Env: SEKISHO_TRUSTED_PROXIES (`["10.0.0.0/8"]`).
+    pub trusted_proxies: Vec<String>,
+    /// Mails queued to one address per hour at most (counted in the database, so across nodes);
+    /// the rest are not queued, and logged (mail bombing). 0 = no cap.
+    /// Env: SEKISHO_MAIL_PER_ADDRESS_PER_HOUR.
+    pub mail_per_address_per_hour: u32,
+    /// Request rates per client and per account (`[rate_limits]`; see `sekisho.example.toml`).
+    /// Env: SEKISHO_RATE_LIMITS (an inline table, `{login_per_ip="30/min"}`).
+    pub rate_limits: sekisho_web::rate_limit::RateLimits,
 }
 
 impl Default for Config {
@@ -188,6 +199,9 @@ impl Default for Config {
             drain_timeout: 20,
             tls_cert: String::new(),
             tls_key: String::new(),
+            trusted_proxies: Vec::new(),
+            mail_per_address_per_hour: 10,
+            rate_limits: sekisho_web::rate_limit::RateLimits::default(),
         }
     }
 }
@@ -280,6 +294,7 @@ impl Config {
             self.tls_cert.trim().is_empty() == self.tls_key.trim().is_empty(),
             "set both tls_cert and tls_key, or neither"
         );
+        self.trusted_proxies()?;
         for entry in &self.initial_access_token_hashes {
             let token = sekisho_oidc::registration::InitialAccessToken::parse(entry)
                 .map_err(|e| anyhow::anyhow!("initial_access_token_hashes: {e}"))?;
@@ -314,6 +329,19 @@ impl Config {
             max_connections: self.database_max_connections,
             acquire_timeout: std::time::Duration::from_millis(self.database_acquire_timeout_ms),
         }
+    }
+
+    /// The trusted proxies as networks; a bare address is its own /32 or /128.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<sekisho_web::rate_limit::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<sekisho_web::rate_limit::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(Into::into))
+                    .map_err(|_| anyhow::anyhow!("trusted_proxies: {p:?} is no CIDR or address"))
+            })
+            .collect()
     }
 
     pub fn op_config(&self) -> sekisho_oidc::OpConfig {
@@ -360,6 +388,42 @@ mod tests {
                 "{key} has no documented env override"
             );
         }
+    }
+
+    // ISSUE-15: the rate limits are one inline table in the environment, merged key by key over
+    // the defaults; a malformed rate or proxy stops the start.
+    #[test]
+    fn rate_limits_and_proxies_come_from_the_environment() {
+        std::env::set_var(
+            "SEKISHO_TEST_RL_RATE_LIMITS",
+            r#"{login_per_ip="5/min", sms_per_account="off"}"#,
+        );
+        std::env::set_var(
+            "SEKISHO_TEST_RL_TRUSTED_PROXIES",
+            r#"["10.0.0.0/8", "192.0.2.7"]"#,
+        );
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Env::prefixed("SEKISHO_TEST_RL_"))
+            .extract()
+            .unwrap();
+        let defaults = sekisho_web::rate_limit::RateLimits::default();
+        assert_eq!(config.rate_limits.login_per_ip.count, 5);
+        assert_eq!(config.rate_limits.sms_per_account.count, 0);
+        assert_eq!(config.rate_limits.token_per_ip, defaults.token_per_ip);
+        let proxies = config.trusted_proxies().unwrap();
+        assert_eq!(proxies.len(), 2);
+        assert_eq!(proxies[1].to_string(), "192.0.2.7/32");
+        let bad = Config {
+            trusted_proxies: vec!["10.0.0.0/33".into()],
+            ..Config::default()
+        };
+        assert!(bad.check().is_err());
+        let bad: Result<Config, _> = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(
+                "[rate_limits]\nlogin_per_ip = \"ten a minute\"",
+            ))
+            .extract();
+        assert!(bad.is_err());
     }
 
     // ISSUE-15: the refresh grace is bounded (a long one would let a stolen, spent token take a

@@ -87,7 +87,8 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
     let state = sekisho_web::AppState::new(app, templates)
-        .with_metrics_token_hash(&config.metrics_token_hash);
+        .with_metrics_token_hash(&config.metrics_token_hash)
+        .with_rate_limits(&config.rate_limits, config.trusted_proxies()?);
     let (stop, stopping) = serving::stop_signal();
     let mut listeners = Vec::new();
     if !config.line_listen.trim().is_empty() {
@@ -110,16 +111,22 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
             stopping.clone(),
         )));
     }
+    let background = state.app.clone();
     let router = sekisho_web::router(state);
     listeners.push(tokio::spawn(serving::serve(
         "public", listener, public_tls, router, limits, stopping,
     )));
     shutdown().await;
     stop.send_replace(true);
-    // The listeners bound their own drain by `drain_timeout`; the mail being sent gets the same
-    // time, in parallel. A mail cut off is sent again after its lease (never lost).
+    // The listeners bound their own drain by `drain_timeout`; the work requests handed off (a
+    // forgot-password mail to queue) and then the mail being sent get the same time, in
+    // parallel. A mail cut off is sent again after its lease (never lost).
     let mail = async {
-        if tokio::time::timeout(limits.drain_timeout, mail.stop())
+        let finish = async {
+            background.settled().await;
+            mail.stop().await;
+        };
+        if tokio::time::timeout(limits.drain_timeout, finish)
             .await
             .is_err()
         {
@@ -183,7 +190,8 @@ pub fn mailer(config: &Config, op: &Op) -> anyhow::Result<sekisho_notify::Mailer
         op.clock.clone(),
         transport,
         config.mail_from.clone(),
-    ))
+    )
+    .with_hourly_cap(config.mail_per_address_per_hour))
 }
 
 /// Where two-step verification codes go: the HTTP gateway when `sms_gateway_url` is set, else

@@ -224,6 +224,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::health::outage,
         ))
+        // Inside the security headers, so a 429 page carries them too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.secure_cookies,
             crate::security::headers,

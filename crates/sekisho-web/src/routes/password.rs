@@ -89,8 +89,9 @@ pub struct ForgotForm {
     email: String,
 }
 
-/// The answer is the same page, with the same status, whether or not the address is registered
-/// (REQ-PW-4); only a registered password user gets a mail.
+/// The answer is the same page, with the same status and after the same work, whether or not the
+/// address is registered (REQ-PW-4); only a registered password user gets a mail, queued after
+/// the answer.
 pub async fn forgot_submit(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -108,7 +109,14 @@ pub async fn forgot_submit(
             let m = messages(lang);
             return Ok(state.pages.render(StatusCode::OK, "forgot.html", lang, Some(&brand), context! { csrf_token => s.csrf_token, email => form.email, error => m.get("email_invalid") }));
         };
-        signin::request_password_reset(&state, &brand, &email, lang).await?;
+        // After the answer: looking the address up is all the request does, so a registered
+        // address (ticket, audit, mail) answers as fast as an unknown one (issue 15, timing).
+        let (app, for_brand) = (state.app.clone(), brand.clone());
+        state.spawn_background(async move {
+            if let Err(e) = signin::request_password_reset(&app, &for_brand, &email, lang).await {
+                tracing::error!(error = %e, brand = %for_brand.code, "password reset request failed");
+            }
+        });
         let link = format!("/{code}/login");
         Ok(state.pages.message(
             StatusCode::OK,
