@@ -436,6 +436,8 @@ async fn forgot_password_mail_is_capped_per_address_per_hour() {
         );
     }
     app.clock.advance(3600);
+    // An hour later the anonymous session has expired (issue 15, stored state): a fresh form.
+    let csrf = forgot_form(&app, &browser).await;
     forgot(&app, &browser, &csrf, &emails[7]).await;
     app.services.settled().await;
     assert_eq!(app.op.store.list_mail(1000).await.unwrap().len(), 151);

@@ -155,3 +155,41 @@ async fn anonymous_sessions_are_purged_with_their_requests() {
     assert_eq!(after.sessions, before.sessions, "{after:?}");
     assert_eq!(after.auth_requests, before.auth_requests, "{after:?}");
 }
+
+// ISSUE-15 (stored state): a client flooding `/authorize` without cookies stores rows only up to
+// its rate (`authorize_per_ip`); past it the answer is 429 with `Retry-After`, nothing is stored,
+// and the client is served again once the time has passed.
+#[tokio::test]
+async fn one_client_flooding_authorize_is_throttled() {
+    let mut limits = sekisho_e2e::Limits {
+        rate_limits: sekisho_web::rate_limit::RateLimits::off(),
+        ..sekisho_e2e::Limits::default()
+    };
+    limits.rate_limits.authorize_per_ip = sekisho_web::rate_limit::Rate::per_minute(20);
+    let app = TestApp::spawn_with_limits(limits).await;
+    let seed = app.seed().await;
+    let before = app.op.store.stored_counts().await.unwrap();
+    let url = authorize(&app, &seed.client.client_id, &[("state", "st")]);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut throttled = 0;
+    for _ in 0..50 {
+        let res = http.get(&url).send().await.unwrap();
+        match res.status().as_u16() {
+            303 => {}
+            429 => {
+                assert!(res.headers().contains_key("retry-after"));
+                throttled += 1;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(throttled, 30);
+    let after = app.op.store.stored_counts().await.unwrap();
+    assert_eq!(after.sessions - before.sessions, 20, "{after:?}");
+    assert_eq!(after.auth_requests - before.auth_requests, 20, "{after:?}");
+    app.clock.advance(60);
+    assert_eq!(http.get(&url).send().await.unwrap().status().as_u16(), 303);
+}

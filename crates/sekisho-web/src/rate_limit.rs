@@ -1,6 +1,8 @@
 //! Rate limits (issue 15, credential stuffing): per client and per account on the endpoints an
 //! attacker repeats — password login, the second factor, forgot-password, the token endpoint,
-//! registration and SMS sending. Over a limit the request is answered `429 Too Many Requests`
+//! registration and SMS sending, and `/authorize` per client (each anonymous visit there stores a
+//! session and a request until they expire: the limit bounds the rows one client can make).
+//! Over a limit the request is answered `429 Too Many Requests`
 //! with `Retry-After` before any handler runs: nothing is checked, counted or sent, so a throttled
 //! login attempt is no failure towards the account lock (REQ-LOCK-1 keeps its exact semantics).
 //!
@@ -129,6 +131,9 @@ pub struct RateLimits {
     /// SMS sending (`/2fa/phone`, `/2fa/resend`), per client and per user.
     pub sms_per_ip: Rate,
     pub sms_per_account: Rate,
+    /// `/{brand}/authorize` (GET or POST), per client: every visit without a session stores one
+    /// until the purge, so this bounds what one client can store (rate × 40 minutes).
+    pub authorize_per_ip: Rate,
 }
 
 impl Default for RateLimits {
@@ -146,6 +151,8 @@ impl Default for RateLimits {
             registration_per_account: Rate::per_hour(30),
             sms_per_ip: Rate::per_hour(30),
             sms_per_account: Rate::per_hour(10),
+            // An office behind one address starting many logins at nine: ten a second.
+            authorize_per_ip: Rate::per_minute(600),
         }
     }
 }
@@ -166,6 +173,7 @@ impl RateLimits {
             registration_per_account: Rate::OFF,
             sms_per_ip: Rate::OFF,
             sms_per_account: Rate::OFF,
+            authorize_per_ip: Rate::OFF,
         }
     }
 }
@@ -179,15 +187,20 @@ enum Action {
     Token,
     Registration,
     Sms,
+    Authorize,
 }
 
 impl Action {
-    /// The action of `POST /{brand}/…`, from the path after the brand.
+    /// The action of `POST /{brand}/…` (or of `GET /{brand}/authorize`), from the path after
+    /// the brand.
     fn of(method: &Method, path: &str) -> Option<Self> {
+        let rest = path.strip_prefix('/')?.split_once('/')?.1;
+        if rest == "authorize" && (method == Method::GET || method == Method::POST) {
+            return Some(Action::Authorize);
+        }
         if method != Method::POST {
             return None;
         }
-        let rest = path.strip_prefix('/')?.split_once('/')?.1;
         Some(match rest {
             "login" => Action::Login,
             "2fa/code" | "2fa/lost-device" | "2fa/method" => Action::TwoFactor,
@@ -211,6 +224,7 @@ impl Action {
             Action::Token => "token",
             Action::Registration => "registration",
             Action::Sms => "sms",
+            Action::Authorize => "authorize",
         }
     }
 }
@@ -252,7 +266,7 @@ impl Limiters {
     /// `trusted`: the proxies (CIDRs) whose `X-Forwarded-For` is believed.
     pub fn new(limits: &RateLimits, trusted: Vec<IpNet>, clock: Arc<dyn Clock>) -> Self {
         let clock = AppClock(clock);
-        let build = |pairs: [(Action, Rate); 6]| {
+        let build = |pairs: Vec<(Action, Rate)>| {
             pairs
                 .into_iter()
                 .filter_map(|(action, rate)| {
@@ -266,7 +280,8 @@ impl Limiters {
         };
         let l = limits;
         Self {
-            per_ip: build([
+            per_ip: build(vec![
+                (Action::Authorize, l.authorize_per_ip),
                 (Action::Login, l.login_per_ip),
                 (Action::TwoFactor, l.two_factor_per_ip),
                 (Action::ForgotPassword, l.forgot_password_per_ip),
@@ -274,7 +289,7 @@ impl Limiters {
                 (Action::Registration, l.registration_per_ip),
                 (Action::Sms, l.sms_per_ip),
             ]),
-            per_account: build([
+            per_account: build(vec![
                 (Action::Login, l.login_per_account),
                 (Action::TwoFactor, l.two_factor_per_account),
                 (Action::ForgotPassword, l.forgot_password_per_account),
@@ -422,8 +437,8 @@ async fn account(
     req: Request,
 ) -> Result<(Request, Option<String>), Response> {
     // RFC 7591 registration is JSON under an initial access token: no ticket to read, and its
-    // own body limit answers an oversized body.
-    if req.uri().path().ends_with("/clients") {
+    // own body limit answers an oversized body. `/authorize` has no account.
+    if action == Action::Authorize || req.uri().path().ends_with("/clients") {
         return Ok((req, None));
     }
     let (parts, body) = req.into_parts();
@@ -451,7 +466,7 @@ async fn account(
             .or_else(|| basic_user(&parts.headers))
             .map(|c| format!("client:{brand}:{c}")),
         Action::Registration => field("ticket").map(|t| format!("ticket:{brand}:{t}")),
-        Action::TwoFactor | Action::Sms => None,
+        Action::TwoFactor | Action::Sms | Action::Authorize => None,
     };
     Ok((Request::from_parts(parts, Body::from(bytes)), key))
 }

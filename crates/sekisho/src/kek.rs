@@ -67,7 +67,7 @@ pub fn default_file(database_url: &str) -> anyhow::Result<Option<PathBuf>> {
         Backend::Postgres => bail!(
             "no key-encryption key configured: set {SETTINGS}. Sekisho seals the signing keys \
              and TOTP secrets it stores with it; make one with `sekisho kek generate` \
-             (see docs/operations/secrets-and-cli.md)"
+             (see docs/OPERATIONS.md)"
         ),
         Backend::Sqlite => {
             let rest = database_url
