@@ -16,6 +16,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sekisho_core::clock::Stopwatch;
 use std::sync::OnceLock;
 use std::time::Duration;
+use tracing::Instrument;
 
 static RECORDER: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -53,7 +54,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 }
 
 /// Counts every routed request by route template (`/{brand}/token`, never the raw path: the
-/// number of series stays bounded), method and status, and times it.
+/// number of series stays bounded), method and status, times it, and runs it in a span.
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -67,8 +68,23 @@ pub async fn track(request: Request, next: Next) -> Response {
         "HEAD" => "HEAD",
         _ => "other",
     };
+    // One span per request, for the traces (OpenTelemetry's HTTP server conventions: the
+    // route template, never the raw path with its codes and tickets).
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
     let watch = Stopwatch::start();
-    let response = next.run(request).await;
+    let response = next.run(request).instrument(span.clone()).await;
+    // As i64: OTLP has no unsigned integers (an unsigned one is exported as text).
+    span.record(
+        "http.response.status_code",
+        i64::from(response.status().as_u16()),
+    );
     let status = response.status().as_u16().to_string();
     metrics::counter!(
         "sekisho_http_requests_total",

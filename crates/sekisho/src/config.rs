@@ -59,6 +59,9 @@ pub struct Config {
     /// `text` (one line per event; colours only on a terminal) or `json` (one JSON object per
     /// line, for a log collector). Env: SEKISHO_LOG_FORMAT.
     pub log_format: LogFormat,
+    /// OpenTelemetry collector's OTLP/HTTP traces URL (`http://collector:4318/v1/traces`); empty =
+    /// no traces. Env: SEKISHO_OTLP_ENDPOINT.
+    pub otlp_endpoint: String,
     /// SHA-256 (base64url, no padding) of the bearer token the Prometheus scraper presents at
     /// `/metrics`; empty = `/metrics` answers 404. Env: SEKISHO_METRICS_TOKEN_HASH.
     pub metrics_token_hash: String,
@@ -174,6 +177,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: LogFormat::Text,
             metrics_token_hash: String::new(),
+            otlp_endpoint: String::new(),
             smtp_url: Secret::default(),
             mail_outbox_dir: "outbox".into(),
             mail_from: "noreply@sekisho.localhost".into(),

@@ -437,11 +437,16 @@ fn emit(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
-    sekisho::logging::init(&config);
+    let telemetry = sekisho::logging::init(&config)?;
     let command = match cli.command {
-        Command::Serve { demo } => return server::serve(&config, demo).await,
+        Command::Serve { demo } => {
+            let served = server::serve(&config, demo).await;
+            telemetry.shutdown();
+            return served;
+        }
         Command::Data(command) => command,
     };
+    telemetry.shutdown();
     if let DataCommand::Kek(KekCmd::Generate) = command {
         // A key is printed, not logged, and no database is needed to make one.
         println!("{}", sekisho_crypto::kek::Kek::generate());
