@@ -23,7 +23,7 @@ const BENCH_RATE_LIMITS: &str = "{login_per_ip=\"off\", login_per_account=\"off\
     two_factor_per_ip=\"off\", two_factor_per_account=\"off\", forgot_password_per_ip=\"off\", \
     forgot_password_per_account=\"off\", token_per_ip=\"off\", token_per_account=\"off\", \
     registration_per_ip=\"off\", registration_per_account=\"off\", sms_per_ip=\"off\", \
-    sms_per_account=\"off\"}";
+    sms_per_account=\"off\", authorize_per_ip=\"off\"}";
 
 mod load;
 mod raw;

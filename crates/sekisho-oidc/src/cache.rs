@@ -44,6 +44,13 @@ impl<V: Clone> TtlCache<V> {
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
     }
+
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
 }
 
 #[cfg(test)]

@@ -77,6 +77,10 @@ pub struct Op {
     pub config: OpConfig,
     clients: cache::TtlCache<Client>,
     brands: cache::TtlCache<Brand>,
+    /// Per brand (only brands that exist reach it): whether a live initial access token opens
+    /// dynamic registration (discovery says so on every request; the database is asked at most
+    /// every 30 s).
+    registration_open: cache::TtlCache<bool>,
 }
 
 /// How long a client or brand read from the database is reused (seconds).
@@ -104,6 +108,7 @@ impl Op {
             config,
             clients: cache::TtlCache::new(RECORD_CACHE_TTL),
             brands: cache::TtlCache::new(RECORD_CACHE_TTL),
+            registration_open: cache::TtlCache::new(RECORD_CACHE_TTL),
         }
     }
 
@@ -141,6 +146,23 @@ impl Op {
     /// Call after changing a brand through this process.
     pub fn forget_brand(&self, code: &str) {
         self.brands.forget(code);
+    }
+
+    pub(crate) fn registration_open_cached(&self, brand: &str, now: i64) -> Option<bool> {
+        self.registration_open.get(brand, now)
+    }
+
+    pub(crate) fn cache_registration_open(&self, brand: &str, open: bool, now: i64) {
+        self.registration_open.put(brand, open, now);
+    }
+
+    /// Call after making or revoking an initial access token of `brand` through this process;
+    /// `None` (a token for every brand) forgets every brand's answer.
+    pub fn forget_registration_open(&self, brand: Option<&str>) {
+        match brand {
+            Some(code) => self.registration_open.forget(code),
+            None => self.registration_open.clear(),
+        }
     }
 
     pub fn issuer(&self, brand: &str) -> String {

@@ -552,5 +552,6 @@ pub async fn create_initial_access_token(
         revoked_at: None,
     };
     op.store.insert_initial_access_token(&record).await?;
+    op.forget_registration_open(brand);
     Ok(CreatedInitialToken { record, token })
 }
