@@ -526,55 +526,56 @@ async fn alternating_medians(
 /// before issue 15 a registered address was answered 425–1250 µs slower at forgot-password;
 /// after it, -32–60 µs.
 const FORGOT_TOLERANCE_MICROS: i128 = 200;
-/// The same for login: 98–364 µs before (one audit write more), -7–47 µs after. Too close to the
-/// noise of a loaded CI machine for a test that must not flake, so that test runs on demand
-/// (docs/PERFORMANCE.md gives the command and the numbers).
-const LOGIN_TOLERANCE_MICROS: i128 = 80;
 
-// ISSUE-15: timing. A wrong password for a registered address and for an unknown one are
-// answered in the same time (same argon2 work, same database writes); measured over 150
-// alternating pairs, the median difference is under the tolerance. On demand (wall time, tight):
-// cargo nextest run -p sekisho-e2e --run-ignored only -E 'test(login_time_does_not)' --no-capture
-#[ignore = "a wall-time measurement with a tolerance close to CI noise; run it alone"]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_time_does_not_tell_whether_an_address_is_registered() {
+// ISSUE-15: timing. A wrong password costs the same work for a registered address and for an
+// unknown one: the same argon2 verification (a dummy hash for the unknown), one failure counted,
+// and the same audit write (before issue 15 the unknown address wrote none: 98–364 µs less, and
+// the issue's 1.2 ms in production). Checked by what the work leaves, because a wall-time
+// tolerance as tight as that difference flakes on a loaded 2-core CI machine; the measured times
+// before and after are in docs/PERFORMANCE.md.
+#[tokio::test]
+async fn a_wrong_password_costs_the_same_work_for_any_address() {
     let app = TestApp::spawn_with_limits(only(|_| {})).await;
     let seed = app.seed().await;
-    let mut registered = Vec::new();
-    for i in 0..40 {
-        let email = format!("timing{i:02}@example.jp");
-        admin::add_user(
-            &app.op,
-            &seed.contract_id,
-            &email,
-            PASSWORD,
-            Role::User,
-            "利用者",
-        )
-        .await
-        .unwrap();
-        registered.push(email);
-    }
+    let user = admin::add_user(
+        &app.op,
+        &seed.contract_id,
+        "timing00@example.jp",
+        PASSWORD,
+        Role::User,
+        "利用者",
+    )
+    .await
+    .unwrap();
     let browser = Browser::new();
     let form = login_form(&app, &browser).await;
     let url = format!("{}/{BRAND}/login", app.base);
-    // At most five guesses per address: none reaches the lock, whose answer differs in work.
-    let (known, unknown, diff) = alternating_medians(150, |i, known| {
-        let email = match known {
-            true => registered[i % 40].clone(),
-            false => format!("nobody{:02}@example.jp", i % 40),
-        };
+    let mut answers = Vec::new();
+    for email in ["timing00@example.jp", "nobody00@example.jp"] {
         let mut fields = form.clone();
-        fields.push(("email".into(), email));
+        fields.push(("email".into(), email.into()));
         fields.push(("password".into(), WRONG.into()));
-        browser.http.post(&url).form(&fields)
-    })
-    .await;
-    println!("login medians: registered {known} µs, unknown {unknown} µs, pairs {diff} µs");
-    assert!(
-        diff.abs() < LOGIN_TOLERANCE_MICROS,
-        "registered {known} µs, unknown {unknown} µs, pairs {diff} µs"
-    );
+        let res = browser.http.post(&url).form(&fields).send().await.unwrap();
+        // The page echoes the address typed; everything else is the same.
+        let status = res.status().as_u16();
+        let page = res.text().await.unwrap().replace(email, "ADDRESS");
+        answers.push((status, page));
+    }
+    assert_eq!(answers[0], answers[1], "the same page for both");
+    let failed: Vec<_> = app
+        .op
+        .store
+        .recent_audit(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "login.password.failed")
+        .collect();
+    assert_eq!(failed.len(), 2, "one audit write each: {failed:?}");
+    assert!(failed
+        .iter()
+        .any(|e| e.user_id.as_deref() == Some(user.as_str())));
+    assert!(failed.iter().any(|e| e.user_id.is_none()));
 }
 
 // ISSUE-15: timing. Forgot-password answers a registered and an unknown address in the same
