@@ -95,21 +95,7 @@ async fn locked(app: &TestApp, email: &str) -> (bool, i64) {
 async fn credential_stuffing_is_throttled_before_it_locks_every_account() {
     let app = TestApp::spawn_with_limits(only(|l| l.login_per_ip = Rate::per_minute(25))).await;
     let seed = app.seed().await;
-    let mut accounts = vec![EMAIL.to_owned()];
-    for i in 1..5 {
-        let email = format!("user{i}@example.jp");
-        admin::add_user(
-            &app.op,
-            &seed.contract_id,
-            &email,
-            PASSWORD,
-            Role::User,
-            "利用者",
-        )
-        .await
-        .unwrap();
-        accounts.push(email);
-    }
+    let accounts = members(&app, &seed, 5).await;
     let attacker = browser_from("127.0.0.1");
     let form = login_form(&app, &attacker).await;
     let mut answers = Vec::new();
@@ -388,8 +374,14 @@ async fn forgot_form(app: &TestApp, browser: &Browser) -> Vec<(String, String)> 
 /// Fifty password users (the contractor and 49 more); their addresses.
 async fn fifty_users(app: &TestApp) -> Vec<String> {
     let seed = app.seed().await;
+    members(app, &seed, 50).await
+}
+
+/// The seed user and `count - 1` more users of its contract, all with [`PASSWORD`]: their
+/// addresses, the seed's first.
+async fn members(app: &TestApp, seed: &sekisho_e2e::Seed, count: usize) -> Vec<String> {
     let mut emails = vec![EMAIL.to_owned()];
-    for i in 1..50 {
+    for i in 1..count {
         let email = format!("member{i:02}@example.jp");
         admin::add_user(
             &app.op,
