@@ -30,11 +30,7 @@ pub struct BrandChanges {
 }
 
 pub async fn update_brand(op: &Op, code: &str, c: BrandChanges) -> anyhow::Result<Brand> {
-    let mut brand = op
-        .store
-        .find_brand(code)
-        .await?
-        .with_context(|| format!("no brand {code}"))?;
+    let mut brand = brand_named(op, code).await?;
     if let Some(name) = c.name {
         brand.name = check_name(&name, true)
             .map_err(|e| anyhow::anyhow!("brand name: {e}"))?
@@ -114,11 +110,7 @@ pub async fn create_contract(
     contractor_password: &str,
     plan: Plan,
 ) -> anyhow::Result<CreatedContract> {
-    let brand = op
-        .store
-        .find_brand(brand)
-        .await?
-        .with_context(|| format!("no brand {brand}"))?;
+    let brand = brand_named(op, brand).await?;
     let name = check_name(name, true).map_err(|e| anyhow::anyhow!("contract name: {e}"))?;
     let contract = Contract {
         id: new_id("ctr"),
@@ -191,12 +183,7 @@ pub async fn request_email_change(
         .find_user(user_id)
         .await?
         .with_context(|| format!("no user {user_id}"))?;
-    let brand = app
-        .op
-        .store
-        .find_brand(user.brand.as_str())
-        .await?
-        .with_context(|| format!("no brand {}", user.brand))?;
+    let brand = brand_named(&app.op, user.brand.as_str()).await?;
     directory::request_email_change(app, &brand, &user, new_email, lang)
         .await
         .map_err(directory_error)
@@ -305,12 +292,7 @@ async fn operator_actor(app: &App, contract_id: &str) -> anyhow::Result<(Brand, 
         .find_contract(contract_id)
         .await?
         .with_context(|| format!("no contract {contract_id}"))?;
-    let brand = app
-        .op
-        .store
-        .find_brand(contract.brand.as_str())
-        .await?
-        .with_context(|| format!("no brand {}", contract.brand))?;
+    let brand = brand_named(&app.op, contract.brand.as_str()).await?;
     let actor = directory::Actor::for_client(app, contract_id, OPERATOR_CLI)
         .await
         .map_err(|e| match e {
@@ -333,10 +315,7 @@ pub struct ContractView {
 }
 
 pub async fn list_contracts(op: &Op, brand: &str) -> anyhow::Result<Vec<Contract>> {
-    op.store
-        .find_brand(brand)
-        .await?
-        .with_context(|| format!("no brand {brand}"))?;
+    brand_named(op, brand).await?;
     Ok(op.store.list_contracts(brand).await?)
 }
 
@@ -382,12 +361,7 @@ pub async fn set_contract(
         .find_contract(contract_id)
         .await?
         .with_context(|| format!("no contract {contract_id}"))?;
-    let brand = app
-        .op
-        .store
-        .find_brand(contract.brand.as_str())
-        .await?
-        .with_context(|| format!("no brand {}", contract.brand))?;
+    let brand = brand_named(&app.op, contract.brand.as_str()).await?;
     let audit = |kind: &'static str, detail: serde_json::Value| {
         let event = sekisho_store::AuditEvent {
             at: app.op.now(),
@@ -534,10 +508,7 @@ pub async fn create_initial_access_token(
     ttl: Option<i64>,
 ) -> anyhow::Result<CreatedInitialToken> {
     if let Some(code) = brand {
-        op.store
-            .find_brand(code)
-            .await?
-            .with_context(|| format!("no brand {code}"))?;
+        brand_named(op, code).await?;
     }
     anyhow::ensure!(ttl.is_none_or(|t| t > 0), "--ttl must be positive");
     let token = sekisho_core::Secret::new(sekisho_crypto::tokens::random_token());
@@ -554,4 +525,12 @@ pub async fn create_initial_access_token(
     op.store.insert_initial_access_token(&record).await?;
     op.forget_registration_open(brand);
     Ok(CreatedInitialToken { record, token })
+}
+
+/// The brand `code`, or an error naming it (every command that takes a brand).
+async fn brand_named(op: &Op, code: &str) -> anyhow::Result<Brand> {
+    op.store
+        .find_brand(code)
+        .await?
+        .with_context(|| format!("no brand {code}"))
 }
