@@ -173,6 +173,12 @@ impl Pages {
             brand_code => brand.map(|b| b.code.as_str()),
             primary_color => brand.map(|b| b.theme.primary_color.as_str()).unwrap_or("#1d4f91"),
             logo_url => brand.and_then(|b| b.theme.logo_url.as_deref()),
+            // The template's name, on <body data-page>: the browser suite knows each page by it.
+            page => name.trim_end_matches(".html"),
+            // ISSUE-16 (navigation): the brand's service, and the link to the page in the other
+            // language; filled in by the navigation work, rendered by layout.html.
+            service_url => Value::from(()),
+            lang_switch => Value::from(()),
             ..extra
         };
         match self

@@ -1,10 +1,7 @@
-//! Every user-facing string in Japanese (the default) and English.
-
-pub use sekisho_core::oauth::Lang;
-use std::collections::BTreeMap;
+//! The strings of the pages that existed before issue 16, by area (comments mark each).
 
 /// (key, Japanese, English).
-const MESSAGES: &[(&str, &str, &str)] = &[
+pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("login_title", "ログイン", "Log in"),
     ("email", "メールアドレス", "Email address"),
     ("password", "パスワード", "Password"),
@@ -398,44 +395,3 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     // RFC 6749 §3.1.
     ("error_repeated_parameter", "リクエストに同じパラメーターが複数含まれているため、処理できません。ご利用のサービスにお問い合わせください。", "The request has the same parameter more than once and cannot be processed. Contact the service you came from."),
 ];
-
-/// The strings of one language, for templates (`t.login_title`).
-pub fn messages(lang: Lang) -> BTreeMap<&'static str, &'static str> {
-    MESSAGES
-        .iter()
-        .map(|(k, ja, en)| (*k, if lang == Lang::En { *en } else { *ja }))
-        .collect()
-}
-
-pub fn message(lang: Lang, key: &str) -> &'static str {
-    MESSAGES
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, ja, en)| if lang == Lang::En { *en } else { *ja })
-        .unwrap_or("")
-}
-
-/// The page language: `ui_locales` first, then `Accept-Language`, then Japanese.
-pub fn pick(ui_locales: Option<&str>, accept_language: Option<&str>) -> Lang {
-    ui_locales
-        .and_then(Lang::pick)
-        .or_else(|| accept_language.and_then(Lang::pick))
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // REQ-LOGIN-6: every user-facing string exists in Japanese and English.
-    #[test]
-    fn every_message_has_both_languages() {
-        for (key, ja, en) in MESSAGES {
-            assert!(!ja.is_empty() && !en.is_empty(), "{key}");
-            assert_ne!(ja, en, "{key} is not translated");
-        }
-        assert_eq!(pick(None, None), Lang::Ja);
-        assert_eq!(pick(Some("en"), Some("ja")), Lang::En);
-        assert_eq!(pick(None, Some("en-US,en;q=0.9")), Lang::En);
-    }
-}
