@@ -41,6 +41,7 @@ mod rp_openidconnect;
 mod serving;
 mod stored_state;
 mod support;
+mod theming;
 mod ticket_scope;
 mod token_scope;
 mod two_factor;

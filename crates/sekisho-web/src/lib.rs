@@ -14,6 +14,7 @@ pub mod rate_limit;
 mod routes;
 mod security;
 mod session;
+mod theme;
 
 pub use pages::Pages;
 

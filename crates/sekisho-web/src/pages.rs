@@ -7,6 +7,7 @@
 //! page by overriding `layout.html` alone.
 
 use crate::i18n::{messages, Lang};
+use crate::theme::{Palette, STYLESHEET_PATH};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{context, Environment, Value};
@@ -117,6 +118,9 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The colour of pages outside any brand (the default brand theme's).
+const DEFAULT_COLOUR: &str = "#1d4f91";
+
 pub struct Pages {
     env: Environment<'static>,
 }
@@ -165,13 +169,18 @@ impl Pages {
         extra: Value,
     ) -> Response {
         let prefix = brand.map(|b| format!("{}/", b.code)).unwrap_or_default();
+        let palette = Palette::of(brand.map_or(DEFAULT_COLOUR, |b| b.theme.primary_color.as_str()));
         let ctx = context! {
             lang => lang.as_str(),
             t => messages(lang),
             layout => format!("{prefix}layout.html"),
             brand_name => brand.map(|b| b.name.as_str()),
             brand_code => brand.map(|b| b.code.as_str()),
-            primary_color => brand.map(|b| b.theme.primary_color.as_str()).unwrap_or("#1d4f91"),
+            primary_color => palette.primary,
+            on_primary => palette.on_primary,
+            accent_color => palette.accent,
+            favicon_href => brand.map(|b| format!("/{}/favicon.svg", b.code)),
+            stylesheet => STYLESHEET_PATH,
             logo_url => brand.and_then(|b| b.theme.logo_url.as_deref()),
             // The template's name, on <body data-page>: the browser suite knows each page by it.
             page => name.trim_end_matches(".html"),

@@ -82,11 +82,13 @@ fn script_hash(script: &str) -> String {
     )
 }
 
-/// The policy without `form-action`.
+/// The policy without `form-action`. Images may also come from any https origin: a brand's logo
+/// (`brand update --logo-url`) is usually on the storefront's own host or CDN (ISSUE-16). An
+/// image cannot run script, and a page has no other way to reach that origin.
 static CSP_BASE: LazyLock<String> = LazyLock::new(|| {
     let hashes: Vec<String> = INLINE_SCRIPTS.iter().map(|s| script_hash(s)).collect();
     format!(
-        "default-src 'self'; script-src 'self' {}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'self'; script-src 'self' {}; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'",
         hashes.join(" ")
     )
 });

@@ -58,10 +58,8 @@ pub async fn update_brand(op: &Op, code: &str, c: BrandChanges) -> anyhow::Resul
             None
         } else {
             let url = url::Url::parse(&logo).with_context(|| format!("--logo-url {logo:?}"))?;
-            anyhow::ensure!(
-                matches!(url.scheme(), "https" | "http"),
-                "--logo-url must be http(s)"
-            );
+            // https only: the pages' policy loads images from https origins (and this site).
+            anyhow::ensure!(url.scheme() == "https", "--logo-url must be an https URL");
             Some(logo)
         };
     }

@@ -153,7 +153,8 @@ enum BrandCmd {
         /// CSS colour of the header and buttons, e.g. '#c8102e'.
         #[arg(long)]
         primary_color: Option<String>,
-        /// URL of the logo in the page header ('' removes it).
+        /// https URL of the logo in the page header ('' removes it; without one the header shows
+        /// the brand's mark, its colour and initial, also its favicon).
         #[arg(long)]
         logo_url: Option<String>,
     },

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 // One table per area, so that work on one area does not touch another's lines.
 mod base;
 mod console;
+mod look;
 mod menu;
 mod navigation;
 mod pending;
@@ -14,6 +15,7 @@ mod pending;
 /// Every table of (key, Japanese, English).
 const TABLES: &[&[(&str, &str, &str)]] = &[
     base::MESSAGES,
+    look::MESSAGES,
     navigation::MESSAGES,
     console::MESSAGES,
     menu::MESSAGES,

@@ -38,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(crate::health::healthz))
         .route("/readyz", get(crate::health::readyz))
         .route("/metrics", get(crate::metrics::scrape))
+        .route("/assets/style.css", get(crate::theme::stylesheet))
+        .route("/{brand}/favicon.svg", get(crate::theme::favicon))
         .route(
             "/{brand}/.well-known/openid-configuration",
             get(protocol::discovery),
