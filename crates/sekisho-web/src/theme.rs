@@ -28,6 +28,7 @@ pub struct Palette {
 const PAGE_BACKGROUND: Rgb = Rgb(0xf3, 0xf5, 0xf8);
 const WHITE: Rgb = Rgb(0xff, 0xff, 0xff);
 const DARK: Rgb = Rgb(0x11, 0x18, 0x27);
+const BLACK: Rgb = Rgb(0, 0, 0);
 /// WCAG 2.1 AA for normal text.
 const AA: f64 = 4.5;
 /// The colour used when the configured one cannot be read (it is validated at the CLI; an
@@ -96,11 +97,16 @@ impl Palette {
     /// The palette of a brand colour (`#rgb` / `#rrggbb`; anything else gives the default's).
     pub fn of(primary: &str) -> Self {
         let primary = Rgb::parse(primary).unwrap_or(FALLBACK);
-        let on_primary = if contrast(primary, WHITE) >= contrast(primary, DARK) {
-            WHITE
-        } else {
-            DARK
-        };
+        // White, else the dark text colour; pure black when a mid-tone colour reads with
+        // neither (one of white and black always reaches 4.58:1).
+        let on_primary = [WHITE, DARK]
+            .into_iter()
+            .find(|c| contrast(primary, *c) >= AA)
+            .unwrap_or(if contrast(primary, WHITE) >= contrast(primary, BLACK) {
+                WHITE
+            } else {
+                BLACK
+            });
         let mut accent = primary;
         let mut step = 0.0;
         while contrast(accent, PAGE_BACKGROUND) < AA && step < 1.0 {
@@ -206,7 +212,10 @@ mod tests {
     fn the_mark_shows_the_brand_initial_escaped() {
         let p = Palette::of("#c8102e");
         let svg = mark_svg("どこでもBOX", &p);
-        assert!(svg.contains(">ど</text>") && svg.contains("fill=\"#c8102e\""), "{svg}");
+        assert!(
+            svg.contains(">ど</text>") && svg.contains("fill=\"#c8102e\""),
+            "{svg}"
+        );
         assert!(mark_svg("<x", &p).contains(">&lt;</text>"));
     }
 }
