@@ -124,8 +124,11 @@ pub async fn headers(
     req: Request,
     next: Next,
 ) -> Response {
-    let cacheable =
-        req.uri().path().ends_with("/jwks") || req.uri().path().ends_with("/openid-configuration");
+    let path = req.uri().path();
+    let cacheable = path.ends_with("/jwks") || path.ends_with("/openid-configuration");
+    // The style sheet and the brand marks (ISSUE-16) are the same for every visitor and carry
+    // their own cache lifetime: the handler's `Cache-Control` stays.
+    let public_asset = path == "/assets/style.css" || path.ends_with("/favicon.svg");
     let (mut res, targets) = FORM_TARGETS
         .scope(RefCell::new(FormTargets::default()), async {
             let res = next.run(req).await;
@@ -149,7 +152,9 @@ pub async fn headers(
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::CONTENT_SECURITY_POLICY, csp_for(&targets));
-    if cacheable {
+    if public_asset && h.contains_key(header::CACHE_CONTROL) {
+        // Set by the asset's handler.
+    } else if cacheable {
         h.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=300"),
