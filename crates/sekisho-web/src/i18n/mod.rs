@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 // One table per area, so that work on one area does not touch another's lines.
 mod base;
 mod console;
+#[cfg(test)]
+mod manual;
 mod menu;
 mod navigation;
 mod pending;
