@@ -4,8 +4,8 @@
 // in to Windows, it shows no form and answers with a page that posts the response to Sekisho's
 // ACS by itself; the ACS answers a page that posts it on to /finish on Sekisho's own site.
 //
-//   1. the login-method-change link -> 「ログイン方法の設定」 -> 「Active Directoryアカウントを
-//      登録」 -> 「Active Directory接続設定」: the connection ID -> 「次へ」 -> 接続ID確認画面 (the
+//   1. the login-method-change link -> 「ログイン方法の設定」 -> 「Active Directoryアカウント」
+//      -> 「Active Directory接続設定」: the connection ID -> 「次へ」 -> 接続ID確認画面 (the
 //      ID shown; screenshot) -> 「確認」 -> ADFS -> ACS -> finish -> 「ログイン方法を変更しました」.
 //   2. the authorization request (prompt=login) -> Sekisho's login page -> 「Active Directory
 //      アカウントでログイン」 -> the connection ID -> 「次へ」 -> ADFS -> ACS -> finish -> the RP's
@@ -33,7 +33,7 @@ import { dirname } from 'node:path';
 const ACTION_TIMEOUT_MS = 15_000;
 
 const METHOD_TITLE = 'ログイン方法の設定';
-const AD_BIND = 'Active Directoryアカウントを登録';
+const AD_BIND = 'Active Directoryアカウント';
 const BIND_TITLE = 'Active Directory接続設定';
 const CONNECTION_ID_LABEL = '接続ID';
 const NEXT = '次へ';

@@ -35,7 +35,7 @@ import { dirname } from 'node:path';
 const ACTION_TIMEOUT_MS = 15_000;
 
 const LOGIN_TITLE = 'ログイン';
-const MENU_LOGIN_TITLE = '認証・契約情報変更メニュー ログイン';
+const MENU_LOGIN_TITLE = '認証・契約情報変更ログイン';
 const EMAIL_LABEL = 'メールアドレス';
 const PASSWORD_LABEL = 'パスワード';
 const LOGIN_BUTTON = 'ログイン';

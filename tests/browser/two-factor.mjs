@@ -38,7 +38,7 @@ const BROWSER_COOKIE = 'sekisho_browser';
 
 const SETUP_TITLE = '2段階認証の設定';
 const VERIFY_TITLE = '2段階認証';
-const USE_TOTP = 'Google Authenticator、Microsoft Authenticatorをご利用の方はこちら';
+const USE_TOTP = 'QRコードでの認証はこちら';
 const CODE_LABEL = '認証コード(6桁)';
 const REMEMBER = 'このブラウザを一定期間、記憶する';
 const NEXT = '次へ ＞';

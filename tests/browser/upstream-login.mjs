@@ -3,7 +3,7 @@
 // each upstream in turn (Google, then Facebook), all in ONE browser profile:
 //
 //   1. the login-method-change link -> 「ログイン方法の設定」 (with the advice 「…ログアウトして
-//      ください…」) -> 「Googleアカウントを登録する」 -> the upstream's login form (any login, any
+//      ください…」) -> 「Googleアカウント」 -> the upstream's login form (any login, any
 //      password) -> its consent page (Continue) -> back at Sekisho: 「ログイン方法を変更しました」.
 //   2. the authorization request (prompt=login) -> Sekisho's login page (screenshot, the first
 //      time) -> 「Googleアカウントでログイン」 -> the upstream: its login form again when it asks
@@ -43,7 +43,7 @@ const SERVICES = {
   microsoft: 'Microsoft',
   daccount: 'd',
 };
-const bindLabel = (name) => `${SERVICES[name]}アカウントを登録する`;
+const bindLabel = (name) => `${SERVICES[name]}アカウント`;
 const loginLabel = (name) => `${SERVICES[name]}アカウントでログイン`;
 
 // oidc-provider's development pages (the upstream).

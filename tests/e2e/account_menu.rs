@@ -12,7 +12,7 @@ async fn menu_login(app: &TestApp, browser: &Browser, email: &str, password: &st
         .text()
         .await
         .unwrap();
-    assert!(page.contains("認証・契約情報変更メニュー ログイン"));
+    assert!(page.contains("認証・契約情報変更ログイン"));
     let mut form = hidden_inputs(&page);
     form.push(("email".into(), email.into()));
     form.push(("password".into(), password.into()));
@@ -181,7 +181,7 @@ async fn brands_and_languages() {
         ),
         (
             "account/login",
-            "認証・契約情報変更メニュー ログイン",
+            "認証・契約情報変更ログイン",
             "Log in to sign-in and contract settings",
         ),
         (

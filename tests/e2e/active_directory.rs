@@ -158,11 +158,11 @@ pub(crate) async fn register_taro(app: &TestApp, idp: &SamlIdp, id: &str) -> Bro
     let browser = Browser::new();
     let (_, choose) = page(browser.follow(&app.base, &link).await.unwrap());
     assert!(
-        choose.contains("Active Directoryアカウントを登録"),
+        choose.contains("Active Directoryアカウントで登録"),
         "REQ-AD-3: offered when the contract has a connection: {}",
         excerpt(&choose)
     );
-    let ad = crate::upstream::href_of(&choose, "Active Directoryアカウントを登録");
+    let ad = crate::upstream::href_of(&choose, "Active Directoryアカウントで登録");
     let (_, enter) = page(
         browser
             .follow(&app.base, &format!("{}{ad}", app.base))

@@ -228,7 +228,7 @@ async fn bind_google(app: &TestApp, user_id: &str, sub: &str) {
     let start = format!(
         "{}{}",
         app.base,
-        href_of(&choose, "Googleアカウントを登録する")
+        href_of(&choose, "Googleアカウント")
     );
     let back = browser
         .upstream_login(&start, sub, &app.base)

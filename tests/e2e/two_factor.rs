@@ -465,7 +465,7 @@ async fn sms_enrolment_and_login_through_the_gateway() {
         excerpt(&failed)
     );
     assert!(
-        failed.contains("国際SMSや海外事業者からのSMSの受信拒否する設定"),
+        failed.contains("国際SMSや海外事業者からのSMSの受信を拒否する設定"),
         "{}",
         excerpt(&failed)
     );

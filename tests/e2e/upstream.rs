@@ -67,10 +67,10 @@ async fn bind(
         excerpt(&choose)
     );
     let label = match profile {
-        Profile::Google => "Googleアカウントを登録する",
-        Profile::Microsoft => "Microsoftアカウントを登録する",
-        Profile::DAccount => "dアカウントを登録する",
-        Profile::Facebook => "Facebookアカウントを登録する",
+        Profile::Google => "Googleアカウント",
+        Profile::Microsoft => "Microsoftアカウント",
+        Profile::DAccount => "dアカウント",
+        Profile::Facebook => "Facebookアカウント",
     };
     let start = format!("{}{}", app.base, href_of(&choose, label));
     let back = browser

@@ -368,7 +368,7 @@ async fn invitation_email_change_and_login_method_change() {
     let start = format!(
         "{}{}",
         app.base,
-        crate::upstream::href_of(&choose, "Googleアカウントを登録する")
+        crate::upstream::href_of(&choose, "Googleアカウント")
     );
     let back = browser
         .upstream_login(&start, "hanako-google", &app.base)

@@ -2,7 +2,8 @@
 //!
 //! Every mail has the same frame — greeting, thanks for using the brand's service, the kind's own
 //! paragraphs, the send-only footer — so a new kind (invitation, email change, login-method change)
-//! only adds a [`MailKind`] variant and its paragraphs in [`ja`] and [`en`].
+//! only adds a [`MailKind`] variant and its paragraphs in [`ja`] and [`en`]. The Japanese texts
+//! are the manuals' mails word for word (their slips left out); `manual.rs` checks them.
 //!
 //! Bodies are plain text with `\n` line ends (the transport turns them into CRLF). A link always
 //! stands alone on its own line, so that mail clients make the whole of it clickable.
@@ -82,7 +83,7 @@ pub fn render(
             .into_iter()
             .map(|p| p.replace("{brand}", &brand.name).replace("{name}", named)),
     );
-    blocks.push(frame.footer.to_owned());
+    blocks.push(frame.footer.replace("{brand}", &brand.name));
     let subject = format!("{}{}", brand.mail_prefix(), text.title);
     (subject, blocks.join("\n\n") + "\n")
 }
@@ -96,7 +97,7 @@ pub fn addressee<'a>(name: &'a str, email: &'a str) -> &'a str {
     }
 }
 
-/// The parts every mail of one language shares.
+/// The parts every mail of one language shares; `{brand}` is the brand's name.
 struct Frame {
     greeting: &'static str,
     nameless_greeting: &'static str,
@@ -110,14 +111,18 @@ impl Frame {
             Lang::Ja => Frame {
                 greeting: "{name}様",
                 nameless_greeting: "お客様",
-                thanks: "平素より、{brand}サービスをご利用いただき誠にありがとうございます。",
-                footer: "※このメールは送信専用のため、ご返信いただいてもお答えできません。",
+                // The change and AD mails of all five manuals; the lock and reset mails say
+                // 「{brand}サービスを」 (their own `opening`).
+                thanks: "平素より、{brand}をご利用いただき誠にありがとうございます。",
+                // The manuals show it under the invitation (002, 003, 004 §1-5), the only mail
+                // they print whole; line breaks and rules as there (003 prints no rules).
+                footer: "=====\n本メールは「{brand}」のシステムより自動的に送信しております。\n送信専用となっておりますので、ご返信いただきましてもご対応いたしかねますので\n予めご了承ください。\n=====",
             },
             Lang::En => Frame {
                 greeting: "Dear {name},",
                 nameless_greeting: "Dear customer,",
                 thanks: "Thank you for using the {brand} service.",
-                footer: "* This mail was sent from a send-only address: replies to it cannot be answered.",
+                footer: "=====\nThis mail was sent automatically by the {brand} system.\nIt was sent from a send-only address, so we cannot answer replies.\nThank you for your understanding.\n=====",
             },
         }
     }
@@ -126,17 +131,23 @@ impl Frame {
 /// A kind's own part of the mail: the subject title and the paragraphs between frame parts.
 struct Text {
     title: &'static str,
-    /// Replaces the frame's thanks line (the invitation opens differently in the manuals).
+    /// Replaces the frame's thanks line (the invitation, the lock and the reset mails open
+    /// differently in the manuals).
     opening: Option<&'static str>,
     paragraphs: Vec<String>,
 }
+
+/// The thanks line of the lock and reset mails in the manuals.
+const THANKS_FOR_THE_SERVICE: &str =
+    "平素より、{brand}サービスをご利用いただき誠にありがとうございます。";
 
 fn ja(kind: &MailKind) -> Text {
     let validity = format!("※有効期限: 本メール受領後{LINK_VALID_DAYS}日間");
     match kind {
         MailKind::AccountLocked { unlock_url } => Text {
             title: "アカウントロック",
-            opening: None,
+            // 000, 001, 002, 004 §6-1 (003: 「M-Driveをご利用いただき」).
+            opening: Some(THANKS_FOR_THE_SERVICE),
             paragraphs: vec![
                 "サービスへのログインが規定回数以上失敗したため、アカウントをロックしました。".into(),
                 "下記URLへアクセスすることでロックを解除できます。".into(),
@@ -147,7 +158,8 @@ fn ja(kind: &MailKind) -> Text {
         },
         MailKind::PasswordReset { reset_url } => Text {
             title: "パスワードリセット",
-            opening: None,
+            // 000, 001, 002, 004 §6-2 (003: 「M-Driveをご利用いただき」).
+            opening: Some(THANKS_FOR_THE_SERVICE),
             paragraphs: vec![
                 "パスワードリセットについて承りました。\n下記URLへアクセスし新しいパスワードを登録ください。".into(),
                 reset_url.clone(),
@@ -178,7 +190,7 @@ fn ja(kind: &MailKind) -> Text {
                 "下記URLへアクセスし、ご登録いただきましたメールアドレスへの変更を完了してください。".into(),
                 confirm_url.clone(),
                 format!(
-                    "{validity}\n本メール受領後、{LINK_VALID_DAYS}日間以内にアクセスが完了しない場合は\n変更がキャンセルとなりますのでご注意ください。"
+                    "{validity}\n本メール受領後、{LINK_VALID_DAYS}日間以内にアクセスが完了しない場合は変更がキャンセルとなりますのでご注意ください。"
                 ),
             ],
         },
@@ -350,6 +362,9 @@ fn one_line(name: &str) -> String {
 }
 
 #[cfg(test)]
+mod manual;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use sekisho_core::model::{BrandCode, BrandTheme};
@@ -401,10 +416,9 @@ mod tests {
         match lang {
             Lang::Ja => {
                 assert!(body.starts_with("山田太郎様\n"), "{body}");
-                assert!(body.contains("平素より、OTクラウド・ストレージサービスをご利用いただき誠にありがとうございます。"));
+                assert!(body.contains("平素より、OTクラウド・ストレージ"), "{body}");
                 assert!(body.contains("※有効期限: 本メール受領後14日間"), "{body}");
-                assert!(body
-                    .contains("※このメールは送信専用のため、ご返信いただいてもお答えできません。"));
+                assert!(body.contains("送信専用となっておりますので"), "{body}");
             }
             Lang::En => {
                 assert!(body.starts_with("Dear 山田太郎,\n"), "{body}");
@@ -457,9 +471,7 @@ mod tests {
         assert!(body.contains("owner@example.jpより山田太郎様が\n本サービスの利用者として登録されました。\n本メール受領後、14日以内に下記URLへアクセスして利用者登録を完了してください。"), "{body}");
         assert!(body.contains("■利用者登録用URL\n\n"), "{body}");
         assert!(body.lines().any(|l| l == URL));
-        assert!(
-            body.ends_with("※このメールは送信専用のため、ご返信いただいてもお答えできません。\n")
-        );
+        assert!(body.ends_with("予めご了承ください。\n=====\n"), "{body}");
     }
 
     // REQ-USER-6 REQ-USER-4 REQ-MAIL-1
@@ -529,10 +541,10 @@ mod tests {
         for kind in kinds() {
             for lang in [Lang::Ja, Lang::En] {
                 let (_, body) = render(&kind, &brand(), lang, "x");
-                assert!(
-                    body.ends_with(&format!("{}\n", Frame::of(lang).footer)),
-                    "{body}"
-                );
+                let footer = Frame::of(lang)
+                    .footer
+                    .replace("{brand}", "OTクラウド・ストレージ");
+                assert!(body.ends_with(&format!("{footer}\n")), "{body}");
             }
         }
     }

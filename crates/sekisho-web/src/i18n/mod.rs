@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 mod base;
 mod console;
 mod look;
+#[cfg(test)]
+mod manual;
 mod menu;
 mod navigation;
 mod pending;

@@ -129,12 +129,15 @@ fn choose_page(
             }
         })
         .collect();
-    let (title, submit, current) = match flow {
-        Flow::Registration => ("reg_title", "reg_submit", None),
+    // The AD button as in the manuals: 「…で登録」 on registration, the method's name on the
+    // change page (like the upstreams' up_register_* / up_bind_*).
+    let (title, submit, current, ad_label) = match flow {
+        Flow::Registration => ("reg_title", "reg_submit", None, "ad_register_button"),
         Flow::Change => (
             "up_method_title",
             "reg_submit",
             Some(message(lang, &format!("method_{}", user.login_method))),
+            "method_ad",
         ),
     };
     state.pages.render(
@@ -154,7 +157,7 @@ fn choose_page(
             errors => errors,
             upstreams => upstreams,
             ad_href => ad_href,
-            ad_label => message(lang, "ad_register_button"),
+            ad_label => message(lang, ad_label),
             facebook_note => flow == Flow::Change && user.login_method == LoginMethod::Facebook,
         },
     )
