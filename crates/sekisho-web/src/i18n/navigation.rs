@@ -36,6 +36,9 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "管理コンソール ログイン",
         "Log in to the admin console",
     ),
+    // A request a page cannot make sense of (a path segment that is not text, a form that does
+    // not parse), answered as a page instead of a line of plain text.
+    ("error_bad_request", "リクエストの内容が正しくありません。ページのアドレスをご確認のうえ、もう一度お試しください。", "The request is not valid. Please check the page's address and try again."),
     // A known path asked with a method it does not answer (405).
     (
         "error_method_not_allowed",

@@ -225,6 +225,11 @@ pub fn router(state: AppState) -> Router {
         // Every route above, by its template (unknown paths are not a route to count).
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(nowhere::not_found)
+        // No plain-text refusal reaches a person (ISSUE-16).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            nowhere::no_plain_errors,
+        ))
         // Inside the headers: a 503 made from a 500 gets them too.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

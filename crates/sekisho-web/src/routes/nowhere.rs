@@ -6,8 +6,9 @@
 use super::{lang, see_other};
 use crate::error::PageError;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sekisho_core::model::{Brand, BrandCode};
 
@@ -64,7 +65,8 @@ async fn answer(
     if for_program(uri, headers) {
         let description = match status {
             StatusCode::METHOD_NOT_ALLOWED => "this path does not answer this method",
-            _ => "no such path",
+            StatusCode::NOT_FOUND => "no such path",
+            _ => "the request is not valid",
         };
         return (
             status,
@@ -109,6 +111,42 @@ pub async fn method_not_allowed(
         ("method_not_allowed", "error_method_not_allowed"),
     )
     .await
+}
+
+/// A plain-text refusal (axum's extractor rejections: a path segment that is not UTF-8, a missing
+/// query parameter, a body that does not parse or is too large; a handler's own "unknown issuer")
+/// becomes a page in the visitor's language, or JSON for programs, like every other answer
+/// (ISSUE-16). 401 keeps its challenge as it is.
+pub async fn no_plain_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let uri = req.uri().clone();
+    // What the answer needs of the request, kept before it moves (three header values).
+    let mut kept = HeaderMap::new();
+    for name in [header::ACCEPT, header::ACCEPT_LANGUAGE, header::COOKIE] {
+        for value in req.headers().get_all(&name) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    let res = next.run(req).await;
+    let status = res.status();
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !plain || !status.is_client_error() || status == StatusCode::UNAUTHORIZED {
+        return res;
+    }
+    let kind = match status {
+        StatusCode::NOT_FOUND => ("not_found", "error_unknown_brand"),
+        _ => ("invalid_request", "error_bad_request"),
+    };
+    let mut out = answer(&state, &uri, &kept, status, kind).await;
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = res.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }
 
 /// `/{brand}` (the issuer URL, which the manuals give as the login screen's address): the brand's
