@@ -30,6 +30,7 @@ mod fuzz_http;
 mod keys;
 mod line_auth;
 mod line_settings;
+mod navigation;
 mod negative;
 mod node_driver;
 mod observability;

@@ -198,7 +198,10 @@ impl Reader {
         match hop {
             Hop::Page { status, body, .. } => Seen::Page {
                 status: status.as_u16(),
-                body,
+                // The language switch repeats the page's own address, the ticket presented
+                // included (ISSUE-16): an echo of the request, which tells nothing; compared
+                // without it.
+                body: body.replace(ticket, "{ticket}"),
             },
             Hop::LeftOp(url) => Seen::Left(url.to_string()),
         }

@@ -119,10 +119,12 @@ async fn decide_login(
         .find_contract(&user.contract_id)
         .await?
         .ok_or_else(|| OAuthError::server("user without contract"))?;
-    // The account menu stays open to an ended trial's contractor for the plan change.
-    let may = match ctx.then {
-        Continuation::Account => user.may_open_menu(&contract, app.now()),
-        _ => user.may_use_service(&contract, app.now()),
+    // The account menu (and the console, whose login it shares) stays open to an ended trial's
+    // contractor for the plan change.
+    let may = if ctx.then.is_own_pages() {
+        user.may_open_menu(&contract, app.now())
+    } else {
+        user.may_use_service(&contract, app.now())
     };
     if !may {
         audit(
@@ -161,7 +163,9 @@ async fn decide_login(
         }
         Entry::Internet => {
             if contract.access_route == AccessRoute::LineOnly {
-                let recovery = ctx.then == Continuation::Account && user.role == Role::Contractor;
+                // Begun at the menu or the console: either way the recovery lands on the menu,
+                // which is all a recovery session reaches.
+                let recovery = ctx.then.is_own_pages() && user.role == Role::Contractor;
                 if recovery {
                     return crate::line_recovery::begin(app, ctx, user).await;
                 }

@@ -15,6 +15,7 @@ pub mod password;
 pub mod phone;
 pub mod sealing;
 pub mod secret;
+pub mod service_url;
 pub mod tickets;
 pub mod two_factor;
 

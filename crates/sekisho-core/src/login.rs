@@ -7,13 +7,17 @@
 use crate::Timestamp;
 
 /// Where a login continues once every step is done. Kept with the steps in progress (a second
-/// step, an upstream round trip), so the stored form is text: `ar:ID`, `account` or empty.
+/// step, an upstream round trip), so the stored form is text: `ar:ID`, `account`, `console` or
+/// empty. Only these known destinations: a login never continues to a URL it was given.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Continuation {
     /// Back into the authorization request with this id (it issues the code).
     Authorize(String),
     /// The account menu, which has its own login page (REQ-MENU-1).
     Account,
+    /// The admin console (a login begun at `/{brand}/admin`, ISSUE-16): like the account menu,
+    /// whose login page it shares, but it lands on the console.
+    Console,
     /// A direct visit to the login page: a "signed in" page.
     Direct,
 }
@@ -21,11 +25,13 @@ pub enum Continuation {
 impl Continuation {
     const AUTHORIZE_PREFIX: &'static str = "ar:";
     const ACCOUNT: &'static str = "account";
+    const CONSOLE: &'static str = "console";
 
     pub fn to_stored(&self) -> String {
         match self {
             Continuation::Authorize(id) => format!("{}{id}", Self::AUTHORIZE_PREFIX),
             Continuation::Account => Self::ACCOUNT.to_owned(),
+            Continuation::Console => Self::CONSOLE.to_owned(),
             Continuation::Direct => String::new(),
         }
     }
@@ -35,17 +41,35 @@ impl Continuation {
         match stored.strip_prefix(Self::AUTHORIZE_PREFIX) {
             Some(id) if !id.is_empty() => Continuation::Authorize(id.to_owned()),
             _ if stored == Self::ACCOUNT => Continuation::Account,
+            _ if stored == Self::CONSOLE => Continuation::Console,
             _ => Continuation::Direct,
         }
     }
 
-    /// From a login page's fields: the pending request `ar`, or `next=account`.
+    /// From a login page's fields: the pending request `ar`, or `next=account` / `next=console`.
     pub fn from_page(ar: Option<&str>, next: Option<&str>) -> Self {
         match (ar, next) {
             (Some(ar), _) if !ar.is_empty() => Continuation::Authorize(ar.to_owned()),
             (_, Some(Self::ACCOUNT)) => Continuation::Account,
+            (_, Some(Self::CONSOLE)) => Continuation::Console,
             _ => Continuation::Direct,
         }
+    }
+
+    /// The `next` field a login page carries for this continuation (`ar` carries a request).
+    pub fn next_field(&self) -> Option<&'static str> {
+        match self {
+            Continuation::Account => Some(Self::ACCOUNT),
+            Continuation::Console => Some(Self::CONSOLE),
+            Continuation::Authorize(_) | Continuation::Direct => None,
+        }
+    }
+
+    /// Whether the login is for the signed-in pages of the brand itself (the account menu or the
+    /// console), which an ended trial's contractor may still open and the recovery path of a
+    /// 回線認証のみ contract starts from (REQ-LINE-4).
+    pub fn is_own_pages(&self) -> bool {
+        matches!(self, Continuation::Account | Continuation::Console)
     }
 
     /// The authorization request's id, when the login belongs to one.
@@ -183,6 +207,7 @@ mod tests {
         for c in [
             Continuation::Authorize("ar_123".into()),
             Continuation::Account,
+            Continuation::Console,
             Continuation::Direct,
         ] {
             assert_eq!(Continuation::from_stored(&c.to_stored()), c);
@@ -197,6 +222,21 @@ mod tests {
             Continuation::from_page(None, Some("account")),
             Continuation::Account
         );
+        // ISSUE-16: a login begun at the console goes back to it; `next` names only known places.
+        assert_eq!(
+            Continuation::from_page(None, Some("console")),
+            Continuation::Console
+        );
+        for other in ["https://evil.example/", "/VX5/admin", "Console", ""] {
+            assert_eq!(
+                Continuation::from_page(None, Some(other)),
+                Continuation::Direct,
+                "{other}"
+            );
+        }
+        for c in [Continuation::Account, Continuation::Console] {
+            assert_eq!(Continuation::from_page(None, c.next_field()), c);
+        }
     }
 
     // REQ-OP-2: prompt=none|login, max_age and acr_values decide between a page, an error and a code.

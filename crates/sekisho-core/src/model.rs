@@ -71,6 +71,11 @@ pub struct Brand {
     pub mail_from: String,
     #[serde(default)]
     pub theme: BrandTheme,
+    /// Where the brand's service lives: pages that end without a relying party to return to
+    /// (a direct login, a logout, an error) lead there (ISSUE-16). `None`: they offer the
+    /// brand's own login page and account menu.
+    #[serde(default)]
+    pub service_url: Option<crate::service_url::ServiceUrl>,
     pub created_at: Timestamp,
 }
 

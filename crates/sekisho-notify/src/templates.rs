@@ -375,6 +375,7 @@ mod tests {
             name: "OTクラウド・ストレージ".into(),
             mail_from: "noreply@vx5.example".into(),
             theme: BrandTheme::default(),
+            service_url: None,
             created_at: 0,
         }
     }

@@ -36,6 +36,7 @@ async fn setup() -> Setup {
         name: "OTクラウド・ストレージ".into(),
         mail_from: BRAND_FROM.into(),
         theme: BrandTheme::default(),
+        service_url: None,
         created_at: 0,
     };
     store.insert_brand(&brand).await.unwrap();

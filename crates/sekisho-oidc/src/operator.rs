@@ -12,6 +12,7 @@ use sekisho_core::model::{Brand, BrandCode, Client};
 use sekisho_core::name::check_name;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::secret::{serialize_exposed_option, Secret};
+use sekisho_core::service_url::ServiceUrl;
 use sekisho_crypto::tokens::hash_token;
 use sekisho_store::StoreError;
 use serde::Serialize;
@@ -44,6 +45,17 @@ impl From<StoreError> for OperatorError {
 type Result<T> = std::result::Result<T, OperatorError>;
 
 pub async fn add_brand(op: &Op, code: &str, name: &str) -> Result<Brand> {
+    add_brand_with_service(op, code, name, None).await
+}
+
+/// [`add_brand`] with the brand's service URL (ISSUE-16), already parsed where the operator
+/// gave it.
+pub async fn add_brand_with_service(
+    op: &Op,
+    code: &str,
+    name: &str,
+    service_url: Option<ServiceUrl>,
+) -> Result<Brand> {
     let code = BrandCode::parse(code).map_err(|e| OperatorError::Invalid(e.to_string()))?;
     let name =
         check_name(name, true).map_err(|e| OperatorError::Invalid(format!("brand name: {e}")))?;
@@ -52,6 +64,7 @@ pub async fn add_brand(op: &Op, code: &str, name: &str) -> Result<Brand> {
         name: name.to_owned(),
         mail_from: String::new(),
         theme: Default::default(),
+        service_url,
         created_at: op.now(),
     };
     match op.store.insert_brand(&brand).await {

@@ -41,6 +41,7 @@ async fn binding(store: Store) {
             name: "OTクラウド・ストレージ".into(),
             mail_from: String::new(),
             theme: BrandTheme::default(),
+            service_url: None,
             created_at: T,
         })
         .await

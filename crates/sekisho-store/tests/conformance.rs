@@ -29,6 +29,7 @@ fn brand() -> Brand {
             primary_color: "#c00".into(),
             logo_url: None,
         },
+        service_url: None,
         created_at: T,
     }
 }
@@ -97,6 +98,14 @@ async fn suite(store: Store) {
     ));
     assert_eq!(store.find_brand("VX5").await.unwrap(), Some(brand()));
     assert_eq!(store.find_brand("VX9").await.unwrap(), None);
+    // ISSUE-16: the brand's service URL is kept, changed and removed on both backends.
+    let mut with_service = brand();
+    with_service.service_url =
+        Some(sekisho_core::service_url::ServiceUrl::parse("https://storage.vx5.example/").unwrap());
+    store.update_brand(&with_service).await.unwrap();
+    assert_eq!(store.find_brand("VX5").await.unwrap(), Some(with_service));
+    store.update_brand(&brand()).await.unwrap();
+    assert_eq!(store.find_brand("VX5").await.unwrap(), Some(brand()));
     let contract = Contract {
         id: "ctr_1".into(),
         brand: brand().code,

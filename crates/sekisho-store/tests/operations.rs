@@ -42,6 +42,7 @@ async fn seed(store: &Store) {
             name: "x".into(),
             mail_from: String::new(),
             theme: BrandTheme::default(),
+            service_url: None,
             created_at: T,
         })
         .await

@@ -42,6 +42,7 @@ async fn fixture(store: &Store) {
                 primary_color: "#c00".into(),
                 logo_url: None,
             },
+            service_url: None,
             created_at: T,
         })
         .await

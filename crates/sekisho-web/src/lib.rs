@@ -9,12 +9,14 @@ mod health;
 mod i18n;
 pub mod line_entry;
 pub mod metrics;
+mod navigation;
 mod pages;
 pub mod rate_limit;
 mod routes;
 mod security;
 mod session;
 mod theme;
+mod visit;
 
 pub use pages::Pages;
 

@@ -99,12 +99,17 @@ pub async fn track(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: the Prometheus text format, for the scraper holding the token.
-pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn scrape(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
     let (Some(handle), Some(hash)) = (
         RECORDER.get().and_then(Option::as_ref),
         &state.metrics_token_hash,
     ) else {
-        return StatusCode::NOT_FOUND.into_response();
+        // Not there: the same answer as any unknown path (ISSUE-16: never an empty page).
+        return crate::routes::not_found(State(state), uri, headers).await;
     };
     let presented = headers
         .get(header::AUTHORIZATION)

@@ -8,6 +8,7 @@
 
 use crate::i18n::{messages, Lang};
 use crate::theme::{Palette, STYLESHEET_PATH};
+use crate::navigation::{self, Way};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{context, Environment, Value};
@@ -184,10 +185,10 @@ impl Pages {
             logo_url => brand.and_then(|b| b.theme.logo_url.as_deref()),
             // The template's name, on <body data-page>: the browser suite knows each page by it.
             page => name.trim_end_matches(".html"),
-            // ISSUE-16 (navigation): the brand's service, and the link to the page in the other
-            // language; filled in by the navigation work, rendered by layout.html.
-            service_url => Value::from(()),
-            lang_switch => Value::from(()),
+            // ISSUE-16: the brand's service (its URL, or none), and the same page in the other
+            // language (`{href, lang, label}`, or none when the page has no address to ask again).
+            service_url => brand.and_then(|b| b.service_url.as_ref()).map(|u| u.as_str()),
+            lang_switch => crate::visit::switch(lang),
             ..extra
         };
         match self
@@ -203,7 +204,8 @@ impl Pages {
         }
     }
 
-    /// A page with a title, a message and an optional link, in the user's language.
+    /// A page with a title, a message and an optional link, in the user's language. It also
+    /// leads on (ISSUE-16): to the service, then the account menu (signed in) or the login page.
     pub fn message(
         &self,
         status: StatusCode,
@@ -213,13 +215,45 @@ impl Pages {
         body_key: &str,
         link: Option<&str>,
     ) -> Response {
+        let ways = navigation::links(
+            brand,
+            lang,
+            link,
+            &navigation::onward(crate::visit::signed_in()),
+        );
+        self.message_leading(status, lang, brand, (title_key, body_key), link, ways)
+    }
+
+    /// A page that ends a flow and leads on to exactly `ways` (in that order).
+    pub fn ending(
+        &self,
+        status: StatusCode,
+        lang: Lang,
+        brand: Option<&Brand>,
+        (title_key, body_key): (&str, &str),
+        ways: &[Way],
+    ) -> Response {
+        let links = navigation::links(brand, lang, None, ways);
+        self.message_leading(status, lang, brand, (title_key, body_key), None, links)
+    }
+
+    fn message_leading(
+        &self,
+        status: StatusCode,
+        lang: Lang,
+        brand: Option<&Brand>,
+        (title_key, body_key): (&str, &str),
+        link: Option<&str>,
+        ways: Vec<navigation::Link>,
+    ) -> Response {
         let m = messages(lang);
         self.render(
             status,
             "message.html",
             lang,
             brand,
-            context! { title => m.get(title_key), body => m.get(body_key), link => link },
+            // `link` stays for operators' own message.html from before `ways`.
+            context! { title => m.get(title_key), body => m.get(body_key), link => link, ways => ways },
         )
     }
 
@@ -232,12 +266,20 @@ impl Pages {
         detail: Option<&str>,
     ) -> Response {
         let m = messages(lang);
+        // ISSUE-16: an error leads on like any ending page (never to an address the request
+        // named: the bad-client page included, REQ-OP-6).
+        let ways = navigation::links(
+            brand,
+            lang,
+            None,
+            &navigation::onward(crate::visit::signed_in()),
+        );
         self.render(
             status,
             "message.html",
             lang,
             brand,
-            context! { title => m.get("error_title"), body => m.get(message_key), detail => detail, is_error => true },
+            context! { title => m.get("error_title"), body => m.get(message_key), detail => detail, is_error => true, ways => ways },
         )
     }
 }

@@ -37,10 +37,13 @@ pub async fn current(
     brand: &str,
     headers: &HeaderMap,
 ) -> Result<Option<SessionRecord>, OAuthError> {
-    match cookie_value(headers) {
-        Some(value) => sekisho_app::session::find(state, brand, &value).await,
-        None => Ok(None),
-    }
+    let found = match cookie_value(headers) {
+        Some(value) => sekisho_app::session::find(state, brand, &value).await?,
+        None => None,
+    };
+    // The pages that end a flow offer the account menu to a signed-in visitor (ISSUE-16).
+    crate::visit::note_session(found.as_ref().is_some_and(|s| s.user_id.is_some()));
+    Ok(found)
 }
 
 /// The current session, or a new anonymous one (then `Some(cookie)` must be set on the response).

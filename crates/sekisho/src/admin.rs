@@ -9,6 +9,7 @@ use sekisho_core::model::{
 };
 use sekisho_core::name::check_name;
 use sekisho_core::oauth::Lang;
+use sekisho_core::service_url::ServiceUrl;
 use sekisho_core::tickets::TicketPurpose;
 use sekisho_crypto::tokens::new_id;
 use sekisho_oidc::{operator, Op};
@@ -20,6 +21,28 @@ pub async fn add_brand(op: &Op, code: &str, name: &str) -> anyhow::Result<Brand>
     Ok(operator::add_brand(op, code, name).await?)
 }
 
+/// Adds a brand whose pages lead to its service at `service_url` (ISSUE-16; `None` or empty:
+/// none). The URL is checked here, before anything is written.
+pub async fn add_brand_with_service(
+    op: &Op,
+    code: &str,
+    name: &str,
+    service_url: Option<&str>,
+) -> anyhow::Result<Brand> {
+    let service_url = parse_service_url(service_url.unwrap_or_default())?;
+    Ok(operator::add_brand_with_service(op, code, name, service_url).await?)
+}
+
+/// `--service-url`: empty for none, else an https URL (http on loopback), at most 512 bytes.
+fn parse_service_url(given: &str) -> anyhow::Result<Option<ServiceUrl>> {
+    if given.trim().is_empty() {
+        return Ok(None);
+    }
+    ServiceUrl::parse(given)
+        .map(Some)
+        .with_context(|| format!("--service-url {given:?}"))
+}
+
 /// What `brand update` may change; `None` keeps the current value.
 #[derive(Debug, Default, Clone)]
 pub struct BrandChanges {
@@ -27,6 +50,8 @@ pub struct BrandChanges {
     pub mail_from: Option<String>,
     pub primary_color: Option<String>,
     pub logo_url: Option<String>,
+    /// The brand's service (ISSUE-16); `Some("")` removes it.
+    pub service_url: Option<String>,
 }
 
 pub async fn update_brand(op: &Op, code: &str, c: BrandChanges) -> anyhow::Result<Brand> {
@@ -62,6 +87,9 @@ pub async fn update_brand(op: &Op, code: &str, c: BrandChanges) -> anyhow::Resul
             anyhow::ensure!(url.scheme() == "https", "--logo-url must be an https URL");
             Some(logo)
         };
+    }
+    if let Some(url) = c.service_url {
+        brand.service_url = parse_service_url(&url)?;
     }
     op.store.update_brand(&brand).await?;
     op.forget_brand(code);

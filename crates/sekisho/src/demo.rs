@@ -15,8 +15,19 @@ pub const CLIENT_SECRET: &str = "storage-rp-dev-secret";
 pub const RP_URL: &str = "http://127.0.0.1:8081";
 
 pub async fn seed(op: &Op) -> anyhow::Result<()> {
-    if op.store.find_brand(BRAND).await?.is_none() {
-        admin::add_brand(op, BRAND, BRAND_NAME).await?;
+    // The demo brand's service is the demo RP: a direct login or a logout leads there (ISSUE-16).
+    let service_url = format!("{RP_URL}/");
+    if let Some(brand) = op.store.find_brand(BRAND).await? {
+        if brand.service_url.is_none() {
+            // A demo database from before the setting existed.
+            let changes = admin::BrandChanges {
+                service_url: Some(service_url),
+                ..Default::default()
+            };
+            admin::update_brand(op, BRAND, changes).await?;
+        }
+    } else {
+        admin::add_brand_with_service(op, BRAND, BRAND_NAME, Some(&service_url)).await?;
         admin::create_contract(op, BRAND, "デモ株式会社", EMAIL, PASSWORD, Plan::Basic).await?;
         let mut client =
             NewClient::confidential(BRAND, "ストレージ (demo RP)", &format!("{RP_URL}/callback"));

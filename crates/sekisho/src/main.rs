@@ -139,6 +139,11 @@ enum BrandCmd {
         code: String,
         #[arg(long)]
         name: String,
+        /// Where the brand's service lives (the storage frontend), e.g. 'https://storage.vx5.example/':
+        /// pages that end without an application to return to lead there. https only (http on
+        /// loopback), at most 512 bytes.
+        #[arg(long)]
+        service_url: Option<String>,
     },
     List,
     /// Change a brand's display name, mail sender or theme (a running server sees it within 30 s).
@@ -157,6 +162,9 @@ enum BrandCmd {
         /// the brand's mark, its colour and initial, also its favicon).
         #[arg(long)]
         logo_url: Option<String>,
+        /// Where the brand's service lives ('' removes it); see `brand add`.
+        #[arg(long)]
+        service_url: Option<String>,
     },
 }
 
@@ -460,9 +468,14 @@ async fn main() -> anyhow::Result<()> {
             json,
             &serde_json::json!({ "migrated": true, "database_url": redact(config.database_url.expose()) }),
         )?,
-        DataCommand::Brand(BrandCmd::Add { code, name }) => {
-            emit(json, &admin::add_brand(&op, &code, &name).await?)?
-        }
+        DataCommand::Brand(BrandCmd::Add {
+            code,
+            name,
+            service_url,
+        }) => emit(
+            json,
+            &admin::add_brand_with_service(&op, &code, &name, service_url.as_deref()).await?,
+        )?,
         DataCommand::Brand(BrandCmd::List) => emit(json, &op.store.list_brands().await?)?,
         DataCommand::Brand(BrandCmd::Update {
             code,
@@ -470,12 +483,14 @@ async fn main() -> anyhow::Result<()> {
             mail_from,
             primary_color,
             logo_url,
+            service_url,
         }) => {
             let changes = admin::BrandChanges {
                 name,
                 mail_from,
                 primary_color,
                 logo_url,
+                service_url,
             };
             emit(json, &admin::update_brand(&op, &code, changes).await?)?
         }

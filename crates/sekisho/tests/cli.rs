@@ -91,6 +91,43 @@ fn admin_commands_print_json() {
     );
     let (ok, _, err) = cli.run(&["brand", "add", "--code", "vx-5", "--name", "bad"]);
     assert!(!ok && err.contains("brand code"), "{err}");
+    // ISSUE-16: the brand's service URL, https only (http on loopback), checked before writing.
+    let served = cli.ok(&[
+        "brand",
+        "update",
+        "--code",
+        "VX5",
+        "--service-url",
+        "https://storage.vx5.example/",
+    ]);
+    assert_eq!(served["service_url"], "https://storage.vx5.example/");
+    let (ok, _, err) = cli.run(&[
+        "brand",
+        "update",
+        "--code",
+        "VX5",
+        "--service-url",
+        "http://storage.vx5.example/",
+    ]);
+    assert!(!ok && err.contains("https"), "{err}");
+    let (ok, _, err) = cli.run(&[
+        "brand",
+        "add",
+        "--code",
+        "MDR",
+        "--name",
+        "M-Drive",
+        "--service-url",
+        "javascript:alert(1)",
+    ]);
+    assert!(!ok && err.contains("https"), "{err}");
+    let (ok, _, _) = cli.run(&["brand", "add", "--code", "MDR", "--name", "M-Drive"]);
+    assert!(
+        ok,
+        "a refused service URL wrote nothing: the brand is still free"
+    );
+    let removed = cli.ok(&["brand", "update", "--code", "VX5", "--service-url", ""]);
+    assert_eq!(removed["service_url"], Value::Null);
 
     let contract = cli.ok(&[
         "contract",

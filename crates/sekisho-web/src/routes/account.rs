@@ -41,6 +41,21 @@ pub fn to_account_login(code: &str) -> Response {
     see_other(&format!("/{code}/account/login"), &[])
 }
 
+/// The console's login page: the account menu's, going back to the console (ISSUE-16).
+pub fn console_login_path(code: &str) -> String {
+    format!("/{code}/account/login?next=console")
+}
+
+pub fn to_console_login(code: &str) -> Response {
+    see_other(&console_login_path(code), &[])
+}
+
+/// `?next=console` on the account login page: where the login goes on.
+#[derive(serde::Deserialize)]
+pub struct AccountLoginQuery {
+    next: Option<String>,
+}
+
 /// Who is at the menu, for the permission table. A 回線認証のみ contract's session that did not
 /// come over a line is the contractor's recovery path (REQ-LINE-4).
 pub async fn subject(
@@ -127,8 +142,14 @@ pub async fn login_page(
     State(state): State<AppState>,
     Path(code): Path<String>,
     headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<AccountLoginQuery>,
 ) -> Response {
-    login::show(&state, &code, &headers, Continuation::Account).await
+    // Only the menu or the console: a typed continuation, never an address from the query.
+    let next = match Continuation::from_page(None, q.next.as_deref()) {
+        Continuation::Console => Continuation::Console,
+        _ => Continuation::Account,
+    };
+    login::show(&state, &code, &headers, next).await
 }
 
 /// Runs `page` for a signed-in user, or sends the browser to the account login.

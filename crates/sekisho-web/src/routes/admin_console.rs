@@ -6,7 +6,7 @@
 //! Every change is a CSRF-protected POST answered with a redirect (303) to a page that says what
 //! happened, so a reload does not repeat it.
 
-use super::account::{signed_in, to_account_login};
+use super::account::{signed_in, to_console_login};
 use super::login::csrf_failure;
 use super::{page_or_error, see_other, BrandPage};
 use crate::i18n::{message, Lang};
@@ -32,7 +32,8 @@ pub(super) async fn actor(
 ) -> Result<Result<(SessionRecord, Actor), Response>, OAuthError> {
     let code = brand.code.as_str();
     let Some((session, user)) = signed_in(state, code, headers).await? else {
-        return Ok(Err(to_account_login(code)));
+        // ISSUE-16: the login goes back to the console, not to the menu.
+        return Ok(Err(to_console_login(code)));
     };
     // The recovery path of a 回線認証のみ contract reaches アクセス経路設定 only (REQ-LINE-4).
     let contract = state.op.store.find_contract(&user.contract_id).await?;

@@ -60,7 +60,8 @@ async fn start(
     entry: &sekisho_core::line::Entry,
     q: HashMap<String, String>,
 ) -> Response {
-    let lang = lang(q.get("ui_locales").map(String::as_str), headers);
+    // The RP's ui_locales wins for this request and is kept for the visit (ISSUE-16).
+    let lang = super::request_lang(q.get("ui_locales").map(String::as_str), headers);
     let brand = match brand(state, code, lang).await {
         Ok(b) => b,
         Err(r) => return r,

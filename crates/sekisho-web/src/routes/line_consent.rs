@@ -37,6 +37,7 @@ pub fn page_path(code: &str, then: &Continuation) -> String {
     match then {
         Continuation::Authorize(ar) => format!("/{code}/line-consent?ar={}", enc(ar)),
         Continuation::Account => format!("/{code}/line-consent?next=account"),
+        Continuation::Console => format!("/{code}/line-consent?next=console"),
         Continuation::Direct => format!("/{code}/line-consent"),
     }
 }

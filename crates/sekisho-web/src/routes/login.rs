@@ -5,6 +5,7 @@
 use super::{brand, lang, outcome, page_or_error, with_cookies, BrandPage};
 use crate::error::PageError;
 use crate::i18n::{message, Lang};
+use crate::navigation::Way;
 use crate::session;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -49,15 +50,25 @@ pub struct View<'a> {
 }
 
 pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Response {
-    let account = *v.next == Continuation::Account;
+    let account = v.next.is_own_pages();
     let query = match v.next {
         Continuation::Authorize(ar) => format!(
             "?ar={}",
             url::form_urlencoded::byte_serialize(ar.as_bytes()).collect::<String>()
         ),
-        Continuation::Account => "?next=account".to_owned(),
+        Continuation::Account | Continuation::Console => {
+            format!("?next={}", v.next.next_field().unwrap_or_default())
+        }
         Continuation::Direct => String::new(),
     };
+    let heading = match v.next {
+        Continuation::Account => Some(message(v.lang, "account_login_title")),
+        Continuation::Console => Some(message(v.lang, "console_login_title")),
+        Continuation::Authorize(_) | Continuation::Direct => None,
+    };
+    // The page's language switch asks for this login page again (ISSUE-16), also when it is
+    // shown again after the form's POST.
+    crate::visit::set_here(super::outcome::login_again(v.brand.code.as_str(), v.next));
     let res = state.pages.render(
         StatusCode::OK,
         "login.html",
@@ -65,8 +76,9 @@ pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Res
         Some(v.brand),
         context! {
             action => format!("/{}/login", v.brand.code),
-            heading => account.then(|| message(v.lang, "account_login_title")),
+            heading => heading,
             account_login => account,
+            next => v.next.next_field(),
             csrf_token => v.session.csrf_token,
             ar => v.next.authorization_request(),
             email => v.email,
@@ -196,18 +208,29 @@ pub async fn submit(
     page_or_error(&state, lang0, &brand, result.await)
 }
 
-/// Where a login without an authorization request ends (a direct visit to the login page).
+/// Where a login without an authorization request ends (a direct visit to the login page, the
+/// URL the manuals give out). ISSUE-16: it leads on, to the brand's service when configured,
+/// and to the account menu.
+///
+/// A link, not a redirect, as Keycloak's pages without a client to return to do ("Back to
+/// application", the client's base URL): the person sees that the login worked; the service,
+/// an RP, then signs them in through its own authorization request (no password again); and a
+/// redirect to another origin at the end of a form's POST would have to be allowed in every
+/// login form's `form-action` (password, 2FA, line consent) for a login that has no RP.
 pub async fn signed_in_page(
     BrandPage { brand, lang }: BrandPage,
     State(state): State<AppState>,
 ) -> Response {
-    state.pages.message(
+    let body = match brand.service_url {
+        Some(_) => "signed_in_go_on",
+        None => "signed_in_body",
+    };
+    state.pages.ending(
         StatusCode::OK,
         lang,
         Some(&brand),
-        "signed_in_title",
-        "signed_in_body",
-        None,
+        ("signed_in_title", body),
+        &[Way::Service, Way::AccountMenu],
     )
 }
 

@@ -3,8 +3,9 @@
 //! With a valid `id_token_hint` the logout happens at once; without one the user confirms with a
 //! CSRF-protected form first, so a third-party page cannot silently sign people out.
 
-use super::{brand, lang, see_other};
+use super::{brand, request_lang, see_other};
 use crate::error::PageError;
+use crate::navigation::Way;
 use crate::session;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -48,7 +49,7 @@ async fn handle(
     q: HashMap<String, String>,
     is_post: bool,
 ) -> Response {
-    let lang = lang(q.get("ui_locales").map(String::as_str), headers);
+    let lang = request_lang(q.get("ui_locales").map(String::as_str), headers);
     let brand = match brand(state, code, lang).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -111,13 +112,13 @@ async fn handle(
         Ok(match &request.redirect {
             Some(url) => see_other(url.as_str(), &[removal]),
             None => {
-                let mut res = state.pages.message(
+                // ISSUE-16: no dead end: on to the service, or to log in again.
+                let mut res = state.pages.ending(
                     StatusCode::OK,
                     lang,
                     name,
-                    "logged_out_title",
-                    "logged_out_body",
-                    None,
+                    ("logged_out_title", "logged_out_body"),
+                    &[Way::Service, Way::Login],
                 );
                 let (k, v) = session::set_cookie_header(&removal);
                 if let Ok(v) = v.parse() {

@@ -16,6 +16,8 @@ mod line_consent;
 mod line_recovery;
 mod login;
 mod logout;
+mod nowhere;
+pub(crate) use nowhere::not_found;
 mod outcome;
 mod password;
 mod protocol;
@@ -26,7 +28,6 @@ mod upstream;
 use crate::error::PageError;
 use crate::i18n::{self, Lang};
 use crate::AppState;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -217,10 +218,20 @@ pub fn router(state: AppState) -> Router {
             get(two_factor::lost_device_page).post(two_factor::lost_device),
         )
         .route("/{brand}/2fa/saved", post(two_factor::saved))
+        // The issuer URL itself, which the manuals give as the login screen's address.
+        .route("/{brand}", get(nowhere::brand_root))
+        .route("/{brand}/", get(nowhere::brand_root))
         .merge(admin_api::routes())
+        // Every route above: a method it does not answer gets a page or JSON, not an empty 405.
+        .method_not_allowed_fallback(nowhere::method_not_allowed)
         // Every route above, by its template (unknown paths are not a route to count).
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
-        .fallback(not_found)
+        .fallback(nowhere::not_found)
+        // No plain-text refusal reaches a person (ISSUE-16).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            nowhere::no_plain_errors,
+        ))
         // Inside the headers: a 503 made from a 500 gets them too.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -231,6 +242,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::rate_limit::limit,
         ))
+        // Outside the pages above (the 429 and 503 pages too): the visitor's language and the
+        // request's address for the language switch (ISSUE-16).
+        .layer(axum::middleware::from_fn_with_state(
+            state.secure_cookies,
+            crate::visit::remember,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.secure_cookies,
             crate::security::headers,
@@ -239,47 +256,6 @@ pub fn router(state: AppState) -> Router {
             crate::line_entry::strip_line_headers,
         ))
         .with_state(state)
-}
-
-/// Any path no route serves (ISSUE-15): a JSON error for API callers (`Accept:
-/// application/json`, or a path under `/{brand}/api/`), else the "not found" page in the
-/// visitor's language.
-async fn not_found(
-    State(state): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Response {
-    let api = uri
-        .path()
-        .trim_start_matches('/')
-        .split('/')
-        .nth(1)
-        .is_some_and(|segment| segment == "api");
-    let wants_json = headers
-        .get_all(axum::http::header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| {
-            let t = t.split(';').next().unwrap_or_default().trim();
-            t.eq_ignore_ascii_case("application/json") || t.to_ascii_lowercase().ends_with("+json")
-        });
-    if api || wants_json {
-        return (
-            StatusCode::NOT_FOUND,
-            axum::Json(serde_json::json!({
-                "error": "not_found",
-                "error_description": "no such path",
-            })),
-        )
-            .into_response();
-    }
-    PageError::new(
-        StatusCode::NOT_FOUND,
-        lang(None, &headers),
-        "error_unknown_brand",
-    )
-    .render(&state, None)
 }
 
 /// `?ticket=…`: the token of a mailed link.
@@ -351,12 +327,27 @@ async fn api_brand(state: &AppState, code: &str) -> Result<Brand, Response> {
     }
 }
 
-/// The page language from `ui_locales` and the browser's Accept-Language.
+/// The page language: the visitor's choice (`?lang=`, kept in a cookie for the visit,
+/// `crate::visit`), then the `ui_locales` of the login in progress, then the browser's
+/// Accept-Language, then Japanese.
 pub(crate) fn lang(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
+    if let Some(chosen) = crate::visit::chosen() {
+        return chosen;
+    }
     let accept = headers
         .get(axum::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     i18n::pick(ui_locales, accept)
+}
+
+/// The language of a request that carries `ui_locales` itself (an authorization or logout
+/// request): the relying party's wish wins for this request over an earlier choice, and is kept
+/// for the rest of the visit (ISSUE-16); `?lang=` in the same URL still wins.
+pub(crate) fn request_lang(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
+    if let Some(wished) = ui_locales.and_then(Lang::pick) {
+        crate::visit::keep_requested(wished);
+    }
+    lang(ui_locales, headers)
 }
 
 /// A `303 See Other` to `location`, with optional cookies to set.

@@ -28,6 +28,7 @@ pub fn continuation_url(code: &str, then: &Continuation) -> String {
     match then {
         Continuation::Authorize(ar) => format!("/{code}/authorize/continue?ar={}", encoded(ar)),
         Continuation::Account => format!("/{code}/account"),
+        Continuation::Console => format!("/{code}/admin"),
         Continuation::Direct => format!("/{code}/signed-in"),
     }
 }
@@ -37,6 +38,7 @@ pub fn login_again(code: &str, then: &Continuation) -> String {
     match then {
         Continuation::Authorize(ar) => format!("/{code}/login?ar={}", encoded(ar)),
         Continuation::Account => format!("/{code}/account/login"),
+        Continuation::Console => super::account::console_login_path(code),
         Continuation::Direct => format!("/{code}/login"),
     }
 }

@@ -30,6 +30,8 @@ pub async fn unlock(
     BrandPage { brand, lang }: BrandPage,
     Query(q): Query<TicketQuery>,
 ) -> Response {
+    // Asking this address again finds the mailed link spent: the page offers no language switch.
+    crate::visit::no_switch();
     let result = async {
         if !signin::unlock(&state, &brand, &q.ticket).await? {
             let link = format!("/{code}/password/forgot");

@@ -95,6 +95,12 @@ pub async fn start(
     LineOrigin(origin): LineOrigin,
     Query(q): Query<StartQuery>,
 ) -> Response {
+    // An upstream this deployment does not have is a page not found (ISSUE-16), not an internal
+    // error, and no session is made for it.
+    if state.upstream(&name).is_none() {
+        return crate::error::PageError::new(StatusCode::NOT_FOUND, lang, "error_unknown_brand")
+            .render(&state, Some(&brand));
+    }
     let then = Continuation::from_page(q.ar.as_deref(), q.next.as_deref());
     let visit = Visit {
         headers: &headers,
@@ -114,6 +120,10 @@ pub async fn bind(
     LineOrigin(origin): LineOrigin,
     Query(q): Query<TicketQuery>,
 ) -> Response {
+    if state.upstream(&name).is_none() {
+        return crate::error::PageError::new(StatusCode::NOT_FOUND, lang, "error_unknown_brand")
+            .render(&state, Some(&brand));
+    }
     let result = async {
         if tickets::open_any(&state, &code, &BINDING_TICKETS, &q.ticket)
             .await?
