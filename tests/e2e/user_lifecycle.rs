@@ -365,11 +365,8 @@ async fn invitation_email_change_and_login_method_change() {
         "{}",
         excerpt(&choose)
     );
-    let start = format!(
-        "{}{}",
-        app.base,
-        crate::upstream::href_of(&choose, "Googleアカウントを登録する")
-    );
+    let start =
+        crate::upstream::bind_start(&app, &browser, &choose, "Googleアカウントを登録する").await;
     let back = browser
         .upstream_login(&start, "hanako-google", &app.base)
         .await
