@@ -172,6 +172,22 @@ fn choose_page(
     )
 }
 
+/// The page's binding buttons post to Sekisho, which redirects to an upstream's authorization
+/// endpoint: the page's CSP `form-action` allows those origins (the browser checks the redirect
+/// too). An upstream whose discovery cannot be read now is left out (its login would fail too).
+async fn allow_upstream_targets<'a>(
+    connectors: impl IntoIterator<Item = &'a sekisho_upstream::Connector>,
+) {
+    for c in connectors {
+        match c.authorization_endpoint().await {
+            Ok(url) => crate::security::allow_form_target(url.as_str()),
+            Err(e) => {
+                tracing::warn!(connector = c.name(), error = %e, "no authorization endpoint")
+            }
+        }
+    }
+}
+
 async fn show(
     state: &AppState,
     brand: &Brand,
@@ -184,6 +200,9 @@ async fn show(
     let Some((_, user)) = ticket_user(state, brand, flow, ticket).await? else {
         return Ok(ticket_invalid(state, brand, lang));
     };
+    if flow == Flow::Change {
+        allow_upstream_targets(state.upstreams.iter()).await;
+    }
     let page = choose_page(
         state,
         brand,
@@ -256,6 +275,9 @@ async fn check_password(
     };
     let errors = super::password::violations(lang, &form.new_password, &form.confirm_password);
     if !errors.is_empty() {
+        if flow == Flow::Change {
+            allow_upstream_targets(state.upstreams.iter()).await;
+        }
         return Ok(Checked::Page(choose_page(
             state,
             brand,
@@ -357,7 +379,7 @@ pub async fn registration_upstream(
     Query(q): Query<TicketQuery>,
 ) -> Response {
     let result = async {
-        if state.upstream(&name).is_none() {
+        let Some(connector) = state.upstream(&name) else {
             return Ok(state.pages.error(
                 StatusCode::NOT_FOUND,
                 lang,
@@ -365,12 +387,13 @@ pub async fn registration_upstream(
                 "error_unknown_brand",
                 None,
             ));
-        }
+        };
         let Some((_, user)) = ticket_user(&state, &brand, Flow::Registration, &q.ticket).await?
         else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
         let (session, cookie) = session::ensure(&state, &code, &headers).await?;
+        allow_upstream_targets([connector]).await;
         let bind = format!("/{code}/upstream/{name}/bind");
         let page = confirmation(
             &state,
