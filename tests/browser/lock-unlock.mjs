@@ -3,7 +3,8 @@
 // and logs in:
 //
 //   authorization request -> login page (screenshot) -> 10 wrong passwords -> the lock message
-//   -> LOCKED on stdout -> unlock URL on stdin -> the unlock page -> authorization request again
+//   -> LOCKED on stdout -> unlock URL on stdin -> the unlock page -> 「ロックを解除する」
+//   -> authorization request again
 //   -> the right password -> the browser is sent to the RP's redirect_uri with a code.
 //
 // Inputs (environment): AUTHORIZE_URL, REDIRECT_URI (the registered one; nothing listens there),
@@ -30,6 +31,7 @@ const WRONG_PASSWORD = 'wrong-Password-1';
 const FAILED = 'メールアドレスまたはパスワードが正しくありません。';
 const LOCKED = 'ログインを複数回連続して試行したため、アカウントがブロックされました。';
 const UNLOCKED = 'アカウントロックを解除しました';
+const UNLOCK_BUTTON = 'ロックを解除する';
 
 let step = 'inputs';
 let page;
@@ -108,6 +110,8 @@ async function main(browser, { authorizeUrl, redirectUri, email, password, scree
   if (unlockResponse?.status() !== 200) {
     throw new Error(`the unlock link answered ${unlockResponse?.status()}`);
   }
+  // ISSUE-16: the link shows a page; its button unlocks (opening a link changes nothing).
+  await page.getByRole('button', { name: UNLOCK_BUTTON, exact: true }).click();
   await page.getByText(UNLOCKED).first().waitFor();
 
   step = 'login_again';

@@ -136,8 +136,9 @@ async function bind(upstream, sekishoOrigin) {
   const advice = ((await page.getByText(METHOD_ADVICE).textContent()) ?? '').trim();
 
   step = `${name}: bind button`;
-  const bindButton = page.getByRole('link', { name: bindLabel(name), exact: true });
-  const bindHref = await bindButton.getAttribute('href');
+  // ISSUE-16: binding starts from a form (ticket and CSRF token), never from a link.
+  const bindButton = page.getByRole('button', { name: bindLabel(name), exact: true });
+  const bindAction = await bindButton.evaluate((b) => b.form?.getAttribute('action') ?? null);
   await bindButton.click();
   await upstreamLoginInput().waitFor();
   const upstreamOrigin = new URL(page.url()).origin;
@@ -158,7 +159,7 @@ async function bind(upstream, sekishoOrigin) {
   await expectJapanese('the bound page');
   const boundUrl = page.url();
   progress(`${name}: bound, at ${boundUrl}`);
-  return { advice, bindHref, upstreamOrigin, loginForm, boundUrl };
+  return { advice, bindAction, upstreamOrigin, loginForm, boundUrl };
 }
 
 async function logIn(upstream, inputs, context, upstreamOrigin, screenshotTaken) {

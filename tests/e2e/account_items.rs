@@ -21,7 +21,7 @@ fn status(hop: &Hop) -> u16 {
 
 // REQ-USER-6 REQ-USER-4 REQ-MENU-2: the contractor of a basic contract changes their own email
 // (mail to the new address, password set on its page) and then their login method back to a
-// password from the menu (opened at once, no mail).
+// password from the menu (its button opens the choice at once, no mail).
 #[tokio::test]
 async fn contractor_changes_own_email_and_login_method() {
     let app = TestApp::spawn().await;
@@ -86,7 +86,7 @@ async fn contractor_changes_own_email_and_login_method() {
         excerpt(&done)
     );
 
-    // The login-method item opens the choice at once; choosing a password with a new one.
+    // The login-method item's button opens the choice at once; choosing a password.
     let fresh = Browser::new();
     let url = format!("{}/{BRAND}/account/login", app.base);
     let (_, login) = page(fresh.follow(&app.base, &url).await.unwrap());
@@ -101,7 +101,14 @@ async fn contractor_changes_own_email_and_login_method() {
         "{}",
         excerpt(&menu_page)
     );
-    let (at, choose) = page(get(&app, &fresh, "account/login-method").await);
+    // ISSUE-16: the item is a page first; its button starts the change.
+    let (_, start) = page(get(&app, &fresh, "account/login-method").await);
+    assert!(
+        start.contains("ログイン方法を変更する"),
+        "{}",
+        excerpt(&start)
+    );
+    let (at, choose) = page(submit(&app, &fresh, &start, &[]).await);
     assert!(at.contains("/login-method?ticket="), "{at}");
     assert!(
         choose.contains("現在ご利用中のログイン方法"),

@@ -85,13 +85,22 @@ async fn ten_failures_lock_and_the_mailed_link_unlocks() {
         "only the hash is stored"
     );
 
+    // ISSUE-16: opening the link shows the button; pressing it unlocks.
     let res = browser.get(&link).await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res
-        .text()
+    let confirm = res.text().await.unwrap();
+    assert!(confirm.contains("ロックを解除する"), "{confirm}");
+    let action = sekisho_e2e::form_action(&confirm).expect("the unlock form");
+    let unlocked = match browser
+        .post(&app.base, &action, &sekisho_e2e::hidden_inputs(&confirm))
         .await
         .unwrap()
-        .contains("アカウントロックを解除しました"));
+    {
+        Hop::Page { status, body, .. } => (status.as_u16(), body),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(unlocked.0, 200);
+    assert!(unlocked.1.contains("アカウントロックを解除しました"));
     let again = browser.get(&link).await.unwrap();
     assert_eq!(again.status(), 400, "the link works once");
 

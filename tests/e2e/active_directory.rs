@@ -422,7 +422,8 @@ async fn the_contractor_can_never_choose_ad() {
     let idp = adfs();
     let id = connect(&app, &idp).await;
     let menu = contractor(&app).await;
-    let (_, method_page) = page(get(&app, &menu, "account/login-method").await);
+    let (_, start) = page(get(&app, &menu, "account/login-method").await);
+    let (_, method_page) = page(submit(&app, &menu, &start, &[]).await);
     assert!(
         method_page.contains("ログイン方法"),
         "{}",

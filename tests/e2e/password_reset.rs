@@ -232,3 +232,95 @@ async fn password_reset_unlocks_after_the_unlock_link_expired() {
         "reset unlocked the account"
     );
 }
+
+/// Opens a fresh authorization request in `browser` and submits `password`; the page that
+/// followed (the second step's, where the contract asks for it).
+async fn rp_login(
+    app: &TestApp,
+    browser: &Browser,
+    client_id: &str,
+    password: &str,
+) -> (String, String) {
+    let url = crate::support::authorize_url(app, client_id, &[]);
+    let (_, login) = crate::two_factor::page(browser.follow(&app.base, &url).await.unwrap());
+    crate::two_factor::page(
+        browser
+            .submit_login(&app.base, &login, EMAIL, password)
+            .await
+            .unwrap(),
+    )
+}
+
+// REQ-2FA-6 REQ-PW-3 ISSUE-16: a password reset resets the two-step registration, and says so
+// where the contract asks for two-step verification: the completion page tells the user to set
+// it up again at the next login, and that login's enrolment page gives this reason, not the
+// verification's 「はじめてご利用のブラウザ…30日間」. A contract without 2FA hears nothing of it.
+#[tokio::test]
+async fn password_reset_says_two_step_verification_must_be_set_up_again() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed_two_factor().await;
+    let first = Browser::new();
+    let (at, setup) = rp_login(&app, &first, &seed.client.client_id, sekisho_e2e::PASSWORD).await;
+    assert!(at.ends_with("/2fa"), "{at}");
+    crate::two_factor::enrol_totp(&app, &first, &setup, false).await;
+    assert!(app
+        .op
+        .store
+        .find_second_factor(&seed.user_id)
+        .await
+        .unwrap()
+        .is_some());
+
+    let browser = Browser::new();
+    request_reset(&app, &browser, EMAIL).await;
+    let link = reset_link(&app).await;
+    let (status, done) = submit(
+        &app,
+        &browser,
+        &link,
+        &[
+            ("new_password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert!(
+        done.contains("リセットパスワードの手続きが完了いたしました。")
+            && done.contains("2段階認証の登録がリセットされました")
+            && done.contains("次回ログイン時に、2段階認証を再登録してください。"),
+        "{done}"
+    );
+
+    let (at, enrol) = rp_login(&app, &Browser::new(), &seed.client.client_id, NEW_PASSWORD).await;
+    assert!(at.ends_with("/2fa"), "{at}");
+    assert!(enrol.contains("name=\"phone\""), "enrolment: {enrol}");
+    assert!(
+        enrol.contains("2段階認証が登録されていないため、設定が必要です")
+            && enrol.contains("パスワードリセット"),
+        "{enrol}"
+    );
+    assert!(!enrol.contains("はじめてご利用のブラウザ"), "{enrol}");
+
+    // The same reset in a contract without two-step verification says nothing of it.
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let browser = Browser::new();
+    request_reset(&app, &browser, EMAIL).await;
+    let link = reset_link(&app).await;
+    let (_, done) = submit(
+        &app,
+        &browser,
+        &link,
+        &[
+            ("new_password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert!(
+        done.contains("リセットパスワードの手続きが完了いたしました。"),
+        "{done}"
+    );
+    assert!(!done.contains("2段階認証"), "{done}");
+}

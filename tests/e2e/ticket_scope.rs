@@ -42,16 +42,18 @@ enum Victim {
     Locked,
     /// Invited, not yet registered.
     Invited,
-    /// Logs in with Google (bound): the email-change link applies on opening, and a change to a
-    /// password is visible in the login method.
+    /// Logs in with Google (bound): the email-change link's page confirms with 登録 (no
+    /// password), and a change to a password is visible in the login method.
     Upstream,
 }
 
 /// Every route that reads a ticket (crates/sekisho-web/src/routes/mod.rs).
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Reader {
-    /// `GET /{brand}/unlock?ticket=`
+    /// `GET /{brand}/unlock?ticket=` (ISSUE-16: shows the button, unlocks nothing)
     Unlock,
+    /// `POST /{brand}/unlock` (the button)
+    UnlockSubmit,
     /// `GET /{brand}/password/reset?ticket=`
     ResetPage,
     /// `POST /{brand}/password/reset` (ticket field)
@@ -68,11 +70,13 @@ enum Reader {
     LoginMethodPage,
     /// `POST /{brand}/login-method/password`
     LoginMethodPassword,
-    /// `GET /{brand}/email-change?ticket=`
+    /// `GET /{brand}/email-change?ticket=` (ISSUE-16: shows 登録, changes nothing)
     EmailChangePage,
+    /// `POST /{brand}/email-change` without a password (登録 of a user who logs in otherwise)
+    EmailChangeConfirm,
     /// `POST /{brand}/email-change`
     EmailChangeSubmit,
-    /// `GET /{brand}/upstream/{name}/bind?ticket=`, then the upstream round trip
+    /// `POST /{brand}/upstream/{name}/bind` (ticket field), then the upstream round trip
     UpstreamBind,
 }
 
@@ -81,14 +85,16 @@ impl Reader {
     fn purposes(self) -> &'static [TicketPurpose] {
         use TicketPurpose::*;
         match self {
-            Reader::Unlock => &[Unlock],
+            Reader::Unlock | Reader::UnlockSubmit => &[Unlock],
             Reader::ResetPage | Reader::ResetSubmit => &[PasswordReset],
             Reader::RegistrationPage
             | Reader::RegistrationPassword
             | Reader::RegistrationUpstream
             | Reader::RegistrationConfirm => &[Invitation],
             Reader::LoginMethodPage | Reader::LoginMethodPassword => &[LoginMethodChange],
-            Reader::EmailChangePage | Reader::EmailChangeSubmit => &[EmailChange],
+            Reader::EmailChangePage | Reader::EmailChangeConfirm | Reader::EmailChangeSubmit => {
+                &[EmailChange]
+            }
             // Binding is the upstream half of a registration or of a login-method change.
             Reader::UpstreamBind => &[LoginMethodChange, Invitation],
         }
@@ -96,7 +102,7 @@ impl Reader {
 
     fn victim(self) -> Victim {
         match self {
-            Reader::Unlock => Victim::Locked,
+            Reader::Unlock | Reader::UnlockSubmit => Victim::Locked,
             Reader::ResetPage
             | Reader::ResetSubmit
             | Reader::EmailChangeSubmit
@@ -105,9 +111,10 @@ impl Reader {
             | Reader::RegistrationPassword
             | Reader::RegistrationUpstream
             | Reader::RegistrationConfirm => Victim::Invited,
-            Reader::LoginMethodPage | Reader::LoginMethodPassword | Reader::EmailChangePage => {
-                Victim::Upstream
-            }
+            Reader::LoginMethodPage
+            | Reader::LoginMethodPassword
+            | Reader::EmailChangePage
+            | Reader::EmailChangeConfirm => Victim::Upstream,
         }
     }
 
@@ -119,7 +126,8 @@ impl Reader {
     /// What the page says when the ticket did its job.
     fn done(self) -> &'static str {
         match self {
-            Reader::Unlock => "アカウントロックを解除しました",
+            Reader::Unlock => "ロックを解除する",
+            Reader::UnlockSubmit => "アカウントロックを解除しました",
             Reader::ResetPage => "リセットパスワード",
             Reader::ResetSubmit => "リセットパスワードの手続きが完了いたしました。",
             Reader::RegistrationPage => "利用者ログイン登録",
@@ -127,7 +135,10 @@ impl Reader {
             Reader::RegistrationConfirm => "申込完了",
             Reader::LoginMethodPage => "現在ご利用中のログイン方法",
             Reader::LoginMethodPassword => "ログイン方法をメールアドレス・パスワードに変更しました",
-            Reader::EmailChangePage | Reader::EmailChangeSubmit => "メールアドレスを変更しました",
+            Reader::EmailChangePage => "メールアドレス変更確認",
+            Reader::EmailChangeConfirm | Reader::EmailChangeSubmit => {
+                "メールアドレスを変更しました"
+            }
             Reader::UpstreamBind => "ログイン方法を変更しました",
         }
     }
@@ -157,7 +168,18 @@ impl Reader {
             Reader::RegistrationUpstream => get("registration/upstream/google".into()).await,
             Reader::LoginMethodPage => get("login-method".into()).await,
             Reader::EmailChangePage => get("email-change".into()).await,
-            Reader::UpstreamBind => match get("upstream/google/bind".into()).await {
+            Reader::UpstreamBind => match browser
+                .post(
+                    &app.base,
+                    &format!("/{brand}/upstream/google/bind"),
+                    &[
+                        ("csrf_token".to_owned(), csrf(app, &browser, brand).await),
+                        ("ticket".to_owned(), ticket.to_owned()),
+                    ],
+                )
+                .await
+                .unwrap()
+            {
                 // Not refused: the browser is at the upstream; finish the round trip to see
                 // what the binding does.
                 Hop::LeftOp(at_upstream) => {
@@ -169,12 +191,15 @@ impl Reader {
                 }
                 page => page,
             },
-            Reader::ResetSubmit
+            Reader::UnlockSubmit
+            | Reader::ResetSubmit
             | Reader::RegistrationPassword
             | Reader::RegistrationConfirm
             | Reader::LoginMethodPassword
+            | Reader::EmailChangeConfirm
             | Reader::EmailChangeSubmit => {
                 let path = match self {
+                    Reader::UnlockSubmit => "unlock",
                     Reader::ResetSubmit => "password/reset",
                     Reader::RegistrationPassword => "registration/password",
                     Reader::RegistrationConfirm => "registration/confirm",
@@ -185,7 +210,12 @@ impl Reader {
                     ("csrf_token".to_owned(), csrf(app, &browser, brand).await),
                     ("ticket".to_owned(), ticket.to_owned()),
                 ];
-                if self != Reader::RegistrationConfirm {
+                let button_only = [
+                    Reader::UnlockSubmit,
+                    Reader::RegistrationConfirm,
+                    Reader::EmailChangeConfirm,
+                ];
+                if !button_only.contains(&self) {
                     form.push(("new_password".into(), password.into()));
                     form.push(("confirm_password".into(), password.into()));
                 }
@@ -501,7 +531,7 @@ async fn check(reader: Reader) {
     let worked = matches!(&seen, Seen::Page { status: 200, body } if body.contains(reader.done()));
     // The change must be this use's own (a refused attempt may already have made it).
     let made = match reader {
-        Reader::Unlock => before.locked_at.is_some() && user.locked_at.is_none(),
+        Reader::UnlockSubmit => before.locked_at.is_some() && user.locked_at.is_none(),
         Reader::ResetSubmit => user.password_hash != before.password_hash,
         Reader::RegistrationConfirm => {
             before.status == UserStatus::Invited && user.status == UserStatus::Active
@@ -511,7 +541,7 @@ async fn check(reader: Reader) {
                 && user.login_method == LoginMethod::Password
                 && binding.is_none()
         }
-        Reader::EmailChangePage | Reader::EmailChangeSubmit => {
+        Reader::EmailChangeConfirm | Reader::EmailChangeSubmit => {
             before.email.as_str() != NEW_EMAIL && user.email.as_str() == NEW_EMAIL
         }
         Reader::UpstreamBind => binding.is_some_and(|b| b.brand == BRAND && b.subject == OWN_SUB),
@@ -545,10 +575,16 @@ impl Reader {
     }
 }
 
-// REQ-LOCK-2 REQ-MAIL-2: the unlock link.
+// REQ-LOCK-2 REQ-MAIL-2 ISSUE-16: the unlock link's page (its button unlocks).
 #[tokio::test]
 async fn unlock() {
     check(Reader::Unlock).await;
+}
+
+// REQ-LOCK-1 REQ-MAIL-2 ISSUE-16: the unlock page's button.
+#[tokio::test]
+async fn unlock_submit() {
+    check(Reader::UnlockSubmit).await;
 }
 
 // REQ-PW-3 REQ-MAIL-2: the reset link's page.
@@ -599,10 +635,16 @@ async fn login_method_password() {
     check(Reader::LoginMethodPassword).await;
 }
 
-// REQ-USER-6 REQ-MAIL-2: the email-change link (an upstream user is done on opening it).
+// REQ-USER-6 REQ-MAIL-2 ISSUE-16: the email-change link's page (an upstream user confirms 登録).
 #[tokio::test]
 async fn email_change_page() {
     check(Reader::EmailChangePage).await;
+}
+
+// REQ-USER-6 REQ-MAIL-2 ISSUE-16: 登録 of an upstream user's new address.
+#[tokio::test]
+async fn email_change_confirm() {
+    check(Reader::EmailChangeConfirm).await;
 }
 
 // REQ-USER-6 REQ-MAIL-2: the email-change confirmation of a password user.

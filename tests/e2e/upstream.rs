@@ -34,6 +34,38 @@ pub(crate) fn href_of(html: &str, label: &str) -> String {
         .replace("&#x2f;", "/")
 }
 
+/// Presses the button `label` of `html` as a browser would: posts its form with the form's
+/// hidden fields (CSRF token, ticket); where the browser ends.
+pub(crate) async fn press(app: &TestApp, browser: &Browser, html: &str, label: &str) -> Hop {
+    let at = html
+        .find(&format!(">{label}</button>"))
+        .unwrap_or_else(|| panic!("no button {label} in {}", excerpt(html)));
+    let start = html[..at].rfind("<form").expect("the button's form");
+    let end = at + html[at..].find("</form>").expect("the form's end");
+    let form = &html[start..end];
+    let action = sekisho_e2e::form_action(form).expect("the form's action");
+    browser
+        .post(&app.base, &action, &sekisho_e2e::hidden_inputs(form))
+        .await
+        .unwrap()
+}
+
+/// Presses an upstream's button that binds (ISSUE-16: a form, never a link); the upstream URL
+/// the browser is sent to.
+pub(crate) async fn bind_start(
+    app: &TestApp,
+    browser: &Browser,
+    html: &str,
+    label: &str,
+) -> String {
+    match press(app, browser, html, label).await {
+        Hop::LeftOp(url) => url.to_string(),
+        Hop::Page { status, body, .. } => {
+            panic!("{label} stayed at Sekisho: {status} {}", excerpt(&body))
+        }
+    }
+}
+
 /// A user of the seed contract who logs in with a password for now.
 async fn hanako(app: &TestApp, seed: &sekisho_e2e::Seed) -> String {
     sekisho::admin::add_user(
@@ -72,7 +104,7 @@ async fn bind(
         Profile::DAccount => "dアカウント",
         Profile::Facebook => "Facebookアカウント",
     };
-    let start = format!("{}{}", app.base, href_of(&choose, label));
+    let start = bind_start(app, browser, &choose, label).await;
     let back = browser
         .upstream_login(&start, sub, &app.base)
         .await
@@ -223,7 +255,7 @@ async fn register_with_each_upstream_then_log_in() {
             "{name}"
         );
         assert!(confirm.contains("ログアウト"), "REQ-USER-3 advice");
-        let start = format!("{}{}", app.base, href_of(&confirm, "確認"));
+        let start = bind_start(&app, &browser, &confirm, "確認").await;
         let sub = format!("{name}-invitee");
         let back = browser
             .upstream_login(&start, &sub, &app.base)

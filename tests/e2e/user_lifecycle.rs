@@ -95,7 +95,8 @@ pub(crate) async fn browser_get(app: &TestApp, browser: &Browser, path: &str) ->
         .unwrap()
 }
 
-/// Submits the first form of `html` with its hidden fields plus `more`.
+/// Submits the first form of `html` with its hidden fields plus `more` (as a browser would:
+/// only that form's fields, not those of the page's other forms).
 pub(crate) async fn submit(
     app: &TestApp,
     browser: &Browser,
@@ -103,7 +104,9 @@ pub(crate) async fn submit(
     more: &[(&str, &str)],
 ) -> Hop {
     let action = form_action(html).unwrap_or_else(|| panic!("no form in {}", excerpt(html)));
-    let mut f = hidden_inputs(html);
+    let form = &html[html.find("<form").unwrap_or(0)..];
+    let form = &form[..form.find("</form>").unwrap_or(form.len())];
+    let mut f = hidden_inputs(form);
     f.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     browser.post(&app.base, &action, &f).await.unwrap()
 }
@@ -365,11 +368,8 @@ async fn invitation_email_change_and_login_method_change() {
         "{}",
         excerpt(&choose)
     );
-    let start = format!(
-        "{}{}",
-        app.base,
-        crate::upstream::href_of(&choose, "Googleアカウント")
-    );
+    let start =
+        crate::upstream::bind_start(&app, &browser, &choose, "Googleアカウント").await;
     let back = browser
         .upstream_login(&start, "hanako-google", &app.base)
         .await

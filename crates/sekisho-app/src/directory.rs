@@ -13,7 +13,7 @@
 
 use crate::audit::audit_with;
 use crate::signin::send;
-use crate::tickets::{self, OtherChangePending, TicketToken};
+use crate::tickets::{self, OtherChangePending, PendingChange, TicketToken};
 use crate::App;
 use sekisho_core::email::Email;
 use sekisho_core::model::{Brand, Contract, LoginMethod, Role, User, UserStatus};
@@ -387,6 +387,109 @@ pub async fn request_email_change(
         Err(e) => return Err(OAuthError::server(e).into()),
     }
     Ok(())
+}
+
+/// The change pending for a user of the actor's contract (ISSUE-16: shown in the console).
+pub async fn pending_change(
+    app: &App,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<Option<PendingChange>> {
+    let user = actor.target(app, user_id).await?;
+    Ok(tickets::pending_change(app, &user.id).await?)
+}
+
+/// Whether the actor may cancel or resend `user`'s pending change: the contractor's own changes
+/// are made, and cancelled, in the account menu (REQ-USER-4, REQ-USER-6), as the mails are sent.
+fn may_manage_changes(user: &User) -> Result<()> {
+    match user.role {
+        Role::Contractor => Err(DirectoryError::NotAllowed),
+        _ => Ok(()),
+    }
+}
+
+/// Cancels the pending change of a user of the actor's contract (ISSUE-16): its link stops
+/// working, and the other change may be sent (REQ-USER-7). `None` when nothing was pending.
+pub async fn cancel_pending_change(
+    app: &App,
+    brand: &Brand,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<Option<PendingChange>> {
+    let user = actor.target(app, user_id).await?;
+    may_manage_changes(&user)?;
+    let cancelled = tickets::cancel_change(app, &user.id).await?;
+    if let Some(change) = &cancelled {
+        let detail = json!({ "purpose": change.purpose });
+        audit(app, brand, actor, "change.cancelled", &user, detail).await;
+    }
+    Ok(cancelled)
+}
+
+/// What [`resend_pending_change`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resent {
+    pub change: PendingChange,
+    /// False when the address had its hourly share of mails (`Mailer::with_hourly_cap`): the new
+    /// link was made (the old one no longer works) but not mailed; sending again later mails it.
+    pub mailed: bool,
+}
+
+/// Mails the pending change of a user of the actor's contract again (ISSUE-16): a new link,
+/// the old one stops working. `None` when nothing was pending.
+pub async fn resend_pending_change(
+    app: &App,
+    brand: &Brand,
+    actor: &Actor,
+    user_id: &str,
+    lang: Lang,
+) -> Result<Option<Resent>> {
+    let user = actor.target(app, user_id).await?;
+    may_manage_changes(&user)?;
+    let Some((change, token)) = tickets::reissue_change(app, &user.id).await? else {
+        return Ok(None);
+    };
+    let url = tickets::link(app, brand.code.as_str(), change.purpose, &token);
+    let (to, kind) = match change.purpose {
+        TicketPurpose::EmailChange => (
+            change
+                .new_email
+                .as_deref()
+                .ok_or_else(|| OAuthError::server("an email change without its address"))?,
+            MailKind::EmailChange { confirm_url: url },
+        ),
+        _ => (
+            user.email.as_str(),
+            MailKind::LoginMethodChange { change_url: url },
+        ),
+    };
+    let mailed = match app
+        .mailer
+        .enqueue_kind(brand, to, &user.name, lang, &kind)
+        .await
+    {
+        Ok(_) => true,
+        Err(sekisho_notify::Error::OverCap) => false,
+        Err(e) => return Err(OAuthError::server(e).into()),
+    };
+    let detail = json!({ "purpose": change.purpose, "mailed": mailed });
+    audit(app, brand, actor, "change.resent", &user, detail).await;
+    Ok(Some(Resent { change, mailed }))
+}
+
+/// The user cancels their own pending change from the account menu (ISSUE-16). `None` when
+/// nothing was pending.
+pub async fn cancel_own_change(
+    app: &App,
+    brand: &Brand,
+    user: &User,
+) -> Result<Option<PendingChange>> {
+    let cancelled = tickets::cancel_change(app, &user.id).await?;
+    if let Some(change) = &cancelled {
+        let detail = json!({ "purpose": change.purpose, "by": user.id });
+        audit_with(app, "change.cancelled", brand, Some(&user.id), detail).await;
+    }
+    Ok(cancelled)
 }
 
 /// Gives a user the admin or user role.

@@ -187,10 +187,15 @@ pub async fn request_password_reset(
 }
 
 /// Completes a password reset by its ticket (REQ-PW-3): the password is set, the lock cleared
-/// and the 2FA registration reset (REQ-2FA-6) in one transaction. False (nothing changed) when
+/// and the 2FA registration reset (REQ-2FA-6) in one transaction. `None` (nothing changed) when
 /// the ticket is not a live password-reset ticket of `brand`. The caller checked the password
 /// rule; `password` is hashed here.
-pub async fn reset_password(app: &App, brand: &Brand, token: &str, password: &str) -> Result<bool> {
+pub async fn reset_password(
+    app: &App,
+    brand: &Brand,
+    token: &str,
+    password: &str,
+) -> Result<Option<PasswordReset>> {
     let phc = hash_password(app, password).await?;
     let Some(user_id) = app
         .op
@@ -198,14 +203,27 @@ pub async fn reset_password(app: &App, brand: &Brand, token: &str, password: &st
         .reset_password(&hash_token(token), brand.code.as_str(), &phc, app.now())
         .await?
     else {
-        return Ok(false);
+        return Ok(None);
     };
     audit(app, "password.reset.done", brand, Some(&user_id)).await;
     audit(app, "2fa.reset", brand, Some(&user_id)).await;
-    Ok(true)
+    let enrol_again = match app.op.store.find_user_with_contract(&user_id).await? {
+        Some((_, c)) => sekisho_core::two_factor::contract_asks(c.two_factor, c.access_route),
+        None => false,
+    };
+    Ok(Some(PasswordReset { enrol_again }))
 }
 
-/// Opening the lock mail's link unlocks the account (REQ-LOCK-2). False when the ticket is not a
+/// A password reset that was done (REQ-PW-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordReset {
+    /// The reset dropped the two-step registration (REQ-2FA-6) and the user's contract asks for
+    /// two-step verification: the next login enrols again, which the completion page says.
+    pub enrol_again: bool,
+}
+
+/// The lock mail's link, confirmed by its page's button, unlocks the account (REQ-LOCK-1; opening
+/// the link only shows the button, so a mail scanner that fetches links spends nothing). False when the ticket is not a
 /// live unlock ticket of `brand` (then nothing is spent).
 pub async fn unlock(app: &App, brand: &Brand, token: &str) -> Result<bool> {
     let Some(ticket) =

@@ -9,7 +9,7 @@
 use crate::{App, Result};
 use sekisho_core::model::User;
 use sekisho_core::secret::Secret;
-use sekisho_core::tickets::{TicketPurpose, TICKET_TTL};
+use sekisho_core::tickets::{TicketPurpose, PENDING_CHANGES, TICKET_TTL};
 use sekisho_crypto::tokens::{hash_token, random_token};
 use sekisho_store::{ExclusiveTicket, TicketRecord};
 
@@ -139,4 +139,76 @@ pub async fn spend(
 /// The purpose a stored ticket was issued for.
 pub fn purpose_of(ticket: &TicketRecord) -> Option<TicketPurpose> {
     TicketPurpose::parse(&ticket.purpose)
+}
+
+/// A change waiting for the user to open its mailed link (REQ-USER-7: at most one at a time).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PendingChange {
+    pub purpose: TicketPurpose,
+    /// The new address, for an email change.
+    pub new_email: Option<String>,
+    /// Until when the link works.
+    pub expires_at: i64,
+}
+
+impl PendingChange {
+    fn of(ticket: &TicketRecord) -> Option<Self> {
+        let purpose = purpose_of(ticket)?;
+        let payload: serde_json::Value = serde_json::from_str(&ticket.payload).unwrap_or_default();
+        Some(Self {
+            purpose,
+            new_email: payload["email"].as_str().map(str::to_owned),
+            expires_at: ticket.expires_at,
+        })
+    }
+}
+
+fn change_purposes() -> [&'static str; 2] {
+    PENDING_CHANGES.map(TicketPurpose::as_str)
+}
+
+/// The change pending for `user_id` (an email change or a login-method change), if any.
+pub async fn pending_change(app: &App, user_id: &str) -> Result<Option<PendingChange>> {
+    let found = app
+        .op
+        .store
+        .pending_ticket(user_id, &change_purposes(), app.now())
+        .await?;
+    Ok(found.as_ref().and_then(PendingChange::of))
+}
+
+/// Cancels the change pending for `user_id`: its link stops working and the other change is
+/// allowed again (REQ-USER-7). The change cancelled, `None` when nothing was pending.
+pub async fn cancel_change(app: &App, user_id: &str) -> Result<Option<PendingChange>> {
+    let cancelled = app
+        .op
+        .store
+        .cancel_pending_tickets(user_id, &change_purposes(), app.now())
+        .await?;
+    Ok(cancelled.as_ref().and_then(PendingChange::of))
+}
+
+/// A new link for the change pending for `user_id` (same change, same new address): the old link
+/// stops working. The change and the new token, `None` when nothing was pending.
+pub async fn reissue_change(
+    app: &App,
+    user_id: &str,
+) -> Result<Option<(PendingChange, TicketToken)>> {
+    let token = random_token();
+    let now = app.now();
+    let issued = app
+        .op
+        .store
+        .reissue_pending_ticket(
+            user_id,
+            &change_purposes(),
+            &hash_token(&token),
+            now,
+            now + TICKET_TTL,
+        )
+        .await?;
+    Ok(issued
+        .as_ref()
+        .and_then(PendingChange::of)
+        .map(|change| (change, Secret::new(token))))
 }

@@ -15,6 +15,12 @@ text_enum!(
     }
 );
 
+/// The changes a user can have pending (REQ-USER-7): each excludes the other, and either can be
+/// cancelled (by the user in the account menu, or by the contractor or an admin in the console)
+/// or mailed again (ISSUE-16).
+pub const PENDING_CHANGES: [TicketPurpose; 2] =
+    [TicketPurpose::EmailChange, TicketPurpose::LoginMethodChange];
+
 impl TicketPurpose {
     /// The purposes that may not be pending at the same time as this one (REQ-USER-7: a
     /// login-method change and an email change are never pending together).
@@ -50,5 +56,13 @@ mod tests {
             &[TicketPurpose::LoginMethodChange]
         );
         assert!(TicketPurpose::PasswordReset.conflicting().is_empty());
+        // ISSUE-16: the pending changes are exactly the purposes that exclude each other.
+        for p in TicketPurpose::ALL {
+            assert_eq!(
+                PENDING_CHANGES.contains(p),
+                !p.conflicting().is_empty(),
+                "{p}"
+            );
+        }
     }
 }

@@ -168,6 +168,13 @@ pub fn decide(f: Facts) -> Decision {
     }
 }
 
+/// Whether the contract asks its password users for a second factor on the internet: its setting
+/// is on and its route is not 回線認証のみ (the first rule of [`decide`] after the line and the
+/// login method). A password reset's page says the user must enrol again only then (REQ-2FA-6).
+pub fn contract_asks(setting: TwoFactorSetting, route: AccessRoute) -> bool {
+    setting == TwoFactorSetting::Enabled && route == AccessRoute::LineAndInternet
+}
+
 /// Whether these `amr` values are two factors (for `acr` and for `acr_values` step-up).
 pub fn is_multi_factor(amr: &[Amr]) -> bool {
     let second = [Amr::Otp, Amr::Sms, Amr::Line];
@@ -369,5 +376,18 @@ mod tests {
         assert!(is_multi_factor(&[Amr::Pwd, Amr::Line]));
         assert!(!is_multi_factor(&[Amr::Fed]));
         assert!(!is_multi_factor(&[Amr::Otp]));
+    }
+
+    // REQ-2FA-6 (ISSUE-16): `contract_asks` is what `decide` does for a password user on the
+    // internet in a new browser, without acr_values.
+    #[test]
+    fn contract_asks_agrees_with_decide() {
+        for &setting in TwoFactorSetting::ALL {
+            for &route in AccessRoute::ALL {
+                let f = facts(LoginMethod::Password, setting, route, Internet, Never);
+                let asked = matches!(decide(f), Verify(_) | Enrol(_));
+                assert_eq!(contract_asks(setting, route), asked, "{setting} {route}");
+            }
+        }
     }
 }

@@ -182,3 +182,143 @@ impl Store {
         Ok(Some(user_id))
     }
 }
+
+/// The user's live tickets of `purpose`, inside `tx`.
+async fn live_of(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    purpose: &str,
+    now: i64,
+) -> Result<Vec<TicketRecord>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE user_id = $1 AND purpose = $2 \
+         AND used_at IS NULL AND expires_at > $3"
+    ))
+    .bind(user_id)
+    .bind(purpose)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(ticket).collect()
+}
+
+/// Spends every live ticket of the user of one of `purposes`, inside `tx`; how many.
+async fn spend_live(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    purposes: &[&str],
+    now: i64,
+) -> Result<u64> {
+    let mut spent = 0;
+    for purpose in purposes {
+        spent += sqlx::query(
+            "UPDATE tickets SET used_at = $1 WHERE user_id = $2 AND purpose = $3 \
+             AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(*purpose)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    }
+    Ok(spent)
+}
+
+/// The newest of the user's live tickets of `purposes`, inside `tx`.
+async fn newest_live(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    purposes: &[&str],
+    now: i64,
+) -> Result<Option<TicketRecord>> {
+    let mut newest: Option<TicketRecord> = None;
+    for purpose in purposes {
+        for t in live_of(tx, user_id, purpose, now).await? {
+            if newest.as_ref().is_none_or(|n| t.created_at > n.created_at) {
+                newest = Some(t);
+            }
+        }
+    }
+    Ok(newest)
+}
+
+/// Pending changes (ISSUE-16, REQ-USER-7): what is waiting for the user's mailed link, its
+/// cancellation and its new mail. Each is one transaction, so a link that is being opened either
+/// did its change before the cancellation or is refused after it.
+impl Store {
+    /// The newest of the user's live tickets of `purposes` (what is pending), if any.
+    pub async fn pending_ticket(
+        &self,
+        user_id: &str,
+        purposes: &[&str],
+        now: i64,
+    ) -> Result<Option<TicketRecord>> {
+        let mut newest: Option<TicketRecord> = None;
+        for purpose in purposes {
+            let rows = sqlx::query(&format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets WHERE user_id = $1 AND purpose = $2 \
+                 AND used_at IS NULL AND expires_at > $3"
+            ))
+            .bind(user_id)
+            .bind(*purpose)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                let t = ticket(row)?;
+                if newest.as_ref().is_none_or(|n| t.created_at > n.created_at) {
+                    newest = Some(t);
+                }
+            }
+        }
+        Ok(newest)
+    }
+
+    /// Cancels what is pending: spends every live ticket of the user of one of `purposes` (their
+    /// links then answer "not valid"). Returns the newest one cancelled, `None` when nothing was
+    /// pending.
+    pub async fn cancel_pending_tickets(
+        &self,
+        user_id: &str,
+        purposes: &[&str],
+        now: i64,
+    ) -> Result<Option<TicketRecord>> {
+        let mut tx = self.writer.begin().await?;
+        let Some(newest) = newest_live(&mut tx, user_id, purposes, now).await? else {
+            return Ok(None);
+        };
+        spend_live(&mut tx, user_id, purposes, now).await?;
+        tx.commit().await?;
+        Ok(Some(newest))
+    }
+
+    /// Mails a pending change again: the newest live ticket of the user of one of `purposes` is
+    /// replaced by a new one (`token_hash`, valid until `expires_at`) with the same purpose, brand
+    /// and payload, and every other live ticket of those purposes is spent, so only the new link
+    /// works. Returns the new ticket, `None` (nothing done) when nothing was pending.
+    pub async fn reissue_pending_ticket(
+        &self,
+        user_id: &str,
+        purposes: &[&str],
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Option<TicketRecord>> {
+        let mut tx = self.writer.begin().await?;
+        let Some(old) = newest_live(&mut tx, user_id, purposes, now).await? else {
+            return Ok(None);
+        };
+        spend_live(&mut tx, user_id, purposes, now).await?;
+        let new = TicketRecord {
+            token_hash: token_hash.to_owned(),
+            created_at: now,
+            expires_at,
+            used_at: None,
+            ..old
+        };
+        insert_ticket(&mut tx, &new).await?;
+        tx.commit().await?;
+        Ok(Some(new))
+    }
+}

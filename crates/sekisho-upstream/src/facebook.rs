@@ -56,6 +56,11 @@ impl Facebook {
             .set_auth_type(AuthType::RequestBody))
     }
 
+    /// The login dialog's URL (without the request's parameters).
+    pub(crate) fn authorization_endpoint(&self) -> Url {
+        self.authorization.url().clone()
+    }
+
     /// The plain login dialog (no `auth_type=reauthenticate`), with PKCE `S256`.
     pub(crate) fn login_url(
         &self,

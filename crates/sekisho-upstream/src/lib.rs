@@ -231,6 +231,16 @@ impl Connector {
         }
     }
 
+    /// Where [`Connector::login_url`] sends the browser: the authorization endpoint (OpenID
+    /// kinds: from discovery, fetched and cached as for a login). A page whose form ends there
+    /// through a redirect allows its origin in the page's CSP `form-action`.
+    pub async fn authorization_endpoint(&self) -> Result<url::Url, UpstreamError> {
+        match &self.protocol {
+            Protocol::OpenId(p) => p.authorization_endpoint(&self.http).await,
+            Protocol::Facebook(p) => Ok(p.authorization_endpoint()),
+        }
+    }
+
     /// The callback: exchanges `code`, verifies the ID token for the OpenID kinds (signature
     /// against the provider's JWKS, refetched once if the `kid` is unknown; `iss`; `aud` =
     /// client_id; `exp`; `nonce`) and returns the identity. Facebook: exchanges the code, then

@@ -125,6 +125,15 @@ impl OpenId {
         .set_redirect_uri(redirect_url(redirect_uri)?))
     }
 
+    /// The provider's authorization endpoint, from the (cached) discovery document.
+    pub(crate) async fn authorization_endpoint(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<Url, UpstreamError> {
+        let provider = self.provider(http).await?;
+        Ok(provider.metadata.authorization_endpoint().url().clone())
+    }
+
     pub(crate) async fn login_url(
         &self,
         http: &reqwest::Client,

@@ -117,6 +117,27 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         "admin_lines.html",
         include_str!("../templates/admin_lines.html"),
     ),
+    // ISSUE-16: pending changes, and the pages whose buttons do what their links used to.
+    (
+        "login_method_start.html",
+        include_str!("../templates/login_method_start.html"),
+    ),
+    (
+        "pending_change.html",
+        include_str!("../templates/pending_change.html"),
+    ),
+    (
+        "admin_pending.html",
+        include_str!("../templates/admin_pending.html"),
+    ),
+    (
+        "unlock_confirm.html",
+        include_str!("../templates/unlock_confirm.html"),
+    ),
+    (
+        "email_change_confirm.html",
+        include_str!("../templates/email_change_confirm.html"),
+    ),
 ];
 
 /// The colour of pages outside any brand (the default brand theme's).

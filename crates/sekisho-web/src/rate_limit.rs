@@ -131,8 +131,9 @@ pub struct RateLimits {
     /// SMS sending (`/2fa/phone`, `/2fa/resend`), per client and per user.
     pub sms_per_ip: Rate,
     pub sms_per_account: Rate,
-    /// `/{brand}/authorize` (GET or POST), per client: every visit without a session stores one
-    /// until the purge, so this bounds what one client can store (rate × 40 minutes).
+    /// `/{brand}/authorize` (GET or POST) and `GET /{brand}/upstream/{name}/start`, per client:
+    /// every visit without a session stores one until the purge, so this bounds what one client
+    /// can store (rate × 40 minutes).
     pub authorize_per_ip: Rate,
 }
 
@@ -196,6 +197,12 @@ impl Action {
     fn of(method: &Method, path: &str) -> Option<Self> {
         let rest = path.strip_prefix('/')?.split_once('/')?.1;
         if rest == "authorize" && (method == Method::GET || method == Method::POST) {
+            return Some(Action::Authorize);
+        }
+        // ISSUE-16: an upstream login's start (a GET, like `/authorize`) keeps an anonymous
+        // round-trip row until the purge: the same limit bounds what one client can store.
+        let upstream_start = rest.starts_with("upstream/") && rest.ends_with("/start");
+        if upstream_start && method == Method::GET {
             return Some(Action::Authorize);
         }
         if method != Method::POST {
@@ -573,6 +580,21 @@ mod tests {
         assert_eq!(l.client(proxy, &h).to_string(), "203.0.113.9");
         assert_eq!(l.client(stranger, &h), stranger);
         assert_eq!(l.client(proxy, &HeaderMap::new()), proxy);
+    }
+
+    // ISSUE-16: an upstream login's start, a GET that stores a round trip, counts with
+    // `/authorize`; binding (a POST) and the callback are not limited here.
+    #[test]
+    fn upstream_start_counts_as_authorize() {
+        let get = Method::GET;
+        let start = Action::of(&get, "/VX5/upstream/google/start");
+        assert_eq!(start, Some(Action::Authorize));
+        assert_eq!(
+            Action::of(&Method::POST, "/VX5/upstream/google/start"),
+            None
+        );
+        assert_eq!(Action::of(&get, "/VX5/upstream/callback"), None);
+        assert_eq!(Action::of(&Method::POST, "/VX5/upstream/google/bind"), None);
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! The account menu's items that act on the contractor's own account and on the contract
-//! (REQ-MENU-2): ログイン方法の設定, メールアドレス変更, 契約情報変更, プラン変更, 解約. Each page
+//! (REQ-MENU-2): メールアドレス変更, 契約情報変更, プラン変更, 解約 (ログイン方法の設定 and the
+//! pending changes are `account_pending.rs`). Each page
 //! checks the permission table (`sekisho_core::menu::allowed`) again: a hidden link is not a
 //! permission. Billing is out of scope; the contract record is what changes.
 
 use super::account::{signed_in, subject, to_account_login};
+use super::account_pending::{context_for, DoneQuery, MenuPage};
 use super::login::csrf_failure;
-use super::{page_or_error, see_other, BrandPage};
+use super::{page_or_error, BrandPage};
 use crate::i18n::{message, Lang};
 use crate::session;
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
@@ -97,6 +99,18 @@ fn render(
     session: &SessionRecord,
     p: FormPage<'_>,
 ) -> Response {
+    render_with(state, brand, lang, session, p, context! {})
+}
+
+/// [`render`] with more context (`extra`: the pending change of the email page, ISSUE-16).
+fn render_with(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    session: &SessionRecord,
+    p: FormPage<'_>,
+    extra: minijinja::Value,
+) -> Response {
     let m = |k: &str| message(lang, k);
     state.pages.render(
         if p.error.is_some() {
@@ -118,44 +132,9 @@ fn render(
             notice => p.notice.map(m),
             csrf_token => session.csrf_token,
             back => format!("/{}/account", brand.code),
+            ..extra
         },
     )
-}
-
-/// `GET /{brand}/account/login-method`: the contractor's own login-method change (basic plan):
-/// a fresh login-method-change ticket, opened at once (REQ-USER-4).
-pub async fn login_method(
-    State(state): State<AppState>,
-    BrandPage { brand, lang }: BrandPage,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let (_, user, _) =
-            match guard(&state, &brand, lang, &headers, MenuItem::LoginMethod).await? {
-                Ok(found) => found,
-                Err(page) => return Ok(page),
-            };
-        match directory::login_method_change_ticket(&state, &user).await {
-            Ok(token) => {
-                let ticket = url::form_urlencoded::byte_serialize(token.expose().as_bytes())
-                    .collect::<String>();
-                Ok(see_other(
-                    &format!("/{}/login-method?ticket={ticket}", brand.code),
-                    &[],
-                ))
-            }
-            Err(DirectoryError::Internal(e)) => Err(e),
-            Err(e) => Ok(state.pages.message(
-                StatusCode::CONFLICT,
-                lang,
-                Some(&brand),
-                "menu_login_method",
-                e.message_key(),
-                Some(&format!("/{}/account", brand.code)),
-            )),
-        }
-    };
-    page_or_error(&state, lang, &brand, result.await)
 }
 
 fn email_fields(new_email: &str, confirm: &str) -> Vec<Field> {
@@ -175,6 +154,7 @@ fn email_fields(new_email: &str, confirm: &str) -> Vec<Field> {
     ]
 }
 
+#[allow(clippy::too_many_arguments)]
 fn email_page(
     state: &AppState,
     brand: &Brand,
@@ -183,12 +163,13 @@ fn email_page(
     values: (&str, &str),
     error: Option<&'static str>,
     notice: Option<&'static str>,
+    pending: minijinja::Value,
 ) -> Response {
     let mut fields = email_fields(values.0, values.1);
     fields[0].label = message(lang, "email_new");
     fields[1].label = message(lang, "email_new_confirm");
     let action = format!("/{}/account/email", brand.code);
-    render(
+    render_with(
         state,
         brand,
         lang,
@@ -203,7 +184,26 @@ fn email_page(
             error,
             notice,
         },
+        pending,
     )
+}
+
+/// The pending change shown on the email page, with 取り消す (ISSUE-16).
+async fn email_pending(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    user: &User,
+    done: &DoneQuery,
+) -> Result<minijinja::Value, OAuthError> {
+    let change = sekisho_app::tickets::pending_change(state, &user.id).await?;
+    Ok(context_for(
+        brand,
+        lang,
+        change.as_ref(),
+        MenuPage::Email,
+        done,
+    ))
 }
 
 /// `GET /{brand}/account/email`: メールアドレス変更 (the contractor, basic plan; REQ-USER-6).
@@ -211,12 +211,15 @@ pub async fn email_page_get(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
+    Query(done): Query<DoneQuery>,
 ) -> Response {
     let result = async {
         Ok(
             match guard(&state, &brand, lang, &headers, MenuItem::EmailChange).await? {
-                Ok((session, _, _)) => {
-                    email_page(&state, &brand, lang, &session, ("", ""), None, None)
+                Ok((session, user, _)) => {
+                    let pending = email_pending(&state, &brand, lang, &user, &done).await?;
+                    let values = ("", "");
+                    email_page(&state, &brand, lang, &session, values, None, None, pending)
                 }
                 Err(page) => page,
             },
@@ -256,11 +259,18 @@ pub async fn email_submit(
             Err(page) => return Ok(page),
         };
         let values = (form.new_email.as_str(), form.confirm_email.as_str());
+        let no_notice = DoneQuery::default();
         if form.new_email.trim() != form.confirm_email.trim() {
             let e = Some("email_mismatch");
-            return Ok(email_page(&state, &brand, lang, &session, values, e, None));
+            let pending = email_pending(&state, &brand, lang, &user, &no_notice).await?;
+            return Ok(email_page(
+                &state, &brand, lang, &session, values, e, None, pending,
+            ));
         }
-        match directory::request_email_change(&state, &brand, &user, &form.new_email, lang).await {
+        let sent =
+            directory::request_email_change(&state, &brand, &user, &form.new_email, lang).await;
+        let pending = email_pending(&state, &brand, lang, &user, &no_notice).await?;
+        match sent {
             Ok(()) => {
                 audit::audit(&state, "email.change_sent", &brand, Some(&user.id)).await;
                 let notice = Some("email_change_sent");
@@ -272,13 +282,14 @@ pub async fn email_submit(
                     ("", ""),
                     None,
                     notice,
+                    pending,
                 ))
             }
             Err(DirectoryError::Internal(e)) => Err(e),
             Err(e) => {
                 let key = Some(e.message_key());
                 Ok(email_page(
-                    &state, &brand, lang, &session, values, key, None,
+                    &state, &brand, lang, &session, values, key, None, pending,
                 ))
             }
         }

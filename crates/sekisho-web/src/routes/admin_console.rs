@@ -189,6 +189,9 @@ pub async fn user(
         };
         let contractor = user.role == Role::Contractor;
         let is_self = user.id == actor.user.id;
+        let done = q.done.as_deref();
+        let pending =
+            super::admin_pending::block(&state, &brand, lang, &actor, &user, done).await?;
         Ok(state.pages.render(
             StatusCode::OK,
             "admin_user.html",
@@ -204,6 +207,7 @@ pub async fn user(
                 base => format!("/{code}/admin/users/{}", user.id),
                 csrf_token => session.csrf_token,
                 notice => notice(lang, q.done.as_deref()),
+                pending_change => pending,
             },
         ))
     };

@@ -1,6 +1,7 @@
 //! The email-change mail's link (メールアドレス変更登録, REQ-USER-6): a password user sets their
 //! password on the confirmation page (and their 2FA registration is reset, REQ-2FA-6); anyone
-//! else is done on opening the link, as the manuals say.
+//! else confirms the new address with 登録 on the same page. Opening the link changes nothing
+//! (ISSUE-16: no GET changes state, and a mail scanner that fetches links must not spend it).
 //!
 //! The ticket's payload holds the new address; the change and the spending of the ticket are one
 //! transaction (`Store::change_email`), and an address taken meanwhile is refused there.
@@ -138,21 +139,33 @@ pub async fn page(
 ) -> Response {
     let result = async {
         let (session, cookie) = session::ensure(&state, brand.code.as_str(), &headers).await?;
-        let Some((ticket, user, email)) = pending(&state, &brand, &q.ticket).await? else {
+        let Some((_, user, email)) = pending(&state, &brand, &q.ticket).await? else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
-        if user.login_method != LoginMethod::Password {
-            return apply(&state, &brand, lang, &ticket, &user, &email, None).await;
-        }
-        let page = password_page(
-            &state,
-            &brand,
-            lang,
-            &session.csrf_token,
-            &q.ticket,
-            &email,
-            vec![],
-        );
+        let page = if user.login_method != LoginMethod::Password {
+            state.pages.render(
+                StatusCode::OK,
+                "email_change_confirm.html",
+                lang,
+                Some(&brand),
+                context! {
+                    email => email,
+                    action => format!("/{}/email-change", brand.code),
+                    csrf_token => session.csrf_token,
+                    ticket => q.ticket,
+                },
+            )
+        } else {
+            password_page(
+                &state,
+                &brand,
+                lang,
+                &session.csrf_token,
+                &q.ticket,
+                &email,
+                vec![],
+            )
+        };
         Ok(super::with_cookies(
             page,
             &cookie.into_iter().collect::<Vec<_>>(),
@@ -161,7 +174,7 @@ pub async fn page(
     page_or_error(&state, lang, &brand, result.await)
 }
 
-/// `POST /{brand}/email-change`: a password user's new password with the new address.
+/// `POST /{brand}/email-change`: 登録 of the new address (with a password user's new password).
 pub async fn submit(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
@@ -178,6 +191,10 @@ pub async fn submit(
         let Some((ticket, user, email)) = pending(&state, &brand, &form.ticket).await? else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
+        if user.login_method != LoginMethod::Password {
+            // 登録 of a user who logs in another way: no password to set.
+            return apply(&state, &brand, lang, &ticket, &user, &email, None).await;
+        }
         let errors = super::password::violations(lang, &form.new_password, &form.confirm_password);
         if !errors.is_empty() {
             return Ok(password_page(

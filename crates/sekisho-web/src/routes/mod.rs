@@ -3,12 +3,14 @@
 mod access_route;
 mod account;
 mod account_items;
+mod account_pending;
 mod account_two_factor;
 mod ad_login;
 mod ad_settings;
 mod admin_api;
 mod admin_console;
 mod admin_lines;
+mod admin_pending;
 mod authorize;
 mod client_registration;
 mod email_change;
@@ -34,6 +36,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use sekisho_core::model::Brand;
 
+/// The routes. No GET changes state (ISSUE-16): a mailed link's GET shows a page whose button
+/// (a CSRF-protected POST) does what the link is for, so a mail scanner that fetches links spends
+/// nothing. The GETs that write are the protocol's or anonymous and bounded: `/authorize` and
+/// `/authorize/continue` (the authorization request, which RFC 6749 makes a GET, and its
+/// continuation after a login step), `/upstream/callback` and `/upstream/{name}/start` (an
+/// upstream round trip: see `upstream::start`), `/logout` with an `id_token_hint` (RP-Initiated
+/// Logout 1.0's GET), and the anonymous session (with its CSRF token) that a page with a form starts.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(crate::health::healthz))
@@ -74,7 +83,10 @@ pub fn router(state: AppState) -> Router {
             "/{brand}/logout",
             get(logout::logout_get).post(logout::logout_post),
         )
-        .route("/{brand}/unlock", get(password::unlock))
+        .route(
+            "/{brand}/unlock",
+            get(password::unlock_page).post(password::unlock),
+        )
         .route(
             "/{brand}/password/forgot",
             get(password::forgot_page).post(password::forgot_submit),
@@ -92,7 +104,11 @@ pub fn router(state: AppState) -> Router {
         .route("/{brand}/account/item/{item}", get(account::item))
         .route(
             "/{brand}/account/login-method",
-            get(account_items::login_method),
+            get(account_pending::page).post(account_pending::start),
+        )
+        .route(
+            "/{brand}/account/pending/cancel",
+            post(account_pending::cancel),
         )
         .route(
             "/{brand}/account/email",
@@ -140,6 +156,14 @@ pub fn router(state: AppState) -> Router {
             post(admin_console::act),
         )
         .route(
+            "/{brand}/admin/users/{id}/pending/cancel",
+            post(admin_pending::cancel),
+        )
+        .route(
+            "/{brand}/admin/users/{id}/pending/resend",
+            post(admin_pending::resend),
+        )
+        .route(
             "/{brand}/email-change",
             get(email_change::page).post(email_change::submit),
         )
@@ -153,7 +177,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{brand}/signed-in", get(login::signed_in_page))
         .route("/{brand}/upstream/{name}/start", get(upstream::start))
-        .route("/{brand}/upstream/{name}/bind", get(upstream::bind))
+        .route("/{brand}/upstream/{name}/bind", post(upstream::bind))
         .route("/{brand}/upstream/callback", get(upstream::callback))
         .route(
             "/{brand}/account/active-directory",

@@ -1,4 +1,4 @@
-//! Unlock links (REQ-LOCK-1, -2), forgot password and reset (REQ-PW-3, -4), and password change
+//! Unlock links (REQ-LOCK-1, -2: a page whose button unlocks), forgot password and reset (REQ-PW-3, -4), and password change
 //! from the account menu (REQ-PW-2). Every form carries the session's CSRF token.
 
 use super::registration::ticket_invalid;
@@ -22,27 +22,80 @@ use sekisho_core::tickets::TicketPurpose;
 use sekisho_oidc::OAuthError;
 use serde::Deserialize;
 
-/// `GET /{brand}/unlock?ticket=…`: opening the lock mail's link unlocks the account, as the manual
-/// says. A spent or expired link explains that a password reset also unlocks (REQ-LOCK-2).
+/// The lock mail's link (REQ-LOCK-1) is not valid: a password reset also unlocks (REQ-LOCK-2).
+fn unlock_invalid(state: &AppState, brand: &Brand, lang: Lang) -> Response {
+    let link = format!("/{}/password/forgot", brand.code);
+    state.pages.message(
+        StatusCode::BAD_REQUEST,
+        lang,
+        Some(brand),
+        "ticket_invalid_title",
+        "unlock_ticket_invalid",
+        Some(&link),
+    )
+}
+
+/// `GET /{brand}/unlock?ticket=…`: the lock mail's link shows the account and the button that
+/// unlocks it. Opening it changes nothing (ISSUE-16: a mail scanner that fetches every link
+/// must not spend the ticket). A spent or expired link explains that a password reset also
+/// unlocks (REQ-LOCK-2).
+pub async fn unlock_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    BrandPage { brand, lang }: BrandPage,
+    headers: HeaderMap,
+    Query(q): Query<TicketQuery>,
+) -> Response {
+    let result = async {
+        let Some((_, user)) =
+            tickets::open(&state, &code, TicketPurpose::Unlock, &q.ticket).await?
+        else {
+            return Ok(unlock_invalid(&state, &brand, lang));
+        };
+        let (s, cookie) = session::ensure(&state, &code, &headers).await?;
+        let page = state.pages.render(
+            StatusCode::OK,
+            "unlock_confirm.html",
+            lang,
+            Some(&brand),
+            context! {
+                email => user.email.as_str(),
+                action => format!("/{code}/unlock"),
+                csrf_token => s.csrf_token,
+                ticket => q.ticket,
+            },
+        );
+        Ok(with_cookies(page, &cookie.into_iter().collect::<Vec<_>>()))
+    };
+    page_or_error(&state, lang, &brand, result.await)
+}
+
+#[derive(Deserialize)]
+pub struct UnlockForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    ticket: String,
+}
+
+/// `POST /{brand}/unlock`: the button of the lock mail's page unlocks the account (REQ-LOCK-1).
 pub async fn unlock(
     State(state): State<AppState>,
     Path(code): Path<String>,
     BrandPage { brand, lang }: BrandPage,
-    Query(q): Query<TicketQuery>,
+    headers: HeaderMap,
+    Form(form): Form<UnlockForm>,
 ) -> Response {
     // Asking this address again finds the mailed link spent: the page offers no language switch.
     crate::visit::no_switch();
     let result = async {
-        if !signin::unlock(&state, &brand, &q.ticket).await? {
-            let link = format!("/{code}/password/forgot");
-            return Ok(state.pages.message(
-                StatusCode::BAD_REQUEST,
-                lang,
-                Some(&brand),
-                "ticket_invalid_title",
-                "unlock_ticket_invalid",
-                Some(&link),
-            ));
+        if session::with_csrf(&state, &code, &headers, form.csrf_token.as_deref())
+            .await?
+            .is_none()
+        {
+            return Ok(csrf_failure(&state, lang, &brand));
+        }
+        if !signin::unlock(&state, &brand, &form.ticket).await? {
+            return Ok(unlock_invalid(&state, &brand, lang));
         }
         let link = format!("/{code}/login");
         Ok(state.pages.message(
@@ -228,17 +281,25 @@ pub async fn reset_submit(
                 errors,
             ));
         }
-        if !signin::reset_password(&state, &brand, &ticket, &form.new_password).await? {
+        let Some(done) =
+            signin::reset_password(&state, &brand, &ticket, &form.new_password).await?
+        else {
             return Ok(ticket_invalid(&state, &brand, lang));
-        }
-        let link = format!("/{code}/login");
-        Ok(state.pages.message(
+        };
+        // REQ-2FA-6: the reset dropped the two-step registration; where the contract asks for
+        // two-step verification, the next login enrols again, and the page says so.
+        let m = messages(lang);
+        Ok(state.pages.render(
             StatusCode::OK,
+            "message.html",
             lang,
             Some(&brand),
-            "reset_done_title",
-            "reset_done",
-            Some(&link),
+            context! {
+                title => m.get("reset_done_title"),
+                body => m.get("reset_done"),
+                detail => m.get("reset_done_2fa").filter(|_| done.enrol_again),
+                link => format!("/{code}/login"),
+            },
         ))
     };
     page_or_error(&state, lang, &brand, result.await)

@@ -93,6 +93,14 @@ fn encoded(ticket: &str) -> String {
     url::form_urlencoded::byte_serialize(ticket.as_bytes()).collect()
 }
 
+/// An upstream's button on the choice page: a link, or (`post`) a form posting the ticket.
+#[derive(serde::Serialize)]
+struct MethodButton {
+    href: String,
+    label: &'static str,
+    post: bool,
+}
+
 /// The choice page: the password form and one button per upstream.
 #[allow(clippy::too_many_arguments)]
 fn choose_page(
@@ -115,16 +123,20 @@ fn choose_page(
         .map(|c| {
             let name = c.name();
             match flow {
-                Flow::Registration => crate::UpstreamButton {
+                // A link to 申込確認, which only shows what will be registered.
+                Flow::Registration => MethodButton {
                     href: format!(
                         "/{code}/registration/upstream/{name}?ticket={}",
                         encoded(ticket)
                     ),
-                    label: message(lang, &format!("up_register_{name}")).to_owned(),
+                    label: message(lang, &format!("up_register_{name}")),
+                    post: false,
                 },
-                Flow::Change => crate::UpstreamButton {
-                    href: format!("/{code}/upstream/{name}/bind?ticket={}", encoded(ticket)),
-                    label: message(lang, &format!("up_bind_{name}")).to_owned(),
+                // The binding itself starts: a form (ticket and CSRF token), never a link.
+                Flow::Change => MethodButton {
+                    href: format!("/{code}/upstream/{name}/bind"),
+                    label: message(lang, &format!("up_bind_{name}")),
+                    post: true,
                 },
             }
         })
@@ -163,6 +175,22 @@ fn choose_page(
     )
 }
 
+/// The page's binding buttons post to Sekisho, which redirects to an upstream's authorization
+/// endpoint: the page's CSP `form-action` allows those origins (the browser checks the redirect
+/// too). An upstream whose discovery cannot be read now is left out (its login would fail too).
+async fn allow_upstream_targets<'a>(
+    connectors: impl IntoIterator<Item = &'a sekisho_upstream::Connector>,
+) {
+    for c in connectors {
+        match c.authorization_endpoint().await {
+            Ok(url) => crate::security::allow_form_target(url.as_str()),
+            Err(e) => {
+                tracing::warn!(connector = c.name(), error = %e, "no authorization endpoint")
+            }
+        }
+    }
+}
+
 async fn show(
     state: &AppState,
     brand: &Brand,
@@ -175,6 +203,9 @@ async fn show(
     let Some((_, user)) = ticket_user(state, brand, flow, ticket).await? else {
         return Ok(ticket_invalid(state, brand, lang));
     };
+    if flow == Flow::Change {
+        allow_upstream_targets(state.upstreams.iter()).await;
+    }
     let page = choose_page(
         state,
         brand,
@@ -247,6 +278,9 @@ async fn check_password(
     };
     let errors = super::password::violations(lang, &form.new_password, &form.confirm_password);
     if !errors.is_empty() {
+        if flow == Flow::Change {
+            allow_upstream_targets(state.upstreams.iter()).await;
+        }
         return Ok(Checked::Page(choose_page(
             state,
             brand,
@@ -305,8 +339,8 @@ pub async fn registration_password(
     page_or_error(&state, lang, &brand, result.await)
 }
 
-/// 申込確認: what will be registered, with キャンセル and 確認. `upstream_href` is where 確認 goes
-/// for an upstream account; otherwise 確認 posts the password registration.
+/// 申込確認: what will be registered, with キャンセル and 確認. `upstream_href` is where 確認 posts
+/// for an upstream account (the binding); otherwise 確認 posts the password registration.
 #[allow(clippy::too_many_arguments)]
 fn confirmation(
     state: &AppState,
@@ -338,15 +372,17 @@ fn confirmation(
     )
 }
 
-/// `GET /{brand}/registration/upstream/{name}?ticket=…`: 申込確認 for an upstream account.
+/// `GET /{brand}/registration/upstream/{name}?ticket=…`: 申込確認 for an upstream account. It
+/// only shows what will be registered; its 確認 posts the binding (`upstream::bind`).
 pub async fn registration_upstream(
     State(state): State<AppState>,
     Path((code, name)): Path<(String, String)>,
     BrandPage { brand, lang }: BrandPage,
+    headers: HeaderMap,
     Query(q): Query<TicketQuery>,
 ) -> Response {
     let result = async {
-        if state.upstream(&name).is_none() {
+        let Some(connector) = state.upstream(&name) else {
             return Ok(state.pages.error(
                 StatusCode::NOT_FOUND,
                 lang,
@@ -354,13 +390,15 @@ pub async fn registration_upstream(
                 "error_unknown_brand",
                 None,
             ));
-        }
+        };
         let Some((_, user)) = ticket_user(&state, &brand, Flow::Registration, &q.ticket).await?
         else {
             return Ok(ticket_invalid(&state, &brand, lang));
         };
-        let href = format!("/{code}/upstream/{name}/bind?ticket={}", encoded(&q.ticket));
-        Ok(confirmation(
+        let (session, cookie) = session::ensure(&state, &code, &headers).await?;
+        allow_upstream_targets([connector]).await;
+        let bind = format!("/{code}/upstream/{name}/bind");
+        let page = confirmation(
             &state,
             &brand,
             lang,
@@ -368,8 +406,12 @@ pub async fn registration_upstream(
             message(lang, &format!("up_register_{name}")),
             false,
             &q.ticket,
-            "",
-            Some(href),
+            &session.csrf_token,
+            Some(bind),
+        );
+        Ok(super::with_cookies(
+            page,
+            &cookie.into_iter().collect::<Vec<_>>(),
         ))
     };
     page_or_error(&state, lang, &brand, result.await)

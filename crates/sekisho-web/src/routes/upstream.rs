@@ -1,10 +1,10 @@
 //! Brokered login (REQ-LOGIN-3) and binding an upstream account as the login method (REQ-USER-2,
-//! -3, -4, -5): `/{brand}/upstream/{name}/start` and `/bind` send the browser to the upstream,
+//! -3, -4, -5): `/{brand}/upstream/{name}/start` (GET) and `/bind` (POST) send the browser to the upstream,
 //! `/{brand}/upstream/callback` comes back. The round trip and the binding are
 //! `sekisho_app::federation`; this maps them to pages.
 
 use super::registration::ticket_invalid;
-use super::{lang, outcome, page_or_error, see_other, BrandPage, TicketQuery};
+use super::{lang, outcome, page_or_error, see_other, BrandPage};
 use crate::i18n::{message, Lang};
 use crate::line_entry::LineOrigin;
 use crate::session;
@@ -12,6 +12,7 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::Form;
 use minijinja::context;
 use sekisho_app::federation::{
     self, CallbackOutcome, Failure, LoginStart, Reply, UnknownConnector, BINDING_TICKETS,
@@ -84,9 +85,16 @@ pub struct StartQuery {
     next: Option<String>,
 }
 
-/// `GET /{brand}/upstream/{name}/start`: a login with an upstream account. (It keeps a
-/// round-trip state: the one GET that writes, as every OpenID login start must, since the
-/// browser arrives by a link; the state is single use, expires in 10 minutes and is purged.)
+/// `GET /{brand}/upstream/{name}/start`: a login with an upstream account, from the login page's
+/// buttons (links).
+///
+/// Why a GET may do this (ISSUE-16, "no GET changes state"): it changes no account, ticket or
+/// session of anyone. It keeps one anonymous round-trip row (state, nonce, PKCE verifier), bound
+/// to this browser's session, single use, expiring in 10 minutes and purged — the same kind of
+/// row `/authorize` keeps for every visit, and rate-limited per client like it
+/// (`rate_limit::Action::Authorize`). A forged visit only sends the browser to the upstream's
+/// account chooser (`prompt=select_account`), and what comes back logs in whoever the person
+/// chooses there, in their own browser: nothing an attacker can plant.
 pub async fn start(
     State(state): State<AppState>,
     Path((code, name)): Path<(String, String)>,
@@ -110,29 +118,45 @@ pub async fn start(
     page_or_error(&state, lang, &brand, result)
 }
 
-/// `GET /{brand}/upstream/{name}/bind?ticket=…`: binding an upstream account, allowed by an
-/// invitation (REQ-USER-2) or a login-method-change ticket (REQ-USER-4) of this brand.
+#[derive(Deserialize)]
+pub struct BindForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    ticket: String,
+}
+
+/// `POST /{brand}/upstream/{name}/bind` (ticket and CSRF token): binding an upstream account,
+/// allowed by an invitation (REQ-USER-2) or a login-method-change ticket (REQ-USER-4) of this
+/// brand, from the buttons of the login-method page and of 申込確認. A POST (ISSUE-16): the
+/// binding that follows replaces the account's login method, so it starts only from this
+/// browser's own page, never from a link another site makes the browser open.
 pub async fn bind(
     State(state): State<AppState>,
     Path((code, name)): Path<(String, String)>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
     LineOrigin(origin): LineOrigin,
-    Query(q): Query<TicketQuery>,
+    Form(form): Form<BindForm>,
 ) -> Response {
     if state.upstream(&name).is_none() {
         return crate::error::PageError::new(StatusCode::NOT_FOUND, lang, "error_unknown_brand")
             .render(&state, Some(&brand));
     }
     let result = async {
-        if tickets::open_any(&state, &code, &BINDING_TICKETS, &q.ticket)
+        if session::with_csrf(&state, &code, &headers, form.csrf_token.as_deref())
+            .await?
+            .is_none()
+        {
+            return Ok(super::login::csrf_failure(&state, lang, &brand));
+        }
+        if tickets::open_any(&state, &code, &BINDING_TICKETS, &form.ticket)
             .await?
             .is_none()
         {
             return Ok(ticket_invalid(&state, &brand, lang));
         }
         let purpose = RoundTrip::Bind {
-            ticket_hash: hash_token(&q.ticket),
+            ticket_hash: hash_token(&form.ticket),
         };
         let visit = Visit {
             headers: &headers,
