@@ -376,3 +376,67 @@ async fn console_disables_enables_and_deletes() {
     assert!(app.op.store.find_user(&id).await.unwrap().is_none());
     assert_eq!(userinfo_status(&app, &access).await, 401);
 }
+
+// ISSUE-16 (destructive actions) REQ-MENU-2: 解約 looks destructive, says when the service ends
+// and what becomes of the data, and needs its box ticked, checked by the server: a POST without
+// it changes nothing and says so on the page, beside the box.
+#[tokio::test]
+async fn cancellation_is_confirmed_and_says_what_ends() {
+    use crate::forms_help::{assert_wrong_field, attr, tag};
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let menu = contractor(&app).await;
+    let (_, cancel) = page(get(&app, &menu, "account/cancel").await);
+    for text in [
+        "解約すると、その時点でご契約は終了し、契約者を含むすべての利用者が本サービスにログインできなくなります。",
+        "発行済みの認証情報はすべて無効になります",
+        "利用者の登録情報(メールアドレス、ログイン方法、2段階認証の登録)とご契約の設定をご利用いただけなくなります。",
+        "解約は取り消すことができません。",
+        "上記を確認し、解約します",
+    ] {
+        assert!(cancel.contains(text), "{text}: {}", excerpt(&cancel));
+    }
+    let button = &cancel[cancel.find("<button").unwrap()..];
+    let button = &button[..button.find('>').unwrap() + 1];
+    assert_eq!(attr(button, "class").as_deref(), Some("danger"), "{button}");
+    assert_eq!(
+        attr(&tag(&cancel, "confirmed"), "type").as_deref(),
+        Some("checkbox")
+    );
+
+    let unticked = submit(&app, &menu, &cancel, &[]).await;
+    assert_eq!(status(&unticked), 400);
+    let (_, unticked) = page(unticked);
+    assert_wrong_field(
+        &unticked,
+        "confirmed",
+        "解約する場合は「上記を確認し、解約します」にチェックしてください。",
+    );
+    let contract = app
+        .op
+        .store
+        .find_contract(&seed.contract_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(contract.is_active(app.op.now()), "nothing changed");
+    // Still signed in: the menu opens.
+    let (at, _) = page(get(&app, &menu, "account").await);
+    assert!(at.ends_with("/account"), "{at}");
+
+    let (_, done) = page(submit(&app, &menu, &unticked, &[("confirmed", "on")]).await);
+    assert!(done.contains("解約しました"), "{}", excerpt(&done));
+    assert!(
+        crate::forms_help::unescape(&done).contains("解約日時: 2030/01/01"),
+        "when it ended: {}",
+        excerpt(&done)
+    );
+    assert!(!app
+        .op
+        .store
+        .find_contract(&seed.contract_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_active(app.op.now()));
+}

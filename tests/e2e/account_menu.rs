@@ -1,7 +1,8 @@
 //! The account menu: its own login, only the items the person may use, and password change.
 
+use crate::forms_help::{attr, tag, text, unescape};
 use sekisho_core::model::Role;
-use sekisho_e2e::{hidden_inputs, Browser, TestApp, EMAIL, PASSWORD};
+use sekisho_e2e::{hidden_inputs, Browser, Hop, TestApp, BRAND, EMAIL, PASSWORD};
 
 /// Logs in at the account menu's login page; returns the menu page.
 async fn menu_login(app: &TestApp, browser: &Browser, email: &str, password: &str) -> String {
@@ -201,6 +202,250 @@ async fn brands_and_languages() {
         assert!(
             english.contains(en) && english.contains("lang=\"en\""),
             "{path} en"
+        );
+    }
+}
+
+/// The menu's headings in order, each with the labels of the items under it.
+fn outline(menu: &str) -> Vec<(String, Vec<String>)> {
+    menu.split("<h2")
+        .skip(1)
+        .map(|chunk| {
+            let heading = &chunk[chunk.find('>').unwrap() + 1..chunk.find("</h2>").unwrap()];
+            let list = &chunk[chunk.find("<ul").unwrap()..chunk.find("</ul>").unwrap()];
+            let items = list
+                .split("</a>")
+                .filter_map(|s| s.rfind('>').map(|i| s[i + 1..].to_owned()))
+                .filter(|s| !s.trim().is_empty())
+                .collect();
+            (heading.to_owned(), items)
+        })
+        .collect()
+}
+
+fn owned(outline: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+    outline
+        .iter()
+        .map(|(h, items)| {
+            (
+                (*h).to_owned(),
+                items.iter().map(|i| (*i).to_owned()).collect(),
+            )
+        })
+        .collect()
+}
+
+// ISSUE-16 REQ-MENU-1 REQ-MENU-2: the menu as the manual draws it: the note that only permitted
+// items are shown, the items under 認証情報の変更 / 認証情報の設定 / 契約情報の変更 (a heading with
+// nothing to show is left out), the signed-in address, the console for the contractor, and the
+// logout last, as a link-styled button rather than the page's main action.
+#[tokio::test]
+async fn menu_is_grouped_as_in_the_manual() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let menu = menu_login(&app, &Browser::new(), EMAIL, PASSWORD).await;
+    assert_eq!(
+        outline(&menu),
+        owned(&[
+            (
+                "認証情報の変更",
+                &["ログイン方法の設定", "メールアドレス変更", "パスワード変更"]
+            ),
+            (
+                "認証情報の設定",
+                &["アクセス経路設定", "2段階認証設定", "Active Directory設定"]
+            ),
+            ("契約情報の変更", &["契約情報変更", "プラン変更", "解約"]),
+        ]),
+        "{menu}"
+    );
+    for text in [
+        "あなたに許可されたメニューのみ表示しております。ご不明点がございましたら、サポートセンターまでお問い合わせください。",
+        "あなたの認証情報を変更できます。",
+        "※メールアドレス変更では本サービスで登録しているメールアドレスを変更できます。",
+        "ご契約している本サービスにおける設定の確認・変更が行えます。",
+        "※認証方法は登録されている全てのユーザーに適用されます。",
+        "ご契約している本サービスの契約情報を変更できます。",
+    ] {
+        assert!(menu.contains(text), "{text}");
+    }
+    assert_eq!(text(&menu, "signed-in-email"), EMAIL);
+    let console = menu.find("id=\"admin-console\"").expect("the console link");
+    let logout = tag(&menu, "logout");
+    assert!(
+        logout.starts_with("<button") && attr(&logout, "class").as_deref() == Some("link"),
+        "a link-styled button: {logout}"
+    );
+    let at = menu.find("id=\"logout\"").unwrap();
+    assert!(
+        at > console && at > menu.rfind("</section>").unwrap(),
+        "the logout comes last"
+    );
+    assert_eq!(
+        menu.matches("<button").count(),
+        1,
+        "no other button competes"
+    );
+
+    // An ordinary user: their one heading, no console, the same note and logout.
+    sekisho::admin::add_user(
+        &app.op,
+        &seed.contract_id,
+        "member@example.jp",
+        "Member-Pass-1",
+        Role::User,
+        "",
+    )
+    .await
+    .unwrap();
+    let menu = menu_login(&app, &Browser::new(), "member@example.jp", "Member-Pass-1").await;
+    assert_eq!(
+        outline(&menu),
+        owned(&[("認証情報の変更", &["パスワード変更"])]),
+        "{menu}"
+    );
+    assert!(
+        !menu.contains("※メールアドレス変更では"),
+        "no note about an item not shown"
+    );
+    assert!(menu.contains("あなたに許可されたメニューのみ表示しております。"));
+    assert_eq!(text(&menu, "signed-in-email"), "member@example.jp");
+    assert!(!menu.contains("admin-console"));
+    assert!(tag(&menu, "logout").contains("class=\"link\""));
+}
+
+/// Whether the page has a link to `href` labelled `label`.
+fn links_to(html: &str, href: &str, label: &str) -> bool {
+    unescape(html).contains(&format!("href=\"{href}\">{label}</a>"))
+}
+
+// ISSUE-16 REQ-MENU-1: every page reached from the menu leads back: to the menu (戻る, or the
+// manual's 「認証・契約情報変更メニューへ戻る」 on a completion page), or, on a confirmation
+// page, to the step before it (キャンセル, as the manual's confirmation screens say).
+#[tokio::test]
+async fn every_menu_page_leads_back() {
+    use crate::user_lifecycle::{browser_get as get, contractor, submit};
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let browser = contractor(&app).await;
+    let menu = format!("/{BRAND}/account");
+    let page = |hop: Hop| match hop {
+        Hop::Page { body, .. } => body,
+        Hop::LeftOp(url) => panic!("left for {url}"),
+    };
+
+    let mut pages: Vec<(String, String, String, &str)> = vec![];
+    for item in [
+        "account/password",
+        "account/email",
+        "account/access-route",
+        "account/two-factor",
+        "account/active-directory",
+        "account/contract",
+        "account/plan",
+        "account/cancel",
+    ] {
+        let html = page(get(&app, &browser, item).await);
+        pages.push((item.into(), html, menu.clone(), "戻る"));
+    }
+    let form = |item: &str| {
+        pages
+            .iter()
+            .find(|(i, ..)| i == item)
+            .map(|(_, html, ..)| html.clone())
+            .unwrap()
+    };
+    // Confirmation pages: back to their setting page.
+    let route_confirm = page(
+        submit(
+            &app,
+            &browser,
+            &form("account/access-route"),
+            &[("route", "line_and_internet")],
+        )
+        .await,
+    );
+    let two_factor_confirm = page(
+        browser
+            .post(
+                &app.base,
+                &format!("/{BRAND}/account/two-factor/confirm"),
+                &crate::two_factor::fields(&form("account/two-factor"), &[("setting", "enabled")]),
+            )
+            .await
+            .unwrap(),
+    );
+    // Completion pages: back to the menu.
+    let route_done = page(submit(&app, &browser, &route_confirm, &[]).await);
+    let email_sent = page(
+        submit(
+            &app,
+            &browser,
+            &form("account/email"),
+            &[
+                ("new_email", "owner@example.jp"),
+                ("confirm_email", "owner@example.jp"),
+            ],
+        )
+        .await,
+    );
+    let contract_saved = page(
+        submit(
+            &app,
+            &browser,
+            &form("account/contract"),
+            &[("name", "新テスト株式会社")],
+        )
+        .await,
+    );
+    let password_done = page(
+        submit(
+            &app,
+            &browser,
+            &form("account/password"),
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "Fuji-San-3776"),
+                ("confirm_password", "Fuji-San-3776"),
+            ],
+        )
+        .await,
+    );
+    assert!(password_done.contains("パスワードを変更しました"));
+    let setting = |p: &str| format!("/{BRAND}/account/{p}");
+    pages.extend([
+        (
+            "access-route confirmation".into(),
+            route_confirm,
+            setting("access-route"),
+            "キャンセル",
+        ),
+        (
+            "2FA setting confirmation".into(),
+            two_factor_confirm,
+            setting("two-factor"),
+            "キャンセル",
+        ),
+        ("access-route done".into(), route_done, menu.clone(), "戻る"),
+        ("email change sent".into(), email_sent, menu.clone(), "戻る"),
+        (
+            "contract saved".into(),
+            contract_saved,
+            menu.clone(),
+            "戻る",
+        ),
+        (
+            "password changed".into(),
+            password_done,
+            menu.clone(),
+            "認証・契約情報変更メニューへ戻る",
+        ),
+    ]);
+    for (name, html, href, label) in &pages {
+        assert!(
+            links_to(html, href, label),
+            "{name}: no {label} to {href} in {}",
+            crate::two_factor::excerpt(html)
         );
     }
 }

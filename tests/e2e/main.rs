@@ -26,6 +26,7 @@ mod contract_state;
 mod discovery;
 mod dynamic_registration;
 mod faults;
+mod forms_help;
 mod fuzz_http;
 mod keys;
 mod line_auth;

@@ -215,6 +215,27 @@ pub async fn choose_method(app: &App, step: &mut Step, method: SecondFactorMetho
     Ok(())
 }
 
+/// SMS enrolment, back to the number (「電話番号を変更する」 on the code page, ISSUE-16): the number
+/// and the code sent to it are forgotten, so that the phone page asks again. The count of codes
+/// sent stays with the challenge, so changing the number does not reset the SMS limits. Nothing
+/// happens outside SMS enrolment at the code stage.
+pub async fn change_phone(app: &App, step: &mut Step) -> Result<()> {
+    let ch = &mut step.challenge;
+    if ch.mode != ChallengeMode::Enrol
+        || ch.stage != ChallengeStage::Code
+        || ch.method == Some(SecondFactorMethod::Totp)
+        || ch.phone.is_none()
+    {
+        return Ok(());
+    }
+    ch.phone = None;
+    ch.code_hash = None;
+    ch.code_expires_at = None;
+    ch.send_failed = false;
+    app.op.store.save_challenge(ch).await?;
+    Ok(())
+}
+
 /// What a number entered at SMS enrolment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhoneOutcome {

@@ -17,6 +17,33 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// The menu's three headings, as the manual groups the items: 認証情報の変更 (the person's
+    /// own sign-in), 認証情報の設定 (the contract's sign-in settings), 契約情報の変更.
+    MenuGroup {
+        Credentials = "credentials",
+        Settings = "settings",
+        Contract = "contract",
+    }
+);
+
+impl MenuItem {
+    /// The heading the manual puts this item under.
+    pub fn group(self) -> MenuGroup {
+        match self {
+            MenuItem::LoginMethod | MenuItem::EmailChange | MenuItem::PasswordChange => {
+                MenuGroup::Credentials
+            }
+            MenuItem::AccessRoute | MenuItem::TwoFactor | MenuItem::ActiveDirectory => {
+                MenuGroup::Settings
+            }
+            MenuItem::ContractInfo | MenuItem::PlanChange | MenuItem::Cancellation => {
+                MenuGroup::Contract
+            }
+        }
+    }
+}
+
 /// A trial contract's contractor may still change to the basic plan this long after the trial ends.
 pub const PLAN_CHANGE_GRACE: i64 = 15 * 86_400;
 /// A trial lasts 30 days.
@@ -64,6 +91,20 @@ pub fn visible_items(who: MenuSubject, now: Timestamp) -> Vec<MenuItem> {
         .iter()
         .copied()
         .filter(|i| allowed(*i, who, now))
+        .collect()
+}
+
+/// The items `who` sees under their headings, in menu order; a heading with no item the person
+/// may use is left out. The permission is [`allowed`]'s alone: grouping only arranges.
+pub fn visible_groups(who: MenuSubject, now: Timestamp) -> Vec<(MenuGroup, Vec<MenuItem>)> {
+    let items = visible_items(who, now);
+    MenuGroup::ALL
+        .iter()
+        .map(|g| {
+            let under: Vec<MenuItem> = items.iter().copied().filter(|i| i.group() == *g).collect();
+            (*g, under)
+        })
+        .filter(|(_, under)| !under.is_empty())
         .collect()
 }
 
@@ -164,5 +205,70 @@ mod tests {
             };
             assert_eq!(visible_items(who, DAY), want, "{role}");
         }
+    }
+
+    // ISSUE-16 REQ-MENU-2: the manual's three headings, each with its three items in the
+    // manual's order; a person sees only the headings they have an item under.
+    #[test]
+    fn items_are_grouped_as_in_the_manual() {
+        let want = [
+            (
+                MenuGroup::Credentials,
+                vec![LoginMethod, EmailChange, PasswordChange],
+            ),
+            (
+                MenuGroup::Settings,
+                vec![AccessRoute, TwoFactor, ActiveDirectory],
+            ),
+            (
+                MenuGroup::Contract,
+                vec![ContractInfo, PlanChange, Cancellation],
+            ),
+        ];
+        for (group, items) in &want {
+            let under: Vec<MenuItem> = MenuItem::ALL
+                .iter()
+                .copied()
+                .filter(|i| i.group() == *group)
+                .collect();
+            assert_eq!(&under, items, "{group}");
+        }
+        let contractor = MenuSubject {
+            role: Role::Contractor,
+            plan: Plan::Basic,
+            login_method: crate::model::LoginMethod::Password,
+            contract_created_at: 0,
+            recovery_only: false,
+        };
+        assert_eq!(visible_groups(contractor, DAY), want.to_vec());
+        let user = MenuSubject {
+            role: Role::User,
+            ..contractor
+        };
+        assert_eq!(
+            visible_groups(user, DAY),
+            vec![(MenuGroup::Credentials, vec![PasswordChange])]
+        );
+        // A user who signs in with Google may use no item: no heading at all.
+        let nobody = MenuSubject {
+            login_method: crate::model::LoginMethod::Google,
+            ..user
+        };
+        assert!(visible_groups(nobody, DAY).is_empty());
+        let trial = MenuSubject {
+            plan: Plan::Trial,
+            ..contractor
+        };
+        assert_eq!(
+            visible_groups(trial, DAY),
+            vec![
+                (MenuGroup::Credentials, vec![PasswordChange]),
+                (
+                    MenuGroup::Settings,
+                    vec![AccessRoute, TwoFactor, ActiveDirectory]
+                ),
+                (MenuGroup::Contract, vec![PlanChange]),
+            ]
+        );
     }
 }

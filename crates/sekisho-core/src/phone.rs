@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct PhoneNumber(String);
 
+/// The longest number accepted as typed, separators included: E.164's 15 digits and a `+`
+/// leave room for eight spaces, hyphens or brackets (`+1 (415) 555-0100` is 17). The form field's
+/// `maxlength` is this, so what a person can type is what the parser takes.
+pub const MAX_INPUT_CHARS: usize = 24;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidPhone {
     #[error("enter a phone number, such as 090-1234-5678 or +81 90 1234 5678")]
@@ -21,6 +26,10 @@ impl PhoneNumber {
     /// (`+81 90 1234 5678`, `+1 (415) 555-0100`) forms, with spaces, hyphens, dots, brackets and
     /// full-width digits, as copied from a phone or a business card.
     pub fn parse(input: &str) -> Result<Self, InvalidPhone> {
+        let input = input.trim();
+        if input.chars().count() > MAX_INPUT_CHARS {
+            return Err(InvalidPhone::Malformed);
+        }
         let mut plus = false;
         let mut digits = String::new();
         for (i, c) in input.trim().chars().enumerate() {
@@ -112,6 +121,8 @@ mod tests {
             ("03-1234-5678", InvalidPhone::NotMobile),
             ("+81 3 1234 5678", InvalidPhone::NotMobile),
             ("090+1234", InvalidPhone::Malformed),
+            // Longer than the field allows, although its digits would make a number.
+            ("0 9 0 - 1 2 3 4 - 5 6 7 8", InvalidPhone::Malformed),
         ] {
             assert_eq!(PhoneNumber::parse(input), Err(want), "{input}");
         }

@@ -29,6 +29,10 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/set_password.html"),
     ),
     (
+        "password_change.html",
+        include_str!("../templates/password_change.html"),
+    ),
+    (
         "account_menu.html",
         include_str!("../templates/account_menu.html"),
     ),

@@ -210,7 +210,7 @@ impl Action {
         }
         Some(match rest {
             "login" => Action::Login,
-            "2fa/code" | "2fa/lost-device" | "2fa/method" => Action::TwoFactor,
+            "2fa/code" | "2fa/lost-device" | "2fa/method" | "2fa/phone/change" => Action::TwoFactor,
             "2fa/phone" | "2fa/resend" => Action::Sms,
             "password/forgot" => Action::ForgotPassword,
             "token" => Action::Token,

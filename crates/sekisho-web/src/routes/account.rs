@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
 use sekisho_core::login::Continuation;
-use sekisho_core::menu::{allowed, visible_items, MenuItem, MenuSubject};
+use sekisho_core::menu::{allowed, visible_groups, MenuGroup, MenuItem, MenuSubject};
 use sekisho_core::model::{Brand, User};
 use sekisho_oidc::OAuthError;
 use sekisho_store::SessionRecord;
@@ -90,6 +90,41 @@ struct Entry {
     label: &'static str,
 }
 
+/// One heading of the menu with the items under it (ISSUE-16: the manual's three groups).
+#[derive(Serialize)]
+struct Group {
+    id: &'static str,
+    heading: &'static str,
+    intro: &'static str,
+    note: Option<&'static str>,
+    items: Vec<Entry>,
+}
+
+/// The heading, introduction and note of `group`, as the manual words them. The credentials'
+/// note is about メールアドレス変更, so it shows only with that item.
+fn group(lang: Lang, code: &str, group: MenuGroup, items: &[MenuItem]) -> Group {
+    let note = match group {
+        MenuGroup::Credentials => items
+            .contains(&MenuItem::EmailChange)
+            .then_some("menu_group_credentials_note"),
+        MenuGroup::Settings => Some("menu_group_settings_note"),
+        MenuGroup::Contract => None,
+    };
+    Group {
+        id: group.as_str(),
+        heading: message(lang, &format!("menu_group_{group}")),
+        intro: message(lang, &format!("menu_group_{group}_intro")),
+        note: note.map(|k| message(lang, k)),
+        items: items
+            .iter()
+            .map(|i| Entry {
+                href: href(code, *i),
+                label: message(lang, &format!("menu_{i}")),
+            })
+            .collect(),
+    }
+}
+
 fn href(code: &str, item: MenuItem) -> String {
     match item {
         MenuItem::PasswordChange => format!("/{code}/account/password"),
@@ -113,12 +148,10 @@ pub async fn menu_page(
     notice: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let who = subject(state, session, user).await?;
-    let items: Vec<Entry> = visible_items(who, state.op.now())
+    // Which items show is the permission table's alone (REQ-MENU-2); grouping only arranges them.
+    let groups: Vec<Group> = visible_groups(who, state.op.now())
         .into_iter()
-        .map(|i| Entry {
-            href: href(brand.code.as_str(), i),
-            label: message(lang, &format!("menu_{i}")),
-        })
+        .map(|(g, items)| group(lang, brand.code.as_str(), g, &items))
         .collect();
     Ok(state.pages.render(
         StatusCode::OK,
@@ -126,7 +159,7 @@ pub async fn menu_page(
         lang,
         Some(brand),
         context! {
-            items => items,
+            groups => groups,
             email => user.email.as_str(),
             csrf_token => session.csrf_token,
             notice => notice,

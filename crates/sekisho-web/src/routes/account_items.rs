@@ -18,6 +18,7 @@ use axum::Form;
 use minijinja::context;
 use sekisho_app::audit;
 use sekisho_app::directory::{self, DirectoryError};
+use sekisho_core::email::MAX_EMAIL_LEN;
 use sekisho_core::menu::{allowed, MenuItem};
 use sekisho_core::model::{Brand, Contract, ContractState, Plan, User};
 use sekisho_oidc::OAuthError;
@@ -78,18 +79,68 @@ struct Field {
     label: &'static str,
     kind: &'static str,
     value: String,
+    autocomplete: Option<&'static str>,
+    maxlength: usize,
+    /// The page's error is about this field (set by `render` from `FormPage::wrong`).
+    invalid: bool,
 }
+
+impl Field {
+    fn new(name: &'static str, label: &'static str, kind: &'static str, value: &str) -> Self {
+        let (autocomplete, maxlength) = match kind {
+            "email" => (Some("email"), MAX_EMAIL_LEN),
+            _ => (None, sekisho_core::name::MAX_NAME_CHARS),
+        };
+        Self {
+            name,
+            label,
+            kind,
+            value: value.to_owned(),
+            autocomplete,
+            maxlength,
+            invalid: false,
+        }
+    }
+}
+
+/// The confirmation checkbox's name, for [`FormPage::wrong`].
+const CHECKBOX: &str = "confirmed";
 
 /// One account form page (account_form.html).
 struct FormPage<'a> {
     title: &'static str,
     intro: Vec<String>,
+    /// Said apart from the introduction, as a warning (what a destructive action does).
+    warnings: Vec<&'static str>,
     fields: Vec<Field>,
     checkbox: Option<&'static str>,
     submit: Option<&'static str>,
+    /// The submit button acts irreversibly: it looks it (class `danger`).
+    danger: bool,
     action: &'a str,
     error: Option<&'static str>,
+    /// The field (or [`CHECKBOX`]) the error is about: marked `aria-invalid`, described by the
+    /// error, and focused (ISSUE-16).
+    wrong: Option<&'static str>,
     notice: Option<&'static str>,
+}
+
+impl Default for FormPage<'_> {
+    fn default() -> Self {
+        Self {
+            title: "",
+            intro: vec![],
+            warnings: vec![],
+            fields: vec![],
+            checkbox: None,
+            submit: None,
+            danger: false,
+            action: "",
+            error: None,
+            wrong: None,
+            notice: None,
+        }
+    }
 }
 
 fn render(
@@ -112,6 +163,10 @@ fn render_with(
     extra: minijinja::Value,
 ) -> Response {
     let m = |k: &str| message(lang, k);
+    let mut fields = p.fields;
+    for f in &mut fields {
+        f.invalid = p.error.is_some() && p.wrong == Some(f.name);
+    }
     state.pages.render(
         if p.error.is_some() {
             StatusCode::BAD_REQUEST
@@ -124,9 +179,13 @@ fn render_with(
         context! {
             title => m(p.title),
             intro => p.intro,
-            fields => p.fields,
+            warnings => p.warnings.into_iter().map(m).collect::<Vec<_>>(),
+            fields => fields,
             checkbox => p.checkbox.map(m),
+            checkbox_invalid => p.error.is_some() && p.wrong == Some(CHECKBOX),
+            focus => p.error.and(p.wrong),
             submit => p.submit.map(m),
+            danger => p.danger,
             action => p.submit.map(|_| p.action),
             error => p.error.map(m),
             notice => p.notice.map(m),
@@ -137,23 +196,6 @@ fn render_with(
     )
 }
 
-fn email_fields(new_email: &str, confirm: &str) -> Vec<Field> {
-    vec![
-        Field {
-            name: "new_email",
-            label: "",
-            kind: "email",
-            value: new_email.to_owned(),
-        },
-        Field {
-            name: "confirm_email",
-            label: "",
-            kind: "email",
-            value: confirm.to_owned(),
-        },
-    ]
-}
-
 #[allow(clippy::too_many_arguments)]
 fn email_page(
     state: &AppState,
@@ -161,14 +203,19 @@ fn email_page(
     lang: Lang,
     session: &SessionRecord,
     values: (&str, &str),
-    error: Option<&'static str>,
+    error: Option<(&'static str, Option<&'static str>)>,
     notice: Option<&'static str>,
     pending: minijinja::Value,
 ) -> Response {
-    let mut fields = email_fields(values.0, values.1);
-    fields[0].label = message(lang, "email_new");
-    fields[1].label = message(lang, "email_new_confirm");
     let action = format!("/{}/account/email", brand.code);
+    // What was typed comes back only as long as an address can be.
+    let echo = |v: &str| {
+        if v.len() <= MAX_EMAIL_LEN {
+            v.to_owned()
+        } else {
+            String::new()
+        }
+    };
     render_with(
         state,
         brand,
@@ -177,12 +224,26 @@ fn email_page(
         FormPage {
             title: "menu_email_change",
             intro: vec![message(lang, "email_change_intro").to_owned()],
-            fields,
-            checkbox: None,
+            fields: vec![
+                Field::new(
+                    "new_email",
+                    message(lang, "email_new"),
+                    "email",
+                    &echo(values.0),
+                ),
+                Field::new(
+                    "confirm_email",
+                    message(lang, "email_new_confirm"),
+                    "email",
+                    &echo(values.1),
+                ),
+            ],
             submit: Some("email_change_send"),
             action: &action,
-            error,
+            error: error.map(|(key, _)| key),
+            wrong: error.and_then(|(_, field)| field),
             notice,
+            ..FormPage::default()
         },
         pending,
     )
@@ -261,7 +322,7 @@ pub async fn email_submit(
         let values = (form.new_email.as_str(), form.confirm_email.as_str());
         let no_notice = DoneQuery::default();
         if form.new_email.trim() != form.confirm_email.trim() {
-            let e = Some("email_mismatch");
+            let e = Some(("email_mismatch", Some("confirm_email")));
             let pending = email_pending(&state, &brand, lang, &user, &no_notice).await?;
             return Ok(email_page(
                 &state, &brand, lang, &session, values, e, None, pending,
@@ -287,9 +348,13 @@ pub async fn email_submit(
             }
             Err(DirectoryError::Internal(e)) => Err(e),
             Err(e) => {
-                let key = Some(e.message_key());
+                // An address the rules refuse is the first field's fault; a pending change is not
+                // a field's.
+                let field = matches!(e, DirectoryError::EmailInvalid | DirectoryError::EmailTaken)
+                    .then_some("new_email");
+                let error = Some((e.message_key(), field));
                 Ok(email_page(
-                    &state, &brand, lang, &session, values, key, None, pending,
+                    &state, &brand, lang, &session, values, error, None, pending,
                 ))
             }
         }
@@ -302,7 +367,7 @@ fn contract_page(
     brand: &Brand,
     lang: Lang,
     session: &SessionRecord,
-    contract: &Contract,
+    value: &str,
     error: Option<&'static str>,
     notice: Option<&'static str>,
 ) -> Response {
@@ -315,17 +380,18 @@ fn contract_page(
         FormPage {
             title: "menu_contract_info",
             intro: vec![message(lang, "contract_info_intro").to_owned()],
-            fields: vec![Field {
-                name: "name",
-                label: message(lang, "contract_name"),
-                kind: "text",
-                value: contract.name.clone(),
-            }],
-            checkbox: None,
+            fields: vec![Field::new(
+                "name",
+                message(lang, "contract_name"),
+                "text",
+                value,
+            )],
             submit: Some("save"),
             action: &action,
             error,
+            wrong: Some("name"),
             notice,
+            ..FormPage::default()
         },
     )
 }
@@ -339,7 +405,7 @@ pub async fn contract_get(
     let result = async {
         Ok(
             match guard(&state, &brand, lang, &headers, MenuItem::ContractInfo).await? {
-                Ok((s, _, c)) => contract_page(&state, &brand, lang, &s, &c, None, None),
+                Ok((s, _, c)) => contract_page(&state, &brand, lang, &s, &c.name, None, None),
                 Err(page) => page,
             },
         )
@@ -361,7 +427,7 @@ pub async fn contract_submit(
     Form(form): Form<ContractForm>,
 ) -> Response {
     let result = async {
-        let (s, user, mut contract) = match guard_post(
+        let (s, user, contract) = match guard_post(
             &state,
             &brand,
             lang,
@@ -375,16 +441,19 @@ pub async fn contract_submit(
             Err(page) => return Ok(page),
         };
         let Ok(name) = sekisho_core::name::check_name(&form.name, true) else {
+            // The refused name comes back to be corrected, cut to what the field takes.
+            let typed: String = form
+                .name
+                .chars()
+                .take(sekisho_core::name::MAX_NAME_CHARS)
+                .collect();
             let e = Some("contract_name_invalid");
-            return Ok(contract_page(&state, &brand, lang, &s, &contract, e, None));
+            return Ok(contract_page(&state, &brand, lang, &s, &typed, e, None));
         };
         state.op.store.rename_contract(&contract.id, name).await?;
         audit::audit(&state, "contract.renamed", &brand, Some(&user.id)).await;
-        contract.name = name.to_owned();
         let notice = Some("saved_notice");
-        Ok(contract_page(
-            &state, &brand, lang, &s, &contract, None, notice,
-        ))
+        Ok(contract_page(&state, &brand, lang, &s, name, None, notice))
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -401,6 +470,7 @@ fn plan_page(
     lang: Lang,
     session: &SessionRecord,
     contract: &Contract,
+    error: Option<&'static str>,
     notice: Option<&'static str>,
 ) -> Response {
     let action = format!("/{}/account/plan", brand.code);
@@ -429,12 +499,13 @@ fn plan_page(
                 )
                 .to_owned(),
             ],
-            fields: vec![],
             checkbox: trial.then_some("plan_confirm_checkbox"),
             submit: trial.then_some("plan_change_submit"),
             action: &action,
-            error: None,
+            error,
+            wrong: Some(CHECKBOX),
             notice,
+            ..FormPage::default()
         },
     )
 }
@@ -448,7 +519,7 @@ pub async fn plan_get(
     let result = async {
         Ok(
             match guard(&state, &brand, lang, &headers, MenuItem::PlanChange).await? {
-                Ok((s, _, c)) => plan_page(&state, &brand, lang, &s, &c, None),
+                Ok((s, _, c)) => plan_page(&state, &brand, lang, &s, &c, None, None),
                 Err(page) => page,
             },
         )
@@ -490,15 +561,19 @@ pub async fn plan_submit(
                 lang,
                 &s,
                 &contract,
+                None,
                 Some("plan_changed"),
             ));
         }
-        Ok(plan_page(&state, &brand, lang, &s, &contract, None))
+        // A trial's box left unticked: said so, nothing changed.
+        let error = (contract.plan == Plan::Trial).then_some("plan_confirm_required");
+        Ok(plan_page(&state, &brand, lang, &s, &contract, error, None))
     };
     page_or_error(&state, lang, &brand, result.await)
 }
 
-/// `GET /{brand}/account/cancel`: 解約, with a confirmation checkbox.
+/// `GET /{brand}/account/cancel`: 解約. The page says when the service ends and what becomes
+/// of the contract's data, and the box 「上記を確認し、解約します」 must be ticked (ISSUE-16).
 pub async fn cancel_get(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
@@ -507,7 +582,7 @@ pub async fn cancel_get(
     let result = async {
         Ok(
             match guard(&state, &brand, lang, &headers, MenuItem::Cancellation).await? {
-                Ok((s, _, _)) => cancel_page(&state, &brand, lang, &s),
+                Ok((s, _, _)) => cancel_page(&state, &brand, lang, &s, None),
                 Err(page) => page,
             },
         )
@@ -515,7 +590,13 @@ pub async fn cancel_get(
     page_or_error(&state, lang, &brand, result.await)
 }
 
-fn cancel_page(state: &AppState, brand: &Brand, lang: Lang, s: &SessionRecord) -> Response {
+fn cancel_page(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    s: &SessionRecord,
+    error: Option<&'static str>,
+) -> Response {
     let action = format!("/{}/account/cancel", brand.code);
     render(
         state,
@@ -524,19 +605,27 @@ fn cancel_page(state: &AppState, brand: &Brand, lang: Lang, s: &SessionRecord) -
         s,
         FormPage {
             title: "menu_cancellation",
-            intro: vec![message(lang, "cancel_warning").to_owned()],
-            fields: vec![],
+            warnings: vec![
+                "cancel_when",
+                "cancel_tokens",
+                "cancel_data",
+                "cancel_irreversible",
+            ],
             checkbox: Some("cancel_checkbox"),
             submit: Some("cancel_submit"),
+            danger: true,
             action: &action,
-            error: None,
-            notice: None,
+            error,
+            wrong: Some(CHECKBOX),
+            ..FormPage::default()
         },
     )
 }
 
-/// `POST /{brand}/account/cancel`: the contract is cancelled; every user's logins and tokens
-/// stop (`Contract::is_active`), this session included.
+/// `POST /{brand}/account/cancel`: with the box ticked (checked here, not only in the browser),
+/// the contract is cancelled at once; every user's logins and tokens stop
+/// (`Contract::is_active`), this session included. Unticked, nothing changes and the page says
+/// why.
 pub async fn cancel_submit(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
@@ -558,7 +647,8 @@ pub async fn cancel_submit(
             Err(page) => return Ok(page),
         };
         if form.confirmed.as_deref() != Some("on") {
-            return Ok(cancel_page(&state, &brand, lang, &s));
+            let error = Some("cancel_confirm_required");
+            return Ok(cancel_page(&state, &brand, lang, &s, error));
         }
         state
             .op
@@ -567,13 +657,22 @@ pub async fn cancel_submit(
             .await?;
         audit::audit(&state, "contract.cancelled", &brand, Some(&user.id)).await;
         state.op.store.end_session(&s.sid, state.op.now()).await?;
-        Ok(state.pages.message(
+        // The completion: when it ended. No way back to the menu: the session has ended and the
+        // contract no longer opens it.
+        let ended = format!(
+            "{}: {}",
+            message(lang, "cancelled_at"),
+            crate::pages::date(state.op.now())
+        );
+        Ok(state.pages.render(
             StatusCode::OK,
+            "account_form.html",
             lang,
             Some(&brand),
-            "cancelled_title",
-            "cancelled_body",
-            None,
+            context! {
+                title => message(lang, "cancelled_title"),
+                intro => vec![ended, message(lang, "cancelled_body").to_owned()],
+            },
         ))
     };
     page_or_error(&state, lang, &brand, result.await)

@@ -16,6 +16,7 @@ use axum_extra::extract::cookie::Cookie;
 use minijinja::context;
 use sekisho_app::pipeline::{self, LoginContext, Source};
 use sekisho_app::signin::{self, PasswordLogin};
+use sekisho_core::email::{Email, MAX_EMAIL_LEN};
 use sekisho_core::login::Continuation;
 use sekisho_core::model::Brand;
 use sekisho_oidc::authorize;
@@ -47,6 +48,30 @@ pub struct View<'a> {
     pub next: &'a Continuation,
     pub email: Option<&'a str>,
     pub error: Option<&'static str>,
+    /// The error is about the address and password typed (not, say, a lock): both fields are
+    /// marked, and the password (typed again) has the focus.
+    pub wrong_credentials: bool,
+}
+
+/// The email to show again in a form: only what could be an address (at most
+/// `MAX_EMAIL_LEN`), so a page never carries an arbitrary amount of what was sent.
+pub(super) fn echoed_email(typed: Option<&str>) -> Option<&str> {
+    typed
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && e.len() <= MAX_EMAIL_LEN)
+}
+
+/// The forgot-password link, carrying the address the server knows (a failed attempt's, or the
+/// request's `login_hint`) when it is a valid one, so that the user need not type it again
+/// (ISSUE-16). The link is the same whether or not the address is registered.
+pub(super) fn forgot_href(code: &str, email: Option<&str>) -> String {
+    match email.and_then(|e| Email::parse(e).ok()) {
+        Some(e) => format!(
+            "/{code}/password/forgot?email={}",
+            url::form_urlencoded::byte_serialize(e.as_str().as_bytes()).collect::<String>()
+        ),
+        None => format!("/{code}/password/forgot"),
+    }
 }
 
 pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Response {
@@ -81,8 +106,13 @@ pub fn render(state: &AppState, v: View<'_>, cookies: &[Cookie<'static>]) -> Res
             next => v.next.next_field(),
             csrf_token => v.session.csrf_token,
             ar => v.next.authorization_request(),
-            email => v.email,
+            email => echoed_email(v.email),
+            email_max => MAX_EMAIL_LEN,
             error => v.error,
+            wrong => v.wrong_credentials,
+            // The field to type in next: the password once an address is there (ISSUE-16).
+            focus => if echoed_email(v.email).is_some() { "password" } else { "email" },
+            forgot_href => forgot_href(v.brand.code.as_str(), v.email),
             upstreams => state.upstream_buttons(v.brand, v.lang, &query),
             ad_href => format!("/{}/ad{query}", v.brand.code),
         },
@@ -149,6 +179,7 @@ pub async fn show(
             next: &next,
             email: hint.as_deref(),
             error: None,
+            wrong_credentials: false,
         };
         Ok(render(state, view, &cookie.into_iter().collect::<Vec<_>>()))
     };
@@ -183,6 +214,7 @@ pub async fn submit(
                 next: &next,
                 email: Some(&form.email),
                 error: Some(message(lang, error)),
+                wrong_credentials: error == "login_failed",
             };
             render(&state, view, &[])
         };

@@ -235,6 +235,7 @@ pub fn router(state: AppState) -> Router {
             post(two_factor::recovery_code_again),
         )
         .route("/{brand}/2fa/phone", post(two_factor::phone))
+        .route("/{brand}/2fa/phone/change", post(two_factor::change_phone))
         .route("/{brand}/2fa/resend", post(two_factor::resend))
         .route("/{brand}/2fa/code", post(two_factor::code))
         .route(

@@ -4,7 +4,7 @@
 use super::registration::ticket_invalid;
 use super::{page_or_error, with_cookies, BrandPage, TicketQuery};
 use crate::error::PageError;
-use crate::i18n::{message, messages, Lang};
+use crate::i18n::{message, Lang};
 use crate::routes::login::csrf_failure;
 use crate::session;
 use crate::AppState;
@@ -15,12 +15,12 @@ use axum::Form;
 use minijinja::context;
 use sekisho_app::signin;
 use sekisho_app::tickets;
-use sekisho_core::email::Email;
+use sekisho_core::email::{Email, MAX_EMAIL_LEN};
 use sekisho_core::model::{Brand, LoginMethod};
 use sekisho_core::password;
 use sekisho_core::tickets::TicketPurpose;
 use sekisho_oidc::OAuthError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The lock mail's link (REQ-LOCK-1) is not valid: a password reset also unlocks (REQ-LOCK-2).
 fn unlock_invalid(state: &AppState, brand: &Brand, lang: Lang) -> Response {
@@ -122,6 +122,9 @@ pub async fn forgot_page(
     headers: HeaderMap,
     Query(q): Query<ForgotQuery>,
 ) -> Response {
+    // ISSUE-16: the address typed at the login page comes along, if it is one (size-limited by
+    // the parser); anything else leaves the field empty. Nothing is looked up.
+    let email = q.email.as_deref().and_then(|e| Email::parse(e).ok());
     match session::ensure(&state, &code, &headers).await {
         Ok((s, cookie)) => {
             let res = state.pages.render(
@@ -129,7 +132,11 @@ pub async fn forgot_page(
                 "forgot.html",
                 lang,
                 Some(&brand),
-                context! { csrf_token => s.csrf_token, email => q.email },
+                context! {
+                    csrf_token => s.csrf_token,
+                    email => email.as_ref().map(Email::as_str),
+                    email_max => MAX_EMAIL_LEN,
+                },
             );
             with_cookies(res, &cookie.into_iter().collect::<Vec<_>>())
         }
@@ -161,8 +168,18 @@ pub async fn forgot_submit(
             return Ok(csrf_failure(&state, lang, &brand));
         };
         let Ok(email) = Email::parse(&form.email) else {
-            let m = messages(lang);
-            return Ok(state.pages.render(StatusCode::OK, "forgot.html", lang, Some(&brand), context! { csrf_token => s.csrf_token, email => form.email, error => m.get("email_invalid") }));
+            return Ok(state.pages.render(
+                StatusCode::OK,
+                "forgot.html",
+                lang,
+                Some(&brand),
+                context! {
+                    csrf_token => s.csrf_token,
+                    email => super::login::echoed_email(Some(&form.email)),
+                    email_max => MAX_EMAIL_LEN,
+                    error => message(lang, "email_invalid"),
+                },
+            ));
         };
         // After the answer: looking the address up is all the request does, so a registered
         // address (ticket, audit, mail) answers as fast as an unknown one (issue 15, timing).
@@ -185,31 +202,92 @@ pub async fn forgot_submit(
     page_or_error(&state, lang, &brand, result.await)
 }
 
-/// The form that sets a password: for a reset (with its ticket) or a change (with the current one).
-fn password_form(
+/// What was wrong with a password form, each message beside its field (ISSUE-16: the wrong field
+/// is marked `aria-invalid`, described by its message, and has the focus).
+#[derive(Debug, Default, Serialize)]
+struct PasswordErrors {
+    current: Vec<&'static str>,
+    new: Vec<&'static str>,
+    confirm: Vec<&'static str>,
+}
+
+impl PasswordErrors {
+    /// The broken parts of the password rule: the confirmation's mismatch is the confirmation
+    /// field's, the rest the new password's.
+    fn check(lang: Lang, new: &str, confirmation: &str) -> Self {
+        let mut errors = Self::default();
+        for v in password::check(new, confirmation) {
+            let text = message(lang, v.message_key());
+            match v {
+                password::Violation::Mismatch => errors.confirm.push(text),
+                _ => errors.new.push(text),
+            }
+        }
+        errors
+    }
+
+    fn is_empty(&self) -> bool {
+        self.current.is_empty() && self.new.is_empty() && self.confirm.is_empty()
+    }
+
+    /// The first wrong field, in the form's order; the first field when nothing is wrong.
+    fn focus(&self, first: &'static str) -> &'static str {
+        if !self.current.is_empty() {
+            "current"
+        } else if !self.new.is_empty() {
+            "new"
+        } else if !self.confirm.is_empty() {
+            "confirm"
+        } else {
+            first
+        }
+    }
+}
+
+/// The reset form (its ticket carried along).
+fn reset_form(
     state: &AppState,
     brand: &Brand,
     lang: Lang,
     csrf: &str,
-    ticket: Option<&str>,
-    errors: Vec<&'static str>,
+    ticket: &str,
+    errors: PasswordErrors,
 ) -> Response {
-    let (title, action) = match ticket {
-        Some(_) => (
-            message(lang, "reset_title"),
-            format!("/{}/password/reset", brand.code),
-        ),
-        None => (
-            message(lang, "password_change_title"),
-            format!("/{}/account/password", brand.code),
-        ),
-    };
     state.pages.render(
         StatusCode::OK,
         "set_password.html",
         lang,
         Some(brand),
-        context! { title => title, action => action, csrf_token => csrf, ticket => ticket, ask_current => ticket.is_none(), errors => errors },
+        context! {
+            title => message(lang, "reset_title"),
+            action => format!("/{}/password/reset", brand.code),
+            csrf_token => csrf,
+            ticket => ticket,
+            ask_current => false,
+            focus => errors.focus("new"),
+            errors => errors,
+        },
+    )
+}
+
+/// パスワード変更 from the account menu, with 戻る to the menu (ISSUE-16).
+fn change_form(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    csrf: &str,
+    errors: PasswordErrors,
+) -> Response {
+    state.pages.render(
+        if errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        },
+        "password_change.html",
+        lang,
+        Some(brand),
+        context! { csrf_token => csrf, focus => errors.focus("current"), errors => errors },
     )
 }
 
@@ -229,7 +307,14 @@ pub async fn reset_page(
         }
         let (s, cookie) = session::ensure(&state, &code, &headers).await?;
         Ok(with_cookies(
-            password_form(&state, &brand, lang, &s.csrf_token, Some(&q.ticket), vec![]),
+            reset_form(
+                &state,
+                &brand,
+                lang,
+                &s.csrf_token,
+                &q.ticket,
+                PasswordErrors::default(),
+            ),
             &cookie.into_iter().collect::<Vec<_>>(),
         ))
     };
@@ -269,15 +354,15 @@ pub async fn reset_submit(
             return Ok(csrf_failure(&state, lang, &brand));
         };
         let ticket = form.ticket.clone().unwrap_or_default();
-        let errors = violations(lang, &form.new_password, &form.confirm_password);
+        let errors = PasswordErrors::check(lang, &form.new_password, &form.confirm_password);
         if !errors.is_empty() {
             // The ticket is not spent by a rejected password: the user corrects it and sends again.
-            return Ok(password_form(
+            return Ok(reset_form(
                 &state,
                 &brand,
                 lang,
                 &s.csrf_token,
-                Some(&ticket),
+                &ticket,
                 errors,
             ));
         }
@@ -311,7 +396,13 @@ pub async fn change_page(
     headers: HeaderMap,
 ) -> Response {
     super::account::for_password_user(&state, &code, &headers, |state, brand, lang, session, _| {
-        password_form(state, brand, lang, &session.csrf_token, None, vec![])
+        change_form(
+            state,
+            brand,
+            lang,
+            &session.csrf_token,
+            PasswordErrors::default(),
+        )
     })
     .await
 }
@@ -346,30 +437,33 @@ pub async fn change_submit(
             )
             .await
             .map_err(OAuthError::server)?;
-        let mut errors = violations(lang, &form.new_password, &form.confirm_password);
+        let mut errors = PasswordErrors::check(lang, &form.new_password, &form.confirm_password);
         if !current_ok {
-            errors.insert(0, message(lang, "current_password_wrong"));
+            errors.current.push(message(lang, "current_password_wrong"));
         }
         if !errors.is_empty() {
-            return Ok(password_form(
+            return Ok(change_form(
                 &state,
                 &brand,
                 lang,
                 &session.csrf_token,
-                None,
                 errors,
             ));
         }
         signin::change_password(&state, &brand, &user, &form.new_password).await?;
-        super::account::menu_page(
-            &state,
-            &brand,
+        // パスワード変更完了, with the manual's way back to the menu.
+        Ok(state.pages.render(
+            StatusCode::OK,
+            "account_form.html",
             lang,
-            &session,
-            &user,
-            Some(message(lang, "password_changed")),
-        )
-        .await
+            Some(&brand),
+            context! {
+                title => message(lang, "pw_change_done_title"),
+                intro => vec![message(lang, "password_changed")],
+                back => format!("/{code}/account"),
+                back_label => message(lang, "ar_back_to_menu"),
+            },
+        ))
     };
     page_or_error(&state, lang, &brand, result.await)
 }

@@ -18,7 +18,7 @@ use axum::Form;
 use minijinja::{context, Value};
 use sekisho_app::second_step::{self, CodeOutcome, Ended, PhoneOutcome, SmsOutcome, Step, Wrong};
 use sekisho_core::model::Brand;
-use sekisho_core::phone::{InvalidPhone, PhoneNumber};
+use sekisho_core::phone::{InvalidPhone, PhoneNumber, MAX_INPUT_CHARS};
 use sekisho_core::two_factor::{ChallengeMode, ChallengeStage, SecondFactorMethod};
 use sekisho_crypto::second_factor::totp_uri;
 use sekisho_oidc::{authorize, OAuthError};
@@ -80,16 +80,37 @@ fn expired(state: &AppState, lang: Lang, brand: &Brand) -> Response {
     )
 }
 
-/// The page of the step's current stage, with an optional error or notice.
+/// What went wrong on the step's page. Each is about one field, which the page marks
+/// `aria-invalid`, describes by the message and focuses (ISSUE-16).
+#[derive(Debug, Clone, Copy)]
+enum Problem<'a> {
+    /// The number typed at SMS enrolment, shown back in its field with the reason.
+    Phone(InvalidPhone, &'a str),
+    /// The code typed.
+    Code(Wrong),
+}
+
+impl Problem<'_> {
+    fn message_key(self) -> &'static str {
+        match self {
+            Problem::Phone(InvalidPhone::Malformed, _) => "tf_phone_invalid",
+            Problem::Phone(InvalidPhone::NotMobile, _) => "tf_phone_not_mobile",
+            Problem::Code(why) => wrong_key(why),
+        }
+    }
+}
+
+/// The page of the step's current stage, with an optional problem to point out.
 async fn show(
     state: &AppState,
     brand: &Brand,
     page: &Page,
-    error: Option<&str>,
+    problem: Option<Problem<'_>>,
 ) -> Result<Response, OAuthError> {
     let ch = &page.step.challenge;
     let csrf = &page.step.session.csrf_token;
     let lang = page.lang;
+    let error = problem.map(Problem::message_key);
     if ch.stage == ChallengeStage::Recovery {
         // The code was shown once and is not kept: seeing one again means a new one, by POST.
         return Ok(state.pages.render(
@@ -130,12 +151,27 @@ async fn show(
         ));
     }
     if enrol && ch.phone.is_none() {
+        // A refused number comes back as typed (cut to what the field takes), to be corrected.
+        let typed = match problem {
+            Some(Problem::Phone(_, typed)) => Some(
+                typed
+                    .trim()
+                    .chars()
+                    .take(MAX_INPUT_CHARS)
+                    .collect::<String>(),
+            ),
+            _ => None,
+        };
         return Ok(state.pages.render(
-            StatusCode::OK,
+            if problem.is_some() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            },
             "two_factor_phone.html",
             lang,
             Some(brand),
-            common,
+            context! { phone => typed, phone_max => MAX_INPUT_CHARS, ..common },
         ));
     }
     let phone = ch
@@ -249,7 +285,8 @@ async fn after_send(
 ) -> Result<Response, OAuthError> {
     match sent {
         SmsOutcome::Sent => Ok(see_other(&format!("/{}/2fa", brand.code), &[])),
-        SmsOutcome::Failed => show(state, brand, page, Some("tf_sms_failed")).await,
+        // The page says so from the step's state (`send_failed`).
+        SmsOutcome::Failed => show(state, brand, page, None).await,
         SmsOutcome::TooManySends => Ok(restart(state, brand, page, Ended::TooManySends)),
     }
 }
@@ -345,14 +382,30 @@ pub async fn phone(
         match second_step::set_phone(&state, &brand, lang, &mut page.step, &form.phone).await? {
             PhoneOutcome::NotNow => show(&state, &brand, &page, None).await,
             PhoneOutcome::Invalid(e) => {
-                let key = match e {
-                    InvalidPhone::Malformed => "tf_phone_invalid",
-                    InvalidPhone::NotMobile => "tf_phone_not_mobile",
-                };
-                show(&state, &brand, &page, Some(key)).await
+                show(&state, &brand, &page, Some(Problem::Phone(e, &form.phone))).await
             }
             PhoneOutcome::Sms(sent) => after_send(&state, &brand, &page, sent).await,
         }
+    };
+    page_or_error(&state, lang, &brand, result.await)
+}
+
+/// `POST /{brand}/2fa/phone/change`: 「電話番号を変更する」 on the code page of SMS enrolment: back
+/// to the number (a POST: the step forgets the number and its code).
+pub async fn change_phone(
+    State(state): State<AppState>,
+    BrandPage { brand, lang }: BrandPage,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let result = async {
+        let mut page =
+            match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
+                Ok(p) => p,
+                Err(res) => return Ok(res),
+            };
+        second_step::change_phone(&state, &mut page.step).await?;
+        Ok(see_other(&format!("/{}/2fa", brand.code), &[]))
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -418,7 +471,7 @@ async fn after_code(
             page,
             Some(wrong_key(Wrong::RecoveryCode)),
         )),
-        CodeOutcome::Wrong(why) => show(state, brand, page, Some(wrong_key(why))).await,
+        CodeOutcome::Wrong(why) => show(state, brand, page, Some(Problem::Code(why))).await,
         CodeOutcome::Ended(why) => Ok(restart(state, brand, page, why)),
     }
 }
