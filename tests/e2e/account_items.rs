@@ -317,8 +317,11 @@ async fn console_disables_enables_and_deletes() {
         .find("/status\"")
         .map(|i| detail[..i].rfind("<form").unwrap())
         .unwrap()..];
-    let (at, _) = page(submit(&app, &console, status_form, &[]).await);
-    assert!(at.contains("done=status"), "{at}");
+    let status_form = &status_form[..status_form.find("</form>").unwrap()];
+    // Disabling asks first (ISSUE-16).
+    let (_, ask) = page(submit(&app, &console, status_form, &[]).await);
+    let (at, _) = page(submit(&app, &console, &ask, &[("confirmed", "on")]).await);
+    assert!(at.contains("done=disabled"), "{at}");
     let user = app.op.store.find_user(&id).await.unwrap().unwrap();
     assert_eq!(user.status, UserStatus::Disabled);
     assert_eq!(
@@ -339,6 +342,7 @@ async fn console_disables_enables_and_deletes() {
         .find("/status\"")
         .map(|i| detail[..i].rfind("<form").unwrap())
         .unwrap()..];
+    let status_form = &status_form[..status_form.find("</form>").unwrap()];
     page(submit(&app, &console, status_form, &[]).await);
     assert_eq!(
         app.op.store.find_user(&id).await.unwrap().unwrap().status,

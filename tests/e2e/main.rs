@@ -12,6 +12,7 @@ mod account_items;
 mod account_lock;
 mod account_menu;
 mod active_directory;
+mod admin_console;
 mod admin_api;
 mod api_schema;
 mod bad_input;

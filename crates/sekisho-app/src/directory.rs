@@ -11,13 +11,14 @@
 //! - nobody disables or deletes themselves (a contract keeps someone who can manage it);
 //! - a login-method change and an email change are never pending at once (REQ-USER-7).
 
-use crate::audit::audit_with;
+use crate::audit::audit_in;
 use crate::signin::send;
 use crate::tickets::{self, OtherChangePending, PendingChange, TicketToken};
 use crate::App;
 use sekisho_core::email::Email;
 use sekisho_core::model::{Brand, Contract, LoginMethod, Role, User, UserStatus};
 use sekisho_core::name::check_name;
+use sekisho_core::paging::Paging;
 use sekisho_core::oauth::Lang;
 use sekisho_core::tickets::TicketPurpose;
 use sekisho_crypto::tokens::new_id;
@@ -175,7 +176,13 @@ async fn view(app: &App, u: &User) -> Result<UserView> {
         .op
         .store
         .pending_ticket_purposes(&u.id, app.op.now())
-        .await?
+        .await?;
+    Ok(view_with(u, pending))
+}
+
+/// `u` with its live ticket purposes, of which the mailed changes are shown.
+fn view_with(u: &User, purposes: impl IntoIterator<Item = String>) -> UserView {
+    let pending = purposes
         .into_iter()
         .filter(|p| {
             p == TicketPurpose::Invitation.as_str()
@@ -183,7 +190,7 @@ async fn view(app: &App, u: &User) -> Result<UserView> {
                 || p == TicketPurpose::LoginMethodChange.as_str()
         })
         .collect();
-    Ok(UserView {
+    UserView {
         id: u.id.clone(),
         email: u.email.as_str().to_owned(),
         name: u.name.clone(),
@@ -193,9 +200,62 @@ async fn view(app: &App, u: &User) -> Result<UserView> {
         locked: u.locked_at.is_some(),
         pending,
         created_at: u.created_at,
+    }
+}
+
+/// The console's user list shows this many users a page.
+pub const USERS_PER_PAGE: i64 = 50;
+/// A search is cut to this many characters (the field says so with `maxlength`).
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// One page of the console's user list.
+#[derive(Debug, Clone)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+    pub paging: Paging,
+    /// The search as applied (trimmed, without control characters, cut to
+    /// [`MAX_SEARCH_CHARS`]); empty for all users.
+    pub search: String,
+}
+
+/// The search as applied: trimmed, control characters dropped, at most [`MAX_SEARCH_CHARS`].
+pub fn search_term(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SEARCH_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
+}
+
+/// Page `page` of the contract's users whose email or name contains `search` (case-insensitive),
+/// by email. Reads one page and a count, never the whole contract (issue 16: thousands of users).
+pub async fn list_page(app: &App, actor: &Actor, search: &str, page: i64) -> Result<UserList> {
+    let search = search_term(search);
+    let store = &app.op.store;
+    let total = store.count_users(&actor.contract.id, &search).await?;
+    let paging = Paging::new(page, USERS_PER_PAGE, total);
+    let users = store
+        .users_page(&actor.contract.id, &search, paging.offset(), paging.size)
+        .await?;
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut pending: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (id, purpose) in store.pending_ticket_purposes_of(&ids, app.op.now()).await? {
+        pending.entry(id).or_default().push(purpose);
+    }
+    let users = users
+        .iter()
+        .map(|u| view_with(u, pending.remove(&u.id).unwrap_or_default()))
+        .collect();
+    Ok(UserList {
+        users,
+        paging,
+        search,
     })
 }
 
+/// Every user of the contract (the admin API's list; the console reads [`list_page`]).
 pub async fn list_users(app: &App, actor: &Actor) -> Result<Vec<UserView>> {
     let mut out = Vec::new();
     for u in app.op.store.list_users(&actor.contract.id).await? {
@@ -587,5 +647,13 @@ async fn audit(
         Some(client) => json!({ "client_id": client }),
         None => json!(actor.user.id),
     };
-    audit_with(app, kind, brand, Some(&target.id), detail).await;
+    audit_in(
+        app,
+        kind,
+        brand,
+        &actor.contract.id,
+        Some(&target.id),
+        detail,
+    )
+    .await;
 }

@@ -17,7 +17,7 @@
 //!   touches sessions;
 //! - every change is audited with its actor.
 
-use crate::audit::audit_with;
+use crate::audit::audit_in;
 use crate::directory::Actor;
 use crate::App;
 use sekisho_core::line::LineNumber;
@@ -223,5 +223,13 @@ async fn audit(app: &App, brand: &Brand, actor: &Actor, kind: &str, mut detail: 
         Some(client) => json!({ "client_id": client }),
         None => json!(actor.user.id),
     };
-    audit_with(app, kind, brand, Some(&actor.user.id), detail).await;
+    audit_in(
+        app,
+        kind,
+        brand,
+        &actor.contract.id,
+        Some(&actor.user.id),
+        detail,
+    )
+    .await;
 }

@@ -3,8 +3,9 @@
 //! Measures, in one run on this machine: the raw limits (ES256 signatures/s, argon2id hashes/s on
 //! every core), the release server's endpoint rates under wrk, full password logins, memory idle
 //! and under 200 concurrent logins, p99 of the token endpoint at half its peak rate, and the time
-//! from process start to serving discovery. Prints one table with the ratios and writes the same
-//! to docs/PERFORMANCE.md.
+//! from process start to serving discovery, and the admin console's user list of a 5,000-user
+//! contract (issue 16: a page in under 200 ms). Prints one table with the ratios and writes the
+//! same to docs/PERFORMANCE.md. `--only console` runs the console's row alone (no report written).
 
 // A benchmark measures elapsed wall time throughout, and its server runs on the SystemClock.
 #![allow(
@@ -25,6 +26,7 @@ const BENCH_RATE_LIMITS: &str = "{login_per_ip=\"off\", login_per_account=\"off\
     registration_per_ip=\"off\", registration_per_account=\"off\", sms_per_ip=\"off\", \
     sms_per_account=\"off\", authorize_per_ip=\"off\"}";
 
+mod console;
 mod load;
 mod raw;
 mod report;
@@ -52,6 +54,18 @@ struct Args {
     /// How the run was started, recorded in the report.
     #[arg(long, default_value = "scripts/bench")]
     command: String,
+    /// Requests per page of the admin console's user list.
+    #[arg(long, default_value_t = 200)]
+    console_requests: usize,
+    /// Run one row only, print it and write no report (`console`: the admin console's user
+    /// list of 5,000 users). Works with a debug build too.
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Only {
+    Console,
 }
 
 #[tokio::main]
@@ -87,22 +101,6 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
 
-    eprintln!("==> raw limits on {cores} cores");
-    let es256 = raw::es256_per_sec(cores, 3.0)?;
-    let argon2 = raw::argon2_per_sec(
-        cores,
-        5.0,
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.argon2_parallelism,
-    )?;
-
-    eprintln!("==> seeding ({backend})");
-    let tokens_file = dir.join("refresh_tokens.txt");
-    let refresh_count = 60_000;
-    let users = 64;
-    let seeded = seed::seed(&config, users, refresh_count, &tokens_file).await?;
-
     let binary = std::env::current_exe()?.with_file_name("sekisho");
     anyhow::ensure!(
         binary.exists(),
@@ -123,6 +121,40 @@ async fn main() -> anyhow::Result<()> {
         ("SEKISHO_RATE_LIMITS".into(), BENCH_RATE_LIMITS.into()),
         ("SEKISHO_MAIL_PER_ADDRESS_PER_HOUR".into(), "0".into()),
     ];
+
+    if let Some(Only::Console) = args.only {
+        eprintln!("==> seeding {} console users ({backend})", console::USERS);
+        console::seed(&config, console::USERS).await?;
+        eprintln!("==> starting the server ({})", binary.display());
+        let (srv, _) = server::start(&binary, &dir, &env, port).await?;
+        eprintln!("==> admin console user list");
+        let result = console::measure(&base, console::USERS, args.console_requests).await?;
+        drop(srv);
+        let (rows, target) = report::console_rows(&result);
+        println!("| measure | rate /s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n{rows}");
+        println!("| target | measured | verdict |\n|---|---:|---|\n{target}");
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
+
+    eprintln!("==> raw limits on {cores} cores");
+    let es256 = raw::es256_per_sec(cores, 3.0)?;
+    let argon2 = raw::argon2_per_sec(
+        cores,
+        5.0,
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.argon2_parallelism,
+    )?;
+
+    eprintln!("==> seeding ({backend})");
+    let tokens_file = dir.join("refresh_tokens.txt");
+    let refresh_count = 60_000;
+    let users = 64;
+    let seeded = seed::seed(&config, users, refresh_count, &tokens_file).await?;
+
+    eprintln!("==> seeding {} console users", console::USERS);
+    console::seed(&config, console::USERS).await?;
     eprintln!("==> starting the release server");
     let (srv, _) = server::start(&binary, &dir, &env, port).await?;
     let pid = srv.child.id();
@@ -181,6 +213,9 @@ async fn main() -> anyhow::Result<()> {
     let rp = (seeded.rp_id.clone(), seeded.rp_secret.clone());
     let logins = load::logins(&base, rp.clone(), seeded.users.len(), 8, secs as f64).await;
 
+    eprintln!("==> admin console user list ({} users)", console::USERS);
+    let console_list = console::measure(&base, console::USERS, args.console_requests).await?;
+
     eprintln!("==> 200 concurrent logins (memory)");
     let sampler = tokio::spawn(async move {
         let mut peak: f64 = 0.0;
@@ -225,6 +260,7 @@ async fn main() -> anyhow::Result<()> {
         idle_rss,
         storm_rss,
         startup_ms: starts[1],
+        console: console_list,
         command: args.command.clone(),
     };
     let text = r.markdown();

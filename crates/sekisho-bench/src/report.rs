@@ -1,6 +1,7 @@
 //! The table, the ratios against the same run's raw limits and the issue's targets, and the
 //! Markdown written to docs/PERFORMANCE.md (one section per database backend).
 
+use crate::console::{ConsoleResult, TARGET_MS};
 use crate::load::LoadResult;
 use crate::wrk::WrkResult;
 use std::fmt::Write;
@@ -28,7 +29,48 @@ pub struct Report {
     pub idle_rss: f64,
     pub storm_rss: f64,
     pub startup_ms: f64,
+    pub console: ConsoleResult,
     pub command: String,
+}
+
+/// `n` with thousands separators, as the console writes counts.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The console's rows: each page measured, then the target (issue 16).
+pub fn console_rows(c: &ConsoleResult) -> (String, String) {
+    let mut rows = String::new();
+    for (name, t) in [
+        ("first page", &c.first),
+        ("a middle page", &c.middle),
+        ("a search (鈴木)", &c.search),
+    ] {
+        let _ = writeln!(
+            rows,
+            "| admin console user list, {} users in one contract: {name}, {} sequential requests (max {:.1} ms) | | {:.1} | {:.1} |",
+            grouped(c.users as i64),
+            c.requests,
+            t.max_ms,
+            t.p50_ms,
+            t.p99_ms
+        );
+    }
+    let target = format!(
+        "| admin console user list ({} users): a page (first, middle, search) < {TARGET_MS:.0} ms, p99 | {:.1} ms | {} |\n",
+        grouped(c.users as i64),
+        c.worst_p99(),
+        verdict(c.worst_p99() < TARGET_MS)
+    );
+    (rows, target)
 }
 
 fn machine() -> String {
@@ -59,7 +101,7 @@ fn machine() -> String {
     )
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub fn verdict(ok: bool) -> &'static str {
     if ok {
         "met"
     } else {
@@ -110,6 +152,8 @@ impl Report {
             "| full password login, 200 concurrent browsers | {:.1} | {:.1} | {:.1} |",
             self.storm.rate, self.storm.p50_ms, self.storm.p99_ms
         );
+        let (console_rows, console_target) = console_rows(&self.console);
+        s.push_str(&console_rows);
         let failures = self.logins.failures + self.storm.failures + self.half.failures;
         let _ = writeln!(s, "\n| other | value |\n|---|---:|");
         let _ = writeln!(s, "| resident memory, idle | {:.1} MiB |", self.idle_rss);
@@ -188,6 +232,7 @@ impl Report {
             self.startup_ms,
             verdict(self.startup_ms < 150.0)
         );
+        s.push_str(&console_target);
         let _ = writeln!(
             s,
             "\n({} refresh tokens seeded for {} s of refresh load; each request spends its own.)",

@@ -11,6 +11,7 @@ pub mod menu;
 pub mod model;
 pub mod name;
 pub mod oauth;
+pub mod paging;
 pub mod password;
 pub mod phone;
 pub mod sealing;

@@ -640,6 +640,7 @@ async fn audit(op: &Op, kind: &str, client: &Client) {
         user_id: None,
         client_id: Some(client.client_id.clone()),
         detail: serde_json::json!({ "via": "dynamic_registration" }),
+        contract_id: None,
     };
     if let Err(e) = op.store.append_audit(&event).await {
         tracing::warn!(error = %e, kind, "writing an audit event failed");

@@ -6,7 +6,7 @@ use sekisho_core::model::{
 };
 use sqlx::any::AnyRow;
 
-const USER_COLUMNS: &str = "id, contract_id, brand_code, email, name, role, login_method, \
+pub(crate) const USER_COLUMNS: &str = "id, contract_id, brand_code, email, name, role, login_method, \
     password_hash, failed_logins, locked_at, status, created_at";
 
 fn brand_code(row: &AnyRow) -> Result<BrandCode> {
@@ -35,7 +35,7 @@ fn contract(row: &AnyRow) -> Result<Contract> {
     })
 }
 
-fn user(row: &AnyRow) -> Result<User> {
+pub(crate) fn user(row: &AnyRow) -> Result<User> {
     let email: String = col(row, "email")?;
     Ok(User {
         id: col(row, "id")?,

@@ -27,6 +27,7 @@ mod secrets;
 mod sessions;
 mod tickets;
 mod upstream;
+mod user_list;
 mod users;
 
 pub use ad::AdConnectionRecord;

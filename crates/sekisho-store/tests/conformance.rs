@@ -423,6 +423,7 @@ async fn suite(store: Store) {
                 user_id: None,
                 client_id: None,
                 detail: serde_json::json!({"ip": "127.0.0.1"}),
+                contract_id: None,
             })
             .await
             .unwrap();
@@ -1659,6 +1660,182 @@ async fn sqlite_mail_cap_conformance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_mail_cap_conformance() {
     mail_cap(
+        Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+// ISSUE-16: the console's user list (search, count, paging by email), the pending tickets of a
+// page in one query, and the audit log of one contract only, the same on both backends.
+async fn console_reads(store: Store) {
+    store.insert_brand(&brand()).await.unwrap();
+    for c in ["ctr_1", "ctr_2"] {
+        let contract = Contract {
+            id: c.into(),
+            brand: brand().code,
+            name: c.into(),
+            plan: Plan::Basic,
+            state: ContractState::Active,
+            two_factor: TwoFactorSetting::Enabled,
+            access_route: AccessRoute::LineAndInternet,
+            created_at: T,
+        };
+        store
+            .create_contract(
+                &contract,
+                &user(
+                    &format!("{c}_owner"),
+                    c,
+                    &format!("owner@{}.example", c.replace('_', "-")),
+                    Role::Contractor,
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    // 120 more users in ctr_1, inserted out of order; every tenth is named "Suzuki_%".
+    for i in (0..120).rev() {
+        let mut u = user(&format!("usr_{i:03}"), "ctr_1", &format!("u{i:03}@a.example"), Role::User);
+        if i % 10 == 0 {
+            u.name = format!("Suzuki_% {i}");
+        }
+        store.insert_user(&u).await.unwrap();
+    }
+    store
+        .insert_user(&user("usr_other", "ctr_2", "u001@b.example", Role::User))
+        .await
+        .unwrap();
+
+    assert_eq!(store.count_users("ctr_1", "").await.unwrap(), 121);
+    let first = store.users_page("ctr_1", "", 0, 50).await.unwrap();
+    assert_eq!(first.len(), 50);
+    assert_eq!(first[0].email.as_str(), "owner@ctr-1.example");
+    assert_eq!(first[1].email.as_str(), "u000@a.example");
+    let last = store.users_page("ctr_1", "", 100, 50).await.unwrap();
+    assert_eq!(
+        last.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+        (99..120).map(|i| format!("u{i:03}@a.example")).collect::<Vec<_>>(),
+        "ordered by email, paged"
+    );
+    // Search: email or name, any case, within the contract only; `%` and `_` are literal.
+    assert_eq!(store.count_users("ctr_1", "u001").await.unwrap(), 1);
+    assert_eq!(store.count_users("ctr_1", "U001@A").await.unwrap(), 1, "any case");
+    assert_eq!(store.count_users("ctr_1", "suzuki").await.unwrap(), 12);
+    assert_eq!(store.count_users("ctr_1", "SUZUKI_%").await.unwrap(), 12);
+    assert_eq!(store.count_users("ctr_1", "zuki%x").await.unwrap(), 0);
+    assert_eq!(store.count_users("ctr_1", "u0_1").await.unwrap(), 0);
+    let found = store.users_page("ctr_1", "suzuki", 10, 50).await.unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["usr_100", "usr_110"]
+    );
+
+    // The pending tickets of a page, in one query (used and expired ones are not pending).
+    for (hash, purpose, user_id) in [
+        ("p1", "invitation", "usr_001"),
+        ("p2", "email_change", "usr_002"),
+        ("p3", "login_method_change", "usr_002"),
+        ("p4", "invitation", "usr_003"),
+    ] {
+        store
+            .issue_ticket(&ticket(hash, purpose, user_id, "{}"))
+            .await
+            .unwrap();
+    }
+    store
+        .consume_ticket("p4", "invitation", "VX5", T + 1)
+        .await
+        .unwrap();
+    let ids: Vec<String> = ["usr_001", "usr_002", "usr_003", "usr_004"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(
+        store.pending_ticket_purposes_of(&ids, T + 2).await.unwrap(),
+        vec![
+            ("usr_001".to_owned(), "invitation".to_owned()),
+            ("usr_002".to_owned(), "email_change".to_owned()),
+            ("usr_002".to_owned(), "login_method_change".to_owned()),
+        ]
+    );
+    assert!(store
+        .pending_ticket_purposes_of(&ids, T + 1000)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.pending_ticket_purposes_of(&[], T).await.unwrap().is_empty());
+
+    // Audit events belong to their user's contract (taken when written, kept after deletion), or
+    // to the contract given; the log of a contract is its own, newest first.
+    let event = |kind: &str, user_id: Option<&str>, contract_id: Option<&str>| AuditEvent {
+        at: T,
+        kind: kind.into(),
+        brand: Some("VX5".into()),
+        user_id: user_id.map(str::to_owned),
+        client_id: None,
+        detail: serde_json::json!({}),
+        contract_id: contract_id.map(str::to_owned),
+    };
+    for e in [
+        event("a.login", Some("usr_001"), None),
+        event("b.other", Some("usr_other"), None),
+        event("c.unknown", None, None),
+        event("d.operator", None, Some("ctr_1")),
+    ] {
+        store.append_audit(&e).await.unwrap();
+    }
+    store.delete_user("usr_001", T + 3).await.unwrap();
+    store
+        .append_audit(&event("e.deleted", Some("usr_001"), Some("ctr_1")))
+        .await
+        .unwrap();
+    assert_eq!(store.count_contract_audit("ctr_1").await.unwrap(), 3);
+    let log = store.contract_audit("ctr_1", 0, 50).await.unwrap();
+    assert_eq!(
+        log.iter().map(|(_, e)| e.kind.as_str()).collect::<Vec<_>>(),
+        ["e.deleted", "d.operator", "a.login"]
+    );
+    assert!(log[0].0 > log[1].0 && log[1].0 > log[2].0);
+    assert_eq!(log[2].1.contract_id.as_deref(), Some("ctr_1"));
+    let paged = store.contract_audit("ctr_1", 1, 1).await.unwrap();
+    assert_eq!(paged[0].1.kind, "d.operator");
+    assert_eq!(
+        store
+            .contract_audit("ctr_2", 0, 50)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, e)| e.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["b.other"]
+    );
+
+    // Addresses of the contract's users only.
+    let asked: Vec<String> = ["usr_002", "usr_001", "usr_other"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(
+        store.user_emails("ctr_1", &asked).await.unwrap(),
+        vec![("usr_002".to_owned(), "u002@a.example".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_console_conformance() {
+    console_reads(
+        Store::open(&sekisho_testkit::fresh_sqlite_url().unwrap(), 4)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_console_conformance() {
+    console_reads(
         Store::open(&sekisho_testkit::fresh_postgres_database().unwrap(), 4)
             .await
             .unwrap(),

@@ -195,6 +195,7 @@ async fn operations(store: Store, backup_to: Option<String>) {
                 user_id: None,
                 client_id: None,
                 detail: serde_json::json!({ "n": at }),
+                contract_id: None,
             })
             .await
             .unwrap();

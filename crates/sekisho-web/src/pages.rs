@@ -84,9 +84,26 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         "account_form.html",
         include_str!("../templates/account_form.html"),
     ),
+    ("console.html", include_str!("../templates/console.html")),
     (
         "admin_users.html",
         include_str!("../templates/admin_users.html"),
+    ),
+    (
+        "admin_badges.html",
+        include_str!("../templates/admin_badges.html"),
+    ),
+    (
+        "admin_pager.html",
+        include_str!("../templates/admin_pager.html"),
+    ),
+    (
+        "admin_confirm.html",
+        include_str!("../templates/admin_confirm.html"),
+    ),
+    (
+        "admin_audit.html",
+        include_str!("../templates/admin_audit.html"),
     ),
     (
         "admin_user.html",

@@ -396,6 +396,7 @@ pub async fn set_contract(
             user_id: None,
             client_id: Some(OPERATOR_CLI.to_owned()),
             detail,
+            contract_id: Some(contract_id.to_owned()),
         };
         async move { app.op.store.append_audit(&event).await }
     };
@@ -493,6 +494,7 @@ pub async fn export_audit(
                 "brand": e.brand,
                 "user_id": e.user_id,
                 "client_id": e.client_id,
+                "contract_id": e.contract_id,
                 "detail": e.detail,
             });
             writeln!(out, "{line}")?;

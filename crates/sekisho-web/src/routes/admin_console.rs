@@ -1,12 +1,15 @@
-//! The admin console (管理コンソール) for contractors and admins, server-rendered: the user list
-//! with the invitation form, and a user's page with the mails (login-method change, email
-//! change), role, disable/enable and deletion (with a confirmation page). The rules are in
-//! `crate::directory`, shared with the admin REST API.
+//! The admin console (管理コンソール) for contractors and admins, server-rendered (issue 16): the
+//! user list (search, paging, status badges) with the invitation form, and a user's page with
+//! the ordinary actions (the mails, role, enable) apart from the destructive ones (disable,
+//! delete), each of which asks for a confirmation first. The rules are in
+//! `sekisho_app::directory`, shared with the admin REST API; the frame is `console.rs`.
 //!
 //! Every change is a CSRF-protected POST answered with a redirect (303) to a page that says what
-//! happened, so a reload does not repeat it.
+//! happened, so a reload does not repeat it. A refused change is shown on the page that asked for
+//! it, the typed values kept and the message beside the field (400, 403 or 409).
 
 use super::account::{signed_in, to_console_login};
+use super::console::{page_number, pager, Frame, Section};
 use super::login::csrf_failure;
 use super::{page_or_error, see_other, BrandPage};
 use crate::i18n::{message, Lang};
@@ -17,8 +20,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::context;
-use sekisho_app::directory::{self, Actor, DirectoryError};
-use sekisho_core::model::{Brand, Role};
+use sekisho_app::directory::{self, Actor, DirectoryError, UserView, MAX_SEARCH_CHARS};
+use sekisho_core::model::{Brand, Role, UserStatus};
 use sekisho_oidc::OAuthError;
 use sekisho_store::SessionRecord;
 use serde::Deserialize;
@@ -59,34 +62,41 @@ pub(super) async fn actor(
     }
 }
 
-/// A directory refusal as a page (internal errors stay errors).
-fn refusal(
-    state: &AppState,
-    brand: &Brand,
-    lang: Lang,
-    e: DirectoryError,
-    back: &str,
-) -> Result<Response, OAuthError> {
-    let status = match e {
-        DirectoryError::Internal(e) => return Err(e),
+/// The HTTP status of a refusal (internal errors stay errors).
+fn refusal_status(e: &DirectoryError) -> StatusCode {
+    match e {
         DirectoryError::NotFound => StatusCode::NOT_FOUND,
         DirectoryError::NotAllowed => StatusCode::FORBIDDEN,
         DirectoryError::EmailTaken | DirectoryError::OtherChangePending => StatusCode::CONFLICT,
         _ => StatusCode::BAD_REQUEST,
-    };
-    Ok(state.pages.message(
-        status,
+    }
+}
+
+/// A user that is not (or no longer) in the contract: the "not found" page, leading back to the
+/// list.
+fn not_found(state: &AppState, brand: &Brand, lang: Lang) -> Response {
+    let back = format!("/{}/admin", brand.code);
+    state.pages.message(
+        StatusCode::NOT_FOUND,
         lang,
         Some(brand),
         "error_title",
-        e.message_key(),
-        Some(back),
-    ))
+        "dir_not_found",
+        Some(&back),
+    )
 }
 
 #[derive(Deserialize)]
 pub struct NoticeQuery {
     done: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    done: Option<String>,
+    /// The search (email or name); cut to `MAX_SEARCH_CHARS`.
+    q: Option<String>,
+    page: Option<String>,
 }
 
 /// The notice of a finished action (`?done=invited` …), from a closed list.
@@ -95,41 +105,106 @@ fn notice(lang: Lang, done: Option<&str>) -> Option<&'static str> {
         "invited" => "admin_done_invited",
         "login-method" => "admin_done_login_method",
         "email" => "admin_done_email",
-        "role" | "status" => "saved_notice",
+        "role" => "console_done_role",
+        "enabled" => "console_done_enabled",
+        "disabled" => "console_done_disabled",
         "deleted" => "admin_done_deleted",
         _ => return None,
     };
     Some(message(lang, key))
 }
 
-/// `GET /{brand}/admin`: the users of the contract and the invitation form.
+/// The invitation form as typed, and what was wrong with it.
+#[derive(Default)]
+struct InviteShown<'a> {
+    email: &'a str,
+    name: &'a str,
+    role: &'a str,
+    /// `email`, `name`, `role`, or `form` (not one field's fault).
+    field: Option<&'static str>,
+    error: Option<&'static str>,
+}
+
+/// Renders the user list: page `page` of the users matching `search`, and the invitation form.
+async fn render_users(
+    frame: &Frame<'_>,
+    session: &SessionRecord,
+    status: StatusCode,
+    (search, page): (&str, i64),
+    notice: Option<&str>,
+    invite: InviteShown<'_>,
+) -> Result<Response, OAuthError> {
+    let Frame {
+        state,
+        brand,
+        lang,
+        actor,
+    } = *frame;
+    let list = match directory::list_page(state, actor, search, page).await {
+        Ok(list) => list,
+        Err(DirectoryError::Internal(e)) => return Err(e),
+        Err(e) => return Err(OAuthError::server(e.code())),
+    };
+    let code = brand.code.as_str();
+    let q = list.search.clone();
+    let href = |n: i64| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if !q.is_empty() {
+            query.append_pair("q", &q);
+        }
+        query.append_pair("page", &n.to_string());
+        format!("/{code}/admin?{}", query.finish())
+    };
+    Ok(frame.render(
+        Section::Users,
+        status,
+        "admin_users.html",
+        context! {
+            users => list.users,
+            pager => pager(lang, &list.paging, "console_count", href),
+            q => list.search,
+            max_search => MAX_SEARCH_CHARS,
+            csrf_token => session.csrf_token,
+            notice => notice,
+            invite => context! {
+                email => invite.email,
+                name => invite.name,
+                role => invite.role,
+                field => invite.field,
+                error => invite.error,
+            },
+        },
+    ))
+}
+
+/// `GET /{brand}/admin`: the users of the contract (`?q=` searches, `?page=` pages) and the
+/// invitation form.
 pub async fn users(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
-    Query(q): Query<NoticeQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Response {
     let result = async {
         let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
             Ok(found) => found,
             Err(page) => return Ok(page),
         };
-        let users = match directory::list_users(&state, &actor).await {
-            Ok(u) => u,
-            Err(e) => return refusal(&state, &brand, lang, e, "/"),
-        };
-        Ok(state.pages.render(
-            StatusCode::OK,
-            "admin_users.html",
+        let frame = Frame {
+            state: &state,
+            brand: &brand,
             lang,
-            Some(&brand),
-            context! {
-                users => users,
-                contract => actor.contract.name,
-                csrf_token => session.csrf_token,
-                notice => notice(lang, q.done.as_deref()),
-            },
-        ))
+            actor: &actor,
+        };
+        render_users(
+            &frame,
+            &session,
+            StatusCode::OK,
+            (q.q.as_deref().unwrap_or(""), page_number(q.page.as_deref())),
+            notice(lang, q.done.as_deref()),
+            InviteShown::default(),
+        )
+        .await
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -145,7 +220,8 @@ pub struct InviteForm {
     role: String,
 }
 
-/// `POST /{brand}/admin/invite`: registers a user and mails the invitation (REQ-USER-1).
+/// `POST /{brand}/admin/invite`: registers a user and mails the invitation (REQ-USER-1); a
+/// refusal shows the list again with the typed values and the message beside the field.
 pub async fn invite(
     State(state): State<AppState>,
     BrandPage { brand, lang }: BrandPage,
@@ -160,20 +236,97 @@ pub async fn invite(
         if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
             return Ok(csrf_failure(&state, lang, &brand));
         }
-        let back = format!("/{}/admin", brand.code);
         let role = Role::parse(&form.role).unwrap_or(Role::User);
-        match directory::invite(&state, &brand, &actor, &form.email, &form.name, role, lang).await {
-            Ok(_) => Ok(see_other(&format!("{back}?done=invited"), &[])),
-            Err(e) => refusal(&state, &brand, lang, e, &back),
-        }
+        let e = match directory::invite(&state, &brand, &actor, &form.email, &form.name, role, lang)
+            .await
+        {
+            Ok(_) => return Ok(see_other(&format!("/{}/admin?done=invited", brand.code), &[])),
+            Err(DirectoryError::Internal(e)) => return Err(e),
+            Err(e) => e,
+        };
+        let field = match e {
+            DirectoryError::EmailInvalid | DirectoryError::EmailTaken => "email",
+            DirectoryError::NameInvalid => "name",
+            DirectoryError::BadRole => "role",
+            _ => "form",
+        };
+        // What was typed goes back into the fields, within the fields' own limits.
+        let email: String = form.email.chars().take(254).collect();
+        let name: String = form.name.chars().take(200).collect();
+        let frame = Frame {
+            state: &state,
+            brand: &brand,
+            lang,
+            actor: &actor,
+        };
+        render_users(
+            &frame,
+            &session,
+            refusal_status(&e),
+            ("", 1),
+            None,
+            InviteShown {
+                email: &email,
+                name: &name,
+                role: role.as_str(),
+                field: Some(field),
+                error: Some(message(lang, e.message_key())),
+            },
+        )
+        .await
     };
     page_or_error(&state, lang, &brand, result.await)
+}
+
+/// What the user's page shows besides the user: a notice, or a refusal beside the form that
+/// caused it (`error_for`: `login-method`, `email`, `role`, `status`, `danger`) and the typed
+/// address.
+#[derive(Default)]
+struct UserShown<'a> {
+    notice: Option<&'static str>,
+    error_for: Option<&'static str>,
+    error: Option<&'static str>,
+    new_email: &'a str,
+    /// The pending login-method or email change with its cancel and resend (`admin_pending`).
+    pending_change: minijinja::Value,
+}
+
+fn render_user(
+    frame: &Frame<'_>,
+    session: &SessionRecord,
+    user: &UserView,
+    status: StatusCode,
+    shown: UserShown<'_>,
+) -> Response {
+    let (brand, lang) = (frame.brand, frame.lang);
+    let contractor = user.role == Role::Contractor;
+    let is_self = user.id == frame.actor.user.id;
+    frame.render(
+        Section::Users,
+        status,
+        "admin_user.html",
+        context! {
+            user => user,
+            method => message(lang, &format!("method_{}", user.login_method)),
+            role_label => message(lang, &format!("role_{}", user.role)),
+            created_at => crate::pages::date(user.created_at),
+            manageable => !contractor,
+            removable => !contractor && !is_self,
+            base => format!("/{}/admin/users/{}", brand.code, user.id),
+            csrf_token => session.csrf_token,
+            notice => shown.notice,
+            error_for => shown.error_for,
+            error => shown.error,
+            new_email => shown.new_email,
+            pending_change => shown.pending_change,
+        },
+    )
 }
 
 /// `GET /{brand}/admin/users/{id}`: one user, with the actions.
 pub async fn user(
     State(state): State<AppState>,
-    Path((code, id)): Path<(String, String)>,
+    Path((_code, id)): Path<(String, String)>,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
     Query(q): Query<NoticeQuery>,
@@ -185,31 +338,24 @@ pub async fn user(
         };
         let user = match directory::get_user(&state, &actor, &id).await {
             Ok(u) => u,
-            Err(e) => return refusal(&state, &brand, lang, e, &format!("/{code}/admin")),
+            Err(DirectoryError::Internal(e)) => return Err(e),
+            Err(_) => return Ok(not_found(&state, &brand, lang)),
         };
-        let contractor = user.role == Role::Contractor;
-        let is_self = user.id == actor.user.id;
-        let done = q.done.as_deref();
-        let pending =
-            super::admin_pending::block(&state, &brand, lang, &actor, &user, done).await?;
-        Ok(state.pages.render(
-            StatusCode::OK,
-            "admin_user.html",
+        let pending_change =
+            super::admin_pending::block(&state, &brand, lang, &actor, &user, q.done.as_deref())
+                .await?;
+        let shown = UserShown {
+            notice: notice(lang, q.done.as_deref()),
+            pending_change,
+            ..UserShown::default()
+        };
+        let frame = Frame {
+            state: &state,
+            brand: &brand,
             lang,
-            Some(&brand),
-            context! {
-                user => user,
-                method => message(lang, &format!("method_{}", user.login_method)),
-                status => message(lang, &format!("status_{}", user.status)),
-                role_label => message(lang, &format!("role_{}", user.role)),
-                manageable => !contractor,
-                removable => !contractor && !is_self,
-                base => format!("/{code}/admin/users/{}", user.id),
-                csrf_token => session.csrf_token,
-                notice => notice(lang, q.done.as_deref()),
-                pending_change => pending,
-            },
-        ))
+            actor: &actor,
+        };
+        Ok(render_user(&frame, &session, &user, StatusCode::OK, shown))
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -223,8 +369,7 @@ pub struct ActionForm {
     confirmed: Option<String>,
 }
 
-/// `POST /{brand}/admin/users/{id}/{action}`: `login-method`, `email`, `role`, `status`,
-/// `delete`.
+/// `POST /{brand}/admin/users/{id}/{action}`: `login-method`, `email`, `role`, `status`.
 pub async fn act(
     State(state): State<AppState>,
     Path((code, id, action)): Path<(String, String, String)>,
@@ -246,6 +391,48 @@ pub async fn act_delete(
     perform(state, code, id, "delete".into(), page, headers, form).await
 }
 
+/// What a POST on a user asks for.
+enum Action {
+    LoginMethod,
+    Email,
+    Role,
+    Enable,
+    /// Disabling and deleting act only with `confirmed=on`, sent by their confirmation pages;
+    /// without it the browser is sent to that page and nothing changes (ISSUE-16).
+    Disable {
+        confirmed: bool,
+    },
+    Delete {
+        confirmed: bool,
+    },
+}
+
+impl Action {
+    fn parse(action: &str, form: &ActionForm) -> Option<Action> {
+        let confirmed = form.confirmed.as_deref() == Some("on");
+        Some(match action {
+            "login-method" => Action::LoginMethod,
+            "email" => Action::Email,
+            "role" => Action::Role,
+            "status" if form.enabled.as_deref() == Some("true") => Action::Enable,
+            "status" => Action::Disable { confirmed },
+            "delete" => Action::Delete { confirmed },
+            _ => return None,
+        })
+    }
+
+    /// Which form a refusal is shown beside.
+    fn form(&self) -> &'static str {
+        match self {
+            Action::LoginMethod => "login-method",
+            Action::Email => "email",
+            Action::Role => "role",
+            Action::Enable => "status",
+            Action::Disable { .. } | Action::Delete { .. } => "danger",
+        }
+    }
+}
+
 async fn perform(
     state: AppState,
     code: String,
@@ -264,53 +451,101 @@ async fn perform(
             return Ok(csrf_failure(&state, lang, &brand));
         }
         let page = format!("/{code}/admin/users/{id}");
-        let done = match action.as_str() {
-            "login-method" => {
+        let Some(what) = Action::parse(&action, &form) else {
+            return Ok(not_found(&state, &brand, lang));
+        };
+        let new_email = form.new_email.as_deref().unwrap_or("");
+        let done = match what {
+            Action::LoginMethod => {
                 directory::send_login_method_change(&state, &brand, &actor, &id, lang)
                     .await
-                    .map(|_| ())
+                    .map(|_| "login-method")
             }
-            "email" => {
-                let to = form.new_email.as_deref().unwrap_or("");
-                directory::send_email_change(&state, &brand, &actor, &id, to, lang)
+            Action::Email => {
+                directory::send_email_change(&state, &brand, &actor, &id, new_email, lang)
                     .await
-                    .map(|_| ())
+                    .map(|_| "email")
             }
-            "role" => match form.role.as_deref().and_then(Role::parse) {
+            Action::Role => match form.role.as_deref().and_then(Role::parse) {
                 Some(role) => directory::set_role(&state, &brand, &actor, &id, role)
                     .await
-                    .map(|_| ()),
+                    .map(|_| "role"),
                 None => Err(DirectoryError::BadRole),
             },
-            "status" => {
-                let enabled = form.enabled.as_deref() == Some("true");
-                directory::set_enabled(&state, &brand, &actor, &id, enabled)
-                    .await
-                    .map(|_| ())
+            Action::Enable => directory::set_enabled(&state, &brand, &actor, &id, true)
+                .await
+                .map(|_| "enabled"),
+            Action::Disable { confirmed: false } => {
+                return Ok(see_other(&format!("{page}/disable"), &[]))
             }
-            "delete" if form.confirmed.as_deref() == Some("on") => {
+            Action::Disable { confirmed: true } => {
+                directory::set_enabled(&state, &brand, &actor, &id, false)
+                    .await
+                    .map(|_| "disabled")
+            }
+            Action::Delete { confirmed: false } => {
+                return Ok(see_other(&format!("{page}/delete"), &[]))
+            }
+            Action::Delete { confirmed: true } => {
                 match directory::delete(&state, &brand, &actor, &id).await {
                     Ok(()) => return Ok(see_other(&format!("/{code}/admin?done=deleted"), &[])),
                     Err(e) => Err(e),
                 }
             }
-            "delete" => return Ok(see_other(&format!("{page}/delete"), &[])),
-            _ => Err(DirectoryError::NotFound),
         };
-        match done {
-            Ok(()) => Ok(see_other(&format!("{page}?done={action}"), &[])),
-            Err(e) => refusal(&state, &brand, lang, e, &page),
-        }
+        let e = match done {
+            Ok(done) => return Ok(see_other(&format!("{page}?done={done}"), &[])),
+            Err(DirectoryError::Internal(e)) => return Err(e),
+            Err(DirectoryError::NotFound) => return Ok(not_found(&state, &brand, lang)),
+            Err(e) => e,
+        };
+        // The refusal, on the user's page beside the form that asked.
+        let user = match directory::get_user(&state, &actor, &id).await {
+            Ok(u) => u,
+            Err(DirectoryError::Internal(e)) => return Err(e),
+            Err(_) => return Ok(not_found(&state, &brand, lang)),
+        };
+        let typed: String = new_email.chars().take(254).collect();
+        let pending_change =
+            super::admin_pending::block(&state, &brand, lang, &actor, &user, None).await?;
+        let shown = UserShown {
+            notice: None,
+            error_for: Some(what.form()),
+            error: Some(message(lang, e.message_key())),
+            new_email: &typed,
+            pending_change,
+        };
+        let frame = Frame {
+            state: &state,
+            brand: &brand,
+            lang,
+            actor: &actor,
+        };
+        Ok(render_user(
+            &frame,
+            &session,
+            &user,
+            refusal_status(&e),
+            shown,
+        ))
     };
     page_or_error(&state, lang, &brand, result.await)
 }
 
-/// `GET /{brand}/admin/users/{id}/delete`: the confirmation before deleting.
-pub async fn delete_page(
-    State(state): State<AppState>,
-    Path((code, id)): Path<(String, String)>,
+/// Which destructive action a confirmation page is for.
+#[derive(Clone, Copy)]
+enum Destructive {
+    Disable,
+    Delete,
+}
+
+async fn confirm_page(
+    state: AppState,
+    code: String,
+    id: String,
     BrandPage { brand, lang }: BrandPage,
     headers: HeaderMap,
+    what: Destructive,
 ) -> Response {
     let result = async {
         let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
@@ -319,24 +554,72 @@ pub async fn delete_page(
         };
         let user = match directory::get_user(&state, &actor, &id).await {
             Ok(u) => u,
-            Err(e) => return refusal(&state, &brand, lang, e, &format!("/{code}/admin")),
+            Err(DirectoryError::Internal(e)) => return Err(e),
+            Err(_) => return Ok(not_found(&state, &brand, lang)),
         };
-        let question = message(lang, "admin_delete_question").replace("{email}", &user.email);
-        Ok(state.pages.render(
-            StatusCode::OK,
-            "account_form.html",
+        let page = format!("/{code}/admin/users/{id}");
+        // Only what the user's page offers is confirmed; anything else goes back to that page.
+        let removable = user.role != Role::Contractor && user.id != actor.user.id;
+        let (title, question, checkbox, submit, action, hidden) = match what {
+            Destructive::Disable if removable && user.status == UserStatus::Active => (
+                "console_disable_title",
+                "console_disable_question",
+                "console_disable_checkbox",
+                "admin_disable",
+                format!("{page}/status"),
+                vec![context! { name => "enabled", value => "false" }],
+            ),
+            Destructive::Delete if removable => (
+                "console_delete_title",
+                "admin_delete_question",
+                "admin_delete_checkbox",
+                "admin_delete",
+                format!("{page}/delete"),
+                vec![],
+            ),
+            _ => return Ok(see_other(&page, &[])),
+        };
+        let frame = Frame {
+            state: &state,
+            brand: &brand,
             lang,
-            Some(&brand),
+            actor: &actor,
+        };
+        Ok(frame.render(
+            Section::Users,
+            StatusCode::OK,
+            "admin_confirm.html",
             context! {
-                title => message(lang, "admin_delete"),
-                intro => vec![question],
-                checkbox => message(lang, "admin_delete_checkbox"),
-                submit => message(lang, "admin_delete"),
-                action => format!("/{code}/admin/users/{id}/delete"),
+                title => message(lang, title),
+                intro => vec![message(lang, question).replace("{email}", &user.email)],
+                checkbox => message(lang, checkbox),
+                submit => message(lang, submit),
+                action => action,
+                hidden => hidden,
                 csrf_token => session.csrf_token,
-                back => format!("/{code}/admin/users/{id}"),
+                cancel => page,
             },
         ))
     };
     page_or_error(&state, lang, &brand, result.await)
+}
+
+/// `GET /{brand}/admin/users/{id}/delete`: the confirmation before deleting.
+pub async fn delete_page(
+    State(state): State<AppState>,
+    Path((code, id)): Path<(String, String)>,
+    page: BrandPage,
+    headers: HeaderMap,
+) -> Response {
+    confirm_page(state, code, id, page, headers, Destructive::Delete).await
+}
+
+/// `GET /{brand}/admin/users/{id}/disable`: the confirmation before disabling (ISSUE-16).
+pub async fn disable_page(
+    State(state): State<AppState>,
+    Path((code, id)): Path<(String, String)>,
+    page: BrandPage,
+    headers: HeaderMap,
+) -> Response {
+    confirm_page(state, code, id, page, headers, Destructive::Disable).await
 }

@@ -10,6 +10,7 @@
 
 use super::access_route::{route_label, submit_route, Flow, RouteForm};
 use super::admin_console::actor;
+use super::console::{Frame, Section};
 use super::login::csrf_failure;
 use super::{page_or_error, see_other, BrandPage};
 use crate::i18n::{message, Lang};
@@ -72,13 +73,17 @@ async fn render(
             }
         })
         .collect();
-    Ok(state.pages.render(
+    let frame = Frame {
+        state,
+        brand,
+        lang,
+        actor,
+    };
+    Ok(frame.render(
+        Section::Lines,
         shown.status,
         "admin_lines.html",
-        lang,
-        Some(brand),
         context! {
-            contract => actor.contract.name,
             csrf_token => session.csrf_token,
             current => route_label(lang, route),
             line_only => route == AccessRoute::LineOnly,
@@ -251,19 +256,25 @@ pub async fn remove_page(
             return Ok(page);
         }
         let question = message(lang, "lines_remove_question").replace("{number}", &number);
-        Ok(state.pages.render(
-            StatusCode::OK,
-            "account_form.html",
+        let frame = Frame {
+            state: &state,
+            brand: &brand,
             lang,
-            Some(&brand),
+            actor: &actor,
+        };
+        Ok(frame.render(
+            Section::Lines,
+            StatusCode::OK,
+            "admin_confirm.html",
             context! {
                 title => message(lang, "lines_remove"),
                 intro => vec![question],
                 checkbox => message(lang, "lines_remove_checkbox"),
                 submit => message(lang, "lines_remove"),
                 action => format!("/{code}/admin/lines/{number}/remove"),
+                hidden => Vec::<minijinja::Value>::new(),
                 csrf_token => session.csrf_token,
-                back => format!("/{code}/admin/lines"),
+                cancel => format!("/{code}/admin/lines"),
             },
         ))
     };

@@ -8,11 +8,13 @@ mod account_two_factor;
 mod ad_login;
 mod ad_settings;
 mod admin_api;
+mod admin_audit;
 mod admin_console;
 mod admin_lines;
 mod admin_pending;
 mod authorize;
 mod client_registration;
+mod console;
 mod email_change;
 mod line_consent;
 mod line_recovery;
@@ -145,11 +147,16 @@ pub fn router(state: AppState) -> Router {
             "/{brand}/account/access-route/done",
             get(access_route::done),
         )
+        .route("/{brand}/admin/audit", get(admin_audit::page))
         .route("/{brand}/admin/invite", post(admin_console::invite))
         .route("/{brand}/admin/users/{id}", get(admin_console::user))
         .route(
             "/{brand}/admin/users/{id}/delete",
             get(admin_console::delete_page).post(admin_console::act_delete),
+        )
+        .route(
+            "/{brand}/admin/users/{id}/disable",
+            get(admin_console::disable_page),
         )
         .route(
             "/{brand}/admin/users/{id}/{action}",
