@@ -225,8 +225,7 @@ async fn bind_google(app: &TestApp, user_id: &str, sub: &str) {
         Hop::Page { body, .. } => body,
         Hop::LeftOp(url) => panic!("the login-method link went to {url}"),
     };
-    let start =
-        crate::upstream::bind_start(app, &browser, &choose, "Googleアカウント").await;
+    let start = crate::upstream::bind_start(app, &browser, &choose, "Googleアカウント").await;
     let back = browser
         .upstream_login(&start, sub, &app.base)
         .await

@@ -368,8 +368,7 @@ async fn invitation_email_change_and_login_method_change() {
         "{}",
         excerpt(&choose)
     );
-    let start =
-        crate::upstream::bind_start(&app, &browser, &choose, "Googleアカウント").await;
+    let start = crate::upstream::bind_start(&app, &browser, &choose, "Googleアカウント").await;
     let back = browser
         .upstream_login(&start, "hanako-google", &app.base)
         .await

@@ -18,8 +18,8 @@ use crate::App;
 use sekisho_core::email::Email;
 use sekisho_core::model::{Brand, Contract, LoginMethod, Role, User, UserStatus};
 use sekisho_core::name::check_name;
-use sekisho_core::paging::Paging;
 use sekisho_core::oauth::Lang;
+use sekisho_core::paging::Paging;
 use sekisho_core::tickets::TicketPurpose;
 use sekisho_crypto::tokens::new_id;
 use sekisho_notify::templates::MailKind;
@@ -547,7 +547,16 @@ pub async fn cancel_own_change(
     let cancelled = tickets::cancel_change(app, &user.id).await?;
     if let Some(change) = &cancelled {
         let detail = json!({ "purpose": change.purpose, "by": user.id });
-        audit_with(app, "change.cancelled", brand, Some(&user.id), detail).await;
+        let contract = user.contract_id.as_str();
+        audit_in(
+            app,
+            "change.cancelled",
+            brand,
+            contract,
+            Some(&user.id),
+            detail,
+        )
+        .await;
     }
     Ok(cancelled)
 }

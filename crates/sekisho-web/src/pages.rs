@@ -7,8 +7,8 @@
 //! page by overriding `layout.html` alone.
 
 use crate::i18n::{messages, Lang};
-use crate::theme::{Palette, STYLESHEET_PATH};
 use crate::navigation::{self, Way};
+use crate::theme::{Palette, STYLESHEET_PATH};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{context, Environment, Value};

@@ -20,6 +20,7 @@ fn brand() -> Brand {
         name: "OTクラウド・ストレージ".into(),
         mail_from: "noreply@vx5.example".into(),
         theme: BrandTheme::default(),
+        service_url: None,
         created_at: 0,
     }
 }

@@ -4,7 +4,7 @@
 use super::registration::ticket_invalid;
 use super::{page_or_error, with_cookies, BrandPage, TicketQuery};
 use crate::error::PageError;
-use crate::i18n::{message, Lang};
+use crate::i18n::{message, messages, Lang};
 use crate::routes::login::csrf_failure;
 use crate::session;
 use crate::AppState;
