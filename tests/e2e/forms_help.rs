@@ -5,7 +5,7 @@
 use crate::support::{authorize_url, rp_for};
 use crate::two_factor::{excerpt, fields, page};
 use crate::user_lifecycle::{browser_get as get, contractor, submit};
-use sekisho_e2e::{Browser, Hop, TestApp, BRAND, EMAIL, PASSWORD};
+use sekisho_e2e::{link_in, Browser, Hop, TestApp, BRAND, EMAIL, PASSWORD};
 
 /// `s` as the browser reads it: the HTML escapes minijinja writes (`&#x2f;` for `/`) undone.
 pub(crate) fn unescape(s: &str) -> String {
@@ -298,8 +298,9 @@ async fn the_login_email_is_carried_to_forgot_password() {
 }
 
 // ISSUE-16: on every form with server-side checks, the wrong field is marked aria-invalid, has
-// the focus and is described by the error: login, forgot-password, password change (current,
-// new, confirmation), email change, contract information.
+// the focus and is described by the error: login, forgot-password, reset, password change
+// (current, new, confirmation), email change, contract information (the SMS number and code in
+// the test above).
 #[tokio::test]
 async fn the_wrong_field_has_the_focus() {
     let app = TestApp::spawn().await;
@@ -340,6 +341,33 @@ async fn the_wrong_field_has_the_focus() {
     );
     let (_, bad) = page(submit(&app, &browser, &forgot, &[("email", "taro@")]).await);
     assert_wrong_field(&bad, "email", "メールアドレスの形式が正しくありません");
+
+    // Reset by the mailed link: the confirmation differs.
+    page(submit(&app, &browser, &bad, &[("email", EMAIL)]).await);
+    let mails = app.deliver_mail().await;
+    let mail = mails
+        .iter()
+        .find(|m| m.subject.ends_with("パスワードリセット"))
+        .expect("the reset mail");
+    let link = link_in(
+        &mail.body,
+        &format!("{}/{BRAND}/password/reset?ticket=", app.base),
+    )
+    .expect("the reset link");
+    let (_, reset) = page(browser.follow(&app.base, &link).await.unwrap());
+    let (_, differs) = page(
+        submit(
+            &app,
+            &browser,
+            &reset,
+            &[
+                ("new_password", "Fuji-San-3776"),
+                ("confirm_password", "Fuji-San-3777"),
+            ],
+        )
+        .await,
+    );
+    assert_wrong_field(&differs, "confirm", "一致しません");
 
     // Password change from the menu.
     let menu = contractor(&app).await;

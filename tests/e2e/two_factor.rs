@@ -774,6 +774,8 @@ async fn contractor_disables_two_factor_for_the_contract() {
         "{}",
         excerpt(&unticked)
     );
+    // ISSUE-16: the box is the wrong field.
+    crate::forms_help::assert_wrong_field(&unticked, "confirmed", "にチェックしてください");
     let contract = app
         .op
         .store

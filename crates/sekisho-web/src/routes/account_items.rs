@@ -107,6 +107,7 @@ impl Field {
 const CHECKBOX: &str = "confirmed";
 
 /// One account form page (account_form.html).
+#[derive(Default)]
 struct FormPage<'a> {
     title: &'static str,
     intro: Vec<String>,
@@ -123,24 +124,6 @@ struct FormPage<'a> {
     /// error, and focused (ISSUE-16).
     wrong: Option<&'static str>,
     notice: Option<&'static str>,
-}
-
-impl Default for FormPage<'_> {
-    fn default() -> Self {
-        Self {
-            title: "",
-            intro: vec![],
-            warnings: vec![],
-            fields: vec![],
-            checkbox: None,
-            submit: None,
-            danger: false,
-            action: "",
-            error: None,
-            wrong: None,
-            notice: None,
-        }
-    }
 }
 
 fn render(
