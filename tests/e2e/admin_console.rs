@@ -160,7 +160,10 @@ async fn the_user_list_searches_and_pages_thousands_of_users() {
     assert!(rows(&last).contains(EMAIL), "the contractor sorts last");
     assert!(last.contains("aria-current=\"page\" aria-label=\"3ページ目\">3</a>"));
     let (_, past) = page(get(&app, &console, "admin?page=99").await);
-    assert!(past.contains("121件中 101–121件"), "past the end is the last page");
+    assert!(
+        past.contains("121件中 101–121件"),
+        "past the end is the last page"
+    );
     let (_, junk) = page(get(&app, &console, "admin?page=abc").await);
     assert!(junk.contains("121件中 1–50件"));
 
@@ -169,7 +172,10 @@ async fn the_user_list_searches_and_pages_thousands_of_users() {
     assert!(suzuki.contains("12件中 1–12件"), "{}", main_of(&suzuki));
     assert!(!suzuki.contains("suzuki@other.example.jp"));
     assert!(!suzuki.contains("rel=\"next\""), "one page, no page links");
-    assert!(suzuki.contains("value=\"鈴木\""), "the search stays in its field");
+    assert!(
+        suzuki.contains("value=\"鈴木\""),
+        "the search stays in its field"
+    );
     let (_, upper) = page(get(&app, &console, "admin?q=M00").await);
     assert!(upper.contains("10件中 1–10件"), "{}", main_of(&upper));
     let (_, none) = page(get(&app, &console, "admin?q=nobody").await);
@@ -177,7 +183,11 @@ async fn the_user_list_searches_and_pages_thousands_of_users() {
     // A search's pages keep the search.
     let (_, sato) = page(get(&app, &console, "admin?q=%E4%BD%90%E8%97%A4").await);
     assert!(sato.contains("108件中 1–50件"), "{}", main_of(&sato));
-    assert!(sato.contains("?q=%E4%BD%90%E8%97%A4&amp;page=2"), "{}", main_of(&sato));
+    assert!(
+        sato.contains("?q=%E4%BD%90%E8%97%A4&amp;page=2"),
+        "{}",
+        main_of(&sato)
+    );
     // A long search is cut to 100 characters.
     let long = "あ".repeat(300);
     let hop = get(&app, &console, &format!("admin?q={long}")).await;
@@ -201,7 +211,11 @@ async fn the_user_list_searches_and_pages_thousands_of_users() {
     let (_, list) = page(get(&app, &admin, "admin").await);
     assert!(list.contains("122件中 1–50件"), "{}", main_of(&list));
     assert!(list.contains(&format!("href=\"/{BRAND}/admin/audit\"")));
-    assert!(!list.contains("/account/active-directory"), "{}", main_of(&list));
+    assert!(
+        !list.contains("/account/active-directory"),
+        "{}",
+        main_of(&list)
+    );
 }
 
 // ISSUE-16: the list's status badges: 有効, 登録待ち, 無効, ロック中, a pending email change, an
@@ -235,7 +249,11 @@ async fn the_user_list_shows_status_badges_and_roles() {
             &format!("/{BRAND}/admin/invite"),
             &fields(
                 &list,
-                &[("email", "new@example.jp"), ("name", "新人"), ("role", "user")],
+                &[
+                    ("email", "new@example.jp"),
+                    ("name", "新人"),
+                    ("role", "user"),
+                ],
             ),
         )
         .await
@@ -257,12 +275,19 @@ async fn the_user_list_shows_status_badges_and_roles() {
     let (_, list) = page(get(&app, &console, "admin").await);
     let table = rows(&list);
     let row = |email: &str| -> String {
-        let start = table.find(&format!(">{email}<")).unwrap_or_else(|| panic!("{email}"));
+        let start = table
+            .find(&format!(">{email}<"))
+            .unwrap_or_else(|| panic!("{email}"));
         let end = start + table[start..].find("</tr>").unwrap();
         table[start..end].to_owned()
     };
-    let badge = |class: &str, text: &str| format!("<span class=\"badge badge-{class}\">{text}</span>");
-    assert!(row(EMAIL).contains(&badge("active", "有効")), "{}", row(EMAIL));
+    let badge =
+        |class: &str, text: &str| format!("<span class=\"badge badge-{class}\">{text}</span>");
+    assert!(
+        row(EMAIL).contains(&badge("active", "有効")),
+        "{}",
+        row(EMAIL)
+    );
     assert!(row(EMAIL).contains(">契約者<"));
     assert!(row("off@example.jp").contains(&badge("disabled", "無効")));
     assert!(row("locked@example.jp").contains(&badge("locked", "ロック中")));
@@ -281,15 +306,7 @@ async fn disabling_asks_for_a_confirmation_first() {
     let app = TestApp::spawn().await;
     let seed = app.seed().await;
     let jiro = put_user(&app, &seed.contract_id, "jiro@example.jp", "次郎", |_| {}).await;
-    let status_of = || async {
-        app.op
-            .store
-            .find_user(&jiro)
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-    };
+    let status_of = || async { app.op.store.find_user(&jiro).await.unwrap().unwrap().status };
     let console = contractor(&app).await;
     let (_, user) = page(get(&app, &console, &format!("admin/users/{jiro}")).await);
     assert_eq!(data_page(&user), "admin_user");
@@ -300,10 +317,21 @@ async fn disabling_asks_for_a_confirmation_first() {
 
     // The page's 無効にする: a confirmation, nothing changed.
     let (at, ask) = page(submit(&app, &console, form_at(danger, "/status"), &[]).await);
-    assert!(at.ends_with(&format!("/admin/users/{jiro}/disable")), "{at}");
+    assert!(
+        at.ends_with(&format!("/admin/users/{jiro}/disable")),
+        "{at}"
+    );
     assert_eq!(data_page(&ask), "admin_confirm");
-    assert!(ask.contains("jiro@example.jp を無効にします。"), "{}", main_of(&ask));
-    assert_eq!(status_of().await, UserStatus::Active, "nothing changes before the confirmation");
+    assert!(
+        ask.contains("jiro@example.jp を無効にします。"),
+        "{}",
+        main_of(&ask)
+    );
+    assert_eq!(
+        status_of().await,
+        UserStatus::Active,
+        "nothing changes before the confirmation"
+    );
     // Posting the status form directly, without the confirmation, does not disable either.
     let direct = console
         .post(
@@ -319,7 +347,11 @@ async fn disabling_asks_for_a_confirmation_first() {
     // Confirmed: disabled.
     let (at, after) = page(submit(&app, &console, &ask, &[("confirmed", "on")]).await);
     assert!(at.contains("done=disabled"), "{at}");
-    assert!(after.contains("ユーザーを無効にしました。"), "{}", main_of(&after));
+    assert!(
+        after.contains("ユーザーを無効にしました。"),
+        "{}",
+        main_of(&after)
+    );
     assert_eq!(status_of().await, UserStatus::Disabled);
 
     // Enabling acts at once, from the ordinary actions.
@@ -332,7 +364,11 @@ async fn disabling_asks_for_a_confirmation_first() {
     // Deleting too asks first.
     let (at, ask) = page(submit(&app, &console, form_at(danger, "/delete"), &[]).await);
     assert!(at.ends_with(&format!("/admin/users/{jiro}/delete")), "{at}");
-    assert!(ask.contains("jiro@example.jp を削除します。"), "{}", main_of(&ask));
+    assert!(
+        ask.contains("jiro@example.jp を削除します。"),
+        "{}",
+        main_of(&ask)
+    );
     assert!(app.op.store.find_user(&jiro).await.unwrap().is_some());
 }
 
@@ -347,7 +383,10 @@ async fn refusals_are_shown_beside_the_field_that_caused_them() {
     let console = contractor(&app).await;
     let (_, list) = page(get(&app, &console, "admin").await);
     let invite = |email: &'static str, name: String| {
-        let form = fields(&list, &[("email", email), ("name", &name), ("role", "admin")]);
+        let form = fields(
+            &list,
+            &[("email", email), ("name", &name), ("role", "admin")],
+        );
         let console = &console;
         let app = &app;
         async move {
@@ -358,9 +397,27 @@ async fn refusals_are_shown_beside_the_field_that_caused_them() {
         }
     };
     for (email, name, code, field, text) in [
-        ("not-an-address", "山田 花子".to_owned(), 400, "email", "メールアドレスの形式が正しくありません。"),
-        (EMAIL, "山田 花子".to_owned(), 409, "email", "このメールアドレスはすでに登録されています。"),
-        ("long@example.jp", "あ".repeat(201), 400, "name", "氏名は200文字以内"),
+        (
+            "not-an-address",
+            "山田 花子".to_owned(),
+            400,
+            "email",
+            "メールアドレスの形式が正しくありません。",
+        ),
+        (
+            EMAIL,
+            "山田 花子".to_owned(),
+            409,
+            "email",
+            "このメールアドレスはすでに登録されています。",
+        ),
+        (
+            "long@example.jp",
+            "あ".repeat(201),
+            400,
+            "name",
+            "氏名は200文字以内",
+        ),
     ] {
         let hop = invite(email, name.clone()).await;
         assert_eq!(status(&hop), code, "{email}");
@@ -370,10 +427,19 @@ async fn refusals_are_shown_beside_the_field_that_caused_them() {
         assert!(body.contains(&beside), "{email}: {}", main_of(&body));
         assert!(body.contains(&format!("aria-describedby=\"{field}-error\"")));
         assert!(body.contains("aria-invalid=\"true\""));
-        assert!(body.contains(&format!("value=\"{email}\"")), "the address stays typed");
+        assert!(
+            body.contains(&format!("value=\"{email}\"")),
+            "the address stays typed"
+        );
         let typed: String = name.chars().take(200).collect();
-        assert!(body.contains(&format!("value=\"{typed}\"")), "the name stays typed");
-        assert!(body.contains("<option value=\"admin\" selected>"), "the role stays chosen");
+        assert!(
+            body.contains(&format!("value=\"{typed}\"")),
+            "the name stays typed"
+        );
+        assert!(
+            body.contains("<option value=\"admin\" selected>"),
+            "the role stays chosen"
+        );
     }
 
     // An email change to a taken address, on the user's page.
@@ -413,7 +479,14 @@ async fn the_audit_log_shows_the_contracts_own_events() {
     boss.post(
         &app.base,
         &format!("/{BRAND}/admin/invite"),
-        &fields(&list, &[("email", "invitee@other.example.jp"), ("name", ""), ("role", "user")]),
+        &fields(
+            &list,
+            &[
+                ("email", "invitee@other.example.jp"),
+                ("name", ""),
+                ("role", "user"),
+            ],
+        ),
     )
     .await
     .unwrap();
@@ -433,7 +506,14 @@ async fn the_audit_log_shows_the_contracts_own_events() {
         .post(
             &app.base,
             &format!("/{BRAND}/admin/invite"),
-            &fields(&list, &[("email", "hanako@example.jp"), ("name", "花子"), ("role", "user")]),
+            &fields(
+                &list,
+                &[
+                    ("email", "hanako@example.jp"),
+                    ("name", "花子"),
+                    ("role", "user"),
+                ],
+            ),
         )
         .await
         .unwrap();
@@ -466,7 +546,9 @@ async fn the_audit_log_shows_the_contracts_own_events() {
     let (_, log) = page(get(&app, &console, "admin/audit").await);
     assert_eq!(data_page(&log), "admin_audit");
     let main = main_of(&log);
-    assert!(log.contains(&format!("<a href=\"/{BRAND}/admin/audit\" aria-current=\"page\">監査ログ</a>")));
+    assert!(log.contains(&format!(
+        "<a href=\"/{BRAND}/admin/audit\" aria-current=\"page\">監査ログ</a>"
+    )));
     let table = rows(&log);
     for text in [
         "ログイン（パスワード）",
@@ -483,7 +565,12 @@ async fn the_audit_log_shows_the_contracts_own_events() {
     let at = |text: &str| table.find(text).unwrap();
     assert!(at("ユーザーの削除") < at("権限の変更"), "newest first");
     assert!(at("権限の変更") < at("利用者登録（案内メール送信）"));
-    for theirs in ["boss@other.example.jp", "invitee@other.example.jp", "nobody@example.jp", "ログイン失敗"] {
+    for theirs in [
+        "boss@other.example.jp",
+        "invitee@other.example.jp",
+        "nobody@example.jp",
+        "ログイン失敗",
+    ] {
         assert!(!log.contains(theirs), "{theirs}: {main}");
     }
 

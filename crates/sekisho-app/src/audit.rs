@@ -110,45 +110,51 @@ pub async fn contract_log(app: &App, actor: &Actor, page: i64) -> Result<Contrac
     }
     ids.sort();
     ids.dedup();
-    let emails: HashMap<String, String> =
-        store.user_emails(contract, &ids).await?.into_iter().collect();
+    let emails: HashMap<String, String> = store
+        .user_emails(contract, &ids)
+        .await?
+        .into_iter()
+        .collect();
     let person = |id: &str| match emails.get(id) {
         Some(email) => Party::User {
             email: email.clone(),
         },
         None => Party::DeletedUser { id: id.to_owned() },
     };
-    let events = rows
-        .into_iter()
-        .map(|(_, e)| {
-            let by = match &e.detail["by"] {
-                serde_json::Value::String(id) => Some(person(id)),
-                serde_json::Value::Object(o) => o
-                    .get("client_id")
-                    .and_then(|c| c.as_str())
-                    .map(|c| Party::Client {
-                        client_id: c.to_owned(),
-                    }),
-                _ => None,
-            };
-            let subject = e.user_id.as_deref().map(person);
-            let client = e.client_id.clone().map(|client_id| Party::Client { client_id });
-            // Actions on users name the actor in `detail.by` and the user acted on as the event's
-            // user; everything else was done by its user (or by the client that wrote it).
-            let (actor, target) = match by {
-                Some(by) if Some(&by) == subject.as_ref() => (Some(by), None),
-                Some(by) => (Some(by), subject),
-                None => (subject.or(client), None),
-            };
-            ContractEvent {
-                at: e.at,
-                kind: e.kind,
-                actor,
-                target,
-                detail: e.detail,
-            }
-        })
-        .collect();
+    let events =
+        rows.into_iter()
+            .map(|(_, e)| {
+                let by = match &e.detail["by"] {
+                    serde_json::Value::String(id) => Some(person(id)),
+                    serde_json::Value::Object(o) => o
+                        .get("client_id")
+                        .and_then(|c| c.as_str())
+                        .map(|c| Party::Client {
+                            client_id: c.to_owned(),
+                        }),
+                    _ => None,
+                };
+                let subject = e.user_id.as_deref().map(person);
+                let client = e
+                    .client_id
+                    .clone()
+                    .map(|client_id| Party::Client { client_id });
+                // Actions on users name the actor in `detail.by` and the user acted on as the event's
+                // user; everything else was done by its user (or by the client that wrote it).
+                let (actor, target) = match by {
+                    Some(by) if Some(&by) == subject.as_ref() => (Some(by), None),
+                    Some(by) => (Some(by), subject),
+                    None => (subject.or(client), None),
+                };
+                ContractEvent {
+                    at: e.at,
+                    kind: e.kind,
+                    actor,
+                    target,
+                    detail: e.detail,
+                }
+            })
+            .collect();
     Ok(ContractLog { events, paging })
 }
 

@@ -164,7 +164,9 @@ pub async fn measure(base: &str, users: usize, requests: usize) -> anyhow::Resul
     let sekisho_e2e::Hop::Page { body, .. } = browser.follow(base, &login).await? else {
         anyhow::bail!("no login page at {login}");
     };
-    browser.submit_login(base, &body, CONTRACTOR, PASSWORD).await?;
+    browser
+        .submit_login(base, &body, CONTRACTOR, PASSWORD)
+        .await?;
     let pages = (users as i64 + 49) / 50;
     let total = crate::report::grouped(users as i64);
     let middle = pages / 2;
@@ -172,12 +174,22 @@ pub async fn measure(base: &str, users: usize, requests: usize) -> anyhow::Resul
     Ok(ConsoleResult {
         users,
         requests,
-        first: page_times(&browser, base, "admin", &format!("{total}件中 1–50件"), requests).await?,
+        first: page_times(
+            &browser,
+            base,
+            "admin",
+            &format!("{total}件中 1–50件"),
+            requests,
+        )
+        .await?,
         middle: page_times(
             &browser,
             base,
             &format!("admin?page={middle}"),
-            &format!("{total}件中 {}–", crate::report::grouped((middle - 1) * 50 + 1)),
+            &format!(
+                "{total}件中 {}–",
+                crate::report::grouped((middle - 1) * 50 + 1)
+            ),
             requests,
         )
         .await?,

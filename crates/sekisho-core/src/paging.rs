@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn pages_are_clamped_and_rows_counted() {
         let p = Paging::new(3, 50, 1234);
-        assert_eq!((p.page, p.pages, p.offset(), p.shown()), (3, 25, 100, (101, 150)));
+        assert_eq!(
+            (p.page, p.pages, p.offset(), p.shown()),
+            (3, 25, 100, (101, 150))
+        );
         let last = Paging::new(99, 50, 1234);
         assert_eq!((last.page, last.shown()), (25, (1201, 1234)));
         let first = Paging::new(-5, 50, 1234);
@@ -82,9 +85,22 @@ mod tests {
         let p = Paging::new(10, 50, 1000);
         assert_eq!(
             p.links(2),
-            vec![Some(1), None, Some(8), Some(9), Some(10), Some(11), Some(12), None, Some(20)]
+            vec![
+                Some(1),
+                None,
+                Some(8),
+                Some(9),
+                Some(10),
+                Some(11),
+                Some(12),
+                None,
+                Some(20)
+            ]
         );
-        assert_eq!(Paging::new(1, 50, 120).links(2), vec![Some(1), Some(2), Some(3)]);
+        assert_eq!(
+            Paging::new(1, 50, 120).links(2),
+            vec![Some(1), Some(2), Some(3)]
+        );
         assert_eq!(
             Paging::new(5, 50, 400).links(1),
             vec![Some(1), None, Some(4), Some(5), Some(6), Some(7), Some(8)]

@@ -6,7 +6,8 @@ use sekisho_core::model::{
 };
 use sqlx::any::AnyRow;
 
-pub(crate) const USER_COLUMNS: &str = "id, contract_id, brand_code, email, name, role, login_method, \
+pub(crate) const USER_COLUMNS: &str =
+    "id, contract_id, brand_code, email, name, role, login_method, \
     password_hash, failed_logins, locked_at, status, created_at";
 
 fn brand_code(row: &AnyRow) -> Result<BrandCode> {

@@ -1688,7 +1688,12 @@ async fn console_reads(store: Store) {
     }
     // 120 more users in ctr_1, inserted out of order; every tenth is named "Suzuki_%".
     for i in (0..120).rev() {
-        let mut u = user(&format!("usr_{i:03}"), "ctr_1", &format!("u{i:03}@a.example"), Role::User);
+        let mut u = user(
+            &format!("usr_{i:03}"),
+            "ctr_1",
+            &format!("u{i:03}@a.example"),
+            Role::User,
+        );
         if i % 10 == 0 {
             u.name = format!("Suzuki_% {i}");
         }
@@ -1707,12 +1712,18 @@ async fn console_reads(store: Store) {
     let last = store.users_page("ctr_1", "", 100, 50).await.unwrap();
     assert_eq!(
         last.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
-        (99..120).map(|i| format!("u{i:03}@a.example")).collect::<Vec<_>>(),
+        (99..120)
+            .map(|i| format!("u{i:03}@a.example"))
+            .collect::<Vec<_>>(),
         "ordered by email, paged"
     );
     // Search: email or name, any case, within the contract only; `%` and `_` are literal.
     assert_eq!(store.count_users("ctr_1", "u001").await.unwrap(), 1);
-    assert_eq!(store.count_users("ctr_1", "U001@A").await.unwrap(), 1, "any case");
+    assert_eq!(
+        store.count_users("ctr_1", "U001@A").await.unwrap(),
+        1,
+        "any case"
+    );
     assert_eq!(store.count_users("ctr_1", "suzuki").await.unwrap(), 12);
     assert_eq!(store.count_users("ctr_1", "SUZUKI_%").await.unwrap(), 12);
     assert_eq!(store.count_users("ctr_1", "zuki%x").await.unwrap(), 0);
@@ -1756,7 +1767,11 @@ async fn console_reads(store: Store) {
         .await
         .unwrap()
         .is_empty());
-    assert!(store.pending_ticket_purposes_of(&[], T).await.unwrap().is_empty());
+    assert!(store
+        .pending_ticket_purposes_of(&[], T)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Audit events belong to their user's contract (taken when written, kept after deletion), or
     // to the contract given; the log of a contract is its own, newest first.

@@ -30,7 +30,6 @@ static JA: LazyLock<BTreeMap<&'static str, &'static str>> =
 static EN: LazyLock<BTreeMap<&'static str, &'static str>> =
     LazyLock::new(|| all().map(|(k, _, en)| (*k, *en)).collect());
 
-
 /// The strings of one language, for templates (`t.login_title`).
 pub fn messages(lang: Lang) -> &'static BTreeMap<&'static str, &'static str> {
     if lang == Lang::En {

@@ -24,7 +24,9 @@ pub struct AuditQuery {
 fn party(lang: Lang, p: &Party) -> String {
     match p {
         Party::User { email } => email.clone(),
-        Party::DeletedUser { id } => message(lang, "console_audit_deleted_user").replace("{id}", id),
+        Party::DeletedUser { id } => {
+            message(lang, "console_audit_deleted_user").replace("{id}", id)
+        }
         Party::Client { client_id } => {
             message(lang, "console_audit_client").replace("{id}", client_id)
         }
@@ -134,7 +136,10 @@ mod tests {
         assert_eq!(event_label(Lang::Ja, "user.status"), "状態の変更");
         assert_eq!(event_label(Lang::En, "user.status"), "Status changed");
         assert_eq!(event_label(Lang::Ja, "some.new_kind"), "some.new_kind");
-        assert_eq!(event_label(Lang::Ja, "2fa.enrol.started"), "2段階認証の登録開始");
+        assert_eq!(
+            event_label(Lang::Ja, "2fa.enrol.started"),
+            "2段階認証の登録開始"
+        );
         assert_eq!(
             detail_text(Lang::Ja, &json!({ "status": "disabled", "by": "usr_1" })),
             "無効"

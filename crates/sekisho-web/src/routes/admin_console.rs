@@ -239,7 +239,12 @@ pub async fn invite(
         let e = match directory::invite(&state, &brand, &actor, &form.email, &form.name, role, lang)
             .await
         {
-            Ok(_) => return Ok(see_other(&format!("/{}/admin?done=invited", brand.code), &[])),
+            Ok(_) => {
+                return Ok(see_other(
+                    &format!("/{}/admin?done=invited", brand.code),
+                    &[],
+                ))
+            }
             Err(DirectoryError::Internal(e)) => return Err(e),
             Err(e) => e,
         };
