@@ -1272,6 +1272,74 @@ async fn user_lifecycle(store: Store) {
         ("c@example.jp", Some("new"))
     );
 
+    // ISSUE-16: a pending change is found, mailed again (only the new link works, with the same
+    // payload) and cancelled (nothing live is left, and the other change may be issued).
+    let changes = ["email_change", "login_method_change"];
+    assert!(store
+        .pending_ticket("usr_2", &changes, T + 6)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .reissue_pending_ticket("usr_2", &changes, "none", T + 6, T + 200)
+        .await
+        .unwrap()
+        .is_none());
+    let payload = r#"{"email":"d@example.jp"}"#;
+    store
+        .issue_exclusive_ticket(
+            &ticket("ec2", "email_change", "usr_2", payload),
+            &["login_method_change"],
+        )
+        .await
+        .unwrap();
+    let pending = store
+        .pending_ticket("usr_2", &changes, T + 6)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.token_hash, "ec2");
+    let new = store
+        .reissue_pending_ticket("usr_2", &changes, "ec3", T + 6, T + 200)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (new.purpose.as_str(), new.payload.as_str(), new.expires_at),
+        ("email_change", payload, T + 200)
+    );
+    let live = |hash: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .find_live_ticket(hash, "email_change", "VX5", T + 6)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    assert!(!live("ec2").await && live("ec3").await);
+    let cancelled = store
+        .cancel_pending_tickets("usr_2", &changes, T + 6)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cancelled.token_hash, "ec3");
+    assert!(!live("ec3").await);
+    assert!(store
+        .cancel_pending_tickets("usr_2", &changes, T + 6)
+        .await
+        .unwrap()
+        .is_none());
+    let issued = store
+        .issue_exclusive_ticket(
+            &ticket("lm2", "login_method_change", "usr_2", "{}"),
+            &["email_change"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(issued, ExclusiveTicket::Issued);
+
     // Role, status, plan and name; deleting revokes the user's grants.
     store.set_user_role("usr_2", Role::Admin).await.unwrap();
     store
