@@ -79,12 +79,16 @@ pub async fn seed(config: &Config, users: usize) -> anyhow::Result<()> {
             contract_id: contract.contract_id.clone(),
             brand: brand.clone(),
             email: Email::parse(&format!("member{i:05}@console.bench.example"))?,
-            name: if i % 100 == 0 {
+            name: if i.is_multiple_of(100) {
                 format!("鈴木 {i}")
             } else {
                 format!("利用者 {i}")
             },
-            role: if i % 20 == 0 { Role::Admin } else { Role::User },
+            role: if i.is_multiple_of(20) {
+                Role::Admin
+            } else {
+                Role::User
+            },
             login_method: LoginMethod::Password,
             password_hash: None,
             failed_logins: 0,

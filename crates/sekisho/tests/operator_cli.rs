@@ -171,6 +171,8 @@ fn contracts_are_listed_shown_and_set() {
         .find(|e| e["kind"] == "contract.two_factor.changed")
         .unwrap();
     assert_eq!(two_factor["client_id"], "sekisho-cli");
+    // ISSUE-16: the event belongs to the contract acted on (its console's 監査ログ shows it).
+    assert_eq!(two_factor["contract_id"], contract.as_str());
     assert_eq!(two_factor["detail"]["to"], "disabled");
     // Oldest first, every line an object with an increasing id.
     let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
