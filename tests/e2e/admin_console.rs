@@ -135,7 +135,10 @@ async fn the_user_list_searches_and_pages_thousands_of_users() {
     let (_, first) = page(get(&app, &console, "admin").await);
     assert_eq!(data_page(&first), "admin_users");
     let main = main_of(&first);
-    assert!(first.contains("<main class=\"console\""), "{main}");
+    assert!(
+        first.contains("<main id=\"main\" class=\"console\""),
+        "{main}"
+    );
     for link in [
         format!("<a href=\"/{BRAND}/admin\" aria-current=\"page\">ユーザー</a>"),
         format!("<a href=\"/{BRAND}/admin/lines\">回線認証</a>"),
