@@ -44,8 +44,7 @@ impl PendingView {
 }
 
 /// The menu page a cancellation came from and goes back to (a closed list).
-#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum MenuPage {
     LoginMethod,
     Email,
@@ -62,6 +61,13 @@ impl MenuPage {
         match self {
             MenuPage::LoginMethod => "login-method",
             MenuPage::Email => "email",
+        }
+    }
+    /// The page named by a form's `from` (`email`; anything else is the login-method page).
+    fn parse(from: Option<&str>) -> Self {
+        match from {
+            Some("email") => MenuPage::Email,
+            _ => MenuPage::LoginMethod,
         }
     }
 }
@@ -197,7 +203,7 @@ pub async fn start(
 #[derive(Deserialize)]
 pub struct CancelForm {
     csrf_token: Option<String>,
-    from: Option<MenuPage>,
+    from: Option<String>,
 }
 
 /// `POST /{brand}/account/pending/cancel`: the user cancels their own pending change; back to
@@ -209,7 +215,7 @@ pub async fn cancel(
     Form(form): Form<CancelForm>,
 ) -> Response {
     let result = async {
-        let from = form.from.unwrap_or(MenuPage::LoginMethod);
+        let from = MenuPage::parse(form.from.as_deref());
         let (_, user, _) = match guard_post(
             &state,
             &brand,
