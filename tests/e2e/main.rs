@@ -34,6 +34,7 @@ mod negative;
 mod node_driver;
 mod observability;
 mod password_reset;
+mod pages_a11y;
 mod performance_design;
 mod refusals;
 mod rp_node;

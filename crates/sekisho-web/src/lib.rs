@@ -16,7 +16,7 @@ mod security;
 mod session;
 mod theme;
 
-pub use pages::Pages;
+pub use pages::{template_names, Pages};
 
 use axum::Router;
 use sekisho_app::App;
