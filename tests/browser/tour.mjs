@@ -1,24 +1,33 @@
 // The page tour (ISSUE-16): Debian's headless Chromium visits every hosted page in Japanese and
 // English, at desktop (1280×800) and phone (390×844, touch) width, saves a full-page screenshot
-// of each and runs axe-core on it (WCAG 2.0/2.1 A and AA, and axe's best practices).
+// of each and runs axe-core on it (WCAG 2.0/2.1 A and AA, and axe's best practices). The
+// language is the browser's (its locale, hence Accept-Language), as a visitor's would be.
 //
-// Input (environment): TOUR_PLAN, the JSON the test (tests/e2e/pages_a11y.rs) prepared: the
-// server, the accounts in each state, the mailed links (see `Plan` below); ARTIFACTS (the folder
-// the screenshots go under: ARTIFACTS/{lang}-{width}/{NN}-{page}.png); CHROMIUM (default
+// Inputs (environment): TOUR_PLAN, the JSON the test (tests/e2e/pages_a11y.rs) prepared (the
+// server, the accounts in each state, the mailed links: see "Plan" below); ARTIFACTS, the folder
+// the screenshots go under (ARTIFACTS/{lang}-{width}/{NN}-{page}.png, emptied first);
+// TOUR_PARALLEL, how many variants run side by side (default 2); CHROMIUM (default
 // /usr/bin/chromium).
 //
-// Output: `VARIANT {lang}-{width}` on stdout as each variant ends, then one JSON report, {"ok":true, "variants": {...}, "violations": [...], ...}
-// (driver.mjs). `variants` lists, per variant (`ja-1280`, `ja-390`, `en-1280`, `en-390`), every
-// page shown in order (its template from <body data-page>, URL, screenshot); `violations` the
-// axe violations of impact serious or critical; `minor` the others; `problems` the stops that
-// did not reach their page (the rest of that walk is skipped, the other walks go on); `language`
-// the pages whose <html lang> was not the variant's. Progress goes to stderr.
+// Output on stdout: `PAGE {variant} {n} {page}` as each page is done (`MISSED {variant} {page}`
+// when a stop did not get there), `VARIANT {variant}` as a variant ends, `DONE`, then the report
+// ({"ok":true,...}, or {"ok":false,"step":...,"error":...} when the tour itself broke: driver.mjs):
+//   variants    per variant (ja-1280, ja-390, en-1280, en-390): each page shown, in order (its
+//               template from <body data-page>, URL, screenshot, console errors)
+//   violations  axe violations of impact serious or critical (rule, help, nodes), with the page
+//   minor       the other axe findings
+//   problems    stops that did not reach their page (the rest of that walk is skipped)
+//   skipped     stops whose plan values were missing
+//   language    pages whose <html lang> was not the variant's
+//   overflow    pages wider than the viewport (sideways scrolling), with the elements that stick out
+// Progress, with timings, goes to stderr.
 //
-// The tour is WALKS: each walk starts with no cookies and is a list of stops; each stop names
-// the template it must end on (`page`) and how to get there: `path` (a GET under the brand, or
-// a plan value via `url`) or `act` (clicks and form posts from the page before). Adding a page
-// is one stop. The test checks that every template of crates/sekisho-web/src/pages.rs was seen
-// in every variant, so a page nobody added here fails loudly.
+// The tour is WALKS: each starts with no cookies and is a list of stops; a stop names the
+// template it must end on (`page`) and how it gets there: `path` (a GET under the brand, or a URL
+// from the plan) or `act` (clicks and form posts from the page before). Adding a page is one stop.
+// The test checks that every template of crates/sekisho-web/src/pages.rs was seen in every
+// variant, so a page nobody added here fails loudly. Stops change nothing that a later stop or
+// variant needs (links are opened, not spent; confirmation pages are shown, not confirmed).
 //
 // Nothing leaves the loopback interface (requests elsewhere are aborted). The pages run under
 // their own CSP; axe is evaluated through the DevTools protocol, which the CSP does not govern.
@@ -106,7 +115,7 @@ async function follow(t, selector) {
   await t.tab.waitForLoadState('load');
 }
 
-/** The password login form of the current page, with the plan's account `who`. */
+/** Logs `email` in on the current page's login form (every test account has the plan's password). */
 async function logIn(t, email) {
   await submit(t, 'form:has(#password)', { '#email': email, '#password': t.plan.password });
 }
@@ -130,8 +139,9 @@ function totp(spacedSecret, now) {
 }
 
 /**
- * Posts `fields` to `path` from the current page, as a cross-site IdP's form would (the page's
- * own origin: form-action 'self' allows it).
+ * Posts `fields` to `path` under the brand from the current page, as ADFS's form would (from the
+ * page's own origin: form-action 'self' allows it). Waits for the answer to arrive, not for it
+ * to settle: a page that posts itself on at once never settles for Playwright.
  */
 async function postFrom(t, path, fields) {
   const navigated = t.tab.waitForEvent('framenavigated', {
@@ -155,14 +165,13 @@ async function postFrom(t, path, fields) {
     { action: `/${t.plan.brand}${path}`, fields },
   );
   await navigated;
-  await t.tab.waitForLoadState('load');
 }
 
 // --- The walks -----------------------------------------------------------------------------------
 //
 // Plan (from the test): base, brand, password, now (the server's clock, Unix seconds), contractor
 // (email), lineUser (email), authorizeUrl, otherBrand {code} (a second brand, another colour),
-// links {invitation, reset, emailChange, loginMethod, adBind, lineRecovery}, users {name: id}
+// links {invitation, reset, emailChange, loginMethod, adBind, lineRecovery, unlock}, users {name: id}
 // (the console's detail pages), lineNumber, adConnectionId, lineHost (the carrier gateway's
 // listener of a West Japan line), variants {key: {twoFactor}} (an account of a 2FA contract that
 // has not enrolled yet, one per variant). A stop with `needs` is skipped when the plan lacks it.
@@ -222,6 +231,7 @@ const WALKS = [
             const onward = t.tab.waitForRequest((r) => r.url().endsWith('/finish'));
             await postFrom(t, '/saml/adfs-0000000000000000/acs', { SAMLResponse: 'PHNhbWw+', RelayState: 'r' });
             await onward;
+            await t.tab.waitForFunction(() => document.readyState === 'complete');
           } finally {
             await t.tab.unroute('**/saml/*/finish');
           }
@@ -334,8 +344,14 @@ const WALKS = [
 
 // --- The run -------------------------------------------------------------------------------------
 
+// Where the tour was when it failed (either lane).
 let step = 'start';
-let tab;
+let lastTab;
+
+/** A milestone on stdout: the test waits a bounded time for each, not for the whole tour. */
+function say(line) {
+  process.stdout.write(`${line}\n`);
+}
 
 /** The axe violations of the page, summarised (target, HTML, why). */
 async function audit(t) {
@@ -352,6 +368,27 @@ async function audit(t) {
       summary: (n.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 400),
     })),
   }));
+}
+
+/**
+ * Whether the page is wider than the viewport (WCAG 1.4.10 reflow: a phone user would scroll
+ * sideways), and the outermost elements that stick out; null when it fits.
+ */
+async function overflow(tab) {
+  return tab.evaluate(() => {
+    const view = document.documentElement.clientWidth;
+    const width = document.documentElement.scrollWidth;
+    if (width <= view + 1) return null;
+    const frame = new Set([document.documentElement, document.body, document.querySelector('main'), document.querySelector('header')]);
+    const sticksOut = (e) => e.getBoundingClientRect().right > view + 1;
+    const name = (e) =>
+      e.tagName.toLowerCase() + (e.id ? `#${e.id}` : '') + [...e.classList].map((c) => `.${c}`).join('');
+    const culprits = [...document.body.querySelectorAll('*')]
+      .filter((e) => !frame.has(e) && sticksOut(e) && (frame.has(e.parentElement) || !sticksOut(e.parentElement)))
+      .slice(0, 5)
+      .map(name);
+    return { scrollWidth: width, viewport: view, elements: culprits };
+  });
 }
 
 function has(t, key) {
@@ -371,7 +408,8 @@ async function runVariant(browser, plan, variant, report) {
     (url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname),
     (route) => route.abort(),
   );
-  tab = await context.newPage();
+  const tab = await context.newPage();
+  lastTab = tab;
   const consoleErrors = [];
   tab.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
@@ -387,10 +425,12 @@ async function runVariant(browser, plan, variant, report) {
       const missing = (stop.needs ?? []).filter((k) => !has(t, k));
       if (missing.length) {
         report.skipped.push({ variant: key, walk: walk.name, page: stop.page, note: stop.note, missing });
+        say(`MISSED ${key} ${stop.page}`);
         continue;
       }
       step = what;
       consoleErrors.length = 0;
+      const started = Date.now();
       try {
         if (stop.path) await open(t, typeof stop.path === 'function' ? stop.path(t) : stop.path);
         else await stop.act(t);
@@ -403,9 +443,11 @@ async function runVariant(browser, plan, variant, report) {
         const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
         report.problems.push({ variant: key, walk: walk.name, page: stop.page, note: stop.note, url: tab.url(), error: message });
         progress(`${what}: ${message}; the rest of the walk is skipped`);
+        say(`MISSED ${key} ${stop.page}`);
         break;
       }
       n += 1;
+      const reached = Date.now();
       const file = join(dir, `${String(n).padStart(2, '0')}-${stop.page}.png`);
       await tab.evaluate(() => document.fonts.ready);
       await tab.screenshot({ path: file, fullPage: true });
@@ -413,6 +455,9 @@ async function runVariant(browser, plan, variant, report) {
       if (lang !== variant.lang) {
         report.language.push({ variant: key, page: stop.page, note: stop.note, url: tab.url(), lang });
       }
+      const wide = await overflow(tab);
+      if (wide) report.overflow.push({ variant: key, n, page: stop.page, note: stop.note, url: tab.url(), ...wide });
+      const shot = Date.now();
       const found = await audit(t);
       for (const v of found) {
         const entry = { variant: key, n, page: stop.page, note: stop.note, url: tab.url(), ...v };
@@ -426,7 +471,11 @@ async function runVariant(browser, plan, variant, report) {
         screenshot: file,
         console: [...consoleErrors],
       });
-      progress(`${what}: ${found.length} axe finding(s)`);
+      say(`PAGE ${key} ${n} ${stop.page}`);
+      progress(
+        `${what}: ${found.length} axe finding(s) ` +
+          `(page ${reached - started} ms, screenshot ${shot - reached} ms, axe ${Date.now() - shot} ms)`,
+      );
     }
   }
   await context.close();
@@ -434,13 +483,30 @@ async function runVariant(browser, plan, variant, report) {
 
 async function main(browser) {
   const plan = JSON.parse(env('TOUR_PLAN'));
-  const report = { ok: true, variants: {}, violations: [], minor: [], problems: [], skipped: [], language: [] };
-  for (const variant of VARIANTS) {
-    await runVariant(browser, plan, variant, report);
-    // A milestone per variant: the test waits a bounded time for each, not for the whole tour.
-    process.stdout.write(`VARIANT ${variant.lang}-${variant.width}\n`);
-  }
+  const report = {
+    ok: true,
+    variants: {},
+    violations: [],
+    minor: [],
+    problems: [],
+    skipped: [],
+    language: [],
+    overflow: [],
+  };
+  // Variants run side by side in their own contexts (one browser): each waits on the server
+  // and on its screenshots while the other renders.
+  const queue = [...VARIANTS];
+  const lanes = Math.max(1, Number(env('TOUR_PARALLEL', '2')));
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let v = queue.shift(); v; v = queue.shift()) {
+        await runVariant(browser, plan, v, report);
+        say(`VARIANT ${v.lang}-${v.width}`);
+      }
+    }),
+  );
+  say('DONE');
   return report;
 }
 
-runWithChromium(main, () => ({ step, page: tab }));
+runWithChromium(main, () => ({ step, page: lastTab }));
