@@ -380,7 +380,11 @@ async function overflow(tab) {
     const width = document.documentElement.scrollWidth;
     if (width <= view + 1) return null;
     const frame = new Set([document.documentElement, document.body, document.querySelector('main'), document.querySelector('header')]);
-    const sticksOut = (e) => e.getBoundingClientRect().right > view + 1;
+    // An element's box, or the content overflowing it (a long unbreakable word in a <dd>).
+    const sticksOut = (e) => {
+      const box = e.getBoundingClientRect();
+      return Math.max(box.right, box.left + e.scrollWidth) > view + 1;
+    };
     const name = (e) =>
       e.tagName.toLowerCase() + (e.id ? `#${e.id}` : '') + [...e.classList].map((c) => `.${c}`).join('');
     const culprits = [...document.body.querySelectorAll('*')]
