@@ -170,7 +170,7 @@ async function postFrom(t, path, fields) {
 // --- The walks -----------------------------------------------------------------------------------
 //
 // Plan (from the test): base, brand, password, now (the server's clock, Unix seconds), contractor
-// (email), lineUser (email), authorizeUrl, otherBrand {code} (a second brand, another colour),
+// (email), lineUser (email), authorizeUrl, otherBrands [{code, colour}] (brands in other colours),
 // links {invitation, reset, emailChange, loginMethod, adBind, lineRecovery, unlock}, users {name: id}
 // (the console's detail pages), lineNumber, adConnectionId, lineHost (the carrier gateway's
 // listener of a West Japan line), variants {key: {twoFactor}} (an account of a 2FA contract that
@@ -237,7 +237,13 @@ const WALKS = [
           }
         },
       },
-      { page: 'login', note: 'another brand, another colour', path: (t) => `${t.plan.base}/${t.plan.otherBrand.code}/login` },
+      // Two brands, two looks: the colours each page derives from the brand's must read too.
+      ...[0, 1].map((i) => ({
+        page: 'login',
+        note: `another brand, another colour (${i + 1})`,
+        needs: [`otherBrands.${i}.code`],
+        path: (t) => `${t.plan.base}/${t.plan.otherBrands[i].code}/login`,
+      })),
     ],
   },
   {

@@ -30,8 +30,12 @@ const VARIANTS: [&str; 4] = ["ja-1280", "ja-390", "en-1280", "en-390"];
 const NOT_PAGES: [(&str, &str); 1] = [("layout.html", "the frame every page extends")];
 /// A West Japan line of the main contract (回線情報通知設定 is asked over it).
 const WEST_LINE: &str = "CAF0123456789";
-/// The second brand's colour (the operator manual's example of `brand update --primary-color`).
-const OTHER_BRAND_COLOR: &str = "#c8102e";
+/// More brands, each in its own colour: the CLI's example (a dark red), and a light yellow under
+/// which white text would not read (the pages must choose another).
+const OTHER_BRANDS: [(&str, &str, &str); 2] = [
+    (OTHER_BRAND, "MDRドライブ", "#c8102e"),
+    ("KIB", "きいろ便", "#ffd400"),
+];
 
 /// The upstream buttons of the login and login-method pages: real connectors whose providers
 /// are never called (the tour does not press them).
@@ -122,20 +126,15 @@ async fn every_page_in_both_languages_and_widths_passes_axe() {
     let issuer = app.issuer();
     let brand = app.op.brand(BRAND).await.unwrap().unwrap();
 
-    // A second brand in another colour: its login page shows the colour on the header and button.
-    admin::add_brand(&app.op, OTHER_BRAND, "MDRドライブ")
-        .await
-        .unwrap();
-    admin::update_brand(
-        &app.op,
-        OTHER_BRAND,
-        BrandChanges {
-            primary_color: Some(OTHER_BRAND_COLOR.into()),
+    // More brands in other colours: their login pages show the colour on the header and button.
+    for (code, name, colour) in OTHER_BRANDS {
+        admin::add_brand(&app.op, code, name).await.unwrap();
+        let look = BrandChanges {
+            primary_color: Some(colour.into()),
             ..BrandChanges::default()
-        },
-    )
-    .await
-    .unwrap();
+        };
+        admin::update_brand(&app.op, code, look).await.unwrap();
+    }
 
     // The main contract (two-step verification off): the console's users in every state.
     let contract = seed.contract_id.as_str();
@@ -271,7 +270,7 @@ async fn every_page_in_both_languages_and_widths_passes_axe() {
         "contractor": EMAIL,
         "lineUser": line_user,
         "authorizeUrl": authorize_url(&app, &seed.client.client_id, &[]),
-        "otherBrand": { "code": OTHER_BRAND },
+        "otherBrands": OTHER_BRANDS.map(|(code, _, colour)| json!({ "code": code, "colour": colour })),
         "links": {
             "invitation": mailed(&mails, "hanako@example.jp", "registration", &issuer),
             "reset": mailed(&mails, "jiro@example.jp", "password/reset", &issuer),
