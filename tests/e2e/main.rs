@@ -36,6 +36,7 @@ mod navigation;
 mod negative;
 mod node_driver;
 mod observability;
+mod pages_a11y;
 mod password_reset;
 mod pending_changes;
 mod performance_design;

@@ -18,7 +18,7 @@ mod session;
 mod theme;
 mod visit;
 
-pub use pages::Pages;
+pub use pages::{template_names, Pages};
 
 use axum::Router;
 use sekisho_app::App;

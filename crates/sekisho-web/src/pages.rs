@@ -164,6 +164,13 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
 /// The colour of pages outside any brand (the default brand theme's).
 const DEFAULT_COLOUR: &str = "#1d4f91";
 
+/// The names of the embedded templates (`login.html`, …; `layout.html` among them, which is no
+/// page of its own): the browser tour (tests/e2e/pages_a11y.rs, ISSUE-16) must have seen every
+/// other one.
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    EMBEDDED.iter().map(|(name, _)| *name)
+}
+
 pub struct Pages {
     env: Environment<'static>,
 }
