@@ -170,8 +170,9 @@ async function postFrom(t, path, fields) {
 // --- The walks -----------------------------------------------------------------------------------
 //
 // Plan (from the test): base, brand, password, now (the server's clock, Unix seconds), contractor
-// (email), lineUser (email), authorizeUrl, otherBrands [{code, colour}] (brands in other colours),
-// links {invitation, reset, emailChange, loginMethod, adBind, lineRecovery, unlock}, users {name: id}
+// (email), pendingContractor (email: a login-method change pending), lineUser (email), authorizeUrl, otherBrands [{code, colour}] (brands in other colours),
+// links {invitation, reset, emailChange, emailChangeConfirm, loginMethod, adBind, lineRecovery,
+// unlock}, users {name: id}
 // (the console's detail pages), lineNumber, adConnectionId, lineHost (the carrier gateway's
 // listener of a West Japan line), variants {key: {twoFactor}} (an account of a 2FA contract that
 // has not enrolled yet, one per variant). A stop with `needs` is skipped when the plan lacks it.
@@ -193,6 +194,8 @@ const WALKS = [
         act: (t) => submit(t, 'form:has(#email)', { '#email': 'nobody@example.jp' }),
       },
       { page: 'message', note: 'unknown path (404)', path: '/no-such-page' },
+      { page: 'message', note: 'a form address opened (405)', path: '/admin/invite' },
+      { page: 'unlock_confirm', note: 'the unlock link (only its button unlocks)', path: (t) => t.plan.links.unlock },
       { page: 'set_password', note: 'password reset', path: (t) => t.plan.links.reset },
       {
         page: 'set_password',
@@ -204,8 +207,18 @@ const WALKS = [
         page: 'registration_confirm',
         act: (t) => submit(t, 'form:has(#new)', { '#new': t.plan.password, '#confirm': t.plan.password }),
       },
+      {
+        page: 'registration_confirm',
+        note: 'registration with Google',
+        path: (t) => t.plan.links.invitation.replace('/registration?', '/registration/upstream/google?'),
+      },
       { page: 'login_method', note: 'login-method change', path: (t) => t.plan.links.loginMethod },
       { page: 'login_method', note: 'email change', path: (t) => t.plan.links.emailChange },
+      {
+        page: 'email_change_confirm',
+        note: 'email change of a Google user',
+        path: (t) => t.plan.links.emailChangeConfirm,
+      },
       { page: 'line_recovery', path: (t) => t.plan.links.lineRecovery },
       { page: 'logout_confirm', path: '/logout' },
       { page: 'ad_connection', note: 'AD login: connection ID', path: '/ad' },
@@ -295,7 +308,14 @@ const WALKS = [
     stops: [
       { page: 'login', note: 'account menu login', path: '/account/login' },
       { page: 'account_menu', act: (t) => logIn(t, t.plan.contractor) },
-      { page: 'set_password', note: 'password change', path: '/account/password' },
+      { page: 'password_change', path: '/account/password' },
+      {
+        page: 'password_change',
+        note: 'wrong current password',
+        act: (t) =>
+          submit(t, 'form:has(#current)', { '#current': 'not-the-password-1', '#new': 'Another-passw0rd', '#confirm': 'Another-passw0rd' }),
+      },
+      { page: 'login_method_start', path: '/account/login-method' },
       { page: 'two_factor_setting', path: '/account/two-factor' },
       {
         page: 'two_factor_setting_confirm',
@@ -322,16 +342,30 @@ const WALKS = [
       { page: 'account_form', note: 'access route: done', path: '/account/access-route/done' },
       { page: 'ad_settings', path: '/account/active-directory' },
       { page: 'admin_users', path: '/admin' },
+      { page: 'admin_users', note: 'console: search', path: '/admin?q=%E9%83%8E' },
+      { page: 'admin_users', note: 'console: nobody found', path: '/admin?q=nobody-at-all' },
+      { page: 'admin_audit', path: '/admin/audit' },
       ...['active', 'invited', 'locked', 'disabled', 'pendingEmail', 'pendingMethod', 'contractor'].map((who) => ({
         page: 'admin_user',
         note: `console: ${who} user`,
         needs: [`users.${who}`],
         path: (t) => `/admin/users/${t.plan.users[who]}`,
       })),
-      { page: 'account_form', note: 'console: delete confirmation', path: (t) => `/admin/users/${t.plan.users.active}/delete` },
+      { page: 'admin_confirm', note: 'console: delete confirmation', path: (t) => `/admin/users/${t.plan.users.active}/delete` },
+      { page: 'admin_confirm', note: 'console: disable confirmation', path: (t) => `/admin/users/${t.plan.users.active}/disable` },
       { page: 'admin_lines', path: '/admin/lines' },
-      { page: 'account_form', note: 'console: line removal', path: (t) => `/admin/lines/${t.plan.lineNumber}/remove` },
+      { page: 'admin_confirm', note: 'console: line removal', path: (t) => `/admin/lines/${t.plan.lineNumber}/remove` },
       { page: 'logout_confirm', note: 'signed in', path: '/logout' },
+      { page: 'message', note: 'logged out', act: (t) => submit(t, 'main form') },
+    ],
+  },
+  {
+    name: 'pending change',
+    stops: [
+      { page: 'login', note: 'account menu login', path: '/account/login' },
+      { page: 'account_menu', act: (t) => logIn(t, t.plan.pendingContractor) },
+      { page: 'login_method_start', note: 'a change pending, with its cancellation', path: '/account/login-method' },
+      { page: 'account_form', note: 'email change blocked by the pending change', path: '/account/email' },
     ],
   },
   {

@@ -3,7 +3,8 @@
 //! width, saves a screenshot of each under `test-artifacts/pages/{lang}-{width}/`, and runs
 //! axe-core on it. This test prepares every state a page needs (a contract with two-step
 //! verification on and an account per variant that has not enrolled, users invited, locked,
-//! disabled and with pending changes, mailed links, an AD connection with the real test IdP, a
+//! disabled and with pending changes, a Google user with an email change to confirm, a contractor
+//! whose login-method change is pending, mailed links, an AD connection with the real test IdP, a
 //! West Japan line behind the carrier gateway, a second brand in another colour), then checks
 //! that every template in `sekisho_web::template_names()` was seen in all four variants, in the
 //! variant's language, no wider than the screen, without an axe violation of impact serious or
@@ -17,17 +18,29 @@ use sekisho_core::line::LineNumber;
 use sekisho_core::model::{AccessRoute, Plan, Role};
 use sekisho_core::oauth::Lang;
 use sekisho_core::tickets::TicketPurpose;
+use sekisho_core::two_factor::TwoFactorSetting;
 use sekisho_core::Clock;
+use sekisho_crypto::tokens::hash_token;
 use sekisho_e2e::{link_in, TestApp, BRAND, EMAIL, OTHER_BRAND, PASSWORD};
 use sekisho_testkit::{CarrierGateway, TestPki};
+use sekisho_store::UpstreamBinding;
 use sekisho_upstream::ConnectorSettings;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// The variants tour.mjs runs, in order (`{lang}-{width}`).
 const VARIANTS: [&str; 4] = ["ja-1280", "ja-390", "en-1280", "en-390"];
-/// Templates that are no page of their own.
-const NOT_PAGES: [(&str, &str); 1] = [("layout.html", "the frame every page extends")];
+/// Templates that are no page of their own (each is audited inside the pages that use it).
+const NOT_PAGES: [(&str, &str); 6] = [
+    ("layout.html", "the frame every page extends"),
+    ("console.html", "the admin console's frame (admin_users, admin_user, …)"),
+    ("admin_badges.html", "status badges (admin_users, admin_user)"),
+    ("admin_pager.html", "the pager (admin_users, admin_audit)"),
+    ("admin_pending.html", "a user's pending change (admin_user of goro, rokuro)"),
+    ("pending_change.html", "the menu's pending change (the pending walk)"),
+];
+/// The contractor of the contract with a pending login-method change.
+const PENDING_CONTRACTOR: &str = "horyu@example.jp";
 /// A West Japan line of the main contract (回線情報通知設定 is asked over it).
 const WEST_LINE: &str = "CAF0123456789";
 /// More brands, each in its own colour: the CLI's example (a dark red), and a light yellow under
@@ -180,6 +193,34 @@ async fn every_page_in_both_languages_and_widths_passes_axe() {
     sekisho_app::signin::request_password_reset(services, &brand, &forgot, Lang::Ja)
         .await
         .unwrap();
+    // A user who logs in with Google (bound as the login-method change would), whose email
+    // change is confirmed with a button, not a password (email_change_confirm).
+    let upstream_user = member(&app, contract, "hachiro@example.jp", "八郎").await;
+    let bind_link = admin::login_method_change_link(services, &upstream_user)
+        .await
+        .unwrap();
+    let binding = UpstreamBinding {
+        brand: BRAND.into(),
+        issuer: "https://accounts.google.com".into(),
+        subject: "hachiro-google".into(),
+        user_id: upstream_user.clone(),
+        connector: "google".into(),
+        email: None,
+        created_at: app.op.now(),
+    };
+    let bind_ticket = bind_link.split_once("?ticket=").expect("a ticket link").1;
+    assert!(store
+        .bind_upstream(
+            &binding,
+            &hash_token(bind_ticket),
+            TicketPurpose::LoginMethodChange.as_str(),
+            app.op.now(),
+        )
+        .await
+        .unwrap());
+    admin::request_email_change(services, &upstream_user, "hachiro-new@example.jp", Lang::Ja)
+        .await
+        .unwrap();
     store
         .add_line(
             contract,
@@ -210,6 +251,33 @@ async fn every_page_in_both_languages_and_widths_passes_axe() {
         member(&app, &two_factor.contract_id, &email, "二段").await;
         variants.insert(variant.into(), json!({ "twoFactor": email }));
     }
+
+    // A contract whose contractor has a login-method change pending: the menu shows it with its
+    // cancellation (pending_change.html), and the email change is blocked by it (REQ-USER-7).
+    let pending_contract = admin::create_contract(
+        &app.op,
+        BRAND,
+        "保留株式会社",
+        PENDING_CONTRACTOR,
+        PASSWORD,
+        Plan::Basic,
+    )
+    .await
+    .unwrap();
+    admin::set_contract(
+        services,
+        &pending_contract.contract_id,
+        ContractSettings {
+            two_factor: Some(TwoFactorSetting::Disabled),
+            plan: None,
+            access_route: None,
+        },
+    )
+    .await
+    .unwrap();
+    admin::login_method_change_link(services, &pending_contract.user_id)
+        .await
+        .unwrap();
 
     // A 回線認証のみ contract, whose contractor has the recovery link from the internet.
     let line_only = admin::create_contract(
@@ -268,6 +336,7 @@ async fn every_page_in_both_languages_and_widths_passes_axe() {
         "password": PASSWORD,
         "now": app.clock.now(),
         "contractor": EMAIL,
+        "pendingContractor": PENDING_CONTRACTOR,
         "lineUser": line_user,
         "authorizeUrl": authorize_url(&app, &seed.client.client_id, &[]),
         "otherBrands": OTHER_BRANDS.map(|(code, _, colour)| json!({ "code": code, "colour": colour })),
@@ -278,8 +347,9 @@ async fn every_page_in_both_languages_and_widths_passes_axe() {
             "loginMethod": login_method_link,
             "adBind": format!("{issuer}/ad/bind?ticket={ticket}"),
             "lineRecovery": line_recovery_link,
-            // Opening it unlocks today (a GET that changes state): no stop uses it yet.
+            // Opening it shows 「ロックを解除する」; only its button unlocks (the tour does not press it).
             "unlock": mailed(&mails, "saburo@example.jp", "unlock", &issuer),
+            "emailChangeConfirm": mailed(&mails, "hachiro-new@example.jp", "email-change", &issuer),
         },
         "users": {
             "active": active,
