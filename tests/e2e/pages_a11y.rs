@@ -22,8 +22,8 @@ use sekisho_core::two_factor::TwoFactorSetting;
 use sekisho_core::Clock;
 use sekisho_crypto::tokens::hash_token;
 use sekisho_e2e::{link_in, TestApp, BRAND, EMAIL, OTHER_BRAND, PASSWORD};
-use sekisho_testkit::{CarrierGateway, TestPki};
 use sekisho_store::UpstreamBinding;
+use sekisho_testkit::{CarrierGateway, TestPki};
 use sekisho_upstream::ConnectorSettings;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -33,11 +33,23 @@ const VARIANTS: [&str; 4] = ["ja-1280", "ja-390", "en-1280", "en-390"];
 /// Templates that are no page of their own (each is audited inside the pages that use it).
 const NOT_PAGES: [(&str, &str); 6] = [
     ("layout.html", "the frame every page extends"),
-    ("console.html", "the admin console's frame (admin_users, admin_user, …)"),
-    ("admin_badges.html", "status badges (admin_users, admin_user)"),
+    (
+        "console.html",
+        "the admin console's frame (admin_users, admin_user, …)",
+    ),
+    (
+        "admin_badges.html",
+        "status badges (admin_users, admin_user)",
+    ),
     ("admin_pager.html", "the pager (admin_users, admin_audit)"),
-    ("admin_pending.html", "a user's pending change (admin_user of goro, rokuro)"),
-    ("pending_change.html", "the menu's pending change (the pending walk)"),
+    (
+        "admin_pending.html",
+        "a user's pending change (admin_user of goro, rokuro)",
+    ),
+    (
+        "pending_change.html",
+        "the menu's pending change (the pending walk)",
+    ),
 ];
 /// The contractor of the contract with a pending login-method change.
 const PENDING_CONTRACTOR: &str = "horyu@example.jp";

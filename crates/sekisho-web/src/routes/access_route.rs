@@ -161,10 +161,7 @@ pub async fn page(
 ) -> Response {
     let result = async {
         let (session, _, contract) =
-            match guard(&state, &brand, lang, &headers, MenuItem::AccessRoute).await? {
-                Ok(found) => found,
-                Err(page) => return Ok(page),
-            };
+            or_page!(guard(&state, &brand, lang, &headers, MenuItem::AccessRoute).await?);
         let code = brand.code.as_str();
         Ok(state.pages.render(
             StatusCode::OK,
@@ -191,23 +188,18 @@ pub async fn submit(
     Form(form): Form<RouteForm>,
 ) -> Response {
     let result = async {
-        let (session, user, _) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            MenuItem::AccessRoute,
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
-        let actor = match menu_actor(&state, &brand, lang, &user).await? {
-            Ok(a) => a,
-            Err(page) => return Ok(page),
-        };
+        let (session, user, _) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                MenuItem::AccessRoute,
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
+        let actor = or_page!(menu_actor(&state, &brand, lang, &user).await?);
         let code = brand.code.as_str();
         let (action, cancel, done) = (
             format!("/{code}/account/access-route"),
@@ -241,10 +233,7 @@ pub async fn done(
 ) -> Response {
     let result = async {
         let (_, _, contract) =
-            match guard(&state, &brand, lang, &headers, MenuItem::AccessRoute).await? {
-                Ok(found) => found,
-                Err(page) => return Ok(page),
-            };
+            or_page!(guard(&state, &brand, lang, &headers, MenuItem::AccessRoute).await?);
         let now = format!(
             "{}: {}",
             message(lang, "ar_current"),

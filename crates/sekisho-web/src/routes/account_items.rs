@@ -289,19 +289,17 @@ pub async fn email_submit(
     Form(form): Form<EmailForm>,
 ) -> Response {
     let result = async {
-        let (session, user, _) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            MenuItem::EmailChange,
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (session, user, _) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                MenuItem::EmailChange,
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
         let values = (form.new_email.as_str(), form.confirm_email.as_str());
         let no_notice = DoneQuery::default();
         if form.new_email.trim() != form.confirm_email.trim() {
@@ -410,19 +408,17 @@ pub async fn contract_submit(
     Form(form): Form<ContractForm>,
 ) -> Response {
     let result = async {
-        let (s, user, contract) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            MenuItem::ContractInfo,
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (s, user, contract) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                MenuItem::ContractInfo,
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
         let Ok(name) = sekisho_core::name::check_name(&form.name, true) else {
             // The refused name comes back to be corrected, cut to what the field takes.
             let typed: String = form
@@ -517,19 +513,17 @@ pub async fn plan_submit(
     Form(form): Form<ConfirmForm>,
 ) -> Response {
     let result = async {
-        let (s, user, mut contract) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            MenuItem::PlanChange,
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (s, user, mut contract) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                MenuItem::PlanChange,
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
         if contract.plan == Plan::Trial && form.confirmed.as_deref() == Some("on") {
             state
                 .op
@@ -616,19 +610,17 @@ pub async fn cancel_submit(
     Form(form): Form<ConfirmForm>,
 ) -> Response {
     let result = async {
-        let (s, user, contract) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            MenuItem::Cancellation,
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (s, user, contract) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                MenuItem::Cancellation,
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
         if form.confirmed.as_deref() != Some("on") {
             let error = Some("cancel_confirm_required");
             return Ok(cancel_page(&state, &brand, lang, &s, error));

@@ -119,10 +119,7 @@ pub async fn page(
 ) -> Response {
     let result = async {
         let (session, user, _) =
-            match guard(&state, &brand, lang, &headers, MenuItem::LoginMethod).await? {
-                Ok(found) => found,
-                Err(page) => return Ok(page),
-            };
+            or_page!(guard(&state, &brand, lang, &headers, MenuItem::LoginMethod).await?);
         let change = tickets::pending_change(&state, &user.id).await?;
         // An email change pending blocks this one (REQ-USER-7): the page says so, and offers
         // its cancellation instead of a button that would be refused.
@@ -164,19 +161,17 @@ pub async fn start(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let result = async {
-        let (_, user, _) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            MenuItem::LoginMethod,
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (_, user, _) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                MenuItem::LoginMethod,
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
         match directory::login_method_change_ticket(&state, &user).await {
             Ok(token) => {
                 let ticket = url::form_urlencoded::byte_serialize(token.expose().as_bytes())
@@ -216,19 +211,17 @@ pub async fn cancel(
 ) -> Response {
     let result = async {
         let from = MenuPage::parse(form.from.as_deref());
-        let (_, user, _) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            from.item(),
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (_, user, _) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                from.item(),
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
         let done = match directory::cancel_own_change(&state, &brand, &user).await {
             Ok(Some(_)) => "cancelled",
             Ok(None) => "none",

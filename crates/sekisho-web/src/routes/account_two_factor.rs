@@ -76,10 +76,8 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let (session, _, contract) = match contractor(&state, &brand, lang, &headers, None).await? {
-            Ok(c) => c,
-            Err(page) => return Ok(page),
-        };
+        let (session, _, contract) =
+            or_page!(contractor(&state, &brand, lang, &headers, None).await?);
         Ok(state.pages.render(
             StatusCode::OK,
             "two_factor_setting.html",
@@ -135,18 +133,16 @@ pub async fn confirm(
     Form(form): Form<SettingForm>,
 ) -> Response {
     let result = async {
-        let (session, _, contract) = match contractor(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            Some(form.csrf_token.as_deref()),
-        )
-        .await?
-        {
-            Ok(c) => c,
-            Err(page) => return Ok(page),
-        };
+        let (session, _, contract) = or_page!(
+            contractor(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                Some(form.csrf_token.as_deref()),
+            )
+            .await?
+        );
         let Some(new) = TwoFactorSetting::parse(&form.setting) else {
             return Ok(PageError::new(StatusCode::BAD_REQUEST, lang, "error_csrf")
                 .render(&state, Some(&brand)));
@@ -166,18 +162,16 @@ pub async fn save(
     Form(form): Form<SettingForm>,
 ) -> Response {
     let result = async {
-        let (session, user, contract) = match contractor(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            Some(form.csrf_token.as_deref()),
-        )
-        .await?
-        {
-            Ok(c) => c,
-            Err(page) => return Ok(page),
-        };
+        let (session, user, contract) = or_page!(
+            contractor(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                Some(form.csrf_token.as_deref()),
+            )
+            .await?
+        );
         let Some(new) = TwoFactorSetting::parse(&form.setting) else {
             return Ok(PageError::new(StatusCode::BAD_REQUEST, lang, "error_csrf")
                 .render(&state, Some(&brand)));

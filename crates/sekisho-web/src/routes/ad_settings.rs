@@ -152,10 +152,7 @@ pub async fn show(
 ) -> Response {
     let result = async {
         let (session, _, contract) =
-            match guard(&state, &brand, lang, &headers, MenuItem::ActiveDirectory).await? {
-                Ok(found) => found,
-                Err(page) => return Ok(page),
-            };
+            or_page!(guard(&state, &brand, lang, &headers, MenuItem::ActiveDirectory).await?);
         let current = connection::of_contract(&state, &contract.id).await?;
         let ad_users = state.op.store.count_ad_users(&contract.id).await?;
         let view = View {
@@ -191,19 +188,17 @@ pub async fn submit(
     Form(form): Form<SettingsForm>,
 ) -> Response {
     let result = async {
-        let (session, user, contract) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            MenuItem::ActiveDirectory,
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (session, user, contract) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                MenuItem::ActiveDirectory,
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
         let current = connection::of_contract(&state, &contract.id).await?;
         let ad_users = state.op.store.count_ad_users(&contract.id).await?;
         let source = match form.source.as_deref() {
@@ -265,19 +260,17 @@ pub async fn remove(
     Form(form): Form<RemoveForm>,
 ) -> Response {
     let result = async {
-        let (session, user, contract) = match guard_post(
-            &state,
-            &brand,
-            lang,
-            &headers,
-            MenuItem::ActiveDirectory,
-            form.csrf_token.as_deref(),
-        )
-        .await?
-        {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (session, user, contract) = or_page!(
+            guard_post(
+                &state,
+                &brand,
+                lang,
+                &headers,
+                MenuItem::ActiveDirectory,
+                form.csrf_token.as_deref(),
+            )
+            .await?
+        );
         let current = connection::of_contract(&state, &contract.id).await?;
         let ad_users = state.op.store.count_ad_users(&contract.id).await?;
         if form.confirmed.is_none() {

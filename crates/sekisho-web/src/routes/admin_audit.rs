@@ -99,10 +99,7 @@ pub async fn page(
     Query(q): Query<AuditQuery>,
 ) -> Response {
     let result = async {
-        let (_, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (_, actor) = or_page!(actor(&state, &brand, lang, &headers).await?);
         let log = contract_log(&state, &actor, page_number(q.page.as_deref())).await?;
         let code = brand.code.as_str();
         let href = |n: i64| format!("/{code}/admin/audit?page={n}");

@@ -62,6 +62,26 @@ pub(super) async fn actor(
     }
 }
 
+/// The actor of a console form: [`actor`], and the form's CSRF token must be the session's
+/// (else the refusal page, nothing done).
+pub(super) async fn posting_actor(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    headers: &HeaderMap,
+    csrf_token: Option<&str>,
+) -> Result<Result<(SessionRecord, Actor), Response>, OAuthError> {
+    Ok(actor(state, brand, lang, headers)
+        .await?
+        .and_then(|(session, actor)| {
+            if session::csrf_ok(&session, csrf_token) {
+                Ok((session, actor))
+            } else {
+                Err(csrf_failure(state, lang, brand))
+            }
+        }))
+}
+
 /// The HTTP status of a refusal (internal errors stay errors).
 fn refusal_status(e: &DirectoryError) -> StatusCode {
     match e {
@@ -186,10 +206,7 @@ pub async fn users(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (session, actor) = or_page!(actor(&state, &brand, lang, &headers).await?);
         let frame = Frame {
             state: &state,
             brand: &brand,
@@ -229,13 +246,9 @@ pub async fn invite(
     Form(form): Form<InviteForm>,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
-        if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
-            return Ok(csrf_failure(&state, lang, &brand));
-        }
+        let (session, actor) = or_page!(
+            posting_actor(&state, &brand, lang, &headers, form.csrf_token.as_deref()).await?
+        );
         let role = Role::parse(&form.role).unwrap_or(Role::User);
         let e = match directory::invite(&state, &brand, &actor, &form.email, &form.name, role, lang)
             .await
@@ -337,10 +350,7 @@ pub async fn user(
     Query(q): Query<NoticeQuery>,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (session, actor) = or_page!(actor(&state, &brand, lang, &headers).await?);
         let user = match directory::get_user(&state, &actor, &id).await {
             Ok(u) => u,
             Err(DirectoryError::Internal(e)) => return Err(e),
@@ -448,13 +458,9 @@ async fn perform(
     form: ActionForm,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
-        if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
-            return Ok(csrf_failure(&state, lang, &brand));
-        }
+        let (session, actor) = or_page!(
+            posting_actor(&state, &brand, lang, &headers, form.csrf_token.as_deref()).await?
+        );
         let page = format!("/{code}/admin/users/{id}");
         let Some(what) = Action::parse(&action, &form) else {
             return Ok(not_found(&state, &brand, lang));
@@ -553,10 +559,7 @@ async fn confirm_page(
     what: Destructive,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (session, actor) = or_page!(actor(&state, &brand, lang, &headers).await?);
         let user = match directory::get_user(&state, &actor, &id).await {
             Ok(u) => u,
             Err(DirectoryError::Internal(e)) => return Err(e),

@@ -9,12 +9,10 @@
 //! names the two valid forms, the typed value kept.
 
 use super::access_route::{route_label, submit_route, Flow, RouteForm};
-use super::admin_console::actor;
+use super::admin_console::{actor, posting_actor};
 use super::console::{Frame, Section};
-use super::login::csrf_failure;
 use super::{page_or_error, see_other, BrandPage};
 use crate::i18n::{message, Lang};
-use crate::session;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -111,10 +109,7 @@ pub async fn page(
     Query(q): Query<NoticeQuery>,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (session, actor) = or_page!(actor(&state, &brand, lang, &headers).await?);
         let shown = Shown {
             status: StatusCode::OK,
             notice: notice(lang, q.done.as_deref()),
@@ -134,13 +129,9 @@ pub async fn access_route(
     Form(form): Form<RouteForm>,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
-        if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
-            return Ok(csrf_failure(&state, lang, &brand));
-        }
+        let (session, actor) = or_page!(
+            posting_actor(&state, &brand, lang, &headers, form.csrf_token.as_deref()).await?
+        );
         let code = brand.code.as_str();
         let (action, cancel, done) = (
             format!("/{code}/admin/lines/access-route"),
@@ -181,13 +172,9 @@ pub async fn add(
     Form(form): Form<AddForm>,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
-        if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
-            return Ok(csrf_failure(&state, lang, &brand));
-        }
+        let (session, actor) = or_page!(
+            posting_actor(&state, &brand, lang, &headers, form.csrf_token.as_deref()).await?
+        );
         let back = format!("/{}/admin/lines", brand.code);
         match lines::add(&state, &brand, &actor, &form.number).await {
             Ok(Registered::Added(_)) => Ok(see_other(&format!("{back}?done=added"), &[])),
@@ -248,10 +235,7 @@ pub async fn remove_page(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+        let (session, actor) = or_page!(actor(&state, &brand, lang, &headers).await?);
         if let Some(page) = own_line(&state, &brand, lang, &actor, &number).await? {
             return Ok(page);
         }
@@ -296,13 +280,9 @@ pub async fn remove(
     Form(form): Form<RemoveForm>,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
-        if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
-            return Ok(csrf_failure(&state, lang, &brand));
-        }
+        let (_, actor) = or_page!(
+            posting_actor(&state, &brand, lang, &headers, form.csrf_token.as_deref()).await?
+        );
         if form.confirmed.as_deref() != Some("on") {
             return Ok(see_other(
                 &format!("/{code}/admin/lines/{number}/remove"),

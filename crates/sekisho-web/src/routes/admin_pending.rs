@@ -8,11 +8,9 @@
 //! Each action is a CSRF-protected POST answered with a redirect (303) to the user's page, which
 //! says what happened (`?done=pending-…`), so a reload does not repeat it.
 
-use super::admin_console::actor;
-use super::login::csrf_failure;
+use super::admin_console::posting_actor;
 use super::{page_or_error, see_other, BrandPage};
 use crate::i18n::{message, Lang};
-use crate::session;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -105,13 +103,9 @@ async fn perform(
     form: CsrfForm,
 ) -> Response {
     let result = async {
-        let (session, actor) = match actor(&state, &brand, lang, &headers).await? {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
-        if !session::csrf_ok(&session, form.csrf_token.as_deref()) {
-            return Ok(csrf_failure(&state, lang, &brand));
-        }
+        let (_, actor) = or_page!(
+            posting_actor(&state, &brand, lang, &headers, form.csrf_token.as_deref()).await?
+        );
         let done = match action {
             Action::Cancel => directory::cancel_pending_change(&state, &brand, &actor, &id)
                 .await

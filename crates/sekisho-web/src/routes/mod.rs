@@ -1,5 +1,17 @@
 //! The route table. Every OP path lives under its brand's issuer: `/{brand}/…`.
 
+/// In a handler's `async` block (returning `Result<Response, _>`): the value a guard or loader
+/// found (`Ok(value)`), or the page it answered instead (`Err(page)`: signed out, expired, not
+/// allowed), which is returned at once. Defined before the modules so that each can use it.
+macro_rules! or_page {
+    ($found:expr) => {
+        match $found {
+            Ok(value) => value,
+            Err(page) => return Ok(page),
+        }
+    };
+}
+
 mod access_route;
 mod account;
 mod account_items;

@@ -305,10 +305,8 @@ pub async fn recovery_code_again(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let result = async {
-        let page = match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-            Ok(p) => p,
-            Err(res) => return Ok(res),
-        };
+        let page =
+            or_page!(load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await?);
         reissue(&state, &brand, &page, None).await
     };
     page_or_error(&state, lang, &brand, result.await)
@@ -321,10 +319,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let page = match load(&state, &brand, &headers, None).await? {
-            Ok(p) => p,
-            Err(res) => return Ok(res),
-        };
+        let page = or_page!(load(&state, &brand, &headers, None).await?);
         show(&state, &brand, &page, None).await
     };
     page_or_error(&state, lang, &brand, result.await)
@@ -346,10 +341,8 @@ pub async fn choose_method(
     Form(q): Form<MethodForm>,
 ) -> Response {
     let result = async {
-        let mut page = match load(&state, &brand, &headers, Some(q.csrf_token.as_deref())).await? {
-            Ok(p) => p,
-            Err(res) => return Ok(res),
-        };
+        let mut page =
+            or_page!(load(&state, &brand, &headers, Some(q.csrf_token.as_deref())).await?);
         if let Some(method) = SecondFactorMethod::parse(&q.method) {
             second_step::choose_method(&state, &mut page.step, method).await?;
         }
@@ -374,10 +367,7 @@ pub async fn phone(
 ) -> Response {
     let result = async {
         let mut page =
-            match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(p) => p,
-                Err(res) => return Ok(res),
-            };
+            or_page!(load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await?);
         let lang = page.lang;
         match second_step::set_phone(&state, &brand, lang, &mut page.step, &form.phone).await? {
             PhoneOutcome::NotNow => show(&state, &brand, &page, None).await,
@@ -400,10 +390,7 @@ pub async fn change_phone(
 ) -> Response {
     let result = async {
         let mut page =
-            match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(p) => p,
-                Err(res) => return Ok(res),
-            };
+            or_page!(load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await?);
         second_step::change_phone(&state, &mut page.step).await?;
         Ok(see_other(&format!("/{}/2fa", brand.code), &[]))
     };
@@ -419,10 +406,7 @@ pub async fn resend(
 ) -> Response {
     let result = async {
         let mut page =
-            match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(p) => p,
-                Err(res) => return Ok(res),
-            };
+            or_page!(load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await?);
         let lang = page.lang;
         match second_step::resend(&state, &brand, lang, &mut page.step).await? {
             None => show(&state, &brand, &page, None).await,
@@ -485,10 +469,7 @@ pub async fn code(
 ) -> Response {
     let result = async {
         let mut page =
-            match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(p) => p,
-                Err(res) => return Ok(res),
-            };
+            or_page!(load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await?);
         let (lang, remember) = (page.lang, form.remember.is_some());
         let step = &mut page.step;
         let result = match step.challenge.mode {
@@ -525,10 +506,7 @@ pub async fn lost_device_page(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let page = match load(&state, &brand, &headers, None).await? {
-            Ok(p) => p,
-            Err(res) => return Ok(res),
-        };
+        let page = or_page!(load(&state, &brand, &headers, None).await?);
         let ch = &page.step.challenge;
         if ch.mode != ChallengeMode::Verify || ch.stage != ChallengeStage::Code {
             return show(&state, &brand, &page, None).await;
@@ -554,10 +532,7 @@ pub async fn lost_device(
 ) -> Response {
     let result = async {
         let mut page =
-            match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-                Ok(p) => p,
-                Err(res) => return Ok(res),
-            };
+            or_page!(load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await?);
         let lang = page.lang;
         let result = second_step::verify_recovery_code(
             &state,
@@ -587,10 +562,8 @@ pub async fn saved(
     Form(form): Form<SavedForm>,
 ) -> Response {
     let result = async {
-        let page = match load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await? {
-            Ok(p) => p,
-            Err(res) => return Ok(res),
-        };
+        let page =
+            or_page!(load(&state, &brand, &headers, Some(form.csrf_token.as_deref())).await?);
         if page.step.challenge.stage != ChallengeStage::Recovery {
             return show(&state, &brand, &page, None).await;
         }
