@@ -449,3 +449,80 @@ async fn every_menu_page_leads_back() {
         );
     }
 }
+
+// ISSUE-16 REQ-MENU-1: the manual's words around the menu: the menu's login page says
+// 「ログインの方はこちらからログインしてください。」, the menu ends with トップ画面へ (the brand's service,
+// when it has one), and a trial's contractor reads that the trial cannot be cancelled (※2).
+#[tokio::test]
+async fn menu_login_top_link_and_trial_note_as_in_the_manual() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let login = Browser::new()
+        .get(&format!("{}/account/login", app.issuer()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&login, "account-login-lead"),
+        "ログインの方はこちらからログインしてください。"
+    );
+    let ordinary = Browser::new()
+        .get(&format!("{}/login", app.issuer()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !ordinary.contains("account-login-lead"),
+        "the RP's login has no such lead"
+    );
+
+    let menu = menu_login(&app, &Browser::new(), EMAIL, PASSWORD).await;
+    assert!(
+        !menu.contains("トップ画面へ"),
+        "no service URL, no link to it"
+    );
+    assert!(
+        !menu.contains("無料トライアルの解約は不可"),
+        "a basic contract can cancel"
+    );
+    crate::navigation::serve_at(&app, crate::navigation::SERVICE).await;
+    let menu = menu_login(&app, &Browser::new(), EMAIL, PASSWORD).await;
+    assert!(
+        links_to(&menu, crate::navigation::SERVICE, "トップ画面へ"),
+        "{menu}"
+    );
+
+    let trial = sekisho::admin::create_contract(
+        &app.op,
+        BRAND,
+        "お試し株式会社",
+        "trial@example.jp",
+        "Trial-Pass-12",
+        sekisho_core::model::Plan::Trial,
+    )
+    .await
+    .unwrap();
+    // Without two-step verification, so that the login lands on the menu.
+    let off = sekisho::admin::ContractSettings {
+        two_factor: Some(sekisho_core::two_factor::TwoFactorSetting::Disabled),
+        plan: None,
+        access_route: None,
+    };
+    sekisho::admin::set_contract(&app.services, &trial.contract_id, off)
+        .await
+        .unwrap();
+    let menu = menu_login(&app, &Browser::new(), "trial@example.jp", "Trial-Pass-12").await;
+    let contract = outline(&menu);
+    assert!(
+        contract.contains(&("契約情報の変更".to_owned(), vec!["プラン変更".to_owned()])),
+        "{contract:?}"
+    );
+    assert!(
+        menu.contains("※無料トライアルの解約は不可となります。30日経過後自動的に解約となります。"),
+        "{menu}"
+    );
+}

@@ -9,11 +9,11 @@ use sekisho_e2e::{
     form_action, hidden_inputs, link_in, Browser, Hop, TestApp, BRAND, EMAIL, PASSWORD,
 };
 
-const SERVICE: &str = "https://storage.vx5.example/";
+pub(crate) const SERVICE: &str = "https://storage.vx5.example/";
 const MEMBER: &str = "member@example.jp";
 
 /// Gives the brand a service URL (as `sekisho brand update --service-url` does).
-async fn serve_at(app: &TestApp, url: &str) {
+pub(crate) async fn serve_at(app: &TestApp, url: &str) {
     let changes = BrandChanges {
         service_url: Some(url.into()),
         ..Default::default()

@@ -50,6 +50,20 @@ const MANUAL: &[(&str, Shown, &str, &str)] = &[
     // The account menu's own login page and the menu.
     ("account_login_title", Exactly, "認証・契約情報変更ログイン", "000–004 §2-1 (2)"),
     ("account_title", Exactly, "認証・契約情報変更メニュー", "000–004 §2-1 (3)"),
+    ("account_login_lead", Exactly, "ログインの方はこちらからログインしてください。", "000–004 §2-1 (2)"),
+    // 認証・契約情報変更メニュー. The manuals write サポートセンタ (000–004 §2-1 (3)); one screen
+    // of 001 says 全てのサービス for 全てのユーザー.
+    ("menu_permitted_note", Exactly, "あなたに許可されたメニューのみ表示しております。ご不明点がございましたら、サポートセンターまでお問い合わせください。", "000–004 §2-1 (3)"),
+    ("menu_group_credentials", Exactly, "認証情報の変更", "000–004 §2-1 (3)"),
+    ("menu_group_credentials_intro", Exactly, "あなたの認証情報を変更できます。", "000–004 §2-1 (3)"),
+    ("menu_group_credentials_note", Exactly, "※メールアドレス変更では本サービスで登録しているメールアドレスを変更できます。", "000–004 §2-1 (3)"),
+    ("menu_group_settings", Exactly, "認証情報の設定", "000–004 §2-1 (3)"),
+    ("menu_group_settings_intro", Exactly, "ご契約している本サービスにおける設定の確認・変更が行えます。", "000–004 §2-1 (3)"),
+    ("menu_group_settings_note", Exactly, "※認証方法は登録されている全てのユーザーに適用されます。", "000–004 §2-1 (3)"),
+    ("menu_group_contract", Exactly, "契約情報の変更", "000–004 §2-1 (3)"),
+    ("menu_group_contract_intro", Exactly, "ご契約している本サービスの契約情報を変更できます。", "000–004 §2-1 (3)"),
+    ("menu_group_contract_trial_note", Exactly, "※無料トライアルの解約は不可となります。30日経過後自動的に解約となります。", "000–004 §1-1 ※2"),
+    ("menu_to_top", Exactly, "トップ画面へ", "000–004 §2-1 (3)"),
     ("menu_login_method", Exactly, "ログイン方法の設定", "000–004 §2-1 (3)"),
     ("menu_email_change", Exactly, "メールアドレス変更", "000–004 §2-1 (3)"),
     ("menu_password_change", Exactly, "パスワード変更", "000–004 §2-1 (3)"),

@@ -16,6 +16,10 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("menu_group_settings_note", "※認証方法は登録されている全てのユーザーに適用されます。", "* These sign-in settings apply to every registered user."),
     ("menu_group_contract", "契約情報の変更", "Your contract"),
     ("menu_group_contract_intro", "ご契約している本サービスの契約情報を変更できます。", "You can change the information of your contract for the service."),
+    ("menu_group_contract_trial_note", "※無料トライアルの解約は不可となります。30日経過後自動的に解約となります。", "* A free trial cannot be cancelled: it ends by itself after 30 days."),
+    ("menu_to_top", "トップ画面へ", "To the top page"),
+    // The menu's login page (認証・契約情報変更ログイン).
+    ("account_login_lead", "ログインの方はこちらからログインしてください。", "Log in here to change your sign-in and contract settings."),
     // パスワード変更完了 (the manual's completion screen).
     ("pw_change_done_title", "パスワード変更完了", "Password changed"),
     // 解約: when the service ends, what becomes of the data, the explicit confirmation.

@@ -108,7 +108,11 @@ fn group(lang: Lang, code: &str, group: MenuGroup, items: &[MenuItem]) -> Group 
             .contains(&MenuItem::EmailChange)
             .then_some("menu_group_credentials_note"),
         MenuGroup::Settings => Some("menu_group_settings_note"),
-        MenuGroup::Contract => None,
+        // 解約 is offered on the basic plan only: a contractor who sees プラン変更 without it is on
+        // the free trial, which the manual's ※2 says ends by itself.
+        MenuGroup::Contract => (items.contains(&MenuItem::PlanChange)
+            && !items.contains(&MenuItem::Cancellation))
+        .then_some("menu_group_contract_trial_note"),
     };
     Group {
         id: group.as_str(),
