@@ -71,15 +71,13 @@ pub(super) async fn posting_actor(
     headers: &HeaderMap,
     csrf_token: Option<&str>,
 ) -> Result<Result<(SessionRecord, Actor), Response>, OAuthError> {
-    Ok(actor(state, brand, lang, headers)
-        .await?
-        .and_then(|(session, actor)| {
-            if session::csrf_ok(&session, csrf_token) {
-                Ok((session, actor))
-            } else {
-                Err(csrf_failure(state, lang, brand))
-            }
-        }))
+    let found = actor(state, brand, lang, headers).await?;
+    Ok(match found {
+        Ok((session, _)) if !session::csrf_ok(&session, csrf_token) => {
+            Err(csrf_failure(state, lang, brand))
+        }
+        other => other,
+    })
 }
 
 /// The HTTP status of a refusal (internal errors stay errors).
