@@ -269,6 +269,10 @@ impl TestApp {
             .await
             .expect("op");
         op.keys.ensure_keys().await.expect("keys");
+        // As the server does: this node forgets what any node (or process) changed.
+        sekisho::server::spawn_change_follower(op.clone())
+            .await
+            .expect("change feed");
         let smtp = SmtpSink::start().expect("aiosmtpd (scripts/test installs it)");
         let transport = Transport::smtp(&smtp.url()).expect("smtp transport");
         let mailer = Mailer::new(

@@ -32,6 +32,7 @@ mod fuzz_http;
 mod keys;
 mod line_auth;
 mod line_settings;
+mod multi_node;
 mod navigation;
 mod negative;
 mod node_driver;

@@ -15,6 +15,7 @@ use sekisho_core::oauth::SigningAlg;
 use sekisho_core::Clock;
 use sekisho_store::{SigningKeyRecord, Store, StoreError};
 use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,9 @@ pub struct KeyRing {
     overlap: i64,
     reload_after: i64,
     cache: RwLock<Option<Arc<Loaded>>>,
+    /// Counts invalidations: keys read before one are not cached after it (issue 17: the read
+    /// may predate a rotation another node announced meanwhile).
+    invalidated: AtomicU64,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -174,6 +178,7 @@ impl KeyRing {
             overlap,
             reload_after: 30,
             cache: RwLock::new(None),
+            invalidated: AtomicU64::new(0),
         }
     }
 
@@ -252,7 +257,9 @@ impl KeyRing {
 
     /// Forget the cache; the next use reloads from the database.
     pub fn invalidate(&self) {
-        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = None;
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        *cache = None;
+        self.invalidated.fetch_add(1, Ordering::AcqRel);
     }
 
     async fn loaded(&self, force: bool) -> Result<Arc<Loaded>, KeyRingError> {
@@ -263,6 +270,7 @@ impl KeyRing {
                 return Ok(l);
             }
         }
+        let generation = self.invalidated.load(Ordering::Acquire);
         let mut keys = Vec::new();
         for rec in self.store.list_signing_keys().await? {
             if rec.retired_at.is_some_and(|r| now - r > self.overlap) {
@@ -283,7 +291,12 @@ impl KeyRing {
             });
         }
         let loaded = Arc::new(Loaded { at: now, keys });
-        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(loaded.clone());
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock invalidate takes: a read older than an invalidation serves
+        // this call only, and the next one reads again.
+        if self.invalidated.load(Ordering::Acquire) == generation {
+            *cache = Some(loaded.clone());
+        }
         Ok(loaded)
     }
 

@@ -23,7 +23,7 @@ pub use error::{ErrorCode, OAuthError};
 use sekisho_core::model::{Brand, Client};
 use sekisho_core::Clock;
 use sekisho_crypto::{KeyRing, PasswordHasher};
-use sekisho_store::Store;
+use sekisho_store::{Change, Store};
 use std::sync::Arc;
 
 /// Lifetimes and the public URL: everything the protocol needs from configuration.
@@ -81,6 +81,8 @@ pub struct Op {
     /// dynamic registration (discovery says so on every request; the database is asked at most
     /// every 30 s).
     registration_open: cache::TtlCache<bool>,
+    /// What [`Op::apply`] applied last (see [`Op::last_change`]).
+    last_change: tokio::sync::watch::Sender<Option<Change>>,
 }
 
 /// How long a client or brand read from the database is reused (seconds).
@@ -109,6 +111,7 @@ impl Op {
             clients: cache::TtlCache::new(RECORD_CACHE_TTL),
             brands: cache::TtlCache::new(RECORD_CACHE_TTL),
             registration_open: cache::TtlCache::new(RECORD_CACHE_TTL),
+            last_change: tokio::sync::watch::channel(None).0,
         }
     }
 
@@ -118,9 +121,10 @@ impl Op {
         if let Some(c) = self.clients.get(id, now) {
             return Ok(Some(c));
         }
+        let ticket = self.clients.ticket();
         let found = self.store.find_client(id).await?;
         if let Some(c) = &found {
-            self.clients.put(id, c.clone(), now);
+            self.clients.put_read(id, c.clone(), now, ticket);
         }
         Ok(found)
     }
@@ -131,9 +135,10 @@ impl Op {
         if let Some(b) = self.brands.get(code, now) {
             return Ok(Some(b));
         }
+        let ticket = self.brands.ticket();
         let found = self.store.find_brand(code).await?;
         if let Some(b) = &found {
-            self.brands.put(code, b.clone(), now);
+            self.brands.put_read(code, b.clone(), now, ticket);
         }
         Ok(found)
     }
@@ -152,8 +157,43 @@ impl Op {
         self.registration_open.get(brand, now)
     }
 
-    pub(crate) fn cache_registration_open(&self, brand: &str, open: bool, now: i64) {
-        self.registration_open.put(brand, open, now);
+    pub(crate) fn registration_open_ticket(&self) -> cache::ReadTicket {
+        self.registration_open.ticket()
+    }
+
+    pub(crate) fn cache_registration_open(
+        &self,
+        brand: &str,
+        open: bool,
+        now: i64,
+        ticket: cache::ReadTicket,
+    ) {
+        self.registration_open.put_read(brand, open, now, ticket);
+    }
+
+    /// Forgets what `change` made stale: a write of this process, another process's on the
+    /// same database, or (on PostgreSQL) another node's (issue 17).
+    pub fn apply(&self, change: &Change) {
+        match change {
+            Change::Client(id) => self.clients.forget(id),
+            Change::Brand(code) => self.brands.forget(code),
+            Change::SigningKeys => self.keys.invalidate(),
+            Change::RegistrationTokens => self.registration_open.clear(),
+            Change::Everything => {
+                self.clients.clear();
+                self.brands.clear();
+                self.registration_open.clear();
+                self.keys.invalidate();
+            }
+        }
+        self.last_change.send_replace(Some(change.clone()));
+    }
+
+    /// The last change this process applied: tests wait on it for a change to arrive instead
+    /// of sleeping (PostgreSQL delivers a node's announcements in commit order, so a marker
+    /// announced after a write arrives after it).
+    pub fn last_change(&self) -> tokio::sync::watch::Receiver<Option<Change>> {
+        self.last_change.subscribe()
     }
 
     /// Call after making or revoking an initial access token of `brand` through this process;

@@ -316,9 +316,10 @@ pub async fn enabled(op: &Op, brand: &str) -> bool {
     if let Some(open) = op.registration_open_cached(brand, now) {
         return open;
     }
+    let ticket = op.registration_open_ticket();
     match op.store.initial_access_tokens_open(brand, now).await {
         Ok(open) => {
-            op.cache_registration_open(brand, open, now);
+            op.cache_registration_open(brand, open, now, ticket);
             open
         }
         Err(e) => {

@@ -1,4 +1,4 @@
-use crate::{col, Result, Store, StoreError};
+use crate::{col, Change, Result, Store, StoreError};
 use sekisho_core::model::{Brand, BrandCode};
 use sekisho_core::service_url::ServiceUrl;
 use sqlx::any::AnyRow;
@@ -75,6 +75,8 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.announce(Change::Brand(b.code.as_str().to_owned()))
+            .await;
         Ok(())
     }
 }

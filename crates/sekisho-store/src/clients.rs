@@ -1,4 +1,4 @@
-use crate::{col, Result, Store, StoreError};
+use crate::{col, Change, Result, Store, StoreError};
 use sekisho_core::model::{BrandCode, Client};
 use sqlx::any::AnyRow;
 
@@ -123,6 +123,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.announce(Change::Client(c.client_id.clone())).await;
         Ok(true)
     }
 
@@ -151,6 +152,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        let deleted = done.rows_affected() == 1;
+        if deleted {
+            self.announce(Change::Client(client_id.to_owned())).await;
+        }
+        Ok(deleted)
     }
 }

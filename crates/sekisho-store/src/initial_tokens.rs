@@ -2,7 +2,7 @@
 //! hashes only, like every token here. The configuration's `initial_access_token_hashes` stay
 //! valid beside them.
 
-use crate::{col, Result, Store};
+use crate::{col, Change, Result, Store};
 
 /// A stored initial access token: never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -32,6 +32,8 @@ impl Store {
         .bind(t.expires_at)
         .execute(&self.writer)
         .await?;
+        // Discovery's cached "registration closed" must open on every node.
+        self.announce(Change::RegistrationTokens).await;
         Ok(())
     }
 
@@ -101,6 +103,10 @@ impl Store {
         .bind(id)
         .execute(&self.writer)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            self.announce(Change::RegistrationTokens).await;
+        }
+        Ok(revoked)
     }
 }

@@ -1,5 +1,5 @@
 use crate::secrets::place;
-use crate::{col, Result, Store};
+use crate::{col, Change, Result, Store};
 
 /// A signing key as stored. `private_jwk` never leaves the process: no API prints it.
 #[derive(Clone, PartialEq, Eq)]
@@ -51,6 +51,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.announce(Change::SigningKeys).await;
         Ok(())
     }
 
@@ -89,6 +90,9 @@ impl Store {
         .bind(cutoff)
         .execute(&self.writer)
         .await?;
+        if done.rows_affected() > 0 {
+            self.announce(Change::SigningKeys).await;
+        }
         Ok(done.rows_affected())
     }
 }

@@ -11,6 +11,7 @@ mod ad;
 mod audit;
 mod backup;
 mod brands;
+mod changes;
 mod client_contracts;
 mod clients;
 mod contracts;
@@ -32,6 +33,7 @@ mod users;
 
 pub use ad::AdConnectionRecord;
 pub use audit::AuditEvent;
+pub use changes::{Change, ChangeFeed, CHANNEL};
 pub use error::StoreError;
 pub use grants::{
     AuthRequestRecord, CodeExchange, CodeRecord, GrantRecord, RefreshRecord, RefreshRotation,
@@ -93,6 +95,10 @@ pub struct Store {
     writer: AnyPool,
     backend: Backend,
     cipher: Option<std::sync::Arc<dyn sekisho_core::sealing::SecretCipher>>,
+    /// The in-process change feed (`changes.rs`), shared by every clone.
+    local: tokio::sync::broadcast::Sender<Change>,
+    /// PostgreSQL: the URL a follower listens on (its own connection); empty on SQLite.
+    url: changes::ListenUrl,
 }
 
 /// How the store connects: pool size and how long a request may wait for a connection.
@@ -180,6 +186,11 @@ impl Store {
             writer,
             backend,
             cipher: None,
+            local: changes::local_feed(),
+            url: changes::ListenUrl(match backend {
+                Backend::Postgres => url.as_str().into(),
+                Backend::Sqlite => "".into(),
+            }),
         })
     }
 

@@ -70,6 +70,7 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         crate::demo::seed(&op).await?;
     }
     spawn_housekeeping(op.clone());
+    spawn_change_follower(op.clone()).await?;
     let limits = config.limits();
     let public_tls = if config.serves_tls() {
         serving::Tls::Reloading(Arc::new(serving::ReloadingTls::new(
@@ -213,6 +214,21 @@ pub fn sms_gateway(
         tracing::warn!(dir = %config.sms_outbox_dir, "SMS go to a file outbox (development); set SEKISHO_SMS_GATEWAY_URL to send them");
     }
     Ok(gateway)
+}
+
+/// Follows the store's change feed (issue 17): a client, brand, key or registration token
+/// changed on any node (or by the CLI on PostgreSQL) is forgotten here at once. The feed is
+/// opened before serving, so a node that cannot listen does not start half-informed.
+pub async fn spawn_change_follower(op: Arc<Op>) -> anyhow::Result<()> {
+    let mut feed = op.store.changes().await?;
+    tokio::spawn(async move {
+        loop {
+            let change = feed.next().await;
+            tracing::debug!(change = ?change, "a change reached this node");
+            op.apply(&change);
+        }
+    });
+    Ok(())
 }
 
 /// Deletes expired rows every 10 minutes.

@@ -1,0 +1,149 @@
+//! Issue 17 (nothing stale across nodes): two nodes on one PostgreSQL, each with its own
+//! caches, as two `sekisho serve` processes behind a load balancer would be. A change made
+//! through one node (a client deleted, a signing key rotated, a brand's look changed) is honoured
+//! by the other at its next request: the other node has been told through the change feed, not
+//! left to a cache's lifetime. Nothing here sleeps: each check waits (bounded) for a marker
+//! announced after the change to reach the other node, which PostgreSQL delivers in commit
+//! order.
+
+use crate::admin_api::{client_token, service_client};
+use sekisho::admin::{self, BrandChanges};
+use sekisho_e2e::{TestApp, BRAND};
+use sekisho_store::Change;
+use std::time::Duration;
+
+/// How long a node may take to hear of another's change (an event, not a cache's lifetime).
+const HEARD_WITHIN: Duration = Duration::from_secs(10);
+
+/// Two nodes on one fresh PostgreSQL database, sharing the key-encryption key as the nodes of a
+/// deployment do (each can open the keys the other sealed).
+async fn two_nodes() -> (TestApp, TestApp) {
+    let url = sekisho_testkit::fresh_postgres_database().expect("PostgreSQL");
+    let kek: sekisho_core::secret::Secret<String> = sekisho_crypto::kek::Kek::generate().into();
+    let shared = kek.clone();
+    let a = TestApp::spawn_configured(&url, |c| c.key_encryption_key = shared).await;
+    let b = TestApp::spawn_configured(&url, |c| c.key_encryption_key = kek).await;
+    (a, b)
+}
+
+/// Waits until `to` has applied every change `from` announced so far: `from` announces a marker
+/// and `to` must apply it.
+async fn heard(from: &TestApp, to: &TestApp) {
+    let marker = Change::Brand(sekisho_testkit::unique_name("marker"));
+    let mut seen = to.op.last_change();
+    from.op.store.announce(marker.clone()).await;
+    tokio::time::timeout(HEARD_WITHIN, seen.wait_for(|c| c.as_ref() == Some(&marker)))
+        .await
+        .expect("the other node heard of the change")
+        .expect("the node runs");
+}
+
+/// The `kid` in a JWT's header.
+fn kid(jwt: &str) -> String {
+    let header = jwt.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+async fn token_status(node: &TestApp, id: &str, secret: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/token", node.issuer()))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+// Issue 17: a client deleted through node A is refused by node B at its next request, although
+// B had the client in its cache (it had just served it).
+#[tokio::test]
+async fn a_client_deleted_on_one_node_is_refused_by_the_other_at_once() {
+    let (a, b) = two_nodes().await;
+    a.seed().await;
+    let (id, secret) = service_client(&a, "storage", None).await;
+    assert_eq!(
+        token_status(&b, &id, &secret).await,
+        200,
+        "B serves (and caches) the client"
+    );
+    sekisho_oidc::operator::delete_client(&a.op, BRAND, &id)
+        .await
+        .unwrap();
+    heard(&a, &b).await;
+    assert_eq!(
+        token_status(&b, &id, &secret).await,
+        401,
+        "B refuses the deleted client"
+    );
+}
+
+// Issue 17: keys rotated through node A: node B publishes the new key in its JWKS and signs
+// with it at its next request, without waiting for its key cache to expire.
+#[tokio::test]
+async fn a_key_rotated_on_one_node_is_published_and_used_by_the_other() {
+    let (a, b) = two_nodes().await;
+    a.seed().await;
+    let (id, secret) = service_client(&a, "storage", None).await;
+    let before = kid(&client_token(&b, &id, &secret).await);
+    let jwks = |node: &TestApp| {
+        let url = format!("{}/jwks", node.issuer());
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(jwks(&b).await.to_string().contains(&before));
+    let made =
+        a.op.keys
+            .rotate(sekisho_core::oauth::SigningAlg::ALL)
+            .await
+            .unwrap();
+    heard(&a, &b).await;
+    let after = kid(&client_token(&b, &id, &secret).await);
+    assert_ne!(after, before, "B signs with the new key");
+    assert!(
+        made.contains(&after),
+        "{after} is one of A's new keys {made:?}"
+    );
+    let published = jwks(&b).await.to_string();
+    assert!(
+        made.iter().all(|k| published.contains(k.as_str())),
+        "B publishes every new key: {published}"
+    );
+    assert!(
+        published.contains(&before),
+        "the retired key still verifies"
+    );
+}
+
+// Issue 17: a brand's colour changed through node A shows on node B's next page.
+#[tokio::test]
+async fn a_brand_changed_on_one_node_shows_on_the_other_at_once() {
+    let (a, b) = two_nodes().await;
+    a.seed().await;
+    let login = |node: &TestApp| {
+        let url = format!("{}/login", node.issuer());
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    assert!(!login(&b).await.contains("#0b6e4f"), "B caches the brand");
+    let look = BrandChanges {
+        primary_color: Some("#0b6e4f".into()),
+        ..BrandChanges::default()
+    };
+    admin::update_brand(&a.op, BRAND, look).await.unwrap();
+    heard(&a, &b).await;
+    assert!(
+        login(&b).await.contains("#0b6e4f"),
+        "B shows the new colour"
+    );
+}
