@@ -52,7 +52,12 @@ async fn token_signed_before_rotation_verifies_after() {
         .unwrap()
         .to_owned();
 
-    let rotated = app.op.keys.rotate(&[SigningAlg::Es256]).await.unwrap();
+    let rotated = app
+        .op
+        .keys
+        .rotate(&[SigningAlg::Es256], sekisho_crypto::Rotation::Immediate)
+        .await
+        .unwrap();
     assert_eq!(rotated.len(), 1);
     assert_ne!(rotated[0], old_kid);
 
@@ -106,7 +111,67 @@ async fn rotation_by_another_process_is_seen_after_reload() {
         app.op.clock.clone(),
         app.op.config.key_overlap(),
     );
-    other.rotate(&[SigningAlg::Es256]).await.unwrap();
+    other
+        .rotate(&[SigningAlg::Es256], sekisho_crypto::Rotation::Staged)
+        .await
+        .unwrap();
     app.clock.advance(31); // past the ring's reload interval
     assert_eq!(jwks(&app).await.keys().len(), before + 1);
+}
+
+// Issue 17 (keys published before use): a staged rotation publishes the new key at once, keeps
+// signing with the old one for the publication lead, then signs with the new one; tokens the
+// old key signed still verify.
+#[tokio::test]
+async fn a_staged_rotation_publishes_before_it_signs() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let (id, secret) = (
+        &seed.client.client_id,
+        seed.client.client_secret.as_deref().unwrap(),
+    );
+    let kid_of = |token: &str| {
+        josekit::jwt::decode_header(token)
+            .unwrap()
+            .claim("kid")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let c = code(&app, &Browser::new(), id).await;
+    let (_, first) = redeem(&app, id, secret, &c, VERIFIER).await;
+    let old_kid = kid_of(first["id_token"].as_str().unwrap());
+
+    let next = app
+        .op
+        .keys
+        .rotate(&[SigningAlg::Es256], sekisho_crypto::Rotation::Staged)
+        .await
+        .unwrap();
+    assert!(
+        !jwks(&app).await.get(&next[0]).is_empty(),
+        "published at once"
+    );
+    let c = code(&app, &Browser::new(), id).await;
+    let (_, during) = redeem(&app, id, secret, &c, VERIFIER).await;
+    assert_eq!(
+        kid_of(during["id_token"].as_str().unwrap()),
+        old_kid,
+        "not signing during the lead"
+    );
+
+    app.clock.advance(sekisho_crypto::PUBLISH_LEAD);
+    let c = code(&app, &Browser::new(), id).await;
+    let (_, after) = redeem(&app, id, secret, &c, VERIFIER).await;
+    assert_eq!(kid_of(after["id_token"].as_str().unwrap()), next[0]);
+    let set = jwks(&app).await;
+    assert!(
+        verifies_with(&set, during["id_token"].as_str().unwrap()),
+        "what the old key signed still verifies"
+    );
+    let listed = app.op.keys.list().await.unwrap();
+    let stage = |kid: &str| listed.iter().find(|k| k.kid == kid).unwrap().state;
+    assert_eq!(stage(&next[0]), sekisho_crypto::KeyStage::Active);
+    assert_eq!(stage(&old_kid), sekisho_crypto::KeyStage::Retired);
 }

@@ -15,15 +15,35 @@ use std::time::Duration;
 /// How long a node may take to hear of another's change (an event, not a cache's lifetime).
 const HEARD_WITHIN: Duration = Duration::from_secs(10);
 
-/// Two nodes on one fresh PostgreSQL database, sharing the key-encryption key as the nodes of a
+type Kek = sekisho_core::secret::Secret<String>;
+
+/// A fresh PostgreSQL database and the key-encryption key its nodes share, as the nodes of a
 /// deployment do (each can open the keys the other sealed).
-async fn two_nodes() -> (TestApp, TestApp) {
+fn database() -> (String, Kek) {
     let url = sekisho_testkit::fresh_postgres_database().expect("PostgreSQL");
-    let kek: sekisho_core::secret::Secret<String> = sekisho_crypto::kek::Kek::generate().into();
-    let shared = kek.clone();
-    let a = TestApp::spawn_configured(&url, |c| c.key_encryption_key = shared).await;
-    let b = TestApp::spawn_configured(&url, |c| c.key_encryption_key = kek).await;
-    (a, b)
+    (url, sekisho_crypto::kek::Kek::generate().into())
+}
+
+/// A node on the database.
+async fn node(url: &str, kek: &Kek) -> TestApp {
+    let kek = kek.clone();
+    TestApp::spawn_configured(url, |c| c.key_encryption_key = kek).await
+}
+
+/// Two nodes on one fresh database.
+async fn two_nodes() -> (TestApp, TestApp) {
+    let (url, kek) = database();
+    (node(&url, &kek).await, node(&url, &kek).await)
+}
+
+/// The node's JWKS document, as text.
+async fn jwks(node: &TestApp) -> String {
+    reqwest::get(format!("{}/jwks", node.issuer()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Waits until `to` has applied every change `from` announced so far: `from` announces a marker
@@ -83,47 +103,55 @@ async fn a_client_deleted_on_one_node_is_refused_by_the_other_at_once() {
     );
 }
 
-// Issue 17: keys rotated through node A: node B publishes the new key in its JWKS and signs
-// with it at its next request, without waiting for its key cache to expire.
+// Issue 17 (keys published before use): a staged rotation through node A. Node B publishes the
+// new keys at once but goes on signing with the old ones, as does a node started right after
+// the rotation (which used to sign with a key the others did not publish yet); once the
+// publication lead has passed, every node signs with the new keys, and the old ones still verify.
 #[tokio::test]
-async fn a_key_rotated_on_one_node_is_published_and_used_by_the_other() {
-    let (a, b) = two_nodes().await;
+async fn a_rotated_key_is_published_on_every_node_before_any_signs_with_it() {
+    let (url, kek) = database();
+    let a = node(&url, &kek).await;
+    let b = node(&url, &kek).await;
     a.seed().await;
     let (id, secret) = service_client(&a, "storage", None).await;
     let before = kid(&client_token(&b, &id, &secret).await);
-    let jwks = |node: &TestApp| {
-        let url = format!("{}/jwks", node.issuer());
-        async move {
-            reqwest::get(url)
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
-    };
-    assert!(jwks(&b).await.to_string().contains(&before));
     let made =
         a.op.keys
-            .rotate(sekisho_core::oauth::SigningAlg::ALL)
+            .rotate(
+                sekisho_core::oauth::SigningAlg::ALL,
+                sekisho_crypto::Rotation::Staged,
+            )
             .await
             .unwrap();
     heard(&a, &b).await;
-    let after = kid(&client_token(&b, &id, &secret).await);
-    assert_ne!(after, before, "B signs with the new key");
-    assert!(
-        made.contains(&after),
-        "{after} is one of A's new keys {made:?}"
-    );
-    let published = jwks(&b).await.to_string();
-    assert!(
-        made.iter().all(|k| published.contains(k.as_str())),
-        "B publishes every new key: {published}"
-    );
-    assert!(
-        published.contains(&before),
-        "the retired key still verifies"
-    );
+    let restarted = node(&url, &kek).await;
+    for n in [&a, &b, &restarted] {
+        let published = jwks(n).await;
+        assert!(
+            made.iter().all(|k| published.contains(k.as_str())),
+            "every node publishes the next keys at once: {published}"
+        );
+        assert_eq!(
+            kid(&client_token(n, &id, &secret).await),
+            before,
+            "no node signs with a key before its lead has passed"
+        );
+    }
+
+    for n in [&a, &b, &restarted] {
+        n.clock.advance(sekisho_crypto::PUBLISH_LEAD);
+    }
+    for n in [&a, &b, &restarted] {
+        let after = kid(&client_token(n, &id, &secret).await);
+        assert!(
+            made.contains(&after),
+            "{after} is one of the new keys {made:?}"
+        );
+        assert!(
+            jwks(n).await.contains(&before),
+            "the old key still verifies"
+        );
+    }
 }
 
 // Issue 17: a brand's colour changed through node A shows on node B's next page.

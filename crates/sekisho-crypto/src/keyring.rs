@@ -6,6 +6,11 @@
 //!
 //! Invariant: a retired key stays in the JWKS for `overlap` seconds (at least the longest token
 //! lifetime), so every token it signed verifies until that token expires.
+//!
+//! Invariant (issue 17, staged rotation): a rotated-in key is published before it signs. It is
+//! "next" for [`PUBLISH_LEAD`] seconds (listed in the JWKS, signing nothing), then every node
+//! signs with it from the same moment, by its own clock (nodes keep time in sync), without a
+//! reload: the ring holds both keys and picks by time.
 
 use crate::tokens::new_id;
 use josekit::jwk::{Jwk, KeyPair};
@@ -38,13 +43,65 @@ pub struct KeyInfo {
     pub kid: String,
     pub alg: String,
     pub created_at: i64,
+    pub activates_at: i64,
     pub retired_at: Option<i64>,
-    pub state: &'static str,
+    pub state: KeyStage,
+}
+
+/// Where a key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStage {
+    /// Published in the JWKS, not signing yet.
+    Next,
+    /// Signing (one per algorithm at a time).
+    Active,
+    /// Replaced; still published (it verifies what it signed) until pruned.
+    Retired,
+}
+
+impl KeyStage {
+    /// The stage at `now` of a key active from `activates_at` until `retired_at`.
+    pub fn at(activates_at: i64, retired_at: Option<i64>, now: i64) -> Self {
+        // A next key that an immediate rotation replaced retires without ever signing.
+        if retired_at.is_some_and(|r| r <= now) {
+            KeyStage::Retired
+        } else if now < activates_at {
+            KeyStage::Next
+        } else {
+            KeyStage::Active
+        }
+    }
+}
+
+/// How long a rotated-in key is published before it signs (seconds): longer than the JWKS's
+/// cache lifetime for relying parties (`max-age=300`, `sekisho_web::security`) plus a node's key
+/// reload when it missed the change feed (30 s), with a margin for clocks a little apart.
+pub const PUBLISH_LEAD: i64 = 600;
+
+/// When a rotation takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// Published now, signing after [`PUBLISH_LEAD`]: the planned turn-over.
+    Staged,
+    /// Signing now: for a key that must stop at once (compromised); relying parties that cached
+    /// the JWKS refetch it on the unknown `kid`.
+    Immediate,
+}
+
+impl Rotation {
+    fn lead(self) -> i64 {
+        match self {
+            Rotation::Staged => PUBLISH_LEAD,
+            Rotation::Immediate => 0,
+        }
+    }
 }
 
 struct LoadedKey {
     kid: String,
     alg: SigningAlg,
+    activates_at: i64,
     retired_at: Option<i64>,
     signer: Box<dyn JwsSigner>,
     verifier: Box<dyn JwsVerifier>,
@@ -182,7 +239,8 @@ impl KeyRing {
         }
     }
 
-    /// Creates a key for every algorithm that has none. Returns the new kids.
+    /// Creates a key for every algorithm that has none (signing at once: there is nothing to
+    /// publish it before). Returns the new kids.
     pub async fn ensure_keys(&self) -> Result<Vec<String>, KeyRingError> {
         let existing = self.store.list_signing_keys().await?;
         let mut made = Vec::new();
@@ -191,17 +249,22 @@ impl KeyRing {
                 .iter()
                 .any(|k| k.alg == alg.as_str() && k.retired_at.is_none())
             {
-                made.push(self.rotate_one(*alg).await?);
+                made.push(self.rotate_one(*alg, Rotation::Immediate).await?);
             }
         }
         Ok(made)
     }
 
-    /// A new active key for each of `algs`; the previous ones are retired but still verify.
-    pub async fn rotate(&self, algs: &[SigningAlg]) -> Result<Vec<String>, KeyRingError> {
+    /// A new key for each of `algs`, signing from now ([`Rotation::Immediate`]) or after
+    /// [`PUBLISH_LEAD`] ([`Rotation::Staged`]); the previous ones retire then but still verify.
+    pub async fn rotate(
+        &self,
+        algs: &[SigningAlg],
+        when: Rotation,
+    ) -> Result<Vec<String>, KeyRingError> {
         let mut made = Vec::new();
         for alg in algs {
-            made.push(self.rotate_one(*alg).await?);
+            made.push(self.rotate_one(*alg, when).await?);
         }
         // Keys retired longer ago than the overlap can verify nothing still valid.
         self.store
@@ -211,7 +274,7 @@ impl KeyRing {
         Ok(made)
     }
 
-    async fn rotate_one(&self, alg: SigningAlg) -> Result<String, KeyRingError> {
+    async fn rotate_one(&self, alg: SigningAlg, when: Rotation) -> Result<String, KeyRingError> {
         let kid = new_id(&alg.as_str().to_ascii_lowercase());
         let pair = generate(alg)?;
         let mut private = pair.to_jwk_key_pair();
@@ -228,6 +291,7 @@ impl KeyRing {
                 private_jwk: private.to_string(),
                 public_jwk: public.to_string(),
                 created_at: self.clock.now(),
+                activates_at: self.clock.now() + when.lead(),
                 retired_at: None,
             })
             .await?;
@@ -236,20 +300,18 @@ impl KeyRing {
     }
 
     pub async fn list(&self) -> Result<Vec<KeyInfo>, KeyRingError> {
+        let now = self.clock.now();
         Ok(self
             .store
             .list_signing_keys()
             .await?
             .into_iter()
             .map(|k| KeyInfo {
-                state: if k.retired_at.is_some() {
-                    "retired"
-                } else {
-                    "active"
-                },
+                state: KeyStage::at(k.activates_at, k.retired_at, now),
                 kid: k.kid,
                 alg: k.alg,
                 created_at: k.created_at,
+                activates_at: k.activates_at,
                 retired_at: k.retired_at,
             })
             .collect())
@@ -284,6 +346,7 @@ impl KeyRing {
             keys.push(LoadedKey {
                 kid: rec.kid,
                 alg,
+                activates_at: rec.activates_at,
                 retired_at: rec.retired_at,
                 signer,
                 verifier,
@@ -319,10 +382,13 @@ impl KeyRing {
         claims: Map<String, Value>,
     ) -> Result<String, KeyRingError> {
         let loaded = self.loaded(false).await?;
+        let now = self.clock.now();
         let key = loaded
             .keys
             .iter()
-            .find(|k| k.alg == alg && k.retired_at.is_none())
+            .find(|k| {
+                k.alg == alg && KeyStage::at(k.activates_at, k.retired_at, now) == KeyStage::Active
+            })
             .ok_or(KeyRingError::NoActiveKey(alg))?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
@@ -364,5 +430,21 @@ impl KeyRing {
             payload.claims_set().clone(),
             header.token_type().map(str::to_owned),
         ))
+    }
+}
+
+#[cfg(test)]
+mod stage_tests {
+    use super::KeyStage;
+
+    // Issue 17: a key is next before it activates, active until it retires, then retired; a
+    // next key retired before it activated never signs.
+    #[test]
+    fn a_key_is_next_then_active_then_retired() {
+        assert_eq!(KeyStage::at(100, None, 99), KeyStage::Next);
+        assert_eq!(KeyStage::at(100, None, 100), KeyStage::Active);
+        assert_eq!(KeyStage::at(100, Some(200), 199), KeyStage::Active);
+        assert_eq!(KeyStage::at(100, Some(200), 200), KeyStage::Retired);
+        assert_eq!(KeyStage::at(100, Some(50), 60), KeyStage::Retired);
     }
 }

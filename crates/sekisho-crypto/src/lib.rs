@@ -7,5 +7,5 @@ pub mod password;
 pub mod second_factor;
 pub mod tokens;
 
-pub use keyring::{KeyRing, KeyRingError};
+pub use keyring::{KeyRing, KeyRingError, KeyStage, Rotation, PUBLISH_LEAD};
 pub use password::PasswordHasher;

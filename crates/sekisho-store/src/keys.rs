@@ -9,7 +9,11 @@ pub struct SigningKeyRecord {
     pub private_jwk: String,
     pub public_jwk: String,
     pub created_at: i64,
-    /// Set when a newer key of the same alg took over; the key still verifies until it is pruned.
+    /// When the key starts signing (issue 17: later than `created_at` by the publication lead,
+    /// so that every node and every relying party's cached JWKS has it first).
+    pub activates_at: i64,
+    /// When a newer key of the same alg takes over (that key's `activates_at`: it may lie ahead);
+    /// the key still verifies until it is pruned.
     pub retired_at: Option<i64>,
 }
 
@@ -20,25 +24,29 @@ impl std::fmt::Debug for SigningKeyRecord {
             .field("alg", &self.alg)
             .field("private_jwk", &"<redacted>")
             .field("created_at", &self.created_at)
+            .field("activates_at", &self.activates_at)
             .field("retired_at", &self.retired_at)
             .finish()
     }
 }
 
 impl Store {
-    /// Adds `key` as the active key of its alg and retires the one it replaces, atomically.
+    /// Adds `key` as the key of its alg from `key.activates_at` on, and retires at that moment
+    /// every key of the alg that would still sign then (the active one, and a next one not yet
+    /// active), atomically.
     pub async fn rotate_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
-            "UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL",
+            "UPDATE signing_keys SET retired_at = $1 \
+             WHERE alg = $2 AND (retired_at IS NULL OR retired_at > $1)",
         )
-        .bind(key.created_at)
+        .bind(key.activates_at)
         .bind(&key.alg)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL)",
+            "INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, \
+             activates_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
         )
         .bind(&key.kid)
         .bind(&key.alg)
@@ -48,6 +56,7 @@ impl Store {
         )?)
         .bind(&key.public_jwk)
         .bind(key.created_at)
+        .bind(key.activates_at)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -58,8 +67,8 @@ impl Store {
     /// Every key not yet pruned, newest first, private parts opened.
     pub async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(
-            "SELECT kid, alg, private_jwk, public_jwk, created_at, retired_at FROM signing_keys \
-             ORDER BY created_at DESC, kid",
+            "SELECT kid, alg, private_jwk, public_jwk, created_at, activates_at, retired_at \
+             FROM signing_keys ORDER BY created_at DESC, kid",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -70,12 +79,14 @@ impl Store {
                     &place("signing_keys", "private_jwk", &kid),
                     col(r, "private_jwk")?,
                 )?;
+                let created_at = col(r, "created_at")?;
                 Ok(SigningKeyRecord {
                     kid,
                     alg: col(r, "alg")?,
                     private_jwk,
                     public_jwk: col(r, "public_jwk")?,
-                    created_at: col(r, "created_at")?,
+                    created_at,
+                    activates_at: col::<Option<i64>>(r, "activates_at")?.unwrap_or(created_at),
                     retired_at: col(r, "retired_at")?,
                 })
             })

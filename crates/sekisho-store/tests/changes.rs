@@ -84,6 +84,7 @@ async fn announced(writer: Store, follower: Store) {
         private_jwk: "{}".into(),
         public_jwk: "{}".into(),
         created_at: at,
+        activates_at: at,
         retired_at: None,
     };
     writer.rotate_signing_key(&key("k1", T)).await.unwrap();

@@ -187,6 +187,7 @@ async fn suite(store: Store) {
         private_jwk: "{}".into(),
         public_jwk: "{}".into(),
         created_at: at,
+        activates_at: at,
         retired_at: None,
     };
     store.rotate_signing_key(&key("k1", T)).await.unwrap();

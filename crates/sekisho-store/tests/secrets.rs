@@ -81,6 +81,7 @@ fn key(kid: &str) -> SigningKeyRecord {
         private_jwk: JWK.into(),
         public_jwk: r#"{"kty":"EC"}"#.into(),
         created_at: T,
+        activates_at: T,
         retired_at: None,
     }
 }

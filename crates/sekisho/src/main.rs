@@ -14,6 +14,7 @@ use sekisho::server;
 use sekisho_core::model::{AccessRoute, Plan, Role, TwoFactorSetting};
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::SystemClock;
+use sekisho_crypto::Rotation;
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -339,10 +340,16 @@ struct RegisterArgs {
 enum KeysCmd {
     /// Create a key for every algorithm that has none.
     Generate,
-    /// Replace the active key of each algorithm (or one); old keys verify until their tokens expire.
+    /// Replace the active key of each algorithm (or one): the new key is published at once and
+    /// signs 10 minutes later, on every node (so relying parties' cached JWKS have it first);
+    /// old keys verify until their tokens expire.
     Rotate {
         #[arg(long, value_enum)]
         alg: Option<AlgArg>,
+        /// Sign with the new key at once (a key that must stop now, e.g. compromised); relying
+        /// parties refetch the JWKS when they meet its kid.
+        #[arg(long)]
+        now: bool,
     },
     /// List keys (never the private parts).
     List,
@@ -697,12 +704,17 @@ async fn main() -> anyhow::Result<()> {
             json,
             &serde_json::json!({ "generated": op.keys.ensure_keys().await? }),
         )?,
-        DataCommand::Keys(KeysCmd::Rotate { alg }) => {
+        DataCommand::Keys(KeysCmd::Rotate { alg, now }) => {
             let algs: Vec<SigningAlg> = match alg {
                 Some(a) => vec![a.into()],
                 None => SigningAlg::ALL.to_vec(),
             };
-            let mut rotated = op.keys.rotate(&algs).await?;
+            let when = if now {
+                Rotation::Immediate
+            } else {
+                Rotation::Staged
+            };
+            let mut rotated = op.keys.rotate(&algs, when).await?;
             // The SAML SP key (AD login) turns over with the OIDC keys when all are rotated.
             if alg.is_none() {
                 let app = server::build_app(&config, op.clone())?;

@@ -305,13 +305,30 @@ fn keys_commands() {
         0,
         "idempotent"
     );
+    // Issue 17: a rotation is staged (the new key published, not signing yet) unless --now.
     let rotated = cli.ok(&["keys", "rotate", "--alg", "ES256"]);
     assert_eq!(rotated["rotated"].as_array().unwrap().len(), 1);
+    let states = |listed: &serde_json::Value| -> Vec<String> {
+        let mut s: Vec<String> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["state"].as_str().unwrap().to_owned())
+            .collect();
+        s.sort();
+        s
+    };
     let (ok, listed, _) = cli.run(&["keys", "list"]);
     assert!(ok);
-    let keys = listed.as_array().unwrap();
-    assert_eq!(keys.len(), 4);
-    assert_eq!(keys.iter().filter(|k| k["state"] == "retired").count(), 1);
+    assert_eq!(states(&listed), ["active", "active", "active", "next"]);
+    cli.ok(&["keys", "rotate", "--alg", "ES256", "--now"]);
+    let (ok, listed, _) = cli.run(&["keys", "list"]);
+    assert!(ok);
+    assert_eq!(
+        states(&listed),
+        ["active", "active", "active", "retired", "retired"],
+        "--now signs at once; the next key it replaced never signs"
+    );
     let text = listed.to_string();
     assert!(
         !text.contains("\"d\"") && !text.contains("private"),

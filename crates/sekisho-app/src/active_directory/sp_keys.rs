@@ -74,6 +74,8 @@ pub async fn rotate(app: &App) -> Result<String> {
             private_jwk: STANDARD.encode(pkcs8),
             public_jwk: key.certificate().to_base64(),
             created_at: now,
+            // ADFS reads the SP's metadata when it reads it: the new key is used at once.
+            activates_at: now,
             retired_at: None,
         })
         .await?;
