@@ -175,3 +175,21 @@ async fn a_staged_rotation_publishes_before_it_signs() {
     assert_eq!(stage(&next[0]), sekisho_crypto::KeyStage::Active);
     assert_eq!(stage(&old_kid), sekisho_crypto::KeyStage::Retired);
 }
+
+// Issue 17 (scheduled rotation): nothing is due before the period; once it is, one staged
+// rotation per algorithm, and not again until the next period.
+#[tokio::test]
+async fn the_scheduled_rotation_rotates_once_per_period() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let every = 90 * 86_400;
+    assert!(app.op.keys.rotate_due(every).await.unwrap().is_empty());
+    app.clock.advance(every + 1);
+    let made = app.op.keys.rotate_due(every).await.unwrap();
+    assert_eq!(made.len(), SigningAlg::ALL.len());
+    assert!(app.op.keys.rotate_due(every).await.unwrap().is_empty());
+    let listed = app.op.keys.list().await.unwrap();
+    assert!(made.iter().all(|kid| listed
+        .iter()
+        .any(|k| &k.kid == kid && k.state == sekisho_crypto::KeyStage::Next)));
+}

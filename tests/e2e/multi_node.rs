@@ -175,3 +175,51 @@ async fn a_brand_changed_on_one_node_shows_on_the_other_at_once() {
         "B shows the new colour"
     );
 }
+
+// Issue 17 (scheduled rotation, background work done once): when the keys are older than the
+// rotation period, every node runs the scheduled rotation at once, and exactly one new key per
+// algorithm is made, staged.
+#[tokio::test]
+async fn the_scheduled_rotation_is_done_once_by_one_node() {
+    let (a, b) = two_nodes().await;
+    a.seed().await;
+    let every = 90 * 86_400;
+    for n in [&a, &b] {
+        assert!(
+            n.op.keys.rotate_due(every).await.unwrap().is_empty(),
+            "not due yet"
+        );
+        n.clock.advance(every + 1);
+    }
+    // Four rounds of both nodes' hourly check, all at once.
+    let attempts: Vec<_> = (0..8)
+        .map(|i| {
+            let op = if i % 2 == 0 {
+                a.op.clone()
+            } else {
+                b.op.clone()
+            };
+            tokio::spawn(async move { op.keys.rotate_due(every).await.unwrap() })
+        })
+        .collect();
+    let mut made = Vec::new();
+    for attempt in attempts {
+        made.extend(attempt.await.unwrap());
+    }
+    assert_eq!(
+        made.len(),
+        sekisho_core::oauth::SigningAlg::ALL.len(),
+        "one new key per algorithm, whichever node made it: {made:?}"
+    );
+    let listed = b.op.keys.list().await.unwrap();
+    let next: Vec<&str> = listed
+        .iter()
+        .filter(|k| k.state == sekisho_crypto::KeyStage::Next)
+        .map(|k| k.kid.as_str())
+        .collect();
+    assert_eq!(next.len(), made.len(), "each is published, not signing yet");
+    assert!(
+        a.op.keys.rotate_due(every).await.unwrap().is_empty(),
+        "done"
+    );
+}

@@ -274,7 +274,39 @@ impl KeyRing {
         Ok(made)
     }
 
+    /// The scheduled rotation (issue 17): a staged rotation of each algorithm whose newest key
+    /// is older than `every` seconds. Every node runs it; the store lets one rotate. Returns the
+    /// new kids (none when nothing was due or another node rotated first).
+    pub async fn rotate_due(&self, every: i64) -> Result<Vec<String>, KeyRingError> {
+        let now = self.clock.now();
+        let mut made = Vec::new();
+        for alg in SigningAlg::ALL {
+            let key = self.new_key(*alg, Rotation::Staged)?;
+            if self
+                .store
+                .rotate_signing_key_if_due(&key, now - every)
+                .await?
+            {
+                made.push(key.kid);
+            }
+        }
+        if !made.is_empty() {
+            self.store.prune_signing_keys(now - self.overlap).await?;
+            self.invalidate();
+        }
+        Ok(made)
+    }
+
     async fn rotate_one(&self, alg: SigningAlg, when: Rotation) -> Result<String, KeyRingError> {
+        let key = self.new_key(alg, when)?;
+        let kid = key.kid.clone();
+        self.store.rotate_signing_key(&key).await?;
+        self.invalidate();
+        Ok(kid)
+    }
+
+    /// A fresh key pair of `alg`, signing from now or after the lead.
+    fn new_key(&self, alg: SigningAlg, when: Rotation) -> Result<SigningKeyRecord, KeyRingError> {
         let kid = new_id(&alg.as_str().to_ascii_lowercase());
         let pair = generate(alg)?;
         let mut private = pair.to_jwk_key_pair();
@@ -284,19 +316,16 @@ impl KeyRing {
             jwk.set_algorithm(alg.as_str());
             jwk.set_key_use("sig");
         }
-        self.store
-            .rotate_signing_key(&SigningKeyRecord {
-                kid: kid.clone(),
-                alg: alg.as_str().to_owned(),
-                private_jwk: private.to_string(),
-                public_jwk: public.to_string(),
-                created_at: self.clock.now(),
-                activates_at: self.clock.now() + when.lead(),
-                retired_at: None,
-            })
-            .await?;
-        self.invalidate();
-        Ok(kid)
+        let now = self.clock.now();
+        Ok(SigningKeyRecord {
+            kid,
+            alg: alg.as_str().to_owned(),
+            private_jwk: private.to_string(),
+            public_jwk: public.to_string(),
+            created_at: now,
+            activates_at: now + when.lead(),
+            retired_at: None,
+        })
     }
 
     pub async fn list(&self) -> Result<Vec<KeyInfo>, KeyRingError> {

@@ -36,13 +36,57 @@ impl Store {
     /// active), atomically.
     pub async fn rotate_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
         let mut tx = self.writer.begin().await?;
+        self.add_signing_key(&mut tx, key).await?;
+        tx.commit().await?;
+        self.announce(Change::SigningKeys).await;
+        Ok(())
+    }
+
+    /// [`Store::rotate_signing_key`] unless a key of the alg was made at or after `due_before`
+    /// (a recent rotation, or a next key waiting): the scheduled rotation, which every node runs
+    /// and one does (issue 17). On PostgreSQL the check and the rotation hold an advisory lock
+    /// per algorithm, so two nodes cannot both find it due; on SQLite the single writer orders
+    /// them. True when this call rotated.
+    pub async fn rotate_signing_key_if_due(
+        &self,
+        key: &SigningKeyRecord,
+        due_before: i64,
+    ) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("sekisho:rotate:{}", key.alg))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM signing_keys WHERE alg = $1 AND created_at >= $2",
+        )
+        .bind(&key.alg)
+        .bind(due_before)
+        .fetch_one(&mut *tx)
+        .await?;
+        if recent > 0 {
+            return Ok(false);
+        }
+        self.add_signing_key(&mut tx, key).await?;
+        tx.commit().await?;
+        self.announce(Change::SigningKeys).await;
+        Ok(true)
+    }
+
+    async fn add_signing_key(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        key: &SigningKeyRecord,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE signing_keys SET retired_at = $1 \
              WHERE alg = $2 AND (retired_at IS NULL OR retired_at > $1)",
         )
         .bind(key.activates_at)
         .bind(&key.alg)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, \
@@ -57,10 +101,8 @@ impl Store {
         .bind(&key.public_jwk)
         .bind(key.created_at)
         .bind(key.activates_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
-        self.announce(Change::SigningKeys).await;
         Ok(())
     }
 

@@ -146,6 +146,10 @@ pub struct Config {
     /// the rest are not queued, and logged (mail bombing). 0 = no cap.
     /// Env: SEKISHO_MAIL_PER_ADDRESS_PER_HOUR.
     pub mail_per_address_per_hour: u32,
+    /// Days between scheduled signing-key rotations (staged: published 10 minutes before they
+    /// sign); every node checks hourly and one rotates. 0 = only `sekisho keys rotate`.
+    /// Env: SEKISHO_KEY_ROTATION_DAYS.
+    pub key_rotation_days: u32,
     /// Request rates per client and per account (`[rate_limits]`; see `sekisho.example.toml`).
     /// Env: SEKISHO_RATE_LIMITS (an inline table, `{login_per_ip="30/min"}`).
     pub rate_limits: sekisho_web::rate_limit::RateLimits,
@@ -205,6 +209,7 @@ impl Default for Config {
             tls_key: String::new(),
             trusted_proxies: Vec::new(),
             mail_per_address_per_hour: 10,
+            key_rotation_days: 90,
             rate_limits: sekisho_web::rate_limit::RateLimits::default(),
         }
     }

@@ -71,6 +71,7 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     }
     spawn_housekeeping(op.clone());
     spawn_change_follower(op.clone()).await?;
+    spawn_key_rotation(op.clone(), config.key_rotation_days);
     let limits = config.limits();
     let public_tls = if config.serves_tls() {
         serving::Tls::Reloading(Arc::new(serving::ReloadingTls::new(
@@ -229,6 +230,28 @@ pub async fn spawn_change_follower(op: Arc<Op>) -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// The scheduled key rotation (issue 17): every hour each node asks whether a rotation is due;
+/// the store lets one node rotate (staged, so every node publishes the key before any signs).
+fn spawn_key_rotation(op: Arc<Op>, days: u32) {
+    if days == 0 {
+        return;
+    }
+    let every = i64::from(days) * 86_400;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match op.keys.rotate_due(every).await {
+                Ok(kids) if !kids.is_empty() => {
+                    tracing::info!(kids = ?kids, "scheduled key rotation: published, signing in 10 minutes");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "scheduled key rotation failed"),
+            }
+        }
+    });
 }
 
 /// Deletes expired rows every 10 minutes.
