@@ -529,34 +529,74 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes what has expired: auth requests, codes, sessions, spent tokens, revocation entries.
+    /// Deletes what has expired (see [`PURGES`]), in batches of [`PURGE_BATCH`] rows, each in a
+    /// transaction of its own, so that the writer (SQLite's one connection, PostgreSQL's row
+    /// locks) is never held long enough to stall logins. Every node runs it; on PostgreSQL a
+    /// round is done by the node holding the purge's advisory lock, and another node that finds
+    /// it taken leaves the round to it (issue 17). Returns the rows deleted by this call.
     pub async fn purge_expired(&self, now: i64) -> Result<u64> {
+        let row = match self.backend {
+            crate::Backend::Sqlite => "rowid",
+            crate::Backend::Postgres => "ctid",
+        };
         let mut n = 0;
-        for sql in [
-            "DELETE FROM auth_requests WHERE expires_at <= $1",
-            "DELETE FROM authorization_codes WHERE expires_at <= $1 - 86400",
-            "DELETE FROM sessions WHERE expires_at <= $1",
-            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
-            "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
-            "DELETE FROM used_client_assertions WHERE expires_at <= $1",
-            "DELETE FROM second_factor_challenges WHERE expires_at <= $1",
-            "DELETE FROM upstream_states WHERE expires_at <= $1 - 86400",
-            // Past its expiry (and the clock skew) an assertion is refused anyway.
-            "DELETE FROM saml_assertions_used WHERE expires_at <= $1 - 600",
-            // Browsers forget the cookie after 400 days; the row is of no use after that.
-            "DELETE FROM trusted_browsers WHERE last_login_at <= $1 - 34560000",
-            // The mail cap counts this hour only.
-            "DELETE FROM mail_quota WHERE window_start <= $1 - 7200",
-        ] {
-            n += sqlx::query(sql)
-                .bind(now)
-                .execute(&self.writer)
-                .await?
-                .rows_affected();
+        for (table, expired) in PURGES {
+            let sql = format!(
+                "DELETE FROM {table} WHERE {row} IN \
+                 (SELECT {row} FROM {table} WHERE {expired} LIMIT {PURGE_BATCH})"
+            );
+            loop {
+                let mut tx = self.writer.begin().await?;
+                if self.backend == crate::Backend::Postgres {
+                    let ours: bool =
+                        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext($1))")
+                            .bind("sekisho:purge")
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    if !ours {
+                        return Ok(n);
+                    }
+                }
+                let done = sqlx::query(&sql)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                n += done;
+                if done < PURGE_BATCH {
+                    break;
+                }
+            }
         }
         Ok(n)
     }
 }
+
+/// Rows one purge statement deletes at most.
+pub const PURGE_BATCH: u64 = 500;
+
+/// What the purge deletes: (table, the condition on `$1` = now under which a row is of no use).
+/// Margins keep a row a little past its expiry where a late request should get the precise
+/// refusal (a spent code's replay, a round trip coming back late, a mailed link clicked late).
+const PURGES: &[(&str, &str)] = &[
+    ("auth_requests", "expires_at <= $1"),
+    ("authorization_codes", "expires_at <= $1 - 86400"),
+    ("sessions", "expires_at <= $1"),
+    ("refresh_tokens", "expires_at <= $1"),
+    ("revoked_access_tokens", "expires_at <= $1"),
+    ("used_client_assertions", "expires_at <= $1"),
+    ("second_factor_challenges", "expires_at <= $1"),
+    ("upstream_states", "expires_at <= $1 - 86400"),
+    // Past its expiry (and the clock skew) an assertion is refused anyway.
+    ("saml_assertions_used", "expires_at <= $1 - 600"),
+    // Browsers forget the cookie after 400 days; the row is of no use after that.
+    ("trusted_browsers", "last_login_at <= $1 - 34560000"),
+    // The mail cap counts this hour only.
+    ("mail_quota", "window_start <= $1 - 7200"),
+    // Mailed links (unlock, reset, invitation, changes) a day after they expired.
+    ("tickets", "expires_at <= $1 - 86400"),
+];
 
 async fn insert_grant<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     ex: E,

@@ -37,6 +37,7 @@ pub use changes::{Change, ChangeFeed, CHANNEL};
 pub use error::StoreError;
 pub use grants::{
     AuthRequestRecord, CodeExchange, CodeRecord, GrantRecord, RefreshRecord, RefreshRotation,
+    PURGE_BATCH,
 };
 pub use initial_tokens::InitialTokenRecord;
 pub use keys::SigningKeyRecord;
