@@ -137,7 +137,8 @@ pub struct ChangeFeed {
 
 impl ChangeFeed {
     /// The next change. On PostgreSQL every node's announcements arrive here (this process's
-    /// too); after the connection was lost (notifications may be missed), [`Change::Everything`].
+    /// too); after the connection was lost (notifications may have been missed),
+    /// [`Change::Everything`], once listening again on a new connection.
     pub async fn next(&mut self) -> Change {
         if self.url.0.is_empty() {
             return match self.local.recv().await {
@@ -163,8 +164,12 @@ impl ChangeFeed {
             };
             match listener.try_recv().await {
                 Ok(Some(n)) => return Change::decode(n.payload()),
-                // The connection was lost (sqlx listens again on the next call).
-                Ok(None) => return Change::Everything,
+                // The connection was lost: listen again on a new one, then say that anything
+                // may have changed meanwhile (so the follower forgets only once it is listening).
+                Ok(None) => {
+                    tracing::warn!("lost the other nodes' changes; listening again");
+                    self.listener = None;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "lost the other nodes' changes; listening again");
                     self.listener = None;

@@ -151,3 +151,36 @@ async fn postgres_changes_reach_the_other_nodes() {
     let node_b = Store::connect(&url, 2).await.unwrap();
     announced(node_a, node_b).await;
 }
+
+// Issue 17: a follower whose LISTEN connection is cut (a database restart, a proxy timeout) is
+// told that anything may have changed, and hears the next change on its new connection.
+#[tokio::test]
+async fn postgres_a_lost_listener_forgets_everything_and_listens_again() {
+    let url = sekisho_testkit::fresh_postgres_database().unwrap();
+    let node_a = Store::open(&url, 2).await.unwrap();
+    let node_b = Store::connect(&url, 2).await.unwrap();
+    let mut feed = node_b.changes().await.unwrap();
+    let cut: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND query ILIKE 'listen%'",
+    )
+    .fetch_all(
+        &mut <sqlx::postgres::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cut, vec![(true,)], "the follower's one LISTEN connection");
+    assert_eq!(
+        next(&mut feed, "the cut").await,
+        Change::Everything,
+        "told that changes may have been missed"
+    );
+    node_a.announce(Change::Client("cli_after".into())).await;
+    assert_eq!(
+        next(&mut feed, "the announcement after the cut").await,
+        Change::Client("cli_after".into())
+    );
+}
