@@ -31,6 +31,17 @@ fn verifies_with(set: &JwkSet, token: &str) -> bool {
     josekit::jwt::decode_with_verifier(token, &verifier).is_ok()
 }
 
+/// The `kid` in a JWT's header.
+fn kid_of(token: &str) -> String {
+    josekit::jwt::decode_header(token)
+        .unwrap()
+        .claim("kid")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 // REQ-OP-4: a token signed before `keys rotate` still verifies through the JWKS after it, until it expires.
 #[tokio::test]
 async fn token_signed_before_rotation_verifies_after() {
@@ -44,13 +55,7 @@ async fn token_signed_before_rotation_verifies_after() {
     let (_, before) = redeem(&app, id, secret, &c, VERIFIER).await;
     let old_id_token = before["id_token"].as_str().unwrap();
     let old_access = before["access_token"].as_str().unwrap();
-    let old_kid = josekit::jwt::decode_header(old_id_token)
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old_kid = kid_of(old_id_token);
 
     let rotated = app
         .op
@@ -80,13 +85,7 @@ async fn token_signed_before_rotation_verifies_after() {
     // New tokens are signed with the new key.
     let c = code(&app, &Browser::new(), id).await;
     let (_, after) = redeem(&app, id, secret, &c, VERIFIER).await;
-    let new_kid = josekit::jwt::decode_header(after["id_token"].as_str().unwrap())
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_kid = kid_of(after["id_token"].as_str().unwrap());
     assert_eq!(new_kid, rotated[0]);
 
     // Once every token the old key signed has expired, the key leaves the JWKS.
@@ -130,15 +129,6 @@ async fn a_staged_rotation_publishes_before_it_signs() {
         &seed.client.client_id,
         seed.client.client_secret.as_deref().unwrap(),
     );
-    let kid_of = |token: &str| {
-        josekit::jwt::decode_header(token)
-            .unwrap()
-            .claim("kid")
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
     let c = code(&app, &Browser::new(), id).await;
     let (_, first) = redeem(&app, id, secret, &c, VERIFIER).await;
     let old_kid = kid_of(first["id_token"].as_str().unwrap());
