@@ -281,6 +281,14 @@ impl KeyRing {
         let now = self.clock.now();
         let mut made = Vec::new();
         for alg in SigningAlg::ALL {
+            // Generating a key pair (RSA above all) is the costly part of the hourly check.
+            if self
+                .store
+                .signing_key_made_since(alg.as_str(), now - every)
+                .await?
+            {
+                continue;
+            }
             let key = self.new_key(*alg, Rotation::Staged)?;
             if self
                 .store

@@ -59,20 +59,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let recent: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM signing_keys WHERE alg = $1 AND created_at >= $2",
-        )
-        .bind(&key.alg)
-        .bind(due_before)
-        .fetch_one(&mut *tx)
-        .await?;
-        if recent > 0 {
+        if made_since(&mut *tx, &key.alg, due_before).await? {
             return Ok(false);
         }
         self.add_signing_key(&mut tx, key).await?;
         tx.commit().await?;
         self.announce(Change::SigningKeys).await;
         Ok(true)
+    }
+
+    /// Whether a key of `alg` was made at or after `since` (the scheduled rotation asks before
+    /// it generates a key pair, which is the costly part; the rotation asks again under its lock).
+    pub async fn signing_key_made_since(&self, alg: &str, since: i64) -> Result<bool> {
+        made_since(&self.pool, alg, since).await
     }
 
     async fn add_signing_key(
@@ -148,4 +147,18 @@ impl Store {
         }
         Ok(done.rows_affected())
     }
+}
+
+async fn made_since<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    alg: &str,
+    since: i64,
+) -> Result<bool> {
+    let recent: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE alg = $1 AND created_at >= $2")
+            .bind(alg)
+            .bind(since)
+            .fetch_one(ex)
+            .await?;
+    Ok(recent > 0)
 }
