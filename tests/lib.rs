@@ -575,6 +575,19 @@ impl Browser {
         Ok(done.callback.to_string())
     }
 
+    /// Presses the button `label` of `html` as a browser would: posts its form (on `base`) with
+    /// the form's hidden fields (CSRF token, ticket), then follows redirects.
+    pub async fn press(&self, base: &str, html: &str, label: &str) -> anyhow::Result<Hop> {
+        let at = html
+            .find(&format!(">{label}</button>"))
+            .with_context(|| format!("no button {label} in {}", excerpt(html)))?;
+        let start = html[..at].rfind("<form").context("the button's form")?;
+        let end = at + html[at..].find("</form>").context("the form's end")?;
+        let form = &html[start..end];
+        let action = form_action(form).context("the form's action")?;
+        self.post(base, &action, &hidden_inputs(form)).await
+    }
+
     /// A browser whose cookie jar the test can also write to.
     pub fn with_jar(jar: Arc<reqwest::cookie::Jar>) -> Self {
         let http = reqwest::Client::builder()
@@ -654,6 +667,48 @@ fn unescape(s: &str) -> String {
         .replace("&#x27;", "'")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
+}
+
+/// The text of the element with `id` (`<code id="x">text</code>`).
+///
+/// # Panics
+/// When the page has no such element.
+pub fn element_text(html: &str, id: &str) -> String {
+    let start = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {}", excerpt(html)));
+    let rest = &html[start..];
+    let open = rest.find('>').expect("the element's tag ends") + 1;
+    let close = rest.find("</").expect("the element ends");
+    rest[open..close].to_owned()
+}
+
+/// The page's CSRF token field, then `more`: the fields of a form post.
+///
+/// # Panics
+/// When the page has no `csrf_token`.
+pub fn fields(html: &str, more: &[(&str, &str)]) -> Vec<(String, String)> {
+    let csrf = hidden_inputs(html)
+        .into_iter()
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v)
+        .expect("a csrf_token");
+    let mut f = vec![("csrf_token".to_owned(), csrf)];
+    f.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    f
+}
+
+/// The `href` of the link or button whose text is `label` (HTML-unescaped).
+///
+/// # Panics
+/// When the page has no such link.
+pub fn href_of(html: &str, label: &str) -> String {
+    let at = html
+        .find(&format!(">{label}<"))
+        .unwrap_or_else(|| panic!("no {label} in {}", excerpt(html)));
+    let tag = &html[html[..at].rfind("<a").expect("a link")..at];
+    let start = tag.find("href=\"").expect("an href") + 6;
+    unescape(&tag[start..start + tag[start..].find('"').expect("the href ends")])
 }
 
 /// The first link in a mail body that starts with `prefix`.

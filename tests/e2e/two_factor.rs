@@ -41,30 +41,7 @@ pub(crate) fn excerpt(body: &str) -> String {
     body[start..].chars().take(600).collect()
 }
 
-/// The text of the element with `id` (`<code id="x">text</code>`).
-fn element_text(html: &str, id: &str) -> String {
-    let start = html
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id} in {}", excerpt(html)));
-    let rest = &html[start..];
-    let open = rest.find('>').unwrap() + 1;
-    let close = rest.find("</").unwrap();
-    rest[open..close].to_owned()
-}
-
-fn csrf(html: &str) -> String {
-    hidden_inputs(html)
-        .into_iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v)
-        .expect("a csrf_token")
-}
-
-pub(crate) fn fields(html: &str, more: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut f = vec![("csrf_token".to_owned(), csrf(html))];
-    f.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    f
-}
+pub(crate) use sekisho_e2e::{element_text, fields};
 
 /// Opens the authorization URL and submits the password; returns what followed.
 async fn password_step(app: &TestApp, browser: &Browser, url: &str) -> Hop {

@@ -22,32 +22,11 @@ fn excerpt(body: &str) -> String {
     body[start..].chars().take(600).collect()
 }
 
-/// The `href` of the link or button whose text is `label`.
-pub(crate) fn href_of(html: &str, label: &str) -> String {
-    let at = html
-        .find(&format!(">{label}<"))
-        .unwrap_or_else(|| panic!("no {label} in {}", excerpt(html)));
-    let tag = &html[html[..at].rfind("<a").unwrap()..at];
-    let start = tag.find("href=\"").unwrap() + 6;
-    tag[start..start + tag[start..].find('"').unwrap()]
-        .replace("&amp;", "&")
-        .replace("&#x2f;", "/")
-}
+pub(crate) use sekisho_e2e::href_of;
 
-/// Presses the button `label` of `html` as a browser would: posts its form with the form's
-/// hidden fields (CSRF token, ticket); where the browser ends.
+/// Presses the button `label` of `html` as a browser would ([`Browser::press`]).
 pub(crate) async fn press(app: &TestApp, browser: &Browser, html: &str, label: &str) -> Hop {
-    let at = html
-        .find(&format!(">{label}</button>"))
-        .unwrap_or_else(|| panic!("no button {label} in {}", excerpt(html)));
-    let start = html[..at].rfind("<form").expect("the button's form");
-    let end = at + html[at..].find("</form>").expect("the form's end");
-    let form = &html[start..end];
-    let action = sekisho_e2e::form_action(form).expect("the form's action");
-    browser
-        .post(&app.base, &action, &sekisho_e2e::hidden_inputs(form))
-        .await
-        .unwrap()
+    browser.press(&app.base, html, label).await.unwrap()
 }
 
 /// Presses an upstream's button that binds (ISSUE-16: a form, never a link); the upstream URL

@@ -65,12 +65,9 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::MetadataExt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use openssl::asn1::{Asn1Integer, Asn1Time};
@@ -85,17 +82,9 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509Builder, X509Name, X509NameBuilder, X509};
 
+use crate::nginx::{config_head, free_loopback_ports, Nginx};
 use crate::{target_dir, unique_name};
 
-/// Longest wait for nginx to listen on every port (it starts in milliseconds when idle).
-// Only an upper bound: peers start in about a second on an idle machine, but the whole suite on
-// two cores once kept an oidc-provider from printing its ready line for over 30 s.
-const READY_WITHIN: Duration = Duration::from_secs(120);
-const POLL: Duration = Duration::from_millis(25);
-/// Longest wait for nginx to stop after its watcher's stdin closed.
-const STOP_WITHIN: Duration = Duration::from_secs(10);
-/// Whole starts tried: a free port picked may be taken by another process before nginx binds it.
-const START_ATTEMPTS: usize = 3;
 /// Certificates are valid from a day before the wall clock (nginx and OpenSSL check against the
 /// real time, not the test's fake clock) for ten years.
 const VALID_DAYS: u32 = 3650;
@@ -282,11 +271,8 @@ struct LinePorts {
 /// A running nginx playing the carrier gateway, one listener pair per line; stopped on drop.
 #[derive(Debug)]
 pub struct CarrierGateway {
-    dir: PathBuf,
+    nginx: Nginx,
     lines: Vec<LinePorts>,
-    child: Option<Child>,
-    /// Held open: the watcher stops nginx when it closes (on drop, or when this process dies).
-    stdin: Option<ChildStdin>,
 }
 
 impl CarrierGateway {
@@ -313,82 +299,25 @@ impl CarrierGateway {
         if public_line_base.is_empty() {
             bail!("the public line base URL is empty");
         }
-        let dir = target_dir()
-            .join("test-gateway")
-            .join(unique_name("gateway"));
-        let mut errors = Vec::new();
-        for attempt in 0..START_ATTEMPTS {
-            let run_dir = dir.join(format!("run{attempt}"));
-            match Self::launch(&run_dir, upstream, lines, pki, public_line_base) {
-                Ok(gateway) => return Ok(gateway),
-                Err(e) => errors.push(format!("{e:#}")),
-            }
-        }
-        bail!(
-            "could not start nginx as the carrier gateway:\n{}",
-            errors.join("\n")
-        )
-    }
-
-    fn launch(
-        dir: &Path,
-        upstream: SocketAddr,
-        lines: &[(&str, &str)],
-        pki: &TestPki,
-        public_line_base: &str,
-    ) -> anyhow::Result<Self> {
-        for sub in [
-            "tmp/client_body",
-            "tmp/proxy",
-            "tmp/fastcgi",
-            "tmp/uwsgi",
-            "tmp/scgi",
-        ] {
-            let path = dir.join(sub);
-            fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
-        }
-        let ports = free_loopback_ports(lines.len() * 2)?;
-        let line_ports: Vec<LinePorts> = lines
-            .iter()
-            .zip(ports.chunks(2))
-            .map(|((number, _), pair)| LinePorts {
-                number: (*number).to_owned(),
-                http: pair[0],
-                https: pair[1],
-            })
-            .collect();
-        let conf = config(dir, upstream, lines, &line_ports, pki, public_line_base)?;
-        let conf_file = dir.join("nginx.conf");
-        fs::write(&conf_file, conf).with_context(|| format!("writing {}", conf_file.display()))?;
-        let output = fs::File::create(dir.join("nginx.out"))?;
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHER)
-            .arg("sh")
-            .arg(nginx_binary())
-            .arg("-p")
-            .arg(dir)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .arg("-c")
-            .arg(&conf_file)
-            .arg("-g")
-            .arg("daemon off;")
-            .stdin(Stdio::piped())
-            .stdout(output.try_clone()?)
-            .stderr(output)
-            .spawn()
-            .context("running sh to start nginx")?;
-        let stdin = child.stdin.take();
-        let mut gateway = Self {
-            dir: dir.to_owned(),
+        let mut line_ports = Vec::new();
+        let nginx = Nginx::start("gateway", |dir| {
+            let ports = free_loopback_ports(lines.len() * 2)?;
+            line_ports = lines
+                .iter()
+                .zip(ports.chunks(2))
+                .map(|((number, _), pair)| LinePorts {
+                    number: (*number).to_owned(),
+                    http: pair[0],
+                    https: pair[1],
+                })
+                .collect();
+            let conf = config(dir, upstream, lines, &line_ports, pki, public_line_base)?;
+            Ok((conf, ports))
+        })?;
+        Ok(Self {
+            nginx,
             lines: line_ports,
-            child: Some(child),
-            stdin,
-        };
-        // On an error `gateway` is dropped here, which stops nginx.
-        gateway.wait_until_ready()?;
-        Ok(gateway)
+        })
     }
 
     /// `http://127.0.0.1:P` (no trailing slash): line `number`'s plain-HTTP listener.
@@ -418,108 +347,13 @@ impl CarrierGateway {
     /// The folder with `nginx.conf`, `error.log`, `access.log` (which logs the asserted line of
     /// each request) and `nginx.out`.
     pub fn log_dir(&self) -> &Path {
-        &self.dir
+        self.nginx.dir()
     }
 
     /// nginx's error log so far (why a request got `502`, for example).
     pub fn error_log(&self) -> String {
-        fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+        self.nginx.error_log()
     }
-
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "waits (bounded, in real time) for nginx to listen"
-    )]
-    fn wait_until_ready(&mut self) -> anyhow::Result<()> {
-        let started = Instant::now();
-        let ports: Vec<u16> = self.lines.iter().flat_map(|l| [l.http, l.https]).collect();
-        loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Some(status) = child.try_wait()? {
-                    self.child = None;
-                    bail!(
-                        "nginx exited at start ({status}):\n{}\n{}",
-                        self.error_log().trim_end(),
-                        fs::read_to_string(self.dir.join("nginx.out"))
-                            .unwrap_or_default()
-                            .trim_end()
-                    );
-                }
-            }
-            let all_listen = ports.iter().all(|port| {
-                TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], *port)), POLL).is_ok()
-            });
-            if all_listen {
-                return Ok(());
-            }
-            if started.elapsed() > READY_WITHIN {
-                bail!(
-                    "nginx did not listen on {ports:?} within {READY_WITHIN:?} (logs: {}):\n{}",
-                    self.dir.display(),
-                    self.error_log().trim_end()
-                );
-            }
-            sleep(POLL);
-        }
-    }
-}
-
-impl Drop for CarrierGateway {
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "waits (bounded, in real time) for nginx to stop"
-    )]
-    fn drop(&mut self) {
-        // Closing the pipe makes the watcher send nginx SIGTERM (fast shutdown); the watcher
-        // exits with nginx.
-        drop(self.stdin.take());
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let started = Instant::now();
-        while started.elapsed() < STOP_WITHIN {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            sleep(POLL);
-        }
-        // nginx did not stop: kill it by its pid file, then the watcher.
-        if let Ok(pid) = fs::read_to_string(self.dir.join("nginx.pid")) {
-            let _ = Command::new("kill")
-                .args(["-KILL", pid.trim()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-/// Runs nginx ("$@") and stops it (SIGTERM) when this shell's stdin reaches end of file, so
-/// nginx never outlives the test process; exits with nginx's status. An asynchronous list's
-/// stdin is `/dev/null` in a non-interactive shell, so the watcher reads a copy (fd 3).
-const WATCHER: &str = r#"exec 3<&0
-"$@" </dev/null &
-n=$!
-( cat <&3 >/dev/null; kill -TERM "$n" 2>/dev/null ) &
-w=$!
-exec 3<&-
-wait "$n"
-s=$?
-kill "$w" 2>/dev/null
-exit "$s"
-"#;
-
-/// `nginx` on the PATH, else Debian's `/usr/sbin/nginx` (`/usr/sbin` is not on every user's PATH).
-fn nginx_binary() -> PathBuf {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("nginx"))
-            .find(|p| p.is_file())
-    });
-    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/nginx"))
 }
 
 fn check_value(what: &str, value: &str) -> anyhow::Result<()> {
@@ -549,34 +383,15 @@ fn config(
     pki: &TestPki,
     public_line_base: &str,
 ) -> anyhow::Result<String> {
-    let d = dir.display();
-    let is_root = fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false);
-    let mut c = String::new();
-    if is_root {
-        c.push_str("user root;\n");
-    }
-    writeln!(
-        c,
-        r#"worker_processes 1;
-pid "{d}/nginx.pid";
-error_log "{d}/error.log" info;
-events {{ worker_connections 256; }}
-http {{
-    log_format gateway '$remote_addr "$request" $status line=$server_port '
-                       'upstream=$upstream_addr upstream_status=$upstream_status';
-    access_log "{d}/access.log" gateway;
-    client_body_temp_path "{d}/tmp/client_body";
-    proxy_temp_path "{d}/tmp/proxy";
-    fastcgi_temp_path "{d}/tmp/fastcgi";
-    uwsgi_temp_path "{d}/tmp/uwsgi";
-    scgi_temp_path "{d}/tmp/scgi";
-    server_tokens off;
-    # Header names with "_" are dropped, never passed (nginx's default; said for the reader).
-    underscores_in_headers off;
-    ignore_invalid_headers on;"#
+    let mut c = config_head(
+        dir,
+        "$remote_addr \"$request\" $status line=$server_port \
+         upstream=$upstream_addr upstream_status=$upstream_status",
     )?;
+    c.push_str(
+        "    # Header names with \"_\" are dropped, never passed (nginx's default; said for the \
+         reader).\n    underscores_in_headers off;\n    ignore_invalid_headers on;\n",
+    );
     let (_, base_path) = split_origin(public_line_base);
     for ((number, area), p) in lines.iter().zip(ports) {
         for (scheme, port) in [("http", p.http), ("https", p.https)] {
@@ -626,18 +441,6 @@ http {{
     }
     c.push_str("}\n");
     Ok(c)
-}
-
-/// `n` distinct ports that were free a moment ago (all held at once, so they differ).
-fn free_loopback_ports(n: usize) -> anyhow::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind(("127.0.0.1", 0)))
-        .collect::<std::io::Result<Vec<_>>>()
-        .context("finding free loopback ports")?;
-    listeners
-        .iter()
-        .map(|l| Ok(l.local_addr()?.port()))
-        .collect()
 }
 
 #[cfg(test)]

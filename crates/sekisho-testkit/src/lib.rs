@@ -21,6 +21,8 @@
 //!   TLS with a client certificate from a [`TestPki`] and setting `X-Line-Number` /
 //!   `X-Line-Area` itself; its module doc ([`carrier_gateway`]) says what it does and the
 //!   pitfalls met on the way.
+//! - The load balancer in front of several Sekisho nodes: [`LoadBalancer`] runs Debian's `nginx`
+//!   round robin without sticky sessions ([`load_balancer`]).
 //!
 //! Besides `std` and `anyhow` only `mail-parser` (pure Rust, to decode received mail),
 //! `serde_json` (to read the recorded SMS requests) and `openssl` (the test PKI; already linked by
@@ -36,7 +38,9 @@
 )]
 
 pub mod carrier_gateway;
+pub mod load_balancer;
 mod lock;
+mod nginx;
 mod postgres;
 pub mod saml_idp;
 mod sms;
@@ -50,6 +54,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use carrier_gateway::{CarrierGateway, TestPki};
+pub use load_balancer::LoadBalancer;
 pub use postgres::{
     fresh_postgres_database, postgres_base_url, stop_test_postgres, PrivatePostgres,
 };
