@@ -398,7 +398,7 @@ async fn login_worker(
             let mut a = answered.lock().unwrap();
             a.logins += 1;
             // Every other code is kept unredeemed, for afterwards.
-            let park = (n + w) % 2 == 0;
+            let park = (n + w).is_multiple_of(2);
             a.codes.push(Code {
                 code: code.clone(),
                 in_flight: !park,
