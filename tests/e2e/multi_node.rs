@@ -223,3 +223,33 @@ async fn the_scheduled_rotation_is_done_once_by_one_node() {
         "done"
     );
 }
+
+// Issue 17: nodes started together on an empty database make one key per algorithm between them
+// (each used to make its own, retiring the others' at once).
+#[tokio::test]
+async fn nodes_starting_together_make_one_key_per_algorithm() {
+    let (url, kek) = database();
+    let config = sekisho::config::Config {
+        database_url: url.into(),
+        key_encryption_key: kek,
+        ..sekisho::config::Config::default()
+    };
+    let clock = std::sync::Arc::new(sekisho_core::SystemClock);
+    let a = sekisho::server::build_op(&config, clock.clone())
+        .await
+        .unwrap();
+    let b = sekisho::server::build_op(&config, clock).await.unwrap();
+    let (made_a, made_b) = tokio::join!(a.keys.ensure_keys(), b.keys.ensure_keys());
+    let made = made_a.unwrap().len() + made_b.unwrap().len();
+    let algs = sekisho_core::oauth::SigningAlg::ALL.len();
+    assert_eq!(made, algs, "one key per algorithm between the two");
+    assert_eq!(a.store.list_signing_keys().await.unwrap().len(), algs);
+    let kids = |keys: Vec<sekisho_crypto::keyring::KeyInfo>| -> Vec<String> {
+        keys.into_iter().map(|k| k.kid).collect()
+    };
+    assert_eq!(
+        kids(a.keys.list().await.unwrap()),
+        kids(b.keys.list().await.unwrap()),
+        "both nodes hold the same keys"
+    );
+}

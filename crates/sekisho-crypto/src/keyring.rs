@@ -249,8 +249,17 @@ impl KeyRing {
                 .iter()
                 .any(|k| k.alg == alg.as_str() && k.retired_at.is_none())
             {
-                made.push(self.rotate_one(*alg, Rotation::Immediate).await?);
+                // Nodes started together on an empty database each find no key: under the
+                // rotation's lock only the first makes one (made at or after the beginning of
+                // time: any key of the alg is one), the others load it.
+                let key = self.new_key(*alg, Rotation::Immediate)?;
+                if self.store.rotate_signing_key_if_due(&key, i64::MIN).await? {
+                    made.push(key.kid);
+                }
             }
+        }
+        if !made.is_empty() {
+            self.invalidate();
         }
         Ok(made)
     }
