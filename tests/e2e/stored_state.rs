@@ -193,3 +193,86 @@ async fn one_client_flooding_authorize_is_throttled() {
     app.clock.advance(60);
     assert_eq!(http.get(&url).send().await.unwrap().status().as_u16(), 303);
 }
+
+/// One simulated day of a small deployment: two logins (each a new token family), a refresh of
+/// each family made the day before, a failed login for an unknown address, then the purge as the
+/// housekeeping runs it (every 10 minutes; here once the day is over).
+async fn a_day(app: &TestApp, client: &(String, String), yesterday: &[String]) -> Vec<String> {
+    let (id, secret) = client;
+    let mut today = Vec::new();
+    for _ in 0..2 {
+        let code = crate::support::code(app, &Browser::new(), id).await;
+        let (status, tokens) =
+            crate::support::redeem(app, id, secret, &code, crate::support::VERIFIER).await;
+        assert_eq!(status, 200, "{tokens}");
+        today.push(tokens["refresh_token"].as_str().unwrap().to_owned());
+    }
+    for rt in yesterday {
+        let (status, body) = crate::support::post_basic(
+            app,
+            "token",
+            id,
+            secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let unknown = format!("nobody-{}@example.jp", app.op.now());
+    let login = Browser::new();
+    let _ = login
+        .login(
+            &app.base,
+            &crate::support::authorize_url(app, id, &[]),
+            &unknown,
+            "wrong-password",
+        )
+        .await;
+    app.clock.advance(86_400);
+    app.op.store.purge_expired(app.op.now()).await.unwrap();
+    today
+}
+
+/// 40 simulated days of the same daily load: once every kept row's window has passed (the
+/// longest is 30 days, for the failed-login counters of unknown addresses), every table the purge
+/// looks after holds as many rows one day as the next.
+async fn row_counts_stay_flat(app: TestApp) {
+    let seed = app.seed().await;
+    let client = (
+        seed.client.client_id.clone(),
+        seed.client.client_secret.clone().unwrap(),
+    );
+    let mut families = Vec::new();
+    let mut sizes = Vec::new();
+    for _ in 0..40 {
+        families = a_day(&app, &client, &families).await;
+        sizes.push(app.op.store.purged_table_sizes().await.unwrap());
+    }
+    let (day_33, day_40) = (&sizes[32], &sizes[39]);
+    assert_eq!(day_33, day_40, "flat from day 33 on: {sizes:?}");
+    let grown: Vec<_> = day_40
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(table, _)| *table)
+        .collect();
+    for table in ["grants", "refresh_tokens", "authorization_codes", "login_failures"] {
+        assert!(grown.contains(&table), "the load used {table}: {day_40:?}");
+    }
+}
+
+// ISSUE-17: the purge keeps row counts flat under a long run of logins and refreshes (SQLite),
+// with refresh tokens living 3 days so that their window passes within the run.
+#[tokio::test]
+async fn row_counts_stay_flat_over_a_long_run_on_sqlite() {
+    let url = sekisho_testkit::fresh_sqlite_url().unwrap();
+    let app = TestApp::spawn_configured(&url, |c| c.refresh_token_ttl = 3 * 86_400).await;
+    row_counts_stay_flat(app).await;
+}
+
+// ISSUE-17: the same on PostgreSQL.
+#[tokio::test]
+async fn row_counts_stay_flat_over_a_long_run_on_postgres() {
+    let url = sekisho_testkit::fresh_postgres_database().unwrap();
+    let app = TestApp::spawn_configured(&url, |c| c.refresh_token_ttl = 3 * 86_400).await;
+    row_counts_stay_flat(app).await;
+}

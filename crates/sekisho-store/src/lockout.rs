@@ -60,9 +60,11 @@ impl Store {
         now: i64,
     ) -> Result<FailureOutcome> {
         let row = sqlx::query(
-            "INSERT INTO login_failures (brand_code, email_hash, failures, locked_at) VALUES ($1, $2, 1, NULL) \
+            "INSERT INTO login_failures (brand_code, email_hash, failures, locked_at, last_failed_at) \
+             VALUES ($1, $2, 1, NULL, $4) \
              ON CONFLICT (brand_code, email_hash) DO UPDATE SET failures = login_failures.failures + 1, \
-             locked_at = CASE WHEN login_failures.failures + 1 >= $3 THEN $4 ELSE NULL END \
+             locked_at = CASE WHEN login_failures.failures + 1 >= $3 THEN $4 ELSE NULL END, \
+             last_failed_at = $4 \
              WHERE login_failures.locked_at IS NULL RETURNING failures, locked_at",
         )
         .bind(brand)

@@ -263,6 +263,12 @@ impl Config {
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
+        // The purge deletes a token family a day after its last refresh token expired (or, with
+        // none, a day after it was made): an access token must not outlive either.
+        anyhow::ensure!(
+            self.access_token_ttl <= 86_400 && self.access_token_ttl <= self.refresh_token_ttl,
+            "access_token_ttl must be at most a day (86400) and at most refresh_token_ttl"
+        );
         // Longer would let a stolen, spent token replace the live one long after the theft;
         // Ory Hydra caps its grace at 5 minutes for the same reason.
         anyhow::ensure!(
@@ -294,6 +300,12 @@ impl Config {
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
+        // The purge deletes a token family a day after its last refresh token expired (or, with
+        // none, a day after it was made): an access token must not outlive either.
+        anyhow::ensure!(
+            self.access_token_ttl <= 86_400 && self.access_token_ttl <= self.refresh_token_ttl,
+            "access_token_ttl must be at most a day (86400) and at most refresh_token_ttl"
+        );
         anyhow::ensure!(
             self.max_connections > 0 && u32::try_from(self.max_connections).is_ok(),
             "max_connections must be between 1 and {}",
@@ -448,6 +460,12 @@ mod tests {
         let e = with(|c| c.refresh_reuse_grace = 301).unwrap_err();
         assert!(e.to_string().contains("refresh_reuse_grace"), "{e}");
         assert!(with(|c| c.refresh_reuse_grace = -1).is_err());
+        // Issue 17: the purge deletes a family a day after its last refresh token expired, so an
+        // access token may outlive neither.
+        assert!(with(|c| c.access_token_ttl = 86_400).is_ok());
+        let e = with(|c| c.access_token_ttl = 86_401).unwrap_err();
+        assert!(e.to_string().contains("access_token_ttl"), "{e}");
+        assert!(with(|c| c.refresh_token_ttl = 600).is_err());
         let e = with(|c| c.database_acquire_timeout_ms = 0).unwrap_err();
         assert!(e.to_string().contains("database_acquire_timeout_ms"), "{e}");
         let settings = Config::default().pool_settings();

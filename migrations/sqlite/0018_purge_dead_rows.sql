@@ -1,0 +1,13 @@
+-- The purge of rows of no use (issue 17).
+--
+-- login_failures counts failed logins for addresses with no password login (unknown ones among
+-- them) so that a visitor sees the same as for a registered address; anyone can add rows by
+-- trying addresses, so the purge forgets a counter 30 days after its last failure. The column is
+-- added nullable (rows written by a node of the previous release during an upgrade have none and
+-- are kept); rows from before the migration count from now.
+ALTER TABLE login_failures ADD COLUMN last_failed_at INTEGER;
+UPDATE login_failures SET last_failed_at = CAST(strftime('%s', 'now') AS INTEGER);
+-- Grants (token families) are purged once nothing of theirs can still work: the purge finds
+-- old grants by creation time, and asks whether a code of theirs is still kept.
+CREATE INDEX grants_created ON grants(created_at);
+CREATE INDEX authorization_codes_grant ON authorization_codes(grant_id);
