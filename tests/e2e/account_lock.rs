@@ -4,11 +4,12 @@
 use crate::support::authorize_url;
 use sekisho_e2e::{link_in, query, Browser, Hop, TestApp, EMAIL, PASSWORD};
 
-const LOCKED: &str = "ログインを複数回連続して試行したため、アカウントがブロックされました。";
-const FAILED: &str = "メールアドレスまたはパスワードが正しくありません。";
+pub(crate) const LOCKED: &str =
+    "ログインを複数回連続して試行したため、アカウントがブロックされました。";
+pub(crate) const FAILED: &str = "メールアドレスまたはパスワードが正しくありません。";
 
 /// The login page of a fresh authorization request in `browser`.
-async fn login_page(app: &TestApp, browser: &Browser, client_id: &str) -> String {
+pub(crate) async fn login_page(app: &TestApp, browser: &Browser, client_id: &str) -> String {
     match browser
         .follow(&app.base, &authorize_url(app, client_id, &[]))
         .await
@@ -20,7 +21,7 @@ async fn login_page(app: &TestApp, browser: &Browser, client_id: &str) -> String
 }
 
 /// Submits the login form of `page`; returns the page shown, or the URL the OP left for.
-async fn attempt(
+pub(crate) async fn attempt(
     app: &TestApp,
     browser: &Browser,
     page: &str,

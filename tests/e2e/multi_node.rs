@@ -253,3 +253,47 @@ async fn nodes_starting_together_make_one_key_per_algorithm() {
         "both nodes hold the same keys"
     );
 }
+
+// Issue 17 (rate state shared): password guesses spread over two nodes lock the account after
+// ten in all, as on one node: the count is in the database, not in a node's memory, so switching
+// nodes wins an attacker nothing.
+#[tokio::test]
+async fn guesses_spread_over_nodes_lock_after_ten_in_all() {
+    use crate::account_lock::{attempt, login_page, FAILED, LOCKED};
+    let (a, b) = two_nodes().await;
+    let seed = a.seed().await;
+    let browser = sekisho_e2e::Browser::new();
+    let page = login_page(&a, &browser, &seed.client.client_id).await;
+    for i in 1..=10 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let body = attempt(
+            node,
+            &browser,
+            &page,
+            sekisho_e2e::EMAIL,
+            "wrong-Password-1",
+        )
+        .await
+        .unwrap();
+        if i < 10 {
+            assert!(body.contains(FAILED) && !body.contains(LOCKED), "guess {i}");
+        } else {
+            assert!(body.contains(LOCKED), "the tenth guess, on node A, locks");
+        }
+    }
+    for node in [&a, &b] {
+        let body = attempt(
+            node,
+            &browser,
+            &page,
+            sekisho_e2e::EMAIL,
+            sekisho_e2e::PASSWORD,
+        )
+        .await
+        .unwrap();
+        assert!(
+            body.contains(LOCKED),
+            "both nodes refuse the right password"
+        );
+    }
+}

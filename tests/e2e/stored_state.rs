@@ -255,7 +255,12 @@ async fn row_counts_stay_flat(app: TestApp) {
         .filter(|(_, n)| *n > 0)
         .map(|(table, _)| *table)
         .collect();
-    for table in ["grants", "refresh_tokens", "authorization_codes", "login_failures"] {
+    for table in [
+        "grants",
+        "refresh_tokens",
+        "authorization_codes",
+        "login_failures",
+    ] {
         assert!(grown.contains(&table), "the load used {table}: {day_40:?}");
     }
 }

@@ -40,12 +40,14 @@ const VERIFIER: &str = "bench-pkce-verifier-0123456789-0123456789-abcdefghij";
 /// Every simulated browser shares one HTTP client (building a client per login loads the TLS
 /// roots each time, and made the load generator, not the server, the bottleneck); the session
 /// cookie, the only cookie of the flow, is carried by hand.
-async fn one_login(
+/// One full password login of seeded user `user` asking for `scope`: the token response.
+pub async fn one_login(
     http: &reqwest::Client,
     base: &str,
     rp: &(String, String),
     user: usize,
-) -> anyhow::Result<()> {
+    scope: &str,
+) -> anyhow::Result<serde_json::Value> {
     let mut cookie: Option<String> = None;
     let send = |req: reqwest::RequestBuilder, cookie: &Option<String>| match cookie {
         Some(c) => req.header("cookie", format!("sekisho_session={c}")),
@@ -75,9 +77,10 @@ async fn one_login(
         })
     };
     let authorize = format!(
-        "{base}/VX5/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20email&state=s&nonce=n&code_challenge={}&code_challenge_method=S256",
+        "{base}/VX5/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state=s&nonce=n&code_challenge={}&code_challenge_method=S256",
         rp.0,
         url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>(),
+        url::form_urlencoded::byte_serialize(scope.as_bytes()).collect::<String>(),
         pkce_s256(VERIFIER)
     );
     let res = send(http.get(&authorize), &cookie).send().await?;
@@ -113,7 +116,7 @@ async fn one_login(
         "token exchange: {}",
         res.status()
     );
-    Ok(())
+    Ok(res.json().await?)
 }
 
 /// `concurrency` browsers logging in back to back for `secs`; users are taken in turn.
@@ -142,8 +145,8 @@ pub async fn logins(
                 while Instant::now() < deadline {
                     let user = (next_user.fetch_add(1, Ordering::Relaxed) as usize) % users;
                     let t = Instant::now();
-                    match one_login(&http, &base, &rp, user).await {
-                        Ok(()) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
+                    match one_login(&http, &base, &rp, user, "openid email").await {
+                        Ok(_) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
                         Err(_) => {
                             failures.fetch_add(1, Ordering::Relaxed);
                         }

@@ -32,6 +32,7 @@ mod raw;
 mod report;
 mod seed;
 mod server;
+mod statements;
 mod wrk;
 
 use base64::Engine;
@@ -45,6 +46,10 @@ struct Args {
     /// Run against PostgreSQL (a test cluster started by sekisho-testkit) instead of SQLite.
     #[arg(long)]
     postgres: bool,
+    /// Nodes serving the loads: more than one (PostgreSQL only) run behind nginx, round robin
+    /// (issue 17).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
     /// Seconds per measured load.
     #[arg(long, default_value_t = 8)]
     seconds: u32,
@@ -80,18 +85,39 @@ async fn main() -> anyhow::Result<()> {
         .join("bench-run")
         .join(format!("{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let backend = if args.postgres {
-        "PostgreSQL"
-    } else {
-        "SQLite"
+    anyhow::ensure!(args.nodes >= 1, "--nodes must be at least 1");
+    anyhow::ensure!(
+        args.nodes == 1 || args.postgres,
+        "several nodes share one PostgreSQL: add --postgres"
+    );
+    let backend = match (args.postgres, args.nodes) {
+        (false, _) => "SQLite".to_owned(),
+        (true, 1) => "PostgreSQL".to_owned(),
+        (true, n) => format!("PostgreSQL, {n} nodes behind nginx"),
     };
     let database_url = if args.postgres {
         sekisho_testkit::fresh_postgres_database()?
     } else {
         format!("sqlite://{}?mode=rwc", dir.join("bench.db").display())
     };
-    let port = server::free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
+    let ports: Vec<u16> = (0..args.nodes)
+        .map(|_| server::free_port())
+        .collect::<anyhow::Result<_>>()?;
+    let port = ports[0];
+    // One node is served directly; several behind nginx (round robin, no sticky sessions).
+    let balancer = if args.nodes > 1 {
+        let addrs: Vec<std::net::SocketAddr> = ports
+            .iter()
+            .map(|p| std::net::SocketAddr::from(([127, 0, 0, 1], *p)))
+            .collect();
+        Some(sekisho_testkit::LoadBalancer::start(&addrs)?)
+    } else {
+        None
+    };
+    let base = match &balancer {
+        Some(lb) => lb.url(),
+        None => format!("http://127.0.0.1:{port}"),
+    };
     // The stored secrets are sealed as in production (PostgreSQL has no default key).
     let kek = sekisho_crypto::kek::Kek::generate();
     let config = sekisho::config::Config {
@@ -110,7 +136,6 @@ async fn main() -> anyhow::Result<()> {
     let env: Vec<(String, String)> = vec![
         ("SEKISHO_DATABASE_URL".into(), database_url.clone()),
         ("SEKISHO_KEY_ENCRYPTION_KEY".into(), kek.clone()),
-        ("SEKISHO_LISTEN".into(), format!("127.0.0.1:{port}")),
         ("SEKISHO_PUBLIC_URL".into(), base.clone()),
         ("SEKISHO_LOG".into(), "warn".into()),
         (
@@ -155,9 +180,14 @@ async fn main() -> anyhow::Result<()> {
 
     eprintln!("==> seeding {} console users", console::USERS);
     console::seed(&config, console::USERS).await?;
-    eprintln!("==> starting the release server");
-    let (srv, _) = server::start(&binary, &dir, &env, port).await?;
-    let pid = srv.child.id();
+    let store = sekisho_store::Store::open(&database_url, 2).await?;
+    let sizes_before = store.purged_table_sizes().await?;
+    eprintln!("==> starting the release server ({} node(s))", args.nodes);
+    let mut servers = Vec::new();
+    for p in &ports {
+        servers.push(server::start(&binary, &dir, &env, *p).await?.0);
+    }
+    let pid = servers[0].child.id();
     let (idle_rss, _) = server::rss_mib(pid)?;
 
     let b64 = |id: &str, secret: &str| {
@@ -232,7 +262,35 @@ async fn main() -> anyhow::Result<()> {
         .await
         .unwrap_or(0.0)
         .max(server::rss_mib(pid).map(|(_, hwm)| hwm).unwrap_or(0.0));
-    drop(srv);
+    drop(servers);
+    let sizes_after = store.purged_table_sizes().await?;
+    // What the housekeeping leaves once every kept row's window has passed (the longest is 30
+    // days): the purge dated 32 days on, run here on the bench's own database.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64
+        + 32 * 86_400;
+    store.purge_expired(later).await?;
+    let sizes_purged = store.purged_table_sizes().await?;
+    let table_sizes: Vec<(String, i64, i64, i64)> = sizes_before
+        .iter()
+        .zip(&sizes_after)
+        .zip(&sizes_purged)
+        .map(|(((t, a), (_, b)), (_, c))| ((*t).to_owned(), *a, *b, *c))
+        .collect();
+    store.close().await;
+
+    eprintln!("==> statements per operation");
+    let statements = statements::measure(
+        &binary,
+        &dir,
+        &env,
+        port,
+        &(seeded.rp_id.clone(), seeded.rp_secret.clone()),
+        &(seeded.cc_id.clone(), seeded.cc_secret.clone()),
+        seeded.users.len(),
+    )
+    .await?;
 
     eprintln!("==> start-up with a migrated database (3 starts)");
     let mut starts = Vec::new();
@@ -244,7 +302,7 @@ async fn main() -> anyhow::Result<()> {
     starts.sort_by(|a, b| a.total_cmp(b));
 
     let r = report::Report {
-        backend: backend.into(),
+        backend: backend.clone(),
         cores,
         es256,
         argon2,
@@ -262,12 +320,15 @@ async fn main() -> anyhow::Result<()> {
         startup_ms: starts[1],
         console: console_list,
         command: args.command.clone(),
+        nodes: args.nodes,
+        statements,
+        table_sizes,
     };
     let text = r.markdown();
     println!("{text}");
     if !args.out.is_empty() {
         let path = root.join(&args.out);
-        report::write_section(&path, backend, &text)?;
+        report::write_section(&path, &backend, &text)?;
         eprintln!("==> written to {}", PathBuf::from(&args.out).display());
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,6 +3,7 @@
 
 use crate::console::{ConsoleResult, TARGET_MS};
 use crate::load::LoadResult;
+use crate::statements::Statements;
 use crate::wrk::WrkResult;
 use std::fmt::Write;
 use std::path::Path;
@@ -31,6 +32,11 @@ pub struct Report {
     pub startup_ms: f64,
     pub console: ConsoleResult,
     pub command: String,
+    /// Nodes that served the loads (behind nginx when more than one).
+    pub nodes: usize,
+    pub statements: Statements,
+    /// (table, rows before the loads, after them, after a purge dated 32 days on).
+    pub table_sizes: Vec<(String, i64, i64, i64)>,
 }
 
 /// `n` with thousands separators, as the console writes counts.
@@ -114,7 +120,7 @@ impl Report {
         let c = self.cores as f64;
         let mut s = String::new();
         let _ = writeln!(s, "### {} ({})\n", self.backend, machine());
-        let _ = writeln!(s, "Command: `{}`. Load generator (wrk, and the bench tool for logins) on the same machine.\n", self.command);
+        let _ = writeln!(s, "Command: `{}`. Load generator (wrk, and the bench tool for logins) on the same machine{}.\n", self.command, if self.nodes > 1 { format!(", as are the {} nodes and nginx in front of them (round robin, keep-alive to the nodes); memory and start-up are one node's", self.nodes) } else { String::new() });
         let _ = writeln!(
             s,
             "| measure | rate /s | p50 ms | p99 ms |\n|---|---:|---:|---:|"
@@ -173,6 +179,34 @@ impl Report {
             self.refresh.non_2xx
         );
 
+        let _ = writeln!(
+            s,
+            "\n| database statements per operation (one node, each run {} times alone) | statements | rate /s |\n|---|---:|---:|",
+            crate::statements::RUNS
+        );
+        for (op, n) in self.statements.rows() {
+            let rate = match op {
+                o if o.starts_with("full password login") => format!("{:.1}", self.logins.rate),
+                o if o.starts_with("refresh_token") => format!("{:.0}", self.refresh.rps),
+                "client_credentials" => format!("{:.0}", self.cc.rps),
+                _ => "—".into(),
+            };
+            let _ = writeln!(s, "| {op} | {n:.1} | {rate} |");
+        }
+        let _ = writeln!(
+            s,
+            "\n| rows the purge looks after | before the loads | after them | after a purge dated 32 days on |\n|---|---:|---:|---:|"
+        );
+        for (table, before, after, purged) in &self.table_sizes {
+            let _ = writeln!(
+                s,
+                "| `{table}` | {} | {} | {} |",
+                grouped(*before),
+                grouped(*after),
+                grouped(*purged)
+            );
+        }
+
         let cc_ratio = self.cc.rps / self.es256;
         let cc_kc = self.cc.rps / c / KC_CLIENT_CREDENTIALS;
         let rt_kc = self.refresh.rps / c / KC_REFRESH;
@@ -190,10 +224,16 @@ impl Report {
             "| client_credentials ≥ 20× Keycloak per vCPU (120/s) | {cc_kc:.1}× | {} |",
             verdict(cc_kc >= 20.0)
         );
+        // Issue 17: 25× on SQLite, 15× on PostgreSQL (the network round trips of a server).
+        let rt_target = if self.backend.starts_with("SQLite") {
+            25.0
+        } else {
+            15.0
+        };
         let _ = writeln!(
             s,
-            "| refresh_token ≥ 10× Keycloak per vCPU (120/s) | {rt_kc:.1}× | {} |",
-            verdict(rt_kc >= 10.0)
+            "| refresh_token ≥ {rt_target:.0}× Keycloak per vCPU (120/s) | {rt_kc:.1}× | {} |",
+            verdict(rt_kc >= rt_target)
         );
         let _ = writeln!(
             s,

@@ -24,13 +24,29 @@ pub async fn start(
     env: &[(String, String)],
     port: u16,
 ) -> anyhow::Result<(Server, Duration)> {
+    start_logging(binary, dir, env, port, None).await
+}
+
+/// [`start`], the server's log (stderr) going to `log` when given.
+pub async fn start_logging(
+    binary: &Path,
+    dir: &Path,
+    env: &[(String, String)],
+    port: u16,
+    log: Option<&Path>,
+) -> anyhow::Result<(Server, Duration)> {
     let started = Instant::now();
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path)?),
+        None => Stdio::inherit(),
+    };
     let child = Command::new(binary)
         .arg("serve")
         .current_dir(dir)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("SEKISHO_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()?;
     let base = format!("http://127.0.0.1:{port}");
     let server = Server { child, base };
