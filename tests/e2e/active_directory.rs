@@ -724,3 +724,18 @@ async fn changing_the_connection_keeps_its_id_and_says_what_happens_to_ad_users(
         excerpt(&body)
     );
 }
+
+// Issue 17 (background work done once): every node runs the metadata refresh; when two run it
+// at the same moment, one reads each due connection's metadata.
+#[tokio::test]
+async fn the_metadata_refresh_is_done_once_when_nodes_run_it_together() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let idp = adfs();
+    connect(&app, &idp).await;
+    advance(&app, &idp, app.services.ad.refresh_every + 1);
+    let refresh = || sekisho_app::active_directory::connection::refresh_due(&app.services);
+    let (a, b) = tokio::join!(refresh(), refresh());
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "one of the two read it");
+    assert_eq!(refresh().await.unwrap(), 0, "no longer due");
+}

@@ -71,6 +71,8 @@ struct Args {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Only {
     Console,
+    /// The database statements of each operation, listed (one node, no load).
+    Statements,
 }
 
 #[tokio::main]
@@ -158,6 +160,29 @@ async fn main() -> anyhow::Result<()> {
         let (rows, target) = report::console_rows(&result);
         println!("| measure | rate /s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n{rows}");
         println!("| target | measured | verdict |\n|---|---:|---|\n{target}");
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
+
+    if let Some(Only::Statements) = args.only {
+        eprintln!("==> seeding ({backend})");
+        let seeded = seed::seed(&config, 8, 0, &dir.join("refresh_tokens.txt")).await?;
+        let result = statements::measure(
+            &binary,
+            &dir,
+            &env,
+            port,
+            &(seeded.rp_id.clone(), seeded.rp_secret.clone()),
+            &(seeded.cc_id.clone(), seeded.cc_secret.clone()),
+            seeded.users.len(),
+        )
+        .await?;
+        for ((op, n), (_, listed)) in result.rows().iter().zip(&result.listing) {
+            println!("\n{op}: {n:.1} statements; the last run's:");
+            for statement in listed {
+                println!("  {statement}");
+            }
+        }
         let _ = std::fs::remove_dir_all(&dir);
         return Ok(());
     }

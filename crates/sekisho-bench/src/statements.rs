@@ -24,6 +24,8 @@ pub struct Statements {
     pub client_credentials: f64,
     pub userinfo: f64,
     pub introspection: f64,
+    /// Each operation's statements in its last run (`--only statements` prints them).
+    pub listing: Vec<(&'static str, Vec<String>)>,
 }
 
 impl Statements {
@@ -42,18 +44,42 @@ impl Statements {
     }
 }
 
-fn counted(log: &Path) -> usize {
+/// The statements of requests logged so far, in order.
+fn logged(log: &Path) -> Vec<String> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
         .filter(|l| l.contains("\"target\":\"sqlx::query\""))
         .filter(|l| !BACKGROUND.iter().any(|t| l.contains(t)))
-        .count()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["fields"]["db.statement"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
-/// Statements per run since `mark` (a [`counted`] before [`RUNS`] runs).
-fn per_run(log: &Path, mark: usize) -> f64 {
-    (counted(log) - mark) as f64 / RUNS as f64
+fn counted(log: &Path) -> usize {
+    logged(log).len()
+}
+
+/// Statements per run since `mark` (a [`counted`] before [`RUNS`] runs); the last run's
+/// statements (the last `per run` of them) go to `listing` under `op`.
+fn per_run(
+    log: &Path,
+    mark: usize,
+    op: &'static str,
+    listing: &mut Vec<(&'static str, Vec<String>)>,
+) -> f64 {
+    let all = logged(log);
+    let n = all.len() - mark;
+    let each = n / RUNS;
+    listing.push((op, all[all.len() - each..].to_vec()));
+    n as f64 / RUNS as f64
 }
 
 /// Starts a statement-logging server on `port` with `env` (the bench's), runs each operation and
@@ -83,12 +109,13 @@ pub async fn measure(
     // Warm the caches (clients, brands, keys) as a serving node has them.
     one_login(&http, &base, rp, 0, "openid email offline_access").await?;
     let scope = "openid email offline_access";
+    let mut listing = Vec::new();
     let mark = counted(&log);
     let mut tokens = Vec::new();
     for i in 0..RUNS {
         tokens.push(one_login(&http, &base, rp, i % users, scope).await?);
     }
-    let login = per_run(&log, mark);
+    let login = per_run(&log, mark, "login", &mut listing);
     let field = |name: &str| -> Vec<String> {
         tokens
             .iter()
@@ -110,7 +137,7 @@ pub async fn measure(
             .await?;
         ok("refresh", res)?;
     }
-    let refresh = per_run(&log, mark);
+    let refresh = per_run(&log, mark, "refresh", &mut listing);
 
     let mark = counted(&log);
     for _ in 0..RUNS {
@@ -122,7 +149,7 @@ pub async fn measure(
             .await?;
         ok("client_credentials", res)?;
     }
-    let client_credentials = per_run(&log, mark);
+    let client_credentials = per_run(&log, mark, "client_credentials", &mut listing);
 
     let access = field("access_token");
     let mark = counted(&log);
@@ -134,7 +161,7 @@ pub async fn measure(
             .await?;
         ok("userinfo", res)?;
     }
-    let userinfo = per_run(&log, mark);
+    let userinfo = per_run(&log, mark, "userinfo", &mut listing);
 
     let mark = counted(&log);
     for at in &access {
@@ -146,7 +173,7 @@ pub async fn measure(
             .await?;
         ok("introspection", res)?;
     }
-    let introspection = per_run(&log, mark);
+    let introspection = per_run(&log, mark, "introspection", &mut listing);
     drop(srv);
     Ok(Statements {
         login,
@@ -154,5 +181,6 @@ pub async fn measure(
         client_credentials,
         userinfo,
         introspection,
+        listing,
     })
 }

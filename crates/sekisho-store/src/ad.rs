@@ -137,6 +137,22 @@ impl Store {
         rows.iter().map(connection).collect()
     }
 
+    /// Claims the refresh of connection `id`'s metadata for this node, unless another node
+    /// claimed it within `lease` seconds (every node runs the refresh; one reads each
+    /// connection's metadata, issue 17). True when this node is to do it.
+    pub async fn claim_ad_refresh(&self, id: &str, now: i64, lease: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE ad_connections SET refresh_claimed_at = $1 \
+             WHERE id = $2 AND (refresh_claimed_at IS NULL OR refresh_claimed_at <= $3)",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(now - lease)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Removes the connection. The AD users of the contract keep their accounts but can no longer
     /// log in until they choose another login method (their bindings are removed with it), as the
     /// confirmation page says. Returns how many bindings were removed.

@@ -319,6 +319,9 @@ pub fn idp_of(
         .or_else(|_| parse_idp_metadata(&c.metadata_xml, c.refreshed_at, app.ad.allow_loopback))
 }
 
+/// Seconds a node's claim on a connection's metadata refresh holds (longer than a read takes).
+const REFRESH_CLAIM: i64 = 300;
+
 /// Reads again the metadata of every connection given by URL that is due. A failure keeps the
 /// last good metadata and is noted on the connection (shown on the settings page). Returns how
 /// many were refreshed.
@@ -334,6 +337,16 @@ pub async fn refresh_due(app: &App) -> Result<usize> {
         let Some(url) = c.metadata_url.clone() else {
             continue;
         };
+        // Every node runs this: the one that claims the connection reads its metadata; a failed
+        // read is tried again once the claim has lapsed.
+        if !app
+            .op
+            .store
+            .claim_ad_refresh(&c.id, now, REFRESH_CLAIM)
+            .await?
+        {
+            continue;
+        }
         let checked = check(app, MetadataSource::Url(url), c.subject_claim.clone()).await?;
         match checked {
             Ok(checked) if checked.idp.entity_id == c.idp_entity_id => {
