@@ -375,6 +375,11 @@ impl Store {
         new: &RefreshRecord,
         grace: i64,
     ) -> Result<RefreshRotation> {
+        // The common case, an unused token, is committed together with the rotations of other
+        // requests (group commit); what the group did not spend is decided below.
+        if self.rotate_in_group(old_hash, now, new).await {
+            return Ok(RefreshRotation::Rotated);
+        }
         let mut tx = self.writer.begin().await?;
         let spent = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1, rotated_to = $3 WHERE token_hash = $2 \

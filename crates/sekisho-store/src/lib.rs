@@ -23,6 +23,7 @@ mod lines;
 mod lockout;
 mod mail;
 pub mod outage;
+mod rotation_group;
 mod second_factor;
 mod secrets;
 mod sessions;
@@ -100,6 +101,8 @@ pub struct Store {
     local: tokio::sync::broadcast::Sender<Change>,
     /// PostgreSQL: the URL a follower listens on (its own connection); empty on SQLite.
     url: changes::ListenUrl,
+    /// The task that commits concurrent refresh rotations together (`rotation_group.rs`).
+    groups: rotation_group::RotationGroups,
 }
 
 /// How the store connects: pool size and how long a request may wait for a connection.
@@ -183,6 +186,7 @@ impl Store {
             }
         };
         Ok(Self {
+            groups: rotation_group::RotationGroups::start(writer.clone()),
             pool,
             writer,
             backend,

@@ -143,6 +143,85 @@ async fn grace_bounds(store: Store) {
     assert_eq!(strict("s1", "s3").await, RefreshRotation::Reused);
 }
 
+/// Issue 17 (group commit): 64 families rotate at the same moment, most of them in shared
+/// transactions, while one token is presented eight times at once and one of a revoked family
+/// once. Every family rotates exactly once to its own new token; the token presented eight times
+/// is spent once and the seven others are reuse, which revokes its family (strict rotation);
+/// the revoked family's token is not spent.
+async fn grouped_rotations(store: Store) {
+    for i in 0..64 {
+        store.insert_grant(&grant(&format!("g{i}"))).await.unwrap();
+        store
+            .insert_refresh(&refresh(&format!("old{i}"), &format!("g{i}")))
+            .await
+            .unwrap();
+    }
+    store.insert_grant(&grant("dup")).await.unwrap();
+    store
+        .insert_refresh(&refresh("dup-old", "dup"))
+        .await
+        .unwrap();
+    store.insert_grant(&grant("gone")).await.unwrap();
+    store
+        .insert_refresh(&refresh("gone-old", "gone"))
+        .await
+        .unwrap();
+    store.revoke_grant("gone", T).await.unwrap();
+    let mut tasks = Vec::new();
+    let jobs = (0..64)
+        .map(|i| (format!("old{i}"), format!("new{i}"), format!("g{i}")))
+        .chain((0..8).map(|i| ("dup-old".into(), format!("dup-new{i}"), "dup".into())))
+        .chain(std::iter::once((
+            "gone-old".into(),
+            "gone-new".into(),
+            "gone".into(),
+        )));
+    for (old, new, family) in jobs {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let rotation = store
+                .rotate_refresh_within(&old, T + 1, &refresh(&new, &family), 0)
+                .await
+                .unwrap();
+            (old, new, rotation)
+        }));
+    }
+    let mut dup_rotated = Vec::new();
+    for t in tasks {
+        let (old, new, rotation) = t.await.unwrap();
+        match old.as_str() {
+            "dup-old" if rotation == RefreshRotation::Rotated => dup_rotated.push(new),
+            "dup-old" => assert_eq!(rotation, RefreshRotation::Reused),
+            "gone-old" => assert_eq!(rotation, RefreshRotation::Inactive),
+            _ => {
+                assert_eq!(rotation, RefreshRotation::Rotated, "{old}");
+                assert!(!unused(&store, &old).await, "{old} is spent");
+                assert!(unused(&store, &new).await, "{new} is stored, unused");
+            }
+        }
+    }
+    assert_eq!(
+        dup_rotated.len(),
+        1,
+        "the token presented eight times rotated once"
+    );
+    assert!(
+        store
+            .find_grant("dup")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some(),
+        "its reuse revoked the family"
+    );
+    assert!(
+        unused(&store, "gone-old").await,
+        "a revoked family's token is not spent"
+    );
+    assert!(store.find_refresh("gone-new").await.unwrap().is_none());
+}
+
 // ISSUE-15: refresh rotation grace, on the embedded backend…
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_refresh_grace() {
@@ -153,6 +232,7 @@ async fn sqlite_refresh_grace() {
     };
     racing_retries(open().await).await;
     grace_bounds(open().await).await;
+    grouped_rotations(open().await).await;
 }
 
 // …and on PostgreSQL.
@@ -165,4 +245,5 @@ async fn postgres_refresh_grace() {
     };
     racing_retries(open().await).await;
     grace_bounds(open().await).await;
+    grouped_rotations(open().await).await;
 }
