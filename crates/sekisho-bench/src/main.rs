@@ -5,7 +5,10 @@
 //! and under 200 concurrent logins, p99 of the token endpoint at half its peak rate, and the time
 //! from process start to serving discovery, and the admin console's user list of a 5,000-user
 //! contract (issue 16: a page in under 200 ms). Prints one table with the ratios and writes the
-//! same to docs/PERFORMANCE.md. `--only console` runs the console's row alone (no report written).
+//! same to docs/PERFORMANCE.md. `--only console` runs the console's row alone (no report written);
+//! `--only refresh` the refresh grant's rate alone, `--only statements` lists each operation's
+//! database statements. `BENCH_SERVER_LOG` sets the servers' log filter (default `warn`; for
+//! example `warn,sekisho_store=trace` shows the size of each group of refresh rotations).
 
 // A benchmark measures elapsed wall time throughout, and its server runs on the SystemClock.
 #![allow(
@@ -73,6 +76,8 @@ enum Only {
     Console,
     /// The database statements of each operation, listed (one node, no load).
     Statements,
+    /// The refresh grant's rate alone (wrk, 16 connections, 5 s), to compare changes quickly.
+    Refresh,
 }
 
 #[tokio::main]
@@ -139,7 +144,10 @@ async fn main() -> anyhow::Result<()> {
         ("SEKISHO_DATABASE_URL".into(), database_url.clone()),
         ("SEKISHO_KEY_ENCRYPTION_KEY".into(), kek.clone()),
         ("SEKISHO_PUBLIC_URL".into(), base.clone()),
-        ("SEKISHO_LOG".into(), "warn".into()),
+        (
+            "SEKISHO_LOG".into(),
+            std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
         (
             "SEKISHO_MAIL_OUTBOX_DIR".into(),
             dir.join("outbox").display().to_string(),
@@ -160,6 +168,37 @@ async fn main() -> anyhow::Result<()> {
         let (rows, target) = report::console_rows(&result);
         println!("| measure | rate /s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n{rows}");
         println!("| target | measured | verdict |\n|---|---:|---|\n{target}");
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
+
+    if let Some(Only::Refresh) = args.only {
+        eprintln!("==> seeding 30,000 refresh tokens ({backend})");
+        let tokens_file = dir.join("refresh_tokens.txt");
+        let seeded = seed::seed(&config, 8, 30_000, &tokens_file).await?;
+        let mut servers = Vec::new();
+        for p in &ports {
+            servers.push(server::start(&binary, &dir, &env, *p).await?.0);
+        }
+        let script = dir.join("refresh.lua");
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", seeded.rp_id, seeded.rp_secret));
+        std::fs::write(&script, wrk::refresh_script(&basic))?;
+        let refresh = wrk::run(
+            &format!("{base}/VX5/token"),
+            16,
+            5,
+            Some((&script, &[tokens_file.display().to_string(), "2".into()])),
+        )?;
+        println!(
+            "refresh_token: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {} ({:.1}x Keycloak per vCPU)",
+            refresh.rps,
+            refresh.p50_ms,
+            refresh.p99_ms,
+            refresh.non_2xx,
+            refresh.rps / cores as f64 / 120.0
+        );
+        drop(servers);
         let _ = std::fs::remove_dir_all(&dir);
         return Ok(());
     }

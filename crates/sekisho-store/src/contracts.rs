@@ -36,6 +36,44 @@ fn contract(row: &AnyRow) -> Result<Contract> {
     })
 }
 
+/// The select list of a user (`u`, columns as named) and their contract (`c`, columns `c_…`).
+pub(crate) fn user_and_contract_columns() -> String {
+    let user = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{user}, c.name AS c_name, c.plan AS c_plan, c.state AS c_state, \
+         c.two_factor AS c_two_factor, c.access_route AS c_access_route, \
+         c.created_at AS c_created_at"
+    )
+}
+
+/// A row of [`user_and_contract_columns`].
+pub(crate) fn user_and_contract(r: &AnyRow) -> Result<(User, Contract)> {
+    let u = user(r)?;
+    let c = Contract {
+        id: u.contract_id.clone(),
+        brand: u.brand.clone(),
+        name: col(r, "c_name")?,
+        plan: parsed(col(r, "c_plan")?, "plan", Plan::parse)?,
+        state: parsed(col(r, "c_state")?, "state", ContractState::parse)?,
+        two_factor: parsed(
+            col(r, "c_two_factor")?,
+            "two_factor",
+            TwoFactorSetting::parse,
+        )?,
+        access_route: parsed(
+            col(r, "c_access_route")?,
+            "access_route",
+            AccessRoute::parse,
+        )?,
+        created_at: col(r, "c_created_at")?,
+    };
+    Ok((u, c))
+}
+
 pub(crate) fn user(row: &AnyRow) -> Result<User> {
     let email: String = col(row, "email")?;
     Ok(User {
@@ -129,45 +167,16 @@ impl Store {
         row.as_ref().map(contract).transpose()
     }
 
-    /// The user and their contract, in one query (the refresh grant's one read of both).
+    /// The user and their contract, in one query.
     pub async fn find_user_with_contract(&self, user_id: &str) -> Result<Option<(User, Contract)>> {
         let row = sqlx::query(&format!(
-            "SELECT {}, c.name AS c_name, c.plan AS c_plan, c.state AS c_state, \
-             c.two_factor AS c_two_factor, c.access_route AS c_access_route, \
-             c.created_at AS c_created_at \
-             FROM users u JOIN contracts c ON c.id = u.contract_id WHERE u.id = $1",
-            USER_COLUMNS
-                .split(", ")
-                .map(|c| format!("u.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "SELECT {} FROM users u JOIN contracts c ON c.id = u.contract_id WHERE u.id = $1",
+            user_and_contract_columns()
         ))
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            let u = user(&r)?;
-            let c = Contract {
-                id: u.contract_id.clone(),
-                brand: u.brand.clone(),
-                name: col(&r, "c_name")?,
-                plan: parsed(col(&r, "c_plan")?, "plan", Plan::parse)?,
-                state: parsed(col(&r, "c_state")?, "state", ContractState::parse)?,
-                two_factor: parsed(
-                    col(&r, "c_two_factor")?,
-                    "two_factor",
-                    TwoFactorSetting::parse,
-                )?,
-                access_route: parsed(
-                    col(&r, "c_access_route")?,
-                    "access_route",
-                    AccessRoute::parse,
-                )?,
-                created_at: col(&r, "c_created_at")?,
-            };
-            Ok((u, c))
-        })
-        .transpose()
+        row.map(|r| user_and_contract(&r)).transpose()
     }
 
     pub async fn find_contract(&self, id: &str) -> Result<Option<Contract>> {

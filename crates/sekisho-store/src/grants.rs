@@ -4,6 +4,7 @@
 //! rotated in one transaction, so two racing requests can never both succeed.
 
 use crate::{col, Result, Store};
+use sekisho_core::model::{Contract, User};
 use sqlx::any::AnyRow;
 
 /// A validated authorization request waiting for the user, bound to the browser session `sid`.
@@ -82,16 +83,22 @@ const GRANT_COLUMNS: &str =
     "id, brand_code, client_id, user_id, sid, offline, payload, created_at, revoked_at";
 
 fn grant(row: &AnyRow) -> Result<GrantRecord> {
+    grant_with(row, "")
+}
+
+/// A grant whose columns are named `{prefix}{column}`.
+fn grant_with(row: &AnyRow, prefix: &str) -> Result<GrantRecord> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(GrantRecord {
-        id: col(row, "id")?,
-        brand: col(row, "brand_code")?,
-        client_id: col(row, "client_id")?,
-        user_id: col(row, "user_id")?,
-        sid: col(row, "sid")?,
-        offline: col::<i64>(row, "offline")? != 0,
-        payload: col(row, "payload")?,
-        created_at: col(row, "created_at")?,
-        revoked_at: col(row, "revoked_at")?,
+        id: col(row, &c("id"))?,
+        brand: col(row, &c("brand_code"))?,
+        client_id: col(row, &c("client_id"))?,
+        user_id: col(row, &c("user_id"))?,
+        sid: col(row, &c("sid"))?,
+        offline: col::<i64>(row, &c("offline"))? != 0,
+        payload: col(row, &c("payload"))?,
+        created_at: col(row, &c("created_at"))?,
+        revoked_at: col(row, &c("revoked_at"))?,
     })
 }
 
@@ -341,6 +348,40 @@ impl Store {
                 used_at: col(&r, "used_at")?,
             };
             Ok((rec, grant(&r)?))
+        })
+        .transpose()
+    }
+
+    /// The refresh token, its family, and the family's user with their contract, in one query:
+    /// everything the refresh grant checks before it rotates. None when the token is unknown
+    /// or its family has no user.
+    pub async fn find_refresh_for_rotation(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(RefreshRecord, GrantRecord, User, Contract)>> {
+        let row = sqlx::query(&format!(
+            "SELECT r.token_hash, r.grant_id, r.created_at AS r_created_at, r.expires_at, \
+             r.used_at, g.id AS g_id, g.brand_code AS g_brand_code, g.client_id AS g_client_id, \
+             g.user_id AS g_user_id, g.sid AS g_sid, g.offline AS g_offline, \
+             g.payload AS g_payload, g.created_at AS g_created_at, g.revoked_at AS g_revoked_at, \
+             {} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+             JOIN users u ON u.id = g.user_id JOIN contracts c ON c.id = u.contract_id \
+             WHERE r.token_hash = $1",
+            crate::contracts::user_and_contract_columns()
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let rec = RefreshRecord {
+                token_hash: col(&r, "token_hash")?,
+                grant_id: col(&r, "grant_id")?,
+                created_at: col(&r, "r_created_at")?,
+                expires_at: col(&r, "expires_at")?,
+                used_at: col(&r, "used_at")?,
+            };
+            let (user, contract) = crate::contracts::user_and_contract(&r)?;
+            Ok((rec, grant_with(&r, "g_")?, user, contract))
         })
         .transpose()
     }

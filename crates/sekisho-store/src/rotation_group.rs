@@ -82,6 +82,7 @@ async fn run(writer: AnyPool, mut queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        tracing::trace!(rotations = jobs.len(), "a group of refresh rotations");
         let spent = match rotate_group(&writer, &jobs).await {
             Ok(spent) => spent,
             Err(e) => {

@@ -25,13 +25,21 @@ pub async fn refresh(
     let now = op.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let old_hash = hash_token(token);
-    let (_, grant) = op
+    // One read of everything checked before the token is spent.
+    let (_, grant, user, contract) = op
         .store
-        .find_refresh(&old_hash)
+        .find_refresh_for_rotation(&old_hash)
         .await?
         .ok_or_else(invalid)?;
     if grant.client_id != client.client_id || grant.brand != brand {
         return Err(invalid());
+    }
+    // A cancelled contract (or an ended trial), a disabled user: their tokens stop (the token
+    // is left unspent: it is refused for as long as that lasts).
+    if !user.may_use_service(&contract, now) {
+        return Err(OAuthError::invalid_grant(
+            "the user is disabled or their contract has ended",
+        ));
     }
     let payload: GrantPayload = serde_json::from_str(&grant.payload).map_err(OAuthError::server)?;
     // A refresh may narrow the scope, never widen it (RFC 6749 §6).
@@ -75,18 +83,6 @@ pub async fn refresh(
             return Err(invalid());
         }
         RefreshRotation::Inactive => return Err(invalid()),
-    }
-    let user_id = grant.user_id.clone().ok_or_else(invalid)?;
-    let (user, contract) = op
-        .store
-        .find_user_with_contract(&user_id)
-        .await?
-        .ok_or_else(invalid)?;
-    // A cancelled contract (or an ended trial), a disabled user: their tokens stop.
-    if !user.may_use_service(&contract, now) {
-        return Err(OAuthError::invalid_grant(
-            "the user is disabled or their contract has ended",
-        ));
     }
     let access = mint::access_token(
         op,
