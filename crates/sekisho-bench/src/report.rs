@@ -148,7 +148,7 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "| token: refresh_token (rotation, one transaction) | {:.0} | {:.2} | {:.2} |",
+            "| token: refresh_token (rotation, group commit) | {:.0} | {:.2} | {:.2} |",
             self.refresh.rps, self.refresh.p50_ms, self.refresh.p99_ms
         );
         let _ = writeln!(s, "| token: client_credentials at half the peak rate ({:.0}/s, open loop) | {:.0} | {:.2} | {:.2} |", self.cc.rps / 2.0, self.half.rate, self.half.p50_ms, self.half.p99_ms);

@@ -6,7 +6,8 @@
 //! minute, the key ring's reload and the hourly rotation check) may run during a count; its
 //! statements (on `mail_outbox`, `ad_connections`, `signing_keys`) are left out, so the counts are
 //! those of the requests. The key ring reloads at most every 30 s: that read is amortised over
-//! every request of those 30 s, not one operation's.
+//! every request of those 30 s, not one operation's. Transaction control (`BEGIN`, `COMMIT`) is
+//! not counted: sqlx logs `COMMIT` on PostgreSQL only and `BEGIN` on neither.
 
 use crate::load::one_login;
 use std::path::Path;
@@ -52,14 +53,19 @@ fn logged(log: &Path) -> Vec<String> {
         .filter(|l| l.contains("\"target\":\"sqlx::query\""))
         .filter(|l| !BACKGROUND.iter().any(|t| l.contains(t)))
         .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l)
-                .ok()
-                .and_then(|v| v["fields"]["db.statement"].as_str().map(str::to_owned))
-                .unwrap_or_default()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
+            let v = serde_json::from_str::<serde_json::Value>(l).unwrap_or_default();
+            let fields = &v["fields"];
+            // A statement sqlx runs itself (BEGIN, COMMIT) has its text in the summary only.
+            let text = [&fields["db.statement"], &fields["summary"]]
+                .into_iter()
+                .filter_map(|f| f.as_str())
+                .find(|f| !f.trim().is_empty())
+                .unwrap_or_default();
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
         })
+        // sqlx logs COMMIT on PostgreSQL only, BEGIN on neither: transaction control is left
+        // out on both, so the counts compare.
+        .filter(|t| !matches!(t.as_str(), "BEGIN" | "COMMIT" | "ROLLBACK"))
         .collect()
 }
 
