@@ -721,6 +721,33 @@ pub fn link_in(body: &str, prefix: &str) -> Option<String> {
     Some(rest[..end].to_owned())
 }
 
+/// The PKCE verifier of the suites' code flows (its S256 challenge is in [`code_flow_url`]).
+pub const PKCE_VERIFIER: &str = "a-long-enough-pkce-code-verifier-of-at-least-43-characters-0123";
+
+/// An authorization URL at `issuer` for `client_id` asking `scope`, with PKCE S256 (from
+/// [`PKCE_VERIFIER`]), state `st`, nonce `n` and [`REDIRECT_URI`], plus `extra` parameters.
+pub fn code_flow_url(issuer: &str, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> String {
+    let mut url = Url::parse(&format!("{issuer}/authorize")).expect("an issuer URL");
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT_URI)
+            .append_pair("scope", scope)
+            .append_pair("state", "st")
+            .append_pair("nonce", "n")
+            .append_pair(
+                "code_challenge",
+                &sekisho_crypto::tokens::pkce_s256(PKCE_VERIFIER),
+            )
+            .append_pair("code_challenge_method", "S256");
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+    }
+    url.to_string()
+}
+
 /// The query parameters of a URL as a map.
 pub fn query(url: &Url) -> std::collections::HashMap<String, String> {
     url.query_pairs().into_owned().collect()

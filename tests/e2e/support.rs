@@ -6,32 +6,21 @@ use openidconnect::{
     Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse,
 };
 use sekisho_core::Clock;
-use sekisho_crypto::tokens::pkce_s256;
 use sekisho_e2e::{query, Browser, TestApp, TestClock, EMAIL, PASSWORD, REDIRECT_URI};
 use serde_json::Value;
 use std::sync::Arc;
 use url::Url;
 
-pub const VERIFIER: &str = "a-long-enough-pkce-code-verifier-of-at-least-43-characters-0123";
+pub const VERIFIER: &str = sekisho_e2e::PKCE_VERIFIER;
 
 /// An authorization URL for `client_id` with PKCE S256, state `st`, nonce `n`, plus `extra` params.
 pub fn authorize_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> String {
-    let mut url = Url::parse(&format!("{}/authorize", app.issuer())).unwrap();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", REDIRECT_URI)
-            .append_pair("scope", "openid email profile offline_access")
-            .append_pair("state", "st")
-            .append_pair("nonce", "n")
-            .append_pair("code_challenge", &pkce_s256(VERIFIER))
-            .append_pair("code_challenge_method", "S256");
-        for (k, v) in extra {
-            q.append_pair(k, v);
-        }
-    }
-    url.to_string()
+    sekisho_e2e::code_flow_url(
+        &app.issuer(),
+        client_id,
+        "openid email profile offline_access",
+        extra,
+    )
 }
 
 /// Logs the seed user in through `browser` and returns the authorization code.

@@ -176,10 +176,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("==> seeding 30,000 refresh tokens ({backend})");
         let tokens_file = dir.join("refresh_tokens.txt");
         let seeded = seed::seed(&config, 8, 30_000, &tokens_file).await?;
-        let mut servers = Vec::new();
-        for p in &ports {
-            servers.push(server::start(&binary, &dir, &env, *p).await?.0);
-        }
+        let servers = server::start_all(&binary, &dir, &env, &ports).await?;
         let script = dir.join("refresh.lua");
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", seeded.rp_id, seeded.rp_secret));
@@ -206,16 +203,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(Only::Statements) = args.only {
         eprintln!("==> seeding ({backend})");
         let seeded = seed::seed(&config, 8, 0, &dir.join("refresh_tokens.txt")).await?;
-        let result = statements::measure(
-            &binary,
-            &dir,
-            &env,
-            port,
-            &(seeded.rp_id.clone(), seeded.rp_secret.clone()),
-            &(seeded.cc_id.clone(), seeded.cc_secret.clone()),
-            seeded.users.len(),
-        )
-        .await?;
+        let result = statements::measure(&binary, &dir, &env, port, &seeded).await?;
         for ((op, n), (_, listed)) in result.rows().iter().zip(&result.listing) {
             println!("\n{op}: {n:.1} statements; the last run's:");
             for statement in listed {
@@ -247,10 +235,7 @@ async fn main() -> anyhow::Result<()> {
     let store = sekisho_store::Store::open(&database_url, 2).await?;
     let sizes_before = store.purged_table_sizes().await?;
     eprintln!("==> starting the release server ({} node(s))", args.nodes);
-    let mut servers = Vec::new();
-    for p in &ports {
-        servers.push(server::start(&binary, &dir, &env, *p).await?.0);
-    }
+    let servers = server::start_all(&binary, &dir, &env, &ports).await?;
     let pid = servers[0].child.id();
     let (idle_rss, _) = server::rss_mib(pid)?;
 
@@ -345,16 +330,7 @@ async fn main() -> anyhow::Result<()> {
     store.close().await;
 
     eprintln!("==> statements per operation");
-    let statements = statements::measure(
-        &binary,
-        &dir,
-        &env,
-        port,
-        &(seeded.rp_id.clone(), seeded.rp_secret.clone()),
-        &(seeded.cc_id.clone(), seeded.cc_secret.clone()),
-        seeded.users.len(),
-    )
-    .await?;
+    let statements = statements::measure(&binary, &dir, &env, port, &seeded).await?;
 
     eprintln!("==> start-up with a migrated database (3 starts)");
     let mut starts = Vec::new();

@@ -79,6 +79,20 @@ pub fn rss_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
     Ok((field("VmRSS:"), field("VmHWM:")))
 }
 
+/// One server per port of `ports`, all with `env` (the nodes behind the load balancer).
+pub async fn start_all(
+    binary: &Path,
+    dir: &Path,
+    env: &[(String, String)],
+    ports: &[u16],
+) -> anyhow::Result<Vec<Server>> {
+    let mut servers = Vec::new();
+    for port in ports {
+        servers.push(start(binary, dir, env, *port).await?.0);
+    }
+    Ok(servers)
+}
+
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

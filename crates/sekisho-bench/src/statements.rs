@@ -88,18 +88,18 @@ fn per_run(
     n as f64 / RUNS as f64
 }
 
-/// Starts a statement-logging server on `port` with `env` (the bench's), runs each operation and
-/// stops it. `rp` is the confidential RP, `cc` the client_credentials client, `users` the seeded
-/// users' count.
+/// Starts a statement-logging server on `port` with `env` (the bench's), runs each operation as
+/// the seeded RP, service client and users, and stops it.
 pub async fn measure(
     binary: &Path,
     dir: &Path,
     env: &[(String, String)],
     port: u16,
-    rp: &(String, String),
-    cc: &(String, String),
-    users: usize,
+    seeded: &crate::seed::Seeded,
 ) -> anyhow::Result<Statements> {
+    let rp = &(seeded.rp_id.clone(), seeded.rp_secret.clone());
+    let cc = &(seeded.cc_id.clone(), seeded.cc_secret.clone());
+    let users = seeded.users.len();
     let log = dir.join("statements.log");
     let mut env = env.to_vec();
     env.retain(|(k, _)| k != "SEKISHO_LOG" && k != "SEKISHO_LOG_FORMAT");

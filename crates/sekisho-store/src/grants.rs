@@ -86,6 +86,17 @@ fn grant(row: &AnyRow) -> Result<GrantRecord> {
     grant_with(row, "")
 }
 
+/// The refresh token of a row joined with its grant (its `created_at` named `r_created_at`).
+fn joined_refresh(row: &AnyRow) -> Result<RefreshRecord> {
+    Ok(RefreshRecord {
+        token_hash: col(row, "token_hash")?,
+        grant_id: col(row, "grant_id")?,
+        created_at: col(row, "r_created_at")?,
+        expires_at: col(row, "expires_at")?,
+        used_at: col(row, "used_at")?,
+    })
+}
+
 /// A grant whose columns are named `{prefix}{column}`.
 fn grant_with(row: &AnyRow, prefix: &str) -> Result<GrantRecord> {
     let c = |name: &str| format!("{prefix}{name}");
@@ -340,13 +351,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
-            let rec = RefreshRecord {
-                token_hash: col(&r, "token_hash")?,
-                grant_id: col(&r, "grant_id")?,
-                created_at: col(&r, "r_created_at")?,
-                expires_at: col(&r, "expires_at")?,
-                used_at: col(&r, "used_at")?,
-            };
+            let rec = joined_refresh(&r)?;
             Ok((rec, grant(&r)?))
         })
         .transpose()
@@ -373,13 +378,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
-            let rec = RefreshRecord {
-                token_hash: col(&r, "token_hash")?,
-                grant_id: col(&r, "grant_id")?,
-                created_at: col(&r, "r_created_at")?,
-                expires_at: col(&r, "expires_at")?,
-                used_at: col(&r, "used_at")?,
-            };
+            let rec = joined_refresh(&r)?;
             let (user, contract) = crate::contracts::user_and_contract(&r)?;
             Ok((rec, grant_with(&r, "g_")?, user, contract))
         })

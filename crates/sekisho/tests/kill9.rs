@@ -19,14 +19,12 @@
 
 use sekisho::admin::{self, NewClient};
 use sekisho::config::Config;
-use sekisho_core::model::{Plan, TwoFactorSetting};
-use sekisho_core::SystemClock;
+use sekisho_core::model::TwoFactorSetting;
 use sekisho_e2e::{BRAND, EMAIL, PASSWORD, REDIRECT_URI};
 use sekisho_store::Store;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 mod load;
 
@@ -62,10 +60,6 @@ struct Setup {
 
 impl Setup {
     /// Starts `sekisho serve` on the SQLite file and waits (bounded) until discovery answers.
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "waits for the real server process to start, bounded by wall time"
-    )]
     async fn start(&self) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_sekisho"))
             .arg("serve")
@@ -84,17 +78,8 @@ impl Setup {
             .spawn()
             .expect("the sekisho binary");
         let server = Server { child };
-        let discovery = format!("{}/{BRAND}/.well-known/openid-configuration", self.base);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = reqwest::get(&discovery).await {
-                if r.status().is_success() {
-                    return server;
-                }
-            }
-            assert!(Instant::now() < deadline, "the server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        load::wait_until_serving(&self.base, BRAND).await;
+        server
     }
 
     fn rp(&self) -> Rp {
@@ -140,16 +125,7 @@ async fn seed(dir: &Path) -> Setup {
         argon2_iterations: 1,
         ..Config::default()
     };
-    let op = sekisho::server::build_op(&config, Arc::new(SystemClock))
-        .await
-        .unwrap();
-    admin::add_brand(&op, BRAND, "OTクラウド・ストレージ")
-        .await
-        .unwrap();
-    let contract =
-        admin::create_contract(&op, BRAND, "テスト株式会社", EMAIL, PASSWORD, Plan::Basic)
-            .await
-            .unwrap();
+    let (op, contract) = load::brand_and_contract(&config).await;
     op.store
         .set_contract_two_factor(&contract.contract_id, TwoFactorSetting::Disabled)
         .await

@@ -19,10 +19,9 @@
 mod load;
 mod nodes;
 
-use load::{Load, OnLoss, Rp};
+use load::{Load, OnLoss, Rp, VERIFIER};
 use nodes::{Cluster, HANAKO, JIRO};
 use sekisho_crypto::second_factor::totp_code;
-use sekisho_crypto::tokens::pkce_s256;
 use sekisho_e2e::{
     element_text, fields, href_of, query, Browser, Hop, BRAND, EMAIL, PASSWORD, POST_LOGOUT_URI,
     REDIRECT_URI,
@@ -30,8 +29,6 @@ use sekisho_e2e::{
 use serde_json::{json, Value};
 use std::sync::Arc;
 use url::Url;
-
-const VERIFIER: &str = "a-long-enough-pkce-code-verifier-of-at-least-43-characters-0123";
 
 fn page(hop: Hop) -> String {
     match hop {
@@ -68,20 +65,7 @@ fn now() -> i64 {
 
 /// The RP's authorization URL at `base` (the balancer, or one node).
 fn authorize_url(base: &str, client_id: &str, extra: &[(&str, &str)]) -> String {
-    let mut url = Url::parse(&format!("{base}/{BRAND}/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", "openid offline_access")
-        .append_pair("state", "st")
-        .append_pair("nonce", "n")
-        .append_pair("code_challenge", &pkce_s256(VERIFIER))
-        .append_pair("code_challenge_method", "S256");
-    for (k, v) in extra {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    url.to_string()
+    load::authorize_url(base, BRAND, client_id, extra)
 }
 
 fn code_of(back: &Url) -> String {
@@ -152,14 +136,7 @@ async fn client_token(base: &str, client: &(String, String)) -> (u16, Option<Str
 }
 
 async fn userinfo(base: &str, token: &str) -> u16 {
-    reqwest::Client::new()
-        .get(format!("{base}/{BRAND}/userinfo"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    load::userinfo(base, BRAND, token).await
 }
 
 /// An admin API call with a fresh token of `client` (scope `scope`).

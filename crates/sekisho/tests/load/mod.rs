@@ -16,17 +16,16 @@
     reason = "shared by two test crates (kill9.rs, three_nodes.rs), each using part of it"
 )]
 
-use sekisho_crypto::tokens::pkce_s256;
 use sekisho_e2e::Browser;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use url::Url;
 
 pub const REDIRECT_URI: &str = sekisho_e2e::REDIRECT_URI;
-const VERIFIER: &str = "a-long-enough-pkce-code-verifier-of-at-least-43-characters-0123";
-/// Bound on the wait for the load to reach a point (wall time: real processes).
+pub const VERIFIER: &str = sekisho_e2e::PKCE_VERIFIER;
+/// Bound on the waits for the load to reach a point and for a server to start (wall time: real
+/// processes).
 const WITHIN: Duration = Duration::from_secs(120);
 
 /// The RP of the load: a confidential client logging `email` in at `base` (a node or the load
@@ -42,17 +41,7 @@ pub struct Rp {
 
 impl Rp {
     fn authorize_url(&self) -> String {
-        let mut url = Url::parse(&format!("{}/{}/authorize", self.base, self.brand)).unwrap();
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &self.client_id)
-            .append_pair("redirect_uri", REDIRECT_URI)
-            .append_pair("scope", "openid offline_access")
-            .append_pair("state", "st")
-            .append_pair("nonce", "n")
-            .append_pair("code_challenge", &pkce_s256(VERIFIER))
-            .append_pair("code_challenge_method", "S256");
-        url.to_string()
+        authorize_url(&self.base, &self.brand, &self.client_id, &[])
     }
 
     /// A password login through the code flow: the code at the redirect URI.
@@ -105,14 +94,81 @@ impl Rp {
     }
 
     pub async fn userinfo(&self, at: &str) -> u16 {
-        reqwest::Client::new()
-            .get(format!("{}/{}/userinfo", self.base, self.brand))
-            .bearer_auth(at)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        userinfo(&self.base, &self.brand, at).await
+    }
+}
+
+/// The authorization URL at `base` (a node or the load balancer) of a code flow with PKCE S256
+/// and refresh tokens (`offline_access`), plus `extra` parameters.
+pub fn authorize_url(base: &str, brand: &str, client_id: &str, extra: &[(&str, &str)]) -> String {
+    sekisho_e2e::code_flow_url(
+        &format!("{base}/{brand}"),
+        client_id,
+        "openid offline_access",
+        extra,
+    )
+}
+
+/// The operator's view of `config`'s database, with brand VX5 and a contract (two-step
+/// verification on, as created) whose contractor is EMAIL / PASSWORD: the start of each test's
+/// seed, done before any server process runs.
+pub async fn brand_and_contract(
+    config: &sekisho::config::Config,
+) -> (
+    std::sync::Arc<sekisho_oidc::Op>,
+    sekisho::admin::CreatedContract,
+) {
+    use sekisho_e2e::{BRAND, EMAIL, PASSWORD};
+    let op = sekisho::server::build_op(config, Arc::new(sekisho_core::SystemClock))
+        .await
+        .unwrap();
+    sekisho::admin::add_brand(&op, BRAND, "OTクラウド・ストレージ")
+        .await
+        .unwrap();
+    let contract = sekisho::admin::create_contract(
+        &op,
+        BRAND,
+        "テスト株式会社",
+        EMAIL,
+        PASSWORD,
+        sekisho_core::model::Plan::Basic,
+    )
+    .await
+    .unwrap();
+    (op, contract)
+}
+
+/// The status of userinfo at `base` for `token`.
+pub async fn userinfo(base: &str, brand: &str, token: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/{brand}/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Waits (bounded) until the server at `url` answers discovery of `brand`.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "waits (bounded, in wall time) for a real server process to start"
+)]
+pub async fn wait_until_serving(url: &str, brand: &str) {
+    let discovery = format!("{url}/{brand}/.well-known/openid-configuration");
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        if let Ok(r) = reqwest::get(&discovery).await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server at {url} did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

@@ -6,16 +6,14 @@
 
 use sekisho::admin::{self, NewClient};
 use sekisho::config::Config;
-use sekisho_core::model::{Plan, Role};
+use sekisho_core::model::Role;
 use sekisho_core::oauth::GrantType;
-use sekisho_core::SystemClock;
-use sekisho_e2e::{BRAND, EMAIL, PASSWORD, POST_LOGOUT_URI, REDIRECT_URI, UPSTREAM_SECRET};
+use sekisho_e2e::{BRAND, PASSWORD, POST_LOGOUT_URI, REDIRECT_URI, UPSTREAM_SECRET};
 use sekisho_testkit::{LoadBalancer, Profile, ReceivedMail, SmtpSink, UpstreamOp};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bound on the waits for a process to start or a mail to arrive (wall time: real processes).
@@ -149,7 +147,7 @@ impl Cluster {
             cluster.nodes.push(node);
         }
         for node in &cluster.nodes {
-            wait_until_serving(&node.url()).await;
+            crate::load::wait_until_serving(&node.url(), BRAND).await;
         }
         cluster
     }
@@ -207,38 +205,10 @@ impl Cluster {
     }
 }
 
-/// Waits (bounded) until the node answers discovery.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "waits (bounded, in wall time) for a real server process to start"
-)]
-async fn wait_until_serving(url: &str) {
-    let discovery = format!("{url}/{BRAND}/.well-known/openid-configuration");
-    let deadline = Instant::now() + WITHIN;
-    loop {
-        if let Ok(r) = reqwest::get(&discovery).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "the node at {url} did not start");
-        tokio::time::sleep(POLL).await;
-    }
-}
-
 /// Brand VX5; a contract (two-step verification on, as created) whose contractor is EMAIL and
 /// whose users are hanako and jiro (passwords); the storage RP; the service clients.
 async fn seed(config: &Config) -> Seeded {
-    let op = sekisho::server::build_op(config, Arc::new(SystemClock))
-        .await
-        .unwrap();
-    admin::add_brand(&op, BRAND, "OTクラウド・ストレージ")
-        .await
-        .unwrap();
-    let contract =
-        admin::create_contract(&op, BRAND, "テスト株式会社", EMAIL, PASSWORD, Plan::Basic)
-            .await
-            .unwrap();
+    let (op, contract) = crate::load::brand_and_contract(config).await;
     let mut hanako = String::new();
     for (email, name) in [(HANAKO, "花子"), (JIRO, "次郎")] {
         let id = admin::add_user(
