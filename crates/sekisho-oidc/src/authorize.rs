@@ -281,28 +281,30 @@ pub struct Pending {
     pub params: AuthParams,
 }
 
-/// Keeps a validated request for the browser session `sid`; returns its id for the login page.
+/// Keeps a validated request for the browser session `sid`; returns it as stored (its
+/// `record.id` is for the login page), so the request that made it need not read it back.
 pub async fn keep(
     op: &Op,
     brand: &str,
     params: &AuthParams,
     sid: &str,
-) -> Result<String, OAuthError> {
+) -> Result<Pending, OAuthError> {
     let now = op.now();
-    let id = new_id("ar");
-    op.store
-        .insert_auth_request(&AuthRequestRecord {
-            id: id.clone(),
-            brand: brand.to_owned(),
-            client_id: params.client_id.clone(),
-            sid: sid.to_owned(),
-            params: serde_json::to_string(params).map_err(OAuthError::server)?,
-            authenticated_at: None,
-            created_at: now,
-            expires_at: now + op.config.auth_request_ttl,
-        })
-        .await?;
-    Ok(id)
+    let record = AuthRequestRecord {
+        id: new_id("ar"),
+        brand: brand.to_owned(),
+        client_id: params.client_id.clone(),
+        sid: sid.to_owned(),
+        params: serde_json::to_string(params).map_err(OAuthError::server)?,
+        authenticated_at: None,
+        created_at: now,
+        expires_at: now + op.config.auth_request_ttl,
+    };
+    op.store.insert_auth_request(&record).await?;
+    Ok(Pending {
+        record,
+        params: params.clone(),
+    })
 }
 
 /// The pending request `id`, only for the browser session that started it.

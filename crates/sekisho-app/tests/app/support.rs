@@ -212,6 +212,8 @@ impl World {
         sekisho_oidc::authorize::keep(&self.app.op, BRAND, &params, &session.sid)
             .await
             .unwrap()
+            .record
+            .id
     }
 
     /// The upstream identity `sub` at the test Google.

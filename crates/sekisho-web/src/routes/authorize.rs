@@ -110,10 +110,7 @@ async fn start(
             }
             None => session::ensure(state, code, headers).await?,
         };
-        let id = authorize::keep(&state.op, code, &params, &session.sid).await?;
-        let pending = authorize::find(&state.op, code, &id, &session.sid)
-            .await?
-            .ok_or_else(|| OAuthError::server("request vanished"))?;
+        let pending = authorize::keep(&state.op, code, &params, &session.sid).await?;
         // The pages of this login post forms whose redirects end at the RP.
         crate::security::allow_form_target(&pending.params.redirect_uri);
         dispatch(
