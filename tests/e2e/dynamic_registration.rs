@@ -376,9 +376,7 @@ async fn rfc7592_delete_ends_the_client_and_its_tokens() {
         s(&reg, "registration_client_uri"),
         s(&reg, "registration_access_token"),
     );
-    let c = code(&app, &Browser::new(), id).await;
-    let (status, tokens) = redeem(&app, id, secret, &c, VERIFIER).await;
-    assert_eq!(status, 200, "{tokens}");
+    let tokens = crate::support::login_tokens(&app, id, secret).await;
     let access = s(&tokens, "access_token");
     let refresh = s(&tokens, "refresh_token");
     assert_eq!(userinfo_status(&app, access).await, 200);

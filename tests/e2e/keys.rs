@@ -1,10 +1,10 @@
 //! Signing keys rotate without breaking tokens already issued.
 
-use crate::support::{code, redeem, userinfo_status, VERIFIER};
+use crate::support::{login_tokens, userinfo_status};
 use josekit::jwk::{Jwk, JwkSet};
 use josekit::jws::ES256;
 use sekisho_core::oauth::SigningAlg;
-use sekisho_e2e::{Browser, TestApp};
+use sekisho_e2e::TestApp;
 
 async fn jwks(app: &TestApp) -> JwkSet {
     let body = reqwest::get(format!("{}/jwks", app.issuer()))
@@ -51,8 +51,7 @@ async fn token_signed_before_rotation_verifies_after() {
         &seed.client.client_id,
         seed.client.client_secret.as_deref().unwrap(),
     );
-    let c = code(&app, &Browser::new(), id).await;
-    let (_, before) = redeem(&app, id, secret, &c, VERIFIER).await;
+    let before = login_tokens(&app, id, secret).await;
     let old_id_token = before["id_token"].as_str().unwrap();
     let old_access = before["access_token"].as_str().unwrap();
     let old_kid = kid_of(old_id_token);
@@ -83,8 +82,7 @@ async fn token_signed_before_rotation_verifies_after() {
     );
 
     // New tokens are signed with the new key.
-    let c = code(&app, &Browser::new(), id).await;
-    let (_, after) = redeem(&app, id, secret, &c, VERIFIER).await;
+    let after = login_tokens(&app, id, secret).await;
     let new_kid = kid_of(after["id_token"].as_str().unwrap());
     assert_eq!(new_kid, rotated[0]);
 
@@ -129,8 +127,7 @@ async fn a_staged_rotation_publishes_before_it_signs() {
         &seed.client.client_id,
         seed.client.client_secret.as_deref().unwrap(),
     );
-    let c = code(&app, &Browser::new(), id).await;
-    let (_, first) = redeem(&app, id, secret, &c, VERIFIER).await;
+    let first = login_tokens(&app, id, secret).await;
     let old_kid = kid_of(first["id_token"].as_str().unwrap());
 
     let next = app
@@ -143,8 +140,7 @@ async fn a_staged_rotation_publishes_before_it_signs() {
         !jwks(&app).await.get(&next[0]).is_empty(),
         "published at once"
     );
-    let c = code(&app, &Browser::new(), id).await;
-    let (_, during) = redeem(&app, id, secret, &c, VERIFIER).await;
+    let during = login_tokens(&app, id, secret).await;
     assert_eq!(
         kid_of(during["id_token"].as_str().unwrap()),
         old_kid,
@@ -152,8 +148,7 @@ async fn a_staged_rotation_publishes_before_it_signs() {
     );
 
     app.clock.advance(sekisho_crypto::PUBLISH_LEAD);
-    let c = code(&app, &Browser::new(), id).await;
-    let (_, after) = redeem(&app, id, secret, &c, VERIFIER).await;
+    let after = login_tokens(&app, id, secret).await;
     assert_eq!(kid_of(after["id_token"].as_str().unwrap()), next[0]);
     let set = jwks(&app).await;
     assert!(

@@ -212,8 +212,7 @@ async fn refresh_token_reuse_revokes_the_family() {
         &seed.client.client_id,
         seed.client.client_secret.as_deref().unwrap(),
     );
-    let c = code(&app, &Browser::new(), id).await;
-    let (_, first) = redeem(&app, id, secret, &c, VERIFIER).await;
+    let first = crate::support::login_tokens(&app, id, secret).await;
     let rt1 = first["refresh_token"].as_str().unwrap();
     let refresh = |rt: String| {
         let app = &app;

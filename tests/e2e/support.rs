@@ -87,6 +87,15 @@ pub async fn redeem(
     .await
 }
 
+/// Logs the seed user in through a new browser and redeems the code as `(id, secret)`: the
+/// token response (the redemption must succeed).
+pub async fn login_tokens(app: &TestApp, id: &str, secret: &str) -> Value {
+    let c = code(app, &Browser::new(), id).await;
+    let (status, tokens) = redeem(app, id, secret, &c, VERIFIER).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
 /// GET userinfo with a bearer token; returns the status.
 pub async fn userinfo_status(app: &TestApp, token: &str) -> u16 {
     reqwest::Client::new()
