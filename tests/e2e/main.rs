@@ -41,6 +41,7 @@ mod pages_a11y;
 mod password_reset;
 mod pending_changes;
 mod performance_design;
+mod pushed_requests;
 mod refusals;
 mod rp_node;
 mod rp_openidconnect;

@@ -216,6 +216,26 @@ pub struct ClientMetadata {
     /// Scopes the client may ask for with `client_credentials`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// What the client asked to be held to (issue 18), under the RFC names.
+    #[serde(flatten)]
+    pub requires: ClientRequirements,
+}
+
+/// Protocol rules a client opts into, each making it stricter; the metadata names are the RFCs'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRequirements {
+    /// RFC 9126 §6: authorization requests only through the pushed authorization request
+    /// endpoint (a `request_uri`), never in the browser's URL.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: every token request presents a DPoP proof, so every access token is bound
+    /// to the client's key.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dpop_bound_access_tokens: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

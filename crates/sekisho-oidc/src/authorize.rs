@@ -64,6 +64,9 @@ pub enum AuthorizeError {
     UnknownClient,
     /// Missing or unregistered redirect_uri: error page, never a redirect.
     BadRedirectUri,
+    /// A `request_uri` that is not a live pushed request of this client (unknown, used, expired):
+    /// error page, never a redirect (no redirect URI is known good).
+    UnknownRequestUri,
     /// A valid client and redirect_uri: the error goes back to the RP.
     Redirect {
         redirect_uri: String,
@@ -107,11 +110,40 @@ fn oversized(q: &HashMap<String, String>) -> Option<(&'static str, usize)> {
         .find(|(name, limit)| q.get(*name).is_some_and(|v| v.len() > *limit))
 }
 
-/// Validates the query (or form) of an authorization request for `brand`.
+/// How an authorization request reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// In the browser's URL (or form POST) at `/authorize`.
+    Browser,
+    /// Pushed by the client (RFC 9126), or taken back at `/authorize` by its `request_uri`.
+    Pushed,
+}
+
+/// The authorization request that reached `/authorize`: the one in the URL, or the pushed one its
+/// `request_uri` names (spent by this call), validated.
+pub async fn request(
+    op: &Op,
+    brand: &str,
+    q: &HashMap<String, String>,
+) -> Result<(Client, AuthParams), AuthorizeError> {
+    match q.get("request_uri").filter(|v| !v.is_empty()) {
+        None => validate(op, brand, q, Via::Browser).await,
+        Some(uri) => {
+            // RFC 9126 §4: only client_id and request_uri count; the pushed parameters are the
+            // request.
+            let client_id = q.get("client_id").map(String::as_str);
+            let pushed = crate::par::take(op, brand, client_id, uri).await?;
+            validate(op, brand, &pushed, Via::Pushed).await
+        }
+    }
+}
+
+/// Validates the parameters of an authorization request for `brand`.
 pub async fn validate(
     op: &Op,
     brand: &str,
     q: &HashMap<String, String>,
+    via: Via,
 ) -> Result<(Client, AuthParams), AuthorizeError> {
     let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let client_id = get("client_id").ok_or(AuthorizeError::UnknownClient)?;
@@ -153,7 +185,19 @@ pub async fn validate(
     if get("request_uri").is_some() {
         return Err(fail(
             ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
+            "request_uri is only for pushed authorization requests",
+        ));
+    }
+    let must_push = op.config.require_pushed_authorization_requests
+        || client
+            .metadata
+            .requires
+            .require_pushed_authorization_requests;
+    if must_push && via == Via::Browser {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "this client must push its authorization requests (RFC 9126): use the \
+             pushed_authorization_request_endpoint",
         ));
     }
     match get("response_type") {

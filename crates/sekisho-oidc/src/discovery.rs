@@ -48,6 +48,8 @@ pub async fn metadata(op: &Op, brand: &str) -> Value {
         "revocation_endpoint": e("revoke"),
         "introspection_endpoint": e("introspect"),
         "end_session_endpoint": e("logout"),
+        "pushed_authorization_request_endpoint": e("par"),
+        "require_pushed_authorization_requests": op.config.require_pushed_authorization_requests,
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

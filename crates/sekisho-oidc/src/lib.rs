@@ -14,6 +14,7 @@ pub mod introspect;
 pub mod logout;
 pub mod mint;
 pub mod operator;
+pub mod par;
 pub mod registration;
 pub mod revoke;
 pub mod userinfo;
@@ -43,6 +44,13 @@ pub struct OpConfig {
     pub refresh_reuse_grace: i64,
     /// RFC 7591 initial access tokens (hashes only); empty = no dynamic client registration.
     pub initial_access_tokens: Vec<registration::InitialAccessToken>,
+    /// How long a pushed authorization request's `request_uri` works (RFC 9126 §2.2), seconds.
+    pub pushed_request_ttl: i64,
+    /// Every client must push its authorization requests (RFC 9126 §5), not only the clients
+    /// registered with `require_pushed_authorization_requests`.
+    pub require_pushed_authorization_requests: bool,
+    /// Every DPoP proof must carry a fresh server nonce (RFC 9449 §8).
+    pub dpop_require_nonce: bool,
 }
 
 impl Default for OpConfig {
@@ -57,6 +65,9 @@ impl Default for OpConfig {
             session_ttl: 12 * 3600,
             refresh_reuse_grace: 0,
             initial_access_tokens: Vec::new(),
+            pushed_request_ttl: 60,
+            require_pushed_authorization_requests: false,
+            dpop_require_nonce: false,
         }
     }
 }

@@ -8,7 +8,7 @@
 use crate::error::OAuthError;
 use crate::registration::{self, ClientSpec, MetadataError};
 use crate::Op;
-use sekisho_core::model::{Brand, BrandCode, Client};
+use sekisho_core::model::{Brand, BrandCode, Client, ClientRequirements};
 use sekisho_core::name::check_name;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::secret::{serialize_exposed_option, Secret};
@@ -98,6 +98,8 @@ pub struct NewClient {
     pub contract_id: Option<String>,
     /// Fixed id and secret (demo data only); normally both are generated.
     pub fixed_credentials: Option<(String, Secret<String>)>,
+    /// PAR and DPoP required of the client (issue 18).
+    pub requires: ClientRequirements,
 }
 
 impl NewClient {
@@ -116,6 +118,7 @@ impl NewClient {
             scope: None,
             contract_id: None,
             fixed_credentials: None,
+            requires: ClientRequirements::default(),
         }
     }
 }
@@ -163,6 +166,7 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
         id_token_alg: c.id_token_alg,
         jwks: c.jwks,
         scope: c.scope,
+        requires: c.requires,
     })?;
     let method = metadata.token_endpoint_auth_method;
     let (client_id, secret) = registration::issue_credentials(method, c.fixed_credentials);

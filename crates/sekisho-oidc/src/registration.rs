@@ -26,7 +26,7 @@
 
 use crate::error::OAuthError;
 use crate::Op;
-use sekisho_core::model::{Brand, Client, ClientMetadata};
+use sekisho_core::model::{Brand, Client, ClientMetadata, ClientRequirements};
 use sekisho_core::name::InvalidName;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod, SUPPORTED_SCOPES};
 use sekisho_core::secret::{serialize_exposed, serialize_exposed_option, Secret};
@@ -59,6 +59,7 @@ pub struct ClientSpec {
     pub id_token_alg: SigningAlg,
     pub jwks: Option<Value>,
     pub scope: Option<String>,
+    pub requires: ClientRequirements,
 }
 
 /// Why metadata is refused; the two RFC 7591 §3.2.2 error codes.
@@ -230,6 +231,7 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
         id_token_signed_response_alg: spec.id_token_alg,
         jwks: spec.jwks,
         scope,
+        requires: spec.requires,
     })
 }
 
@@ -435,7 +437,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "tls_client_certificate_bound_access_tokens",
         "certificate-bound tokens are not supported",
     ),
-    ("dpop_bound_access_tokens", "DPoP is not supported"),
 ];
 
 /// A member, treating `null` as absent (RFC 7592 §2.2: omitted fields are null).
@@ -550,7 +551,17 @@ pub fn parse_metadata(body: &Value) -> Result<ClientSpec, MetadataError> {
             )));
         }
     }
+    let flag = |key: &str| match member(m, key) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(bad_metadata(format!("{key} must be true or false"))),
+    };
+    let requires = ClientRequirements {
+        require_pushed_authorization_requests: flag("require_pushed_authorization_requests")?,
+        dpop_bound_access_tokens: flag("dpop_bound_access_tokens")?,
+    };
     Ok(ClientSpec {
+        requires,
         name: string(m, "client_name")?.unwrap_or_default(),
         redirect_uris: strings(m, "redirect_uris")?.unwrap_or_default(),
         post_logout_redirect_uris: strings(m, "post_logout_redirect_uris")?.unwrap_or_default(),
@@ -596,6 +607,8 @@ pub struct ClientInformation {
     pub jwks: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    #[serde(flatten)]
+    pub requires: ClientRequirements,
 }
 
 /// The registration client URI of `client_id` in `brand` (RFC 7592 §1.1).
@@ -630,6 +643,7 @@ fn information(
         id_token_signed_response_alg: m.id_token_signed_response_alg,
         jwks: m.jwks.clone(),
         scope: m.scope.clone(),
+        requires: m.requires,
     }
 }
 
@@ -799,6 +813,7 @@ mod tests {
             id_token_alg: SigningAlg::Es256,
             jwks: None,
             scope: None,
+            requires: ClientRequirements::default(),
         }
     }
 
@@ -822,6 +837,7 @@ mod tests {
             id_token_signed_response_alg: SigningAlg::Es256,
             jwks: None,
             scope: None,
+            requires: ClientRequirements::default(),
         };
         let shown = format!("{info:?}");
         assert!(

@@ -641,6 +641,7 @@ pub const PURGE_BATCH: u64 = 500;
 /// refusal (a spent code's replay, a round trip coming back late, a mailed link clicked late).
 const PURGES: &[(&str, &str)] = &[
     ("auth_requests", "expires_at <= $1"),
+    ("pushed_requests", "expires_at <= $1"),
     ("authorization_codes", "expires_at <= $1 - 86400"),
     ("sessions", "expires_at <= $1"),
     ("refresh_tokens", "expires_at <= $1"),

@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Every column that holds a sealed secret: (table, column, row id column).
-const SECRET_COLUMNS: [(&str, &str, &str); 3] = [
+const SECRET_COLUMNS: [(&str, &str, &str); 4] = [
     ("signing_keys", "private_jwk", "kid"),
+    ("server_secrets", "value", "name"),
     ("second_factors", "totp_secret", "user_id"),
     ("second_factor_challenges", "totp_secret", "sid"),
 ];

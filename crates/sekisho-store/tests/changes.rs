@@ -41,6 +41,7 @@ fn client(id: &str) -> Client {
             id_token_signed_response_alg: SigningAlg::Es256,
             jwks: None,
             scope: None,
+            requires: Default::default(),
         },
         created_at: T,
     }

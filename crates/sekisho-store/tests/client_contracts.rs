@@ -29,6 +29,7 @@ fn client(id: &str) -> Client {
             id_token_signed_response_alg: SigningAlg::Es256,
             jwks: None,
             scope: Some("sekisho:admin".into()),
+            requires: Default::default(),
         },
         created_at: T,
     }

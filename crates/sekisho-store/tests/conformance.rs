@@ -170,6 +170,7 @@ async fn suite(store: Store) {
             id_token_signed_response_alg: SigningAlg::Es256,
             jwks: None,
             scope: None,
+            requires: Default::default(),
         },
         created_at: T,
     };
@@ -828,6 +829,7 @@ async fn racing_code_redemptions(store: Store) {
             id_token_signed_response_alg: SigningAlg::Es256,
             jwks: None,
             scope: None,
+            requires: Default::default(),
         },
         created_at: T,
     };
@@ -963,6 +965,7 @@ async fn client_registrations(store: Store) {
             id_token_signed_response_alg: SigningAlg::Rs256,
             jwks: None,
             scope: None,
+            requires: Default::default(),
         },
         created_at: T,
     };

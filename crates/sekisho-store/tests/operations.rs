@@ -30,6 +30,7 @@ fn client(id: &str, created_at: i64) -> Client {
             id_token_signed_response_alg: SigningAlg::Es256,
             jwks: None,
             scope: None,
+            requires: Default::default(),
         },
         created_at,
     }

@@ -213,7 +213,9 @@ impl Action {
             "2fa/code" | "2fa/lost-device" | "2fa/method" | "2fa/phone/change" => Action::TwoFactor,
             "2fa/phone" | "2fa/resend" => Action::Sms,
             "password/forgot" => Action::ForgotPassword,
-            "token" => Action::Token,
+            // A pushed request is stored until it expires: the token endpoint's limits (per
+            // client address and per client) bound the rows one client can make.
+            "token" | "par" => Action::Token,
             "registration/password"
             | "registration/confirm"
             | "login-method/password"

@@ -48,6 +48,11 @@ pub struct Config {
     /// token again (its unused successor is replaced) instead of losing the whole family; 0 =
     /// strict rotation. Env: SEKISHO_REFRESH_REUSE_GRACE.
     pub refresh_reuse_grace: i64,
+    /// Every client must push its authorization requests (RFC 9126), not only those registered
+    /// to. Env: SEKISHO_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS.
+    pub require_pushed_authorization_requests: bool,
+    /// Every DPoP proof must carry a fresh server nonce (RFC 9449 §8). Env: SEKISHO_DPOP_REQUIRE_NONCE.
+    pub dpop_require_nonce: bool,
     /// argon2id parameters (OWASP minimum by default). Env: SEKISHO_ARGON2_MEMORY_KIB, …
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -174,6 +179,8 @@ impl Default for Config {
             auth_request_ttl: op.auth_request_ttl,
             session_ttl: op.session_ttl,
             refresh_reuse_grace: op.refresh_reuse_grace,
+            require_pushed_authorization_requests: op.require_pushed_authorization_requests,
+            dpop_require_nonce: op.dpop_require_nonce,
             argon2_memory_kib: m,
             argon2_iterations: t,
             argon2_parallelism: p,
@@ -375,12 +382,15 @@ impl Config {
             auth_request_ttl: self.auth_request_ttl,
             session_ttl: self.session_ttl,
             refresh_reuse_grace: self.refresh_reuse_grace,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            dpop_require_nonce: self.dpop_require_nonce,
             // `check` refused malformed entries when the configuration was loaded.
             initial_access_tokens: self
                 .initial_access_token_hashes
                 .iter()
                 .filter_map(|e| sekisho_oidc::registration::InitialAccessToken::parse(e).ok())
                 .collect(),
+            ..sekisho_oidc::OpConfig::default()
         }
     }
 }

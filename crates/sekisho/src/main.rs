@@ -326,6 +326,12 @@ struct RegisterArgs {
     /// A JWK Set file with the client's public keys, for private_key_jwt.
     #[arg(long)]
     jwks_file: Option<PathBuf>,
+    /// Authorization requests only through the pushed authorization request endpoint (RFC 9126).
+    #[arg(long)]
+    require_par: bool,
+    /// Every token request must carry a DPoP proof: access tokens bound to the client's key (RFC 9449).
+    #[arg(long)]
+    require_dpop: bool,
     /// Scopes the client may ask for with client_credentials (space-separated); `sekisho:admin`
     /// (with --contract) and `sekisho:operator` open the admin API.
     #[arg(long)]
@@ -661,6 +667,10 @@ async fn main() -> anyhow::Result<()> {
                 scope: a.scope,
                 contract_id: a.contract,
                 fixed_credentials: None,
+                requires: sekisho_core::model::ClientRequirements {
+                    require_pushed_authorization_requests: a.require_par,
+                    dpop_bound_access_tokens: a.require_dpop,
+                },
             };
             emit(json, &admin::register_client(&op, client).await?)?
         }

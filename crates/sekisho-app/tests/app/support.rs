@@ -205,7 +205,7 @@ impl World {
         for (k, v) in extra {
             q.insert((*k).to_owned(), (*v).to_owned());
         }
-        let (_, params) = match sekisho_oidc::authorize::validate(&self.app.op, BRAND, &q).await {
+        let (_, params) = match sekisho_oidc::authorize::request(&self.app.op, BRAND, &q).await {
             Ok(found) => found,
             Err(_) => panic!("the test request is valid"),
         };

@@ -67,8 +67,12 @@ async fn start(
         Err(r) => return r,
     };
     let name = Some(&brand);
-    let params = match authorize::validate(&state.op, code, &q).await {
+    let params = match authorize::request(&state.op, code, &q).await {
         Ok((_, p)) => p,
+        Err(AuthorizeError::UnknownRequestUri) => {
+            return PageError::new(StatusCode::BAD_REQUEST, lang, "error_request_expired")
+                .render(state, name)
+        }
         Err(AuthorizeError::UnknownClient) => {
             return PageError::new(StatusCode::BAD_REQUEST, lang, "error_unknown_client")
                 .render(state, name)

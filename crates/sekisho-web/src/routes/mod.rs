@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{brand}/jwks", get(protocol::jwks))
         .route("/{brand}/token", post(protocol::token))
+        .route("/{brand}/par", post(protocol::par))
         .route(
             "/{brand}/userinfo",
             get(protocol::userinfo_get).post(protocol::userinfo_post),

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use sekisho_oidc::client_auth::Presented;
 use sekisho_oidc::{
-    discovery, grants, introspect as intro, revoke as rev, userinfo as ui, OAuthError,
+    discovery, grants, introspect as intro, par as pushed, revoke as rev, userinfo as ui,
+    OAuthError,
 };
 use std::collections::HashMap;
 
@@ -100,6 +101,29 @@ pub async fn token(
     let basic = p.basic.is_some();
     match grants::token(&state.op, &brand, &p, &form).await {
         Ok(t) => Json(t).into_response(),
+        Err(error) => JsonError { error, basic }.into_response(),
+    }
+}
+
+/// RFC 9126 §2: the pushed authorization request endpoint. 201 with the `request_uri`.
+pub async fn par(
+    State(state): State<AppState>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    OAuthForm(form): OAuthForm,
+) -> Response {
+    let p = match presented(&headers, &form) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let basic = p.basic.is_some();
+    match pushed::push(&state.op, &brand, &p, &form).await {
+        Ok(answer) => (
+            StatusCode::CREATED,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(answer),
+        )
+            .into_response(),
         Err(error) => JsonError { error, basic }.into_response(),
     }
 }

@@ -155,6 +155,10 @@ pub async fn create_client(
         scope: req.scope,
         contract_id: req.contract_id,
         fixed_credentials: None,
+        requires: sekisho_core::model::ClientRequirements {
+            require_pushed_authorization_requests: req.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: req.dpop_bound_access_tokens,
+        },
     };
     let created = op_actions::register_client(&state.op, new)
         .await

@@ -313,6 +313,12 @@ pub struct NewClientRequest {
     /// `client_credentials`.
     #[serde(default)]
     pub contract_id: Option<String>,
+    /// Authorization requests only through the pushed authorization request endpoint (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// Every token request must carry a DPoP proof (RFC 9449).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A new client's credentials. The secret is shown only here: Sekisho keeps only its hash.
@@ -347,6 +353,8 @@ pub struct ApiClient {
     pub scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contract_id: Option<String>,
+    pub require_pushed_authorization_requests: bool,
+    pub dpop_bound_access_tokens: bool,
     pub created_at: i64,
 }
 
@@ -368,6 +376,7 @@ impl ApiClient {
             id_token_signed_response_alg,
             jwks,
             scope,
+            requires,
         } = metadata;
         Self {
             client_id,
@@ -380,6 +389,8 @@ impl ApiClient {
             jwks,
             scope,
             contract_id,
+            require_pushed_authorization_requests: requires.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: requires.dpop_bound_access_tokens,
             created_at,
         }
     }
@@ -569,6 +580,16 @@ pub(super) fn new_client_schema() -> Value {
                 "description": "The contract (of this brand) whose users the client manages \
                     with `sekisho:admin` and `client_credentials`; one that is not a contract of \
                     this brand is a 400 (`invalid_request`).",
+            },
+            "require_pushed_authorization_requests": {
+                "type": "boolean",
+                "description": "Default false. True: the client's authorization requests are \
+                    accepted only through the pushed authorization request endpoint (RFC 9126).",
+            },
+            "dpop_bound_access_tokens": {
+                "type": "boolean",
+                "description": "Default false. True: every token request of the client must \
+                    carry a DPoP proof, so its tokens are bound to its key (RFC 9449).",
             },
         },
         "allOf": [

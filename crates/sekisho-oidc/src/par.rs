@@ -1,0 +1,127 @@
+//! Pushed authorization requests (RFC 9126): the client sends its authorization request to the
+//! server directly, authenticated as at the token endpoint, and the browser carries only a
+//! `request_uri` that works once, for a minute.
+//!
+//! Invariant: a pushed request passes the same validation as a request in the browser's URL
+//! (`authorize::validate`), once when it is pushed (the client hears the error at once) and again
+//! when it is used (the client may have changed in between).
+
+use crate::authorize::{self, AuthorizeError, Via, PARAMETER_LIMITS};
+use crate::client_auth::{self, Presented};
+use crate::error::OAuthError;
+use crate::Op;
+use sekisho_crypto::tokens::{hash_token, random_token};
+use sekisho_store::PushedRequestRecord;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The prefix of every `request_uri` this server makes (RFC 9126 §2.2).
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// The authorization request parameters a pushed request keeps (each within its size limit):
+/// the ones `authorize::validate` reads. Client authentication parameters and anything unknown
+/// are not stored.
+const KEPT: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "code_challenge_method",
+    "dpop_jkt",
+];
+
+/// The answer to a push (RFC 9126 §2.2), sent with status 201.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pushed {
+    pub request_uri: String,
+    pub expires_in: i64,
+}
+
+/// RFC 9126 §2: authenticates the client, validates the request as `/authorize` would, keeps it.
+pub async fn push(
+    op: &Op,
+    brand: &str,
+    presented: &Presented,
+    form: &HashMap<String, String>,
+) -> Result<Pushed, OAuthError> {
+    let endpoint = op.endpoint(brand, "par");
+    let client = client_auth::authenticate(op, brand, presented, &endpoint, true).await?;
+    if form.contains_key("request_uri") {
+        return Err(OAuthError::invalid_request(
+            "request_uri cannot be pushed (RFC 9126 §2.1)",
+        ));
+    }
+    let mut kept: HashMap<String, String> = form
+        .iter()
+        .filter(|(k, _)| {
+            KEPT.contains(&k.as_str()) || PARAMETER_LIMITS.iter().any(|(name, _)| name == k)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // The authenticated client is the request's client (client_auth refused a different one).
+    kept.insert("client_id".into(), client.client_id.clone());
+    match authorize::validate(op, brand, &kept, Via::Pushed).await {
+        Ok(_) => {}
+        Err(AuthorizeError::UnknownClient) => {
+            return Err(OAuthError::invalid_client("unknown client"))
+        }
+        Err(AuthorizeError::BadRedirectUri) => {
+            return Err(OAuthError::invalid_request(
+                "redirect_uri is missing or not registered for this client",
+            ))
+        }
+        Err(AuthorizeError::Redirect { error, .. }) => return Err(error),
+        Err(AuthorizeError::UnknownRequestUri) => {
+            return Err(OAuthError::server("a pushed request named a request_uri"))
+        }
+    }
+    let token = random_token();
+    let now = op.now();
+    let record = PushedRequestRecord {
+        brand: brand.to_owned(),
+        client_id: client.client_id,
+        params: serde_json::to_string(&kept).map_err(OAuthError::server)?,
+        expires_at: now + op.config.pushed_request_ttl,
+    };
+    op.store
+        .insert_pushed_request(&hash_token(&token), &record)
+        .await?;
+    Ok(Pushed {
+        request_uri: format!("{REQUEST_URI_PREFIX}{token}"),
+        expires_in: op.config.pushed_request_ttl,
+    })
+}
+
+/// The parameters of the pushed request `request_uri`, spent: for the client `client_id` of
+/// `brand`, unexpired, never used. Anything else is `UnknownRequestUri` (an error page: no
+/// redirect URI is known good).
+pub async fn take(
+    op: &Op,
+    brand: &str,
+    client_id: Option<&str>,
+    request_uri: &str,
+) -> Result<HashMap<String, String>, AuthorizeError> {
+    let token = request_uri
+        .strip_prefix(REQUEST_URI_PREFIX)
+        .ok_or(AuthorizeError::UnknownRequestUri)?;
+    let taken = op
+        .store
+        .take_pushed_request(&hash_token(token))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "pushed request lookup failed");
+            AuthorizeError::UnknownRequestUri
+        })?
+        .ok_or(AuthorizeError::UnknownRequestUri)?;
+    // RFC 9126 §4: the client_id of the authorization request is the pushing client's.
+    if taken.brand != brand
+        || client_id != Some(taken.client_id.as_str())
+        || taken.expires_at <= op.now()
+    {
+        return Err(AuthorizeError::UnknownRequestUri);
+    }
+    serde_json::from_str(&taken.params).map_err(|e| {
+        tracing::error!(error = %e, "a stored pushed request is not readable");
+        AuthorizeError::UnknownRequestUri
+    })
+}
