@@ -25,6 +25,7 @@ mod browser_upstream;
 mod client_auth;
 mod contract_state;
 mod discovery;
+mod dpop;
 mod dynamic_registration;
 mod faults;
 mod forms_help;

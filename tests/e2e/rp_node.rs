@@ -10,6 +10,18 @@ async fn run_node_rp(alg: SigningAlg) -> Value {
     let app = TestApp::spawn().await;
     let seed = app.seed().await;
     let client = app.client(|c| c.id_token_alg = alg).await;
+    let v = node_rp(&app, &client, alg, &[]).await;
+    assert_eq!(v["sub"], seed.user_id.as_str());
+    v
+}
+
+/// Runs rp.mjs for `client` with `env` added (PAR, DPOP); its JSON line, which must say ok.
+async fn node_rp(
+    app: &TestApp,
+    client: &sekisho_e2e::RegisteredClient,
+    alg: SigningAlg,
+    env: &[(&str, &str)],
+) -> Value {
     let dir = sekisho_testkit::workspace_root().join("tests/rp-node");
     assert!(
         dir.join("node_modules/openid-client").exists(),
@@ -20,7 +32,11 @@ async fn run_node_rp(alg: SigningAlg) -> Value {
         .current_dir(&dir)
         .env("ISSUER", app.issuer())
         .env("CLIENT_ID", &client.client_id)
-        .env("CLIENT_SECRET", client.client_secret.as_deref().unwrap())
+        .env(
+            "CLIENT_SECRET",
+            client.client_secret.as_deref().unwrap_or(""),
+        )
+        .envs(env.iter().copied())
         .env("REDIRECT_URI", REDIRECT_URI)
         .env("POST_LOGOUT_REDIRECT_URI", POST_LOGOUT_URI)
         .env("USER_EMAIL", EMAIL)
@@ -44,7 +60,6 @@ async fn run_node_rp(alg: SigningAlg) -> Value {
         "openid-client failed: {v}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(v["sub"], seed.user_id.as_str());
     v
 }
 
@@ -68,4 +83,68 @@ async fn openid_client_strict_full_flow() {
 #[tokio::test]
 async fn openid_client_strict_full_flow_rs256() {
     run_node_rp(SigningAlg::Rs256).await;
+}
+
+/// A 401 of userinfo whose DPoP challenge names `error`.
+fn refused_with(v: &Value, error: &str) {
+    assert_eq!(v["status"], 401, "{v}");
+    let challenge = v["challenge"].as_str().unwrap();
+    assert!(
+        challenge.starts_with("DPoP ") && challenge.contains(&format!("error=\"{error}\"")),
+        "{v}"
+    );
+}
+
+// ISSUE-18 (RFC 9126, RFC 9449 §5, §7, §8): openid-client pushes its request, binds its tokens
+// to a DPoP key and answers the server's nonce; the thefts it then tries are refused: a replayed
+// proof, the bound token as a bearer token or with another key's proof, and (a public client) a
+// refresh with another key, which leaves the refresh token to its owner.
+#[tokio::test]
+async fn openid_client_pushes_and_binds_with_dpop_and_nonces() {
+    let app = TestApp::spawn_configured(&sekisho_testkit::fresh_sqlite_url().unwrap(), |c| {
+        c.dpop_require_nonce = true
+    })
+    .await;
+    app.seed().await;
+    let public = app
+        .client(|c| {
+            c.public = true;
+            c.requires.dpop_bound_access_tokens = true;
+            c.requires.require_pushed_authorization_requests = true;
+        })
+        .await;
+    let v = node_rp(
+        &app,
+        &public,
+        SigningAlg::Es256,
+        &[("PAR", "1"), ("DPOP", "1")],
+    )
+    .await;
+    assert_eq!(v["par"], true);
+    assert_eq!(v["token_type"], "dpop");
+    // PAR, then the code exchange's and userinfo's first proofs, at least, met use_dpop_nonce.
+    assert!(v["nonce_rounds"].as_u64().unwrap() >= 1, "{v}");
+    refused_with(&v["thefts"]["replayed_proof"], "invalid_dpop_proof");
+    refused_with(&v["thefts"]["as_bearer"], "invalid_token");
+    assert_eq!(v["thefts"]["another_key_refused"], true, "{v}");
+    assert_eq!(v["wrong_key_refresh_refused"], true, "{v}");
+    assert_eq!(v["revoked_refresh_rejected"], true);
+}
+
+// ISSUE-18 (RFC 9449 §6.2): a confidential client's DPoP-bound token introspects as DPoP with
+// the key's thumbprint in cnf; no nonce asked, none given.
+#[tokio::test]
+async fn openid_client_dpop_tokens_introspect_as_bound() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let v = node_rp(&app, &seed.client, SigningAlg::Es256, &[("DPOP", "1")]).await;
+    assert_eq!(v["token_type"], "dpop");
+    assert_eq!(v["nonce_rounds"], 0);
+    assert_eq!(v["introspection_token_type"], "DPoP", "{v}");
+    assert_eq!(
+        v["introspection_cnf"]["jkt"].as_str().map(str::len),
+        Some(43),
+        "{v}"
+    );
+    refused_with(&v["thefts"]["replayed_proof"], "invalid_dpop_proof");
 }

@@ -6,6 +6,13 @@
 //      authorization response) -> userinfo -> refresh -> introspection -> revocation
 //   -> refresh with the revoked token (must fail: invalid_grant) -> RP-initiated logout.
 //
+// With PAR=1 the authorization request is pushed (RFC 9126, buildAuthorizationUrlWithPAR). With
+// DPOP=1 every token request and the userinfo call carry DPoP proofs of one key (RFC 9449), and
+// the run also checks, with raw requests, what a thief of the tokens gets: a replayed proof, the
+// bound token as a bearer token, the token with another key's proof, and (for a public client,
+// CLIENT_SECRET empty) a refresh with another key: each must be refused. Server nonces
+// (use_dpop_nonce) are answered by openid-client's own retry; the run counts those rounds.
+//
 // Inputs (environment): ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_REDIRECT_URI,
 // USER_EMAIL, USER_PASSWORD, ID_TOKEN_ALG (default ES256), NOW (optional: the OP's current time in
 // seconds since the epoch; the tests run Sekisho on a fake clock years from today, and
@@ -246,7 +253,9 @@ function finish(result, code) {
 async function main() {
   const issuer = env('ISSUER');
   const clientId = env('CLIENT_ID');
-  const clientSecret = env('CLIENT_SECRET');
+  const clientSecret = process.env.CLIENT_SECRET ?? '';
+  const usePar = process.env.PAR === '1';
+  const useDpop = process.env.DPOP === '1';
   const redirectUri = env('REDIRECT_URI');
   const postLogoutRedirectUri = env('POST_LOGOUT_REDIRECT_URI');
   const email = env('USER_EMAIL');
@@ -264,23 +273,47 @@ async function main() {
     new URL(issuer),
     clientId,
     { id_token_signed_response_alg: idTokenAlg, [client.clockSkew]: clockSkew },
-    client.ClientSecretBasic(clientSecret),
+    clientSecret ? client.ClientSecretBasic(clientSecret) : client.None(),
     { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] },
   );
+  // Every request openid-client makes passes here: the last DPoP proof sent to each URL (to
+  // replay it) and the server's use_dpop_nonce answers (the nonce rounds).
+  const sentProofs = new Map();
+  let nonceRounds = 0;
+  config[client.customFetch] = async (url, options) => {
+    const headers = new Headers(options.headers);
+    if (headers.has('dpop')) sentProofs.set(new URL(url).pathname, { authorization: headers.get('authorization'), dpop: headers.get('dpop') });
+    const response = await fetch(url, options);
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    let error = challenge.includes('use_dpop_nonce') ? 'use_dpop_nonce' : undefined;
+    if (!error && response.status === 400) {
+      error = await response.clone().json().then((b) => b.error, () => undefined);
+    }
+    if (error === 'use_dpop_nonce') nonceRounds += 1;
+    return response;
+  };
+  const DPoP = useDpop ? client.getDPoPHandle(config, await client.randomDPoPKeyPair()) : undefined;
+  const thief = useDpop ? client.getDPoPHandle(config, await client.randomDPoPKeyPair()) : undefined;
 
   step = 'authorization_url';
   const pkceCodeVerifier = client.randomPKCECodeVerifier();
   const codeChallenge = await client.calculatePKCECodeChallenge(pkceCodeVerifier);
   const state = client.randomState();
   const nonce = client.randomNonce();
-  const authorizationUrl = client.buildAuthorizationUrl(config, {
+  const parameters = {
     redirect_uri: redirectUri,
     scope: 'openid email profile offline_access',
     code_challenge: codeChallenge,
     code_challenge_method: 'S256',
     state,
     nonce,
-  });
+  };
+  const authorizationUrl = usePar
+    ? await client.buildAuthorizationUrlWithPAR(config, parameters, { DPoP })
+    : client.buildAuthorizationUrl(config, parameters);
+  if (usePar && !authorizationUrl.searchParams.get('request_uri')) {
+    throw new Error(`the PAR authorization URL has no request_uri: ${authorizationUrl}`);
+  }
 
   step = 'login';
   const callbackUrl = await signIn(authorizationUrl, redirectUri, email, password);
@@ -293,17 +326,27 @@ async function main() {
     expectedState: state,
     expectedNonce: nonce,
     idTokenExpected: true,
-  });
+  }, undefined, { DPoP });
+  if (useDpop && tokens.token_type !== 'dpop') {
+    throw new Error(`token_type ${tokens.token_type}, expected DPoP`);
+  }
   const claims = tokens.claims();
   if (!claims) throw new Error('no ID token in the token response');
   const atHashVerified = checkAtHash(tokens.id_token, tokens.access_token);
 
   step = 'userinfo';
-  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub, { DPoP });
+  const thefts = useDpop ? await tryThefts(config, tokens, sentProofs, thief, claims.sub) : undefined;
 
   step = 'refresh';
   if (!tokens.refresh_token) throw new Error('no refresh_token in the token response (offline_access was asked)');
-  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  let wrongKeyRefreshRefused;
+  if (useDpop && !clientSecret) {
+    step = 'refresh_with_another_key';
+    wrongKeyRefreshRefused = await refused(() => client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP: thief }), 'invalid_grant');
+    step = 'refresh';
+  }
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
   const refreshedClaims = refreshed.claims();
   if (refreshedClaims && refreshedClaims.sub !== claims.sub) {
     throw new Error(`refreshed ID token has sub ${refreshedClaims.sub}, expected ${claims.sub}`);
@@ -311,15 +354,19 @@ async function main() {
   // The OP may rotate the refresh token; then the new one is the live one.
   const liveRefreshToken = refreshed.refresh_token ?? tokens.refresh_token;
 
-  step = 'introspection';
-  const introspection = await client.tokenIntrospection(config, refreshed.access_token, {
-    token_type_hint: 'access_token',
-  });
-  if (introspection.active !== true) {
-    throw new Error(`refreshed access token is not active: ${JSON.stringify(introspection)}`);
-  }
-  if (introspection.sub !== undefined && introspection.sub !== claims.sub) {
-    throw new Error(`introspection sub ${introspection.sub}, expected ${claims.sub}`);
+  // Introspection is for authenticated clients (resource servers); a public client has none.
+  let introspection;
+  if (clientSecret) {
+    step = 'introspection';
+    introspection = await client.tokenIntrospection(config, refreshed.access_token, {
+      token_type_hint: 'access_token',
+    });
+    if (introspection.active !== true) {
+      throw new Error(`refreshed access token is not active: ${JSON.stringify(introspection)}`);
+    }
+    if (introspection.sub !== undefined && introspection.sub !== claims.sub) {
+      throw new Error(`introspection sub ${introspection.sub}, expected ${claims.sub}`);
+    }
   }
 
   step = 'revocation';
@@ -328,7 +375,7 @@ async function main() {
   step = 'refresh_after_revocation';
   let revokedRefreshRejected = false;
   try {
-    await client.refreshTokenGrant(config, liveRefreshToken);
+    await client.refreshTokenGrant(config, liveRefreshToken, undefined, { DPoP });
   } catch (err) {
     if (err instanceof client.ResponseBodyError && err.error === 'invalid_grant') {
       revokedRefreshRejected = true;
@@ -366,9 +413,53 @@ async function main() {
     userinfo,
     at_hash_verified: atHashVerified,
     refreshed: true,
-    introspection_active: true,
+    introspection_active: introspection?.active === true,
+    introspection_token_type: introspection?.token_type,
+    introspection_cnf: introspection?.cnf,
+    token_type: tokens.token_type,
+    par: usePar,
+    nonce_rounds: nonceRounds,
+    thefts,
+    wrong_key_refresh_refused: wrongKeyRefreshRefused,
     revoked_refresh_rejected: true,
     logout_redirect: logoutRedirect.href,
+  };
+}
+
+// Whether `attempt` fails with the OAuth error `code` (a token endpoint's JSON error, or a
+// resource's WWW-Authenticate challenge).
+async function refused(attempt, code) {
+  try {
+    await attempt();
+  } catch (err) {
+    const challenged = err instanceof client.WWWAuthenticateChallengeError
+      && err.cause?.some?.((c) => c.parameters?.error === code);
+    if ((err instanceof client.ResponseBodyError && err.error === code) || challenged) return true;
+    throw new Error(`expected ${code}, got ${describe(err)}`);
+  }
+  return false;
+}
+
+// What a thief of a DPoP-bound access token gets at userinfo: a proof replayed as sent, the token
+// as a bearer token, and the token with a proof by the thief's own key. Each must be a 401.
+async function tryThefts(config, tokens, sentProofs, thief, sub) {
+  const userinfoUrl = new URL(config.serverMetadata().userinfo_endpoint);
+  const sent = sentProofs.get(userinfoUrl.pathname);
+  if (!sent) throw new Error('no DPoP proof was sent to userinfo');
+  const raw = async (headers) => {
+    const response = await fetch(userinfoUrl, { headers, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    return { status: response.status, challenge: response.headers.get('www-authenticate') ?? '' };
+  };
+  step = 'replayed_proof';
+  const replay = await raw({ authorization: sent.authorization, dpop: sent.dpop });
+  step = 'bound_token_as_bearer';
+  const bearer = await raw({ authorization: `Bearer ${tokens.access_token}` });
+  step = 'bound_token_with_another_key';
+  const otherKey = await refused(() => client.fetchUserInfo(config, tokens.access_token, sub, { DPoP: thief }), 'invalid_dpop_proof');
+  return {
+    replayed_proof: replay,
+    as_bearer: bearer,
+    another_key_refused: otherKey,
   };
 }
 

@@ -104,7 +104,11 @@ pub async fn seed(
             user_id: Some(contract.user_id.clone()),
             sid: Some(auth.sid.clone()),
             offline: true,
-            payload: serde_json::to_string(&GrantPayload { scope, auth })?,
+            payload: serde_json::to_string(&GrantPayload {
+                scope,
+                auth,
+                dpop_jkt: None,
+            })?,
             created_at: now,
             revoked_at: None,
         })

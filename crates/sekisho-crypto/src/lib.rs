@@ -4,6 +4,7 @@
 pub mod kek;
 pub mod keyring;
 pub mod password;
+pub mod proof;
 pub mod second_factor;
 pub mod tokens;
 

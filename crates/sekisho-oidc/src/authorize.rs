@@ -32,6 +32,9 @@ pub struct AuthParams {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub acr_values: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the key the code must be redeemed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthParams {
@@ -91,7 +94,7 @@ pub const MAX_STATE: usize = 2048;
 /// `login_hint`. A longer value is `invalid_request`; parameters not listed here are not stored,
 /// and `client_id` / `redirect_uri` are stored only when they match a registration (whose limits
 /// `registration.rs` sets). `docs/OPERATIONS.md` lists them.
-pub const PARAMETER_LIMITS: [(&str, usize); 9] = [
+pub const PARAMETER_LIMITS: [(&str, usize); 10] = [
     ("state", MAX_STATE),
     ("nonce", 512),
     ("scope", 1024),
@@ -101,6 +104,8 @@ pub const PARAMETER_LIMITS: [(&str, usize); 9] = [
     ("prompt", 64),
     ("max_age", 10),
     ("code_challenge", 128),
+    // A SHA-256 thumbprint is 43 characters.
+    ("dpop_jkt", 64),
 ];
 
 /// The first parameter of `q` longer than its limit.
@@ -314,6 +319,7 @@ pub async fn validate(
             login_hint: get("login_hint").map(str::to_owned),
             ui_locales: get("ui_locales").map(str::to_owned),
             acr_values: get("acr_values").map(str::to_owned),
+            dpop_jkt: get("dpop_jkt").map(str::to_owned),
         },
     ))
 }
@@ -389,6 +395,9 @@ pub struct CodePayload {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub auth: Authentication,
+    /// The DPoP key the code must be redeemed with (the request's `dpop_jkt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Ends the request with a code; returns the RP redirect. `None` if the request was already used.
@@ -406,6 +415,7 @@ pub async fn issue_code(
         nonce: p.nonce.clone(),
         code_challenge: p.code_challenge.clone(),
         auth,
+        dpop_jkt: p.dpop_jkt.clone(),
     };
     let record = CodeRecord {
         code_hash: hash_token(&code),

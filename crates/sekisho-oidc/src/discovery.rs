@@ -50,6 +50,7 @@ pub async fn metadata(op: &Op, brand: &str) -> Value {
         "end_session_endpoint": e("logout"),
         "pushed_authorization_request_endpoint": e("par"),
         "require_pushed_authorization_requests": op.config.require_pushed_authorization_requests,
+        "dpop_signing_alg_values_supported": crate::dpop::DPOP_ALGS,
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -19,6 +19,9 @@ text_enum_like!(ErrorCode {
     RequestNotSupported = "request_not_supported",
     RequestUriNotSupported = "request_uri_not_supported",
     InvalidToken = "invalid_token",
+    // RFC 9449 §5, §8: a DPoP proof is missing or wrong; a server nonce is needed.
+    InvalidDpopProof = "invalid_dpop_proof",
+    UseDpopNonce = "use_dpop_nonce",
     ServerError = "server_error",
 });
 

@@ -41,7 +41,9 @@ pub async fn introspect(
         verify_access_token(op, brand, token).await.ok().map(|a| {
             let mut out = a.claims.clone();
             out.insert("active".into(), json!(true));
-            out.insert("token_type".into(), json!("Bearer"));
+            // RFC 9449 §6.2: a bound token says so, and `cnf` names its key.
+            let kind = crate::grants::token_type(crate::dpop::bound_key(&a.claims));
+            out.insert("token_type".into(), json!(kind));
             out.remove("gid");
             Value::Object(out)
         })

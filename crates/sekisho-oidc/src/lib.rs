@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod cache;
 pub mod client_auth;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod grants;
 pub mod introspect;
@@ -92,6 +93,9 @@ pub struct Op {
     /// dynamic registration (discovery says so on every request; the database is asked at most
     /// every 30 s).
     registration_open: cache::TtlCache<bool>,
+    /// The key of DPoP nonces (`dpop::nonce`), shared by the nodes through the database, read
+    /// once.
+    pub(crate) dpop_nonce_key: tokio::sync::OnceCell<Vec<u8>>,
     /// What [`Op::apply`] applied last (see [`Op::last_change`]).
     last_change: tokio::sync::watch::Sender<Option<Change>>,
 }
@@ -122,6 +126,7 @@ impl Op {
             clients: cache::TtlCache::new(RECORD_CACHE_TTL),
             brands: cache::TtlCache::new(RECORD_CACHE_TTL),
             registration_open: cache::TtlCache::new(RECORD_CACHE_TTL),
+            dpop_nonce_key: tokio::sync::OnceCell::new(),
             last_change: tokio::sync::watch::channel(None).0,
         }
     }

@@ -27,6 +27,8 @@ pub struct AccessGrant<'a> {
     pub scope: &'a [String],
     pub grant_id: Option<&'a str>,
     pub auth: Option<&'a Authentication>,
+    /// The DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`).
+    pub dpop_jkt: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +50,9 @@ pub async fn access_token(op: &Op, g: &AccessGrant<'_>) -> Result<Minted, OAuthE
     c.insert("exp".into(), json!(now + ttl));
     c.insert("jti".into(), json!(new_id("at")));
     c.insert("scope".into(), json!(g.scope.join(" ")));
+    if let Some(jkt) = g.dpop_jkt {
+        c.insert("cnf".into(), json!({ "jkt": jkt }));
+    }
     if let Some(gid) = g.grant_id {
         c.insert("gid".into(), json!(gid));
     }

@@ -27,7 +27,6 @@ const KEPT: &[&str] = &[
     "response_type",
     "response_mode",
     "code_challenge_method",
-    "dpop_jkt",
 ];
 
 /// The answer to a push (RFC 9126 §2.2), sent with status 201.
@@ -38,11 +37,13 @@ pub struct Pushed {
 }
 
 /// RFC 9126 §2: authenticates the client, validates the request as `/authorize` would, keeps it.
+/// A DPoP proof pushed with it binds the code to its key (RFC 9449 §10.1), as `dpop_jkt` would.
 pub async fn push(
     op: &Op,
     brand: &str,
     presented: &Presented,
     form: &HashMap<String, String>,
+    dpop_proof: Option<&str>,
 ) -> Result<Pushed, OAuthError> {
     let endpoint = op.endpoint(brand, "par");
     let client = client_auth::authenticate(op, brand, presented, &endpoint, true).await?;
@@ -60,6 +61,21 @@ pub async fn push(
         .collect();
     // The authenticated client is the request's client (client_auth refused a different one).
     kept.insert("client_id".into(), client.client_id.clone());
+    if let Some(proof) = dpop_proof {
+        let request = crate::dpop::Request {
+            method: "POST",
+            url: &endpoint,
+            access_token: None,
+        };
+        let jkt = crate::dpop::verify(op, proof, request).await?;
+        if kept.get("dpop_jkt").is_some_and(|j| *j != jkt) {
+            return Err(OAuthError::new(
+                crate::ErrorCode::InvalidDpopProof,
+                "dpop_jkt is not the thumbprint of the DPoP proof's key",
+            ));
+        }
+        kept.insert("dpop_jkt".into(), jkt);
+    }
     match authorize::validate(op, brand, &kept, Via::Pushed).await {
         Ok(_) => {}
         Err(AuthorizeError::UnknownClient) => {

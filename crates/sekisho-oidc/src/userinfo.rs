@@ -1,16 +1,21 @@
 //! The UserInfo endpoint (OpenID Connect Core §5.3): claims about the user of a bearer token.
 
+use crate::dpop::{self, Presented};
 use crate::error::OAuthError;
 use crate::mint::{user_claims, verify_access_token};
 use crate::Op;
 use serde_json::{Map, Value};
 
+/// `method` is the request's (GET or POST), which a DPoP proof names.
 pub async fn userinfo(
     op: &Op,
     brand: &str,
-    bearer: &str,
+    presented: Presented<'_>,
+    method: &str,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let access = verify_access_token(op, brand, bearer).await?;
+    let access = verify_access_token(op, brand, presented.token()).await?;
+    let url = op.endpoint(brand, "userinfo");
+    dpop::check_presentation(op, &access.claims, presented, method, &url).await?;
     if !access.for_user() || !access.scope.iter().any(|s| s == "openid") {
         return Err(OAuthError::invalid_token(
             "the access token is not for a user's OpenID request",

@@ -47,17 +47,40 @@ pub struct BearerError(pub OAuthError);
 
 impl IntoResponse for BearerError {
     fn into_response(self) -> Response {
-        if self.0.code == ErrorCode::ServerError {
-            return JsonError::from(self.0).into_response();
+        TokenError {
+            error: self.0,
+            dpop: false,
         }
+        .into_response()
+    }
+}
+
+/// A protected resource's refusal of an access token: 401 with the error in `WWW-Authenticate`,
+/// under the scheme the token was (or must be) presented with: `Bearer` (RFC 6750 §3) or `DPoP`
+/// (RFC 9449 §7.1, with the proof algorithms accepted).
+pub struct TokenError {
+    pub error: OAuthError,
+    pub dpop: bool,
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        if self.error.code == ErrorCode::ServerError {
+            return JsonError::from(self.error).into_response();
+        }
+        let scheme = if self.dpop {
+            format!("DPoP algs=\"{}\"", sekisho_oidc::dpop::DPOP_ALGS.join(" "))
+        } else {
+            "Bearer realm=\"sekisho\"".to_owned()
+        };
         let value = format!(
-            "Bearer realm=\"sekisho\", error=\"{}\", error_description=\"{}\"",
-            self.0.code.as_str(),
-            self.0.description.replace(['"', '\\'], "'")
+            "{scheme}, error=\"{}\", error_description=\"{}\"",
+            self.error.code.as_str(),
+            self.error.description.replace(['"', '\\'], "'")
         );
         let mut res = (
             StatusCode::UNAUTHORIZED,
-            Json(json!({ "error": self.0.code.as_str(), "error_description": self.0.description })),
+            Json(json!({ "error": self.error.code.as_str(), "error_description": self.error.description })),
         )
             .into_response();
         if let Ok(v) = HeaderValue::from_str(&value) {

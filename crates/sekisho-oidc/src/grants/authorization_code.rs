@@ -21,6 +21,7 @@ pub async fn exchange(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = op.now();
     let code_hash = hash_token(code);
@@ -55,6 +56,11 @@ pub async fn exchange(
         }
         (None, None) => {}
     }
+    if payload.dpop_jkt.is_some() && payload.dpop_jkt.as_deref() != dpop_jkt {
+        return Err(OAuthError::invalid_grant(
+            "the code must be redeemed with a DPoP proof by the key of the request's dpop_jkt",
+        ));
+    }
     let user = op
         .store
         .find_user(&payload.auth.user_id)
@@ -72,6 +78,8 @@ pub async fn exchange(
         payload: serde_json::to_string(&GrantPayload {
             scope: payload.scope.clone(),
             auth: payload.auth.clone(),
+            // A confidential client's refresh tokens are bound by its authentication instead.
+            dpop_jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
         })
         .map_err(OAuthError::server)?,
         created_at: now,
@@ -106,6 +114,7 @@ pub async fn exchange(
             scope: &payload.scope,
             grant_id: Some(&grant.id),
             auth: Some(&payload.auth),
+            dpop_jkt,
         },
     )
     .await?;
@@ -122,7 +131,7 @@ pub async fn exchange(
     .await?;
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: super::token_type(dpop_jkt),
         expires_in: access.expires_in,
         scope: payload.scope.join(" "),
         refresh_token,

@@ -13,6 +13,7 @@ pub async fn grant(
     brand: &str,
     client: &Client,
     scope: Option<&str>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     if client.is_public() {
         return Err(OAuthError::new(
@@ -54,12 +55,13 @@ pub async fn grant(
             scope: &scope,
             grant_id: None,
             auth: None,
+            dpop_jkt,
         },
     )
     .await?;
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: super::token_type(dpop_jkt),
         expires_in: access.expires_in,
         scope: scope.join(" "),
         refresh_token: None,

@@ -5,6 +5,7 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use crate::client_auth::{self, Presented};
+use crate::dpop;
 use crate::error::{ErrorCode, OAuthError};
 use crate::Op;
 use sekisho_core::oauth::GrantType;
@@ -97,9 +98,10 @@ pub async fn token(
     brand: &str,
     presented: &Presented,
     form: &HashMap<String, String>,
+    dpop_proof: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let grant = GrantRequest::parse(form).map(|r| r.grant_type());
-    let answer = run_grant(op, brand, presented, form).await;
+    let answer = run_grant(op, brand, presented, form, dpop_proof).await;
     let grant = match grant {
         Ok(g) => g.as_str(),
         Err(_) => "unknown",
@@ -118,6 +120,7 @@ async fn run_grant(
     brand: &str,
     presented: &Presented,
     form: &HashMap<String, String>,
+    dpop_proof: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let request = GrantRequest::parse(form)?;
     let client =
@@ -128,6 +131,29 @@ async fn run_grant(
             format!("this client may not use {}", request.grant_type()),
         ));
     }
+    let token_url = op.endpoint(brand, "token");
+    let jkt = match dpop_proof {
+        Some(proof) => Some(
+            dpop::verify(
+                op,
+                proof,
+                dpop::Request {
+                    method: "POST",
+                    url: &token_url,
+                    access_token: None,
+                },
+            )
+            .await?,
+        ),
+        None if client.metadata.requires.dpop_bound_access_tokens => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "this client must send a DPoP proof with every token request",
+            ))
+        }
+        None => None,
+    };
+    let jkt = jkt.as_deref();
     match request {
         GrantRequest::AuthorizationCode {
             code,
@@ -141,6 +167,7 @@ async fn run_grant(
                 code.expose(),
                 redirect_uri.as_deref(),
                 code_verifier.as_ref().map(|v| v.expose().as_str()),
+                jkt,
             )
             .await
         }
@@ -148,11 +175,18 @@ async fn run_grant(
             refresh_token,
             scope,
         } => {
-            refresh_token::refresh(op, brand, &client, refresh_token.expose(), scope.as_deref())
-                .await
+            refresh_token::refresh(
+                op,
+                brand,
+                &client,
+                refresh_token.expose(),
+                scope.as_deref(),
+                jkt,
+            )
+            .await
         }
         GrantRequest::ClientCredentials { scope } => {
-            client_credentials::grant(op, brand, &client, scope.as_deref()).await
+            client_credentials::grant(op, brand, &client, scope.as_deref(), jkt).await
         }
     }
 }
@@ -162,6 +196,19 @@ async fn run_grant(
 pub struct GrantPayload {
     pub scope: Vec<String>,
     pub auth: crate::authorize::Authentication,
+    /// RFC 9449 §5: a public client's refresh tokens are bound to the DPoP key that obtained
+    /// the first of them; every refresh must prove that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
+}
+
+/// `token_type` of an answer: `DPoP` when the access token is bound to a key (RFC 9449 §5).
+pub fn token_type(dpop_jkt: Option<&str>) -> &'static str {
+    if dpop_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub async fn refresh(
     client: &Client,
     token: &str,
     scope: Option<&str>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = op.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
@@ -42,6 +43,13 @@ pub async fn refresh(
         ));
     }
     let payload: GrantPayload = serde_json::from_str(&grant.payload).map_err(OAuthError::server)?;
+    // RFC 9449 §5: a bound refresh token is spent only with a proof by its key (a thief of the
+    // token alone gets nothing, and the family stays the client's).
+    if payload.dpop_jkt.is_some() && payload.dpop_jkt.as_deref() != dpop_jkt {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is bound to another DPoP key",
+        ));
+    }
     // A refresh may narrow the scope, never widen it (RFC 6749 §6).
     let scope = match scope {
         None => payload.scope.clone(),
@@ -93,6 +101,7 @@ pub async fn refresh(
             scope: &scope,
             grant_id: Some(&grant.id),
             auth: Some(&payload.auth),
+            dpop_jkt,
         },
     )
     .await?;
@@ -117,7 +126,7 @@ pub async fn refresh(
     };
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: super::token_type(dpop_jkt),
         expires_in: access.expires_in,
         scope: scope.join(" "),
         refresh_token: Some(new_token),

@@ -1,13 +1,14 @@
 //! The machine-facing endpoints: discovery, JWKS, token, userinfo, revocation, introspection.
 
 use super::api_brand;
-use crate::error::{BearerError, JsonError};
+use crate::error::{JsonError, TokenError};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
-use sekisho_oidc::client_auth::Presented;
+use sekisho_oidc::client_auth::Presented as ClientCredentials;
+use sekisho_oidc::dpop::Presented;
 use sekisho_oidc::{
     discovery, grants, introspect as intro, par as pushed, revoke as rev, userinfo as ui,
     OAuthError,
@@ -60,8 +61,11 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-fn presented(headers: &HeaderMap, form: &HashMap<String, String>) -> Result<Presented, JsonError> {
-    Presented::from_request(authorization(headers), form).map_err(|e| JsonError {
+fn presented(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<ClientCredentials, JsonError> {
+    ClientCredentials::from_request(authorization(headers), form).map_err(|e| JsonError {
         error: e,
         basic: true,
     })
@@ -99,9 +103,53 @@ pub async fn token(
         Err(e) => return e.into_response(),
     };
     let basic = p.basic.is_some();
-    match grants::token(&state.op, &brand, &p, &form).await {
+    let answer = match dpop_proof(&headers) {
+        Ok(proof) => grants::token(&state.op, &brand, &p, &form, proof).await,
+        Err(e) => Err(e),
+    };
+    let res = match answer {
         Ok(t) => Json(t).into_response(),
         Err(error) => JsonError { error, basic }.into_response(),
+    };
+    with_dpop_nonce(&state, res).await
+}
+
+/// The `DPoP` header's proof: none, or exactly one (RFC 9449 §4.3: two is an invalid proof).
+fn dpop_proof(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
+    let mut values = headers.get_all("dpop").iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(OAuthError::new(
+            sekisho_oidc::ErrorCode::InvalidDpopProof,
+            "send one DPoP header",
+        ));
+    }
+    first
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                OAuthError::new(
+                    sekisho_oidc::ErrorCode::InvalidDpopProof,
+                    "the DPoP header is not text",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// When proofs must carry a server nonce, every answer of the endpoints that take proofs gives
+/// the current one (RFC 9449 §8), the `use_dpop_nonce` refusals above all.
+async fn with_dpop_nonce(state: &AppState, mut res: Response) -> Response {
+    if !state.op.config.dpop_require_nonce {
+        return res;
+    }
+    match sekisho_oidc::dpop::nonce(&state.op).await {
+        Ok(nonce) => {
+            if let Ok(v) = header::HeaderValue::from_str(&nonce) {
+                res.headers_mut().insert("dpop-nonce", v);
+            }
+            res
+        }
+        Err(e) => JsonError::from(e).into_response(),
     }
 }
 
@@ -117,7 +165,11 @@ pub async fn par(
         Err(e) => return e.into_response(),
     };
     let basic = p.basic.is_some();
-    match pushed::push(&state.op, &brand, &p, &form).await {
+    let answer = match dpop_proof(&headers) {
+        Ok(proof) => pushed::push(&state.op, &brand, &p, &form, proof).await,
+        Err(e) => Err(e),
+    };
+    let res = match answer {
         Ok(answer) => (
             StatusCode::CREATED,
             [(header::CACHE_CONTROL, "no-store")],
@@ -125,11 +177,27 @@ pub async fn par(
         )
             .into_response(),
         Err(error) => JsonError { error, basic }.into_response(),
-    }
+    };
+    with_dpop_nonce(&state, res).await
 }
 
-async fn userinfo(state: &AppState, brand: &str, token: Option<&str>) -> Response {
-    let Some(token) = token else {
+async fn userinfo(
+    state: &AppState,
+    brand: &str,
+    headers: &HeaderMap,
+    method: &str,
+    token: Option<&str>,
+) -> Response {
+    let dpop_scheme = dpop_token(headers);
+    let presented = match (dpop_scheme, token) {
+        (Some(t), _) => match dpop_proof(headers) {
+            Ok(proof) => Some(Presented::Dpop { token: t, proof }),
+            Err(error) => return TokenError { error, dpop: true }.into_response(),
+        },
+        (None, Some(t)) => Some(Presented::Bearer(t)),
+        (None, None) => None,
+    };
+    let Some(presented) = presented else {
         let mut res = (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "invalid_request", "error_description": "a bearer token is required"}))).into_response();
         res.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -137,10 +205,28 @@ async fn userinfo(state: &AppState, brand: &str, token: Option<&str>) -> Respons
         );
         return res;
     };
-    match ui::userinfo(&state.op, brand, token).await {
+    let res = match ui::userinfo(&state.op, brand, presented, method).await {
         Ok(claims) => Json(claims).into_response(),
-        Err(e) => BearerError(e).into_response(),
-    }
+        Err(error) => {
+            // Under the scheme the token needs: a bound token shown as a bearer token is told
+            // to come back with DPoP.
+            let dpop = matches!(presented, Presented::Dpop { .. })
+                || matches!(
+                    error.code,
+                    sekisho_oidc::ErrorCode::InvalidDpopProof
+                        | sekisho_oidc::ErrorCode::UseDpopNonce
+                )
+                || error.description.contains("DPoP-bound: present");
+            TokenError { error, dpop }.into_response()
+        }
+    };
+    with_dpop_nonce(state, res).await
+}
+
+/// The token of `Authorization: DPoP …` (RFC 9449 §7.1).
+fn dpop_token(headers: &HeaderMap) -> Option<&str> {
+    authorization(headers)
+        .and_then(|h| (h.len() > 5 && h[..5].eq_ignore_ascii_case("dpop ")).then(|| h[5..].trim()))
 }
 
 pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -154,7 +240,7 @@ pub async fn userinfo_get(
     Path(brand): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    userinfo(&state, &brand, bearer(&headers)).await
+    userinfo(&state, &brand, &headers, "GET", bearer(&headers)).await
 }
 
 /// RFC 6750 §2.2 also allows the token in a form body.
@@ -166,7 +252,7 @@ pub async fn userinfo_post(
 ) -> Response {
     let from_form = body.ok().and_then(|Form(f)| f.get("access_token").cloned());
     let token = bearer(&headers).map(str::to_owned).or(from_form);
-    userinfo(&state, &brand, token.as_deref()).await
+    userinfo(&state, &brand, &headers, "POST", token.as_deref()).await
 }
 
 pub async fn revoke(
