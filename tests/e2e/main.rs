@@ -24,6 +24,7 @@ mod browser_two_factor;
 mod browser_upstream;
 mod client_auth;
 mod contract_state;
+mod cors;
 mod discovery;
 mod dpop;
 mod dynamic_registration;

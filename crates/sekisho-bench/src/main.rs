@@ -6,7 +6,8 @@
 //! from process start to serving discovery, and the admin console's user list of a 5,000-user
 //! contract (issue 16: a page in under 200 ms). Prints one table with the ratios and writes the
 //! same to docs/PERFORMANCE.md. `--only console` runs the console's row alone (no report written);
-//! `--only refresh` the refresh grant's rate alone, `--only statements` lists each operation's
+//! `--only refresh` the refresh grant's rate alone, `--only dpop` the token rates unbound and with
+//! DPoP proofs, `--only statements` lists each operation's
 //! database statements. `BENCH_SERVER_LOG` sets the servers' log filter (default `warn`; for
 //! example `warn,sekisho_store=trace` shows the size of each group of refresh rotations).
 
@@ -30,6 +31,7 @@ const BENCH_RATE_LIMITS: &str = "{login_per_ip=\"off\", login_per_account=\"off\
     sms_per_account=\"off\", authorize_per_ip=\"off\"}";
 
 mod console;
+mod dpop;
 mod load;
 mod raw;
 mod report;
@@ -78,6 +80,8 @@ enum Only {
     Statements,
     /// The refresh grant's rate alone (wrk, 16 connections, 5 s), to compare changes quickly.
     Refresh,
+    /// client_credentials and refresh, unbound then with DPoP proofs (5 s each), and the ratios.
+    Dpop,
 }
 
 #[tokio::main]
@@ -200,6 +204,63 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    if let Some(Only::Dpop) = args.only {
+        eprintln!("==> seeding 60,000 refresh tokens ({backend})");
+        let tokens_file = dir.join("refresh_tokens.txt");
+        let seeded = seed::seed(&config, 8, 60_000, &tokens_file).await?;
+        let servers = server::start_all(&binary, &dir, &env, &ports).await?;
+        let (unbound_tokens, dpop_tokens) = (dir.join("tokens_a.txt"), dir.join("tokens_b.txt"));
+        dpop::split_tokens(&tokens_file, &unbound_tokens, &dpop_tokens)?;
+        let b64 = |id: &str, secret: &str| {
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+        };
+        let (cc_basic, rp_basic) = (
+            b64(&seeded.cc_id, &seeded.cc_secret),
+            b64(&seeded.rp_id, &seeded.rp_secret),
+        );
+        let issuer = format!("{base}/VX5");
+        let cc_lua = dir.join("cc.lua");
+        std::fs::write(
+            &cc_lua,
+            wrk::post_script(&cc_basic, "grant_type=client_credentials"),
+        )?;
+        let cc = wrk::run(&format!("{issuer}/token"), 32, 5, Some((&cc_lua, &[])))?;
+        let rt_lua = dir.join("refresh.lua");
+        std::fs::write(&rt_lua, wrk::refresh_script(&rp_basic))?;
+        let refresh = wrk::run(
+            &format!("{issuer}/token"),
+            16,
+            5,
+            Some((&rt_lua, &[unbound_tokens.display().to_string(), "2".into()])),
+        )?;
+        let (cc_dpop, refresh_dpop) = dpop::measure(
+            &issuer,
+            &dir,
+            (&cc_basic, &rp_basic),
+            cc.rps,
+            5,
+            (&dpop_tokens, 5),
+        )?;
+        for (name, unbound, bound) in [
+            ("client_credentials", &cc, &cc_dpop),
+            ("refresh_token", &refresh, &refresh_dpop),
+        ] {
+            println!(
+                "{name}: {:.0}/s unbound, {:.0}/s DPoP ({:.0}%; p99 {:.2} → {:.2} ms; non-2xx {} and {})",
+                unbound.rps,
+                bound.rps,
+                bound.rps / unbound.rps * 100.0,
+                unbound.p99_ms,
+                bound.p99_ms,
+                unbound.non_2xx,
+                bound.non_2xx
+            );
+        }
+        drop(servers);
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
+
     if let Some(Only::Statements) = args.only {
         eprintln!("==> seeding ({backend})");
         let seeded = seed::seed(&config, 8, 0, &dir.join("refresh_tokens.txt")).await?;
@@ -258,6 +319,8 @@ async fn main() -> anyhow::Result<()> {
         wrk::refresh_script(&b64(&seeded.rp_id, &seeded.rp_secret)),
     )?;
     let issuer = format!("{base}/VX5");
+    let (unbound_tokens, dpop_tokens) = (dir.join("tokens_a.txt"), dir.join("tokens_b.txt"));
+    dpop::split_tokens(&tokens_file, &unbound_tokens, &dpop_tokens)?;
 
     eprintln!("==> wrk: discovery, JWKS, client_credentials, refresh_token");
     let discovery = wrk::run(
@@ -275,8 +338,20 @@ async fn main() -> anyhow::Result<()> {
         refresh_secs,
         Some((
             &refresh_lua,
-            &[tokens_file.display().to_string(), "2".into()],
+            &[unbound_tokens.display().to_string(), "2".into()],
         )),
+    )?;
+    eprintln!("==> wrk: the same with DPoP proofs");
+    let (cc_dpop, refresh_dpop) = dpop::measure(
+        &issuer,
+        &dir,
+        (
+            &b64(&seeded.cc_id, &seeded.cc_secret),
+            &b64(&seeded.rp_id, &seeded.rp_secret),
+        ),
+        cc.rps,
+        secs,
+        (&dpop_tokens, refresh_secs),
     )?;
 
     eprintln!("==> fixed rate at half the client_credentials peak");
@@ -350,6 +425,8 @@ async fn main() -> anyhow::Result<()> {
         jwks,
         cc,
         refresh,
+        cc_dpop,
+        refresh_dpop,
         refresh_count,
         refresh_secs,
         half,

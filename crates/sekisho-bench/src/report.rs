@@ -22,6 +22,9 @@ pub struct Report {
     pub jwks: WrkResult,
     pub cc: WrkResult,
     pub refresh: WrkResult,
+    /// The same loads with a DPoP proof per request (issue 18).
+    pub cc_dpop: WrkResult,
+    pub refresh_dpop: WrkResult,
     pub refresh_count: usize,
     pub refresh_secs: u32,
     pub half: LoadResult,
@@ -151,6 +154,27 @@ impl Report {
             "| token: refresh_token (rotation, group commit) | {:.0} | {:.2} | {:.2} |",
             self.refresh.rps, self.refresh.p50_ms, self.refresh.p99_ms
         );
+        for (name, w, unbound) in [
+            (
+                "token: client_credentials, DPoP-bound",
+                &self.cc_dpop,
+                &self.cc,
+            ),
+            (
+                "token: refresh_token, DPoP proof",
+                &self.refresh_dpop,
+                &self.refresh,
+            ),
+        ] {
+            let _ = writeln!(
+                s,
+                "| {name} ({:.0}% of the unbound rate) | {:.0} | {:.2} | {:.2} |",
+                w.rps / unbound.rps * 100.0,
+                w.rps,
+                w.p50_ms,
+                w.p99_ms
+            );
+        }
         let _ = writeln!(s, "| token: client_credentials at half the peak rate ({:.0}/s, open loop) | {:.0} | {:.2} | {:.2} |", self.cc.rps / 2.0, self.half.rate, self.half.p50_ms, self.half.p99_ms);
         let _ = writeln!(s, "| full password login (authorize → page → POST → code → token), 8 browsers | {:.1} | {:.1} | {:.1} |", self.logins.rate, self.logins.p50_ms, self.logins.p99_ms);
         let _ = writeln!(
@@ -175,8 +199,8 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "| failed requests (logins, fixed-rate run); refresh non-2xx | {failures}; {} |",
-            self.refresh.non_2xx
+            "| failed requests (logins, fixed-rate run); refresh non-2xx; DPoP client_credentials and refresh non-2xx | {failures}; {}; {} and {} |",
+            self.refresh.non_2xx, self.cc_dpop.non_2xx, self.refresh_dpop.non_2xx
         );
 
         let _ = writeln!(
@@ -213,6 +237,19 @@ impl Report {
         let login_ratio = self.logins.rate / self.argon2;
         let login_kc = self.logins.rate / c / KC_PASSWORD_LOGINS;
         let _ = writeln!(s, "\n| target | measured | verdict |\n|---|---:|---|");
+        // Issue 18: DPoP costs under 20% of throughput.
+        for (name, w, unbound) in [
+            ("client_credentials", &self.cc_dpop, &self.cc),
+            ("refresh_token", &self.refresh_dpop, &self.refresh),
+        ] {
+            let kept = w.rps / unbound.rps;
+            let _ = writeln!(
+                s,
+                "| DPoP-bound {name} ≥ 80% of the unbound rate | {:.0}% | {} |",
+                kept * 100.0,
+                verdict(kept >= 0.8)
+            );
+        }
         let _ = writeln!(
             s,
             "| client_credentials ≥ 10% of raw ES256 | {:.1}% | {} |",

@@ -6,9 +6,11 @@ use crate::keyring::verifier_for;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use josekit::jwk::Jwk;
-use josekit::jwt;
+use josekit::jws::JwsVerifier;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Why a proof's signature or key was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,19 +33,71 @@ pub struct SignedProof {
     pub jkt: String,
 }
 
+/// The verifiers of the keys proofs came with, by thumbprint and algorithm: a client signs every
+/// proof with one key, and making a verifier from a JWK (OpenSSL checks the point) costs twice
+/// the signature check itself. Bounded: past [`VerifierCache::CAPACITY`] keys it starts over, so
+/// a stream of new keys costs each its own construction and no memory.
+#[derive(Default)]
+pub struct VerifierCache {
+    verifiers: Mutex<HashMap<String, Arc<dyn JwsVerifier>>>,
+}
+
+impl std::fmt::Debug for VerifierCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifierCache")
+    }
+}
+
+impl VerifierCache {
+    pub const CAPACITY: usize = 4096;
+
+    fn get_or_make(
+        &self,
+        id: String,
+        make: impl FnOnce() -> Result<Box<dyn JwsVerifier>, ProofError>,
+    ) -> Result<Arc<dyn JwsVerifier>, ProofError> {
+        if let Some(v) = self.lock().get(&id) {
+            return Ok(v.clone());
+        }
+        let made: Arc<dyn JwsVerifier> = Arc::from(make()?);
+        let mut map = self.lock();
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(id, made.clone());
+        Ok(made)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn JwsVerifier>>> {
+        // A panic while holding the lock leaves a map that is still valid.
+        self.verifiers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn b64_json(part: &str) -> Option<Map<String, Value>> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()
+        .and_then(|raw| serde_json::from_slice(&raw).ok())
+}
+
 /// Checks the JOSE header (`typ` `dpop+jwt`, an asymmetric `alg` of `algs`, a public `jwk`) and
 /// the signature by that key.
 pub fn verify_self_signed(
     jwt_text: &str,
     typ: &str,
     algs: &[&str],
+    cache: &VerifierCache,
 ) -> Result<SignedProof, ProofError> {
-    let header_part = jwt_text.split('.').next().unwrap_or_default();
-    let header: Map<String, Value> = URL_SAFE_NO_PAD
-        .decode(header_part)
-        .ok()
-        .and_then(|raw| serde_json::from_slice(&raw).ok())
-        .ok_or_else(|| bad("the proof's header is not JSON"))?;
+    let mut parts = jwt_text.split('.');
+    let (Some(header_part), Some(payload_part), Some(signature_part), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("the proof is not a signed JWT (three parts)"));
+    };
+    let header = b64_json(header_part).ok_or_else(|| bad("the proof's header is not JSON"))?;
     if header.get("typ").and_then(Value::as_str) != Some(typ) {
         return Err(bad(format!("the proof's typ must be {typ}")));
     }
@@ -64,15 +118,34 @@ pub fn verify_self_signed(
         return Err(bad("the proof's jwk must be a public key"));
     }
     let jkt = thumbprint(key).ok_or_else(|| bad("the proof's jwk is not a usable key"))?;
-    let jwk = Jwk::from_map(key.clone()).map_err(|e| bad(format!("the proof's jwk: {e}")))?;
-    let verifier = verifier_for(alg, &jwk).map_err(|e| bad(format!("the proof's jwk: {e}")))?;
-    let (payload, _) = jwt::decode_with_verifier(jwt_text, &*verifier)
+    // The thumbprint names the key by its required members; an `alg` or `use` in the JWK that
+    // forbids this algorithm is checked when the verifier is made, hence them in the name.
+    let verifier = cache.get_or_make(format!("{alg}:{jkt}:{}", jwk_extras(key)), || {
+        let jwk = Jwk::from_map(key.clone()).map_err(|e| bad(format!("the proof's jwk: {e}")))?;
+        verifier_for(alg, &jwk).map_err(|e| bad(format!("the proof's jwk: {e}")))
+    })?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_part)
+        .map_err(|_| bad("the proof's signature is not base64url"))?;
+    let signed = &jwt_text[..header_part.len() + 1 + payload_part.len()];
+    verifier
+        .verify(signed.as_bytes(), &signature)
         .map_err(|_| bad("the proof's signature does not verify"))?;
+    let claims = b64_json(payload_part).ok_or_else(|| bad("the proof's claims are not JSON"))?;
     Ok(SignedProof {
         header,
-        claims: payload.claims_set().clone(),
+        claims,
         jkt,
     })
+}
+
+/// The JWK's members beyond the thumbprint's that change what the key may verify.
+fn jwk_extras(jwk: &Map<String, Value>) -> String {
+    ["alg", "use", "key_ops"]
+        .iter()
+        .filter_map(|m| jwk.get(*m).map(|v| format!("{m}={v}")))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The RFC 7638 thumbprint of a public JWK: SHA-256 over its required members in lexical order.

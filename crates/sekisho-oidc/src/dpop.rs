@@ -51,7 +51,8 @@ pub async fn verify(op: &Op, proof: &str, request: Request<'_>) -> Result<String
             "the DPoP proof is longer than {MAX_PROOF_BYTES} bytes"
         )));
     }
-    let signed = verify_self_signed(proof, PROOF_TYP, DPOP_ALGS).map_err(|e| invalid(e.0))?;
+    let signed = verify_self_signed(proof, PROOF_TYP, DPOP_ALGS, &op.dpop_verifiers)
+        .map_err(|e| invalid(e.0))?;
     let c = &signed.claims;
     let s = |k: &str| c.get(k).and_then(Value::as_str);
     if s("htm") != Some(request.method) {
@@ -94,11 +95,7 @@ pub async fn verify(op: &Op, proof: &str, request: Request<'_>) -> Result<String
         })?;
     // Keyed by the key too: one client cannot spend another's jti.
     let key = hash_token(&format!("dpop:{}:{jti}", signed.jkt));
-    if !op
-        .store
-        .use_client_assertion(&key, iat + PROOF_MAX_AGE)
-        .await?
-    {
+    if !op.store.use_once(&key, iat + PROOF_MAX_AGE).await? {
         return Err(invalid("the DPoP proof was already used"));
     }
     Ok(signed.jkt)

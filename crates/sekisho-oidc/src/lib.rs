@@ -93,9 +93,13 @@ pub struct Op {
     /// dynamic registration (discovery says so on every request; the database is asked at most
     /// every 30 s).
     registration_open: cache::TtlCache<bool>,
+    /// Per brand: the origins of its clients' redirect URIs, which CORS admits (issue 18).
+    origins: cache::TtlCache<Arc<Vec<String>>>,
     /// The key of DPoP nonces (`dpop::nonce`), shared by the nodes through the database, read
     /// once.
     pub(crate) dpop_nonce_key: tokio::sync::OnceCell<Vec<u8>>,
+    /// The verifiers of DPoP proof keys seen lately (`sekisho_crypto::proof::VerifierCache`).
+    pub(crate) dpop_verifiers: sekisho_crypto::proof::VerifierCache,
     /// What [`Op::apply`] applied last (see [`Op::last_change`]).
     last_change: tokio::sync::watch::Sender<Option<Change>>,
 }
@@ -126,7 +130,9 @@ impl Op {
             clients: cache::TtlCache::new(RECORD_CACHE_TTL),
             brands: cache::TtlCache::new(RECORD_CACHE_TTL),
             registration_open: cache::TtlCache::new(RECORD_CACHE_TTL),
+            origins: cache::TtlCache::new(RECORD_CACHE_TTL),
             dpop_nonce_key: tokio::sync::OnceCell::new(),
+            dpop_verifiers: sekisho_crypto::proof::VerifierCache::default(),
             last_change: tokio::sync::watch::channel(None).0,
         }
     }
@@ -162,6 +168,38 @@ impl Op {
     /// Call after changing a client through this process, so the change is seen at once.
     pub fn forget_client(&self, id: &str) {
         self.clients.forget(id);
+        self.origins.clear();
+    }
+
+    /// Whether `origin` (a browser's `Origin` header) is the origin of a redirect URI that a
+    /// client of `brand` registered: the origins CORS admits (issue 18). Cached per brand like
+    /// the clients; unknown brands are not cached.
+    pub async fn origin_allowed(&self, brand: &str, origin: &str) -> bool {
+        let now = self.now();
+        if let Some(list) = self.origins.get(brand, now) {
+            return list.iter().any(|o| o == origin);
+        }
+        if !matches!(self.brand(brand).await, Ok(Some(_))) {
+            return false;
+        }
+        let ticket = self.origins.ticket();
+        let Ok(clients) = self.store.list_clients(brand).await else {
+            return false;
+        };
+        let mut list: Vec<String> = clients
+            .iter()
+            .flat_map(|c| &c.metadata.redirect_uris)
+            .filter_map(|u| url::Url::parse(u).ok())
+            .map(|u| u.origin())
+            // Custom schemes (native apps) have an opaque origin: nothing to admit.
+            .filter(|o| o.is_tuple())
+            .map(|o| o.ascii_serialization())
+            .collect();
+        list.sort();
+        list.dedup();
+        let allowed = list.iter().any(|o| o == origin);
+        self.origins.put_read(brand, Arc::new(list), now, ticket);
+        allowed
     }
 
     /// Call after changing a brand through this process.
@@ -191,7 +229,10 @@ impl Op {
     /// same database, or (on PostgreSQL) another node's (issue 17).
     pub fn apply(&self, change: &Change) {
         match change {
-            Change::Client(id) => self.clients.forget(id),
+            Change::Client(id) => {
+                self.clients.forget(id);
+                self.origins.clear();
+            }
             Change::Brand(code) => self.brands.forget(code),
             Change::SigningKeys => self.keys.invalidate(),
             Change::RegistrationTokens => self.registration_open.clear(),
@@ -199,6 +240,7 @@ impl Op {
                 self.clients.clear();
                 self.brands.clear();
                 self.registration_open.clear();
+                self.origins.clear();
                 self.keys.invalidate();
             }
         }

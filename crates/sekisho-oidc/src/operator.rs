@@ -189,6 +189,8 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
         }
         other => other?,
     }
+    // Its redirect URIs' origins are admitted by CORS from now on (issue 18).
+    op.forget_client(&client_id);
     Ok(RegisteredClient {
         client_id,
         client_secret: secret,

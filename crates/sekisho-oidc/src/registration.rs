@@ -685,6 +685,8 @@ pub async fn register(
     op.store
         .insert_registered_client(&client, &hash_token(registration_access_token.expose()))
         .await?;
+    // Its redirect URIs' origins are admitted by CORS from now on (issue 18).
+    op.forget_client(&client.client_id);
     audit(op, "client.registered", &client).await;
     Ok(information(op, &client, secret, registration_access_token))
 }

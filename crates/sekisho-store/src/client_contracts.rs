@@ -5,6 +5,7 @@
 //! metadata: the metadata is RFC 7591's, which a dynamically registered client writes and reads
 //! itself, while a binding grants power over a contract's users and is set only by the operator.
 
+use crate::changes::Change;
 use crate::{col, Result, Store, StoreError};
 use sekisho_core::model::Client;
 
@@ -26,6 +27,8 @@ impl Store {
         .bind(contract_id)
         .execute(&self.writer)
         .await?;
+        // A new client's redirect URIs are origins CORS admits (cached per brand, issue 18).
+        self.announce(Change::Client(c.client_id.clone())).await;
         Ok(())
     }
 

@@ -30,6 +30,8 @@ impl Store {
         .bind(c.created_at)
         .execute(&self.writer)
         .await?;
+        // A new client's redirect URIs are origins CORS admits (cached per brand, issue 18).
+        self.announce(Change::Client(c.client_id.clone())).await;
         Ok(())
     }
 
@@ -75,6 +77,7 @@ impl Store {
         .bind(token_hash)
         .execute(&self.writer)
         .await?;
+        self.announce(Change::Client(c.client_id.clone())).await;
         Ok(())
     }
 

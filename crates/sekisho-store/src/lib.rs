@@ -22,6 +22,7 @@ mod keys;
 mod lines;
 mod lockout;
 mod mail;
+mod once_group;
 pub mod outage;
 mod pushed;
 mod rotation_group;
@@ -105,6 +106,7 @@ pub struct Store {
     url: changes::ListenUrl,
     /// The task that commits concurrent refresh rotations together (`rotation_group.rs`).
     groups: rotation_group::RotationGroups,
+    once: once_group::OnceGroups,
 }
 
 /// How the store connects: pool size and how long a request may wait for a connection.
@@ -189,6 +191,7 @@ impl Store {
         };
         Ok(Self {
             groups: rotation_group::RotationGroups::start(writer.clone()),
+            once: once_group::OnceGroups::start(writer.clone()),
             pool,
             writer,
             backend,

@@ -4,6 +4,7 @@
 //! `sekisho-app` (or the protocol of `sekisho-oidc`), and map the outcomes to responses: login
 //! outcomes in `routes::outcome`, errors in [`error`].
 
+mod cors;
 mod error;
 mod health;
 mod i18n;

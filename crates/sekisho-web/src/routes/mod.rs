@@ -58,14 +58,21 @@ use sekisho_core::model::Brand;
 /// upstream round trip: see `upstream::start`), `/logout` with an `id_token_hint` (RP-Initiated
 /// Logout 1.0's GET), and the anonymous session (with its CSRF token) that a page with a form starts.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(crate::health::healthz))
-        .route("/readyz", get(crate::health::readyz))
-        .route("/metrics", get(crate::metrics::scrape))
-        .route("/assets/style.css", get(crate::theme::stylesheet))
-        .route("/{brand}/favicon.svg", get(crate::theme::favicon))
+    // The endpoints a browser-based client calls from its own origin (issue 18): CORS for the
+    // origins of registered redirect URIs (`crate::cors`).
+    let machine = Router::new()
         .route(
             "/{brand}/.well-known/openid-configuration",
+            get(protocol::discovery),
+        )
+        // RFC 8414 §3: the path-inserted form for an issuer with a path, and the suffixed form
+        // many clients try; the same document as OpenID discovery.
+        .route(
+            "/.well-known/oauth-authorization-server/{brand}",
+            get(protocol::discovery),
+        )
+        .route(
+            "/{brand}/.well-known/oauth-authorization-server",
             get(protocol::discovery),
         )
         .route("/{brand}/jwks", get(protocol::jwks))
@@ -77,6 +84,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{brand}/revoke", post(protocol::revoke))
         .route("/{brand}/introspect", post(protocol::introspect))
+        // Before the layer, so that a preflight (OPTIONS) reaches it: the outer router's
+        // fallback below replaces only fallbacks left at their default.
+        .method_not_allowed_fallback(nowhere::method_not_allowed)
+        .layer(crate::cors::layer(state.clone()));
+    Router::new()
+        .merge(machine)
+        .route("/healthz", get(crate::health::healthz))
+        .route("/readyz", get(crate::health::readyz))
+        .route("/metrics", get(crate::metrics::scrape))
+        .route("/assets/style.css", get(crate::theme::stylesheet))
+        .route("/{brand}/favicon.svg", get(crate::theme::favicon))
         .route(
             "/{brand}/clients",
             post(client_registration::register).layer(client_registration::body_limit()),
