@@ -361,6 +361,15 @@ impl TestApp {
         self.smtp.messages().expect("maildir")
     }
 
+    /// Delivers the back-channel logouts due on the test clock (the server's worker runs every
+    /// 10 s of wall time; tests call this instead); returns how many were delivered.
+    pub async fn deliver_logouts(&self) -> usize {
+        self.services.settled().await;
+        sekisho_app::backchannel::deliver_due(&self.services)
+            .await
+            .expect("deliver logouts")
+    }
+
     /// Starts the line entry (回線認証): Sekisho's mutual-TLS listener with `pki`'s server
     /// certificate, accepting only clients signed by `pki`'s CA (the carrier gateway), serving the
     /// same app. Stops when the returned value is dropped.

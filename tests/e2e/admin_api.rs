@@ -794,7 +794,7 @@ async fn every_documented_operation_works_through_the_description() {
     // A contract that ends stops its integrator too.
     app.op
         .store
-        .set_contract_state(&seed.contract_id, ContractState::Cancelled)
+        .set_contract_state(&seed.contract_id, ContractState::Cancelled, app.op.now())
         .await
         .unwrap();
     let a = api.call("listUsers", &[], Some(&admin), None).await;

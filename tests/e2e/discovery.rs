@@ -158,6 +158,7 @@ const ADVERTISED: &[&str] = &[
     "authorization_response_iss_parameter_supported",
     "frontchannel_logout_supported",
     "backchannel_logout_supported",
+    "backchannel_logout_session_supported",
     "registration_endpoint",
 ];
 
@@ -193,8 +194,17 @@ async fn every_advertised_value_is_backed() {
 
     // RFC 7591: registration is advertised only where an initial access token opens it.
     if let Some(url) = meta["registration_endpoint"].as_str() {
-        let res = http.post(url).json(&serde_json::json!({})).send().await.unwrap();
-        assert_eq!(res.status(), 401, "registration needs the initial access token");
+        let res = http
+            .post(url)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            401,
+            "registration needs the initial access token"
+        );
     }
 
     // PAR: served (an unauthenticated push is invalid_client, not 404), and not required.
@@ -330,6 +340,8 @@ async fn every_advertised_value_is_backed() {
 
     // Not claimed (issue 18 items not built yet say false).
     assert_eq!(meta["claims_parameter_supported"], false);
-    assert_eq!(meta["backchannel_logout_supported"], false);
+    // Back-channel logout (with sid) is backed by tests/e2e/backchannel_logout.rs.
+    assert_eq!(meta["backchannel_logout_supported"], true);
+    assert_eq!(meta["backchannel_logout_session_supported"], true);
     assert_eq!(meta["frontchannel_logout_supported"], false);
 }

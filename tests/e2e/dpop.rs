@@ -162,7 +162,17 @@ async fn a_proof_for_another_method_is_refused() {
 // ISSUE-18 (RFC 9449 §4.3, §11.1): a proof is used once; an old one (by iat) is refused.
 #[tokio::test]
 async fn a_replayed_or_stale_proof_is_refused_at_the_token_endpoint() {
-    let app = TestApp::spawn().await;
+    replayed_or_stale(TestApp::spawn().await).await;
+}
+
+// ISSUE-18: the same on PostgreSQL, where the jti is what every node shares.
+#[tokio::test]
+async fn a_replayed_or_stale_proof_is_refused_at_the_token_endpoint_on_postgres() {
+    let url = sekisho_testkit::fresh_postgres_database().unwrap();
+    replayed_or_stale(TestApp::spawn_on(&url).await).await;
+}
+
+async fn replayed_or_stale(app: TestApp) {
     app.seed().await;
     let (id, secret) = service_client(&app).await;
     let url = format!("{}/token", app.issuer());

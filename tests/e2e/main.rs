@@ -15,6 +15,7 @@ mod active_directory;
 mod admin_api;
 mod admin_console;
 mod api_schema;
+mod backchannel_logout;
 mod bad_input;
 mod browser;
 mod browser_ad;

@@ -113,6 +113,50 @@ async fn reset_link_works_once() {
     assert_eq!(again.status(), 400, "the link is spent");
 }
 
+// ISSUE-18: a new password ends every session of the account (whoever knew the old one is
+// signed out at once) and the RPs they signed in to are told by back-channel logout.
+#[tokio::test]
+async fn a_password_reset_signs_out_everywhere_and_tells_the_rps() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let receiver = sekisho_testkit::SmsGatewayDouble::start().unwrap();
+    let rp = app
+        .client(|c| {
+            c.backchannel_logout_uri = Some(format!("http://127.0.0.1:{}/bcl", receiver.port()))
+        })
+        .await;
+    let signed_in = Browser::new();
+    let (_, claims) = crate::backchannel_logout::sign_in(
+        &app,
+        &signed_in,
+        &rp.client_id,
+        rp.client_secret.as_deref().unwrap(),
+    )
+    .await;
+
+    let browser = Browser::new();
+    request_reset(&app, &browser, EMAIL).await;
+    let link = reset_link(&app).await;
+    let fields = [
+        ("new_password", NEW_PASSWORD),
+        ("confirm_password", NEW_PASSWORD),
+    ];
+    assert_eq!(submit(&app, &browser, &link, &fields).await.0, 200);
+
+    assert_eq!(app.deliver_logouts().await, 1);
+    let tokens = crate::backchannel_logout::tokens_at(&receiver, "/bcl");
+    assert_eq!(tokens.len(), 1);
+    assert!(tokens[0].contains('.'));
+    let silent = crate::support::authorize_url(&app, &rp.client_id, &[("prompt", "none")]);
+    let res = signed_in.get(&silent).await.unwrap();
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.contains("error=login_required"),
+        "the old session ended: {to}"
+    );
+    let _ = claims;
+}
+
 // REQ-MAIL-2: links expire after 14 days.
 #[tokio::test]
 async fn reset_link_expires_after_14_days() {

@@ -60,7 +60,17 @@ async fn assert_refused_page(app: &TestApp, url: &str) {
 // parameters are the request (a state in the URL is not), and the request_uri works once.
 #[tokio::test]
 async fn a_pushed_request_logs_in_once() {
-    let app = TestApp::spawn().await;
+    logs_in_once(TestApp::spawn().await).await;
+}
+
+// ISSUE-18: the same on PostgreSQL (a request_uri is spent by one statement on both backends).
+#[tokio::test]
+async fn a_pushed_request_logs_in_once_on_postgres() {
+    let url = sekisho_testkit::fresh_postgres_database().unwrap();
+    logs_in_once(TestApp::spawn_on(&url).await).await;
+}
+
+async fn logs_in_once(app: TestApp) {
     let seed = app.seed().await;
     let (id, secret) = (
         &seed.client.client_id,

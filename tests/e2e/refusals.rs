@@ -98,8 +98,16 @@ async fn a_cancelled_contract_is_refused_alike_by_every_source() {
         &[
             (Source::Password, contract_ended()),
             (Source::Upstream, contract_ended()),
-            (Source::StepUpAfterPassword, contract_ended()),
-            (Source::StepUpAfterUpstream, contract_ended()),
+            // Cancelling ends the users' sessions (issue 18: their RPs are told by back-channel
+            // logout), as disabling does: the step-up asks for a new login, refused alike.
+            (
+                Source::StepUpAfterPassword,
+                Outcome::AfterNewLogin(Box::new(contract_ended())),
+            ),
+            (
+                Source::StepUpAfterUpstream,
+                Outcome::AfterNewLogin(Box::new(contract_ended())),
+            ),
         ],
     )
     .await;
@@ -244,13 +252,13 @@ async fn refuse(app: &TestApp, refusal: Refusal, user: &Account) {
         Refusal::ContractEnded => app
             .op
             .store
-            .set_contract_state(&user.contract_id, ContractState::Cancelled)
+            .set_contract_state(&user.contract_id, ContractState::Cancelled, 0)
             .await
             .unwrap(),
         Refusal::UserDisabled => app
             .op
             .store
-            .set_user_status(&user.user_id, UserStatus::Disabled)
+            .set_user_status(&user.user_id, UserStatus::Disabled, 0)
             .await
             .unwrap(),
         Refusal::UnmetTwoFactors => {}

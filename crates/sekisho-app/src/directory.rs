@@ -606,7 +606,10 @@ pub async fn set_enabled(
         (true, _) => UserStatus::Active,
         (false, _) => UserStatus::Disabled,
     };
-    app.op.store.set_user_status(&user.id, status).await?;
+    app.op
+        .store
+        .set_user_status(&user.id, status, app.op.now())
+        .await?;
     audit(
         app,
         brand,

@@ -11,6 +11,7 @@
 
 pub mod active_directory;
 pub mod audit;
+pub mod backchannel;
 pub mod directory;
 pub mod federation;
 pub mod line_recovery;
@@ -43,6 +44,8 @@ pub struct App {
     pub upstreams: Arc<Vec<Connector>>,
     /// Active Directory login settings.
     pub ad: Arc<active_directory::AdSettings>,
+    /// Delivers logout tokens to relying parties ([`backchannel`]).
+    pub rp_logout: sekisho_notify::rp_logout::RpNotifier,
     /// Work handed off by requests ([`App::spawn_background`]).
     background: Arc<Background>,
 }
@@ -78,6 +81,7 @@ impl App {
             sms,
             upstreams: Arc::new(Vec::new()),
             ad: Arc::new(active_directory::AdSettings::default()),
+            rp_logout: sekisho_notify::rp_logout::RpNotifier::new(),
             background: Arc::default(),
         }
     }

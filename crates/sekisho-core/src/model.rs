@@ -219,6 +219,10 @@ pub struct ClientMetadata {
     /// What the client asked to be held to (issue 18), under the RFC names.
     #[serde(flatten)]
     pub requires: ClientRequirements,
+    /// OpenID Connect Back-Channel Logout 1.0: where logout tokens are POSTed when a session
+    /// that gave the client tokens ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Protocol rules a client opts into, each making it stricter; the metadata names are the RFCs'.

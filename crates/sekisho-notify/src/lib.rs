@@ -15,6 +15,7 @@
 
 mod error;
 pub mod outbox;
+pub mod rp_logout;
 pub mod sms;
 pub mod templates;
 pub mod transport;

@@ -73,7 +73,8 @@ pub async fn metadata(op: &Op, brand: &str) -> Value {
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     // RFC 7591 §3 / RFC 8414: only where an initial access token can register clients.
     if crate::registration::enabled(op, brand).await {

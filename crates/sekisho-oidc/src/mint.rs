@@ -219,3 +219,39 @@ pub async fn verify_access_token(
     }
     Ok(v)
 }
+
+/// The `events` member of a logout token (Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// The JOSE `typ` of a logout token (Back-Channel Logout 1.0 §2.4, as the spec recommends).
+pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
+/// How long a logout token is valid after it is signed (at delivery), seconds.
+pub const LOGOUT_TOKEN_TTL: i64 = 120;
+
+/// A logout token for `client` (Back-Channel Logout 1.0 §2.4): `iss`, `aud`, `iat`, `exp`, `jti`,
+/// `sub` and `sid`, and `events`; never a `nonce`. Signed with the client's ID token algorithm.
+pub async fn logout_token(
+    op: &Op,
+    brand: &str,
+    client: &Client,
+    sub: &str,
+    sid: &str,
+) -> Result<String, OAuthError> {
+    let now = op.now();
+    let mut c = Map::new();
+    c.insert("iss".into(), json!(op.issuer(brand)));
+    c.insert("aud".into(), json!(client.client_id));
+    c.insert("iat".into(), json!(now));
+    c.insert("exp".into(), json!(now + LOGOUT_TOKEN_TTL));
+    c.insert("jti".into(), json!(new_id("lt")));
+    c.insert("sub".into(), json!(sub));
+    c.insert("sid".into(), json!(sid));
+    c.insert("events".into(), json!({ BACKCHANNEL_LOGOUT_EVENT: {} }));
+    Ok(op
+        .keys
+        .sign(
+            client.metadata.id_token_signed_response_alg,
+            LOGOUT_TOKEN_TYP,
+            c,
+        )
+        .await?)
+}

@@ -100,6 +100,8 @@ pub struct NewClient {
     pub fixed_credentials: Option<(String, Secret<String>)>,
     /// PAR and DPoP required of the client (issue 18).
     pub requires: ClientRequirements,
+    /// Where logout tokens are POSTed (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl NewClient {
@@ -119,6 +121,7 @@ impl NewClient {
             contract_id: None,
             fixed_credentials: None,
             requires: ClientRequirements::default(),
+            backchannel_logout_uri: None,
         }
     }
 }
@@ -167,6 +170,7 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
         jwks: c.jwks,
         scope: c.scope,
         requires: c.requires,
+        backchannel_logout_uri: c.backchannel_logout_uri,
     })?;
     let method = metadata.token_endpoint_auth_method;
     let (client_id, secret) = registration::issue_credentials(method, c.fixed_credentials);

@@ -60,6 +60,8 @@ pub struct ClientSpec {
     pub jwks: Option<Value>,
     pub scope: Option<String>,
     pub requires: ClientRequirements,
+    /// OpenID Connect Back-Channel Logout 1.0 (issue 18): where logout tokens are POSTed.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Why metadata is refused; the two RFC 7591 §3.2.2 error codes.
@@ -212,6 +214,12 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
     if let Some(jwks) = &spec.jwks {
         check_jwks(jwks)?;
     }
+    // The redirect URIs' rule (https, http only on loopback, no fragment): the server POSTs
+    // there, so the same care as where it sends browsers.
+    if let Some(uri) = &spec.backchannel_logout_uri {
+        check_redirect_uri(uri)
+            .map_err(|e| bad_metadata(format!("backchannel_logout_uri: {e}")))?;
+    }
     let scope = match spec.scope {
         Some(s) => {
             if s.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
@@ -232,6 +240,7 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
         jwks: spec.jwks,
         scope,
         requires: spec.requires,
+        backchannel_logout_uri: spec.backchannel_logout_uri,
     })
 }
 
@@ -426,10 +435,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
     ("request_uris", "request objects are not supported"),
     (
-        "backchannel_logout_uri",
-        "back-channel logout is not supported",
-    ),
-    (
         "frontchannel_logout_uri",
         "front-channel logout is not supported",
     ),
@@ -560,7 +565,11 @@ pub fn parse_metadata(body: &Value) -> Result<ClientSpec, MetadataError> {
         require_pushed_authorization_requests: flag("require_pushed_authorization_requests")?,
         dpop_bound_access_tokens: flag("dpop_bound_access_tokens")?,
     };
+    // Every logout token carries `sid`, so a client that requires it is served as one that
+    // does not; the member must still be a boolean.
+    flag("backchannel_logout_session_required")?;
     Ok(ClientSpec {
+        backchannel_logout_uri: string(m, "backchannel_logout_uri")?,
         requires,
         name: string(m, "client_name")?.unwrap_or_default(),
         redirect_uris: strings(m, "redirect_uris")?.unwrap_or_default(),
@@ -609,6 +618,11 @@ pub struct ClientInformation {
     pub scope: Option<String>,
     #[serde(flatten)]
     pub requires: ClientRequirements,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// True with a `backchannel_logout_uri`: every logout token carries `sid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// The registration client URI of `client_id` in `brand` (RFC 7592 §1.1).
@@ -644,6 +658,8 @@ fn information(
         jwks: m.jwks.clone(),
         scope: m.scope.clone(),
         requires: m.requires,
+        backchannel_logout_uri: m.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: m.backchannel_logout_uri.as_ref().map(|_| true),
     }
 }
 
@@ -816,6 +832,7 @@ mod tests {
             jwks: None,
             scope: None,
             requires: ClientRequirements::default(),
+            backchannel_logout_uri: None,
         }
     }
 
@@ -829,6 +846,7 @@ mod tests {
             client_id_issued_at: 1,
             client_secret_expires_at: Some(0),
             registration_access_token: "r3gistration-token".into(),
+            backchannel_logout_session_required: None,
             registration_client_uri: "https://op.example/VX5/clients/cli_1".into(),
             client_name: "RP".into(),
             redirect_uris: vec!["https://rp.example/cb".into()],
@@ -840,6 +858,7 @@ mod tests {
             jwks: None,
             scope: None,
             requires: ClientRequirements::default(),
+            backchannel_logout_uri: None,
         };
         let shown = format!("{info:?}");
         assert!(

@@ -17,7 +17,7 @@ impl Store {
             serde_json::to_string(&c.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO clients (client_id, brand_code, secret_hash, metadata, created_at, \
-             contract_id) VALUES ($1, $2, $3, $4, $5, $6)",
+             contract_id, backchannel_logout_uri) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&c.client_id)
         .bind(c.brand.as_str())
@@ -25,6 +25,7 @@ impl Store {
         .bind(metadata)
         .bind(c.created_at)
         .bind(contract_id)
+        .bind(c.metadata.backchannel_logout_uri.as_deref())
         .execute(&self.writer)
         .await?;
         // A new client's redirect URIs are origins CORS admits (cached per brand, issue 18).

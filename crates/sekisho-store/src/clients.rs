@@ -20,14 +20,15 @@ impl Store {
         let metadata =
             serde_json::to_string(&c.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO clients (client_id, brand_code, secret_hash, metadata, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO clients (client_id, brand_code, secret_hash, metadata, created_at, \
+             backchannel_logout_uri) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&c.client_id)
         .bind(c.brand.as_str())
         .bind(c.secret_hash.as_deref())
         .bind(metadata)
         .bind(c.created_at)
+        .bind(c.metadata.backchannel_logout_uri.as_deref())
         .execute(&self.writer)
         .await?;
         // A new client's redirect URIs are origins CORS admits (cached per brand, issue 18).
@@ -67,7 +68,7 @@ impl Store {
             serde_json::to_string(&c.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO clients (client_id, brand_code, secret_hash, metadata, created_at, \
-             registration_token_hash) VALUES ($1, $2, $3, $4, $5, $6)",
+             registration_token_hash, backchannel_logout_uri) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&c.client_id)
         .bind(c.brand.as_str())
@@ -75,6 +76,7 @@ impl Store {
         .bind(metadata)
         .bind(c.created_at)
         .bind(token_hash)
+        .bind(c.metadata.backchannel_logout_uri.as_deref())
         .execute(&self.writer)
         .await?;
         self.announce(Change::Client(c.client_id.clone())).await;
@@ -107,13 +109,16 @@ impl Store {
         let metadata =
             serde_json::to_string(&c.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.writer.begin().await?;
-        let done =
-            sqlx::query("UPDATE clients SET secret_hash = $2, metadata = $3 WHERE client_id = $1")
-                .bind(&c.client_id)
-                .bind(c.secret_hash.as_deref())
-                .bind(metadata)
-                .execute(&mut *tx)
-                .await?;
+        let done = sqlx::query(
+            "UPDATE clients SET secret_hash = $2, metadata = $3, backchannel_logout_uri = $4 \
+                 WHERE client_id = $1",
+        )
+        .bind(&c.client_id)
+        .bind(c.secret_hash.as_deref())
+        .bind(metadata)
+        .bind(c.metadata.backchannel_logout_uri.as_deref())
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }

@@ -145,13 +145,29 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the contract's state (cancellation; billing is out of scope).
-    pub async fn set_contract_state(&self, id: &str, state: ContractState) -> Result<()> {
+    /// Sets the contract's state (cancellation; billing is out of scope). Cancelling ends its
+    /// users' browser sessions, and the clients they signed in to are told (back-channel logout,
+    /// queued in the same transaction); their tokens stop because every check reads the state.
+    pub async fn set_contract_state(&self, id: &str, state: ContractState, now: i64) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE contracts SET state = $1 WHERE id = $2")
             .bind(state.as_str())
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        if state == ContractState::Cancelled {
+            crate::backchannel::enqueue_logouts(
+                &mut tx,
+                crate::backchannel::Ended::Contract(id),
+                now,
+            )
+            .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE contract_id = $1)")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -641,6 +641,11 @@ pub const PURGE_BATCH: u64 = 500;
 /// refusal (a spent code's replay, a round trip coming back late, a mailed link clicked late).
 const PURGES: &[(&str, &str)] = &[
     ("auth_requests", "expires_at <= $1"),
+    // A back-channel logout a day after it was delivered, or once it was given up (3 days).
+    (
+        "backchannel_logouts",
+        "delivered_at <= $1 - 86400 OR created_at <= $1 - 259200",
+    ),
     ("pushed_requests", "expires_at <= $1"),
     ("authorization_codes", "expires_at <= $1 - 86400"),
     ("sessions", "expires_at <= $1"),

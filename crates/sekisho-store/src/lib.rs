@@ -9,6 +9,7 @@
 
 mod ad;
 mod audit;
+mod backchannel;
 mod backup;
 mod brands;
 mod changes;
@@ -36,6 +37,9 @@ mod users;
 
 pub use ad::AdConnectionRecord;
 pub use audit::AuditEvent;
+pub use backchannel::{
+    LogoutRecord, CLAIM_SECONDS as LOGOUT_CLAIM_SECONDS, GIVE_UP_AFTER as LOGOUT_GIVE_UP_AFTER,
+};
 pub use changes::{Change, ChangeFeed, CHANNEL};
 pub use error::StoreError;
 pub use grants::{

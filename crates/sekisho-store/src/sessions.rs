@@ -123,6 +123,8 @@ impl Store {
     /// Returns whether a session was found.
     pub async fn end_session(&self, sid: &str, now: i64) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
+        crate::backchannel::enqueue_logouts(&mut tx, crate::backchannel::Ended::Session(sid), now)
+            .await?;
         let done = sqlx::query("DELETE FROM sessions WHERE sid = $1")
             .bind(sid)
             .execute(&mut *tx)

@@ -178,6 +178,18 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         crate::users::clear_second_factor(&mut tx, &user_id).await?;
+        // A new password ends every session of the account (whoever knew the old one is signed
+        // out), and the clients they signed in to are told (back-channel logout).
+        crate::backchannel::enqueue_logouts(
+            &mut tx,
+            crate::backchannel::Ended::User(&user_id),
+            now,
+        )
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

@@ -196,7 +196,7 @@ impl Store {
 
     /// Disables or re-enables a user. Disabling also ends their browser sessions; their tokens
     /// stop at once because `access_token_active` and refresh read the status.
-    pub async fn set_user_status(&self, user_id: &str, status: UserStatus) -> Result<()> {
+    pub async fn set_user_status(&self, user_id: &str, status: UserStatus, now: i64) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
             .bind(status.as_str())
@@ -204,6 +204,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if status == UserStatus::Disabled {
+            crate::backchannel::enqueue_logouts(
+                &mut tx,
+                crate::backchannel::Ended::User(user_id),
+                now,
+            )
+            .await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)
@@ -217,6 +223,12 @@ impl Store {
     /// that belongs to them goes with them.
     pub async fn delete_user(&self, user_id: &str, now: i64) -> Result<()> {
         let mut tx = self.writer.begin().await?;
+        crate::backchannel::enqueue_logouts(&mut tx, crate::backchannel::Ended::User(user_id), now)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(user_id)

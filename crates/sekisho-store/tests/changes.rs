@@ -42,6 +42,7 @@ fn client(id: &str) -> Client {
             jwks: None,
             scope: None,
             requires: Default::default(),
+            backchannel_logout_uri: None,
         },
         created_at: T,
     }

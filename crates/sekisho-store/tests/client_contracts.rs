@@ -30,6 +30,7 @@ fn client(id: &str) -> Client {
             jwks: None,
             scope: Some("sekisho:admin".into()),
             requires: Default::default(),
+            backchannel_logout_uri: None,
         },
         created_at: T,
     }

@@ -171,6 +171,7 @@ async fn suite(store: Store) {
             jwks: None,
             scope: None,
             requires: Default::default(),
+            backchannel_logout_uri: None,
         },
         created_at: T,
     };
@@ -677,7 +678,7 @@ async fn upstream_bindings(store: Store) {
         Some(contract.clone())
     );
     store
-        .set_contract_state("ctr_1", ContractState::Cancelled)
+        .set_contract_state("ctr_1", ContractState::Cancelled, 0)
         .await
         .unwrap();
     assert_eq!(
@@ -689,7 +690,7 @@ async fn upstream_bindings(store: Store) {
         Some(ContractState::Cancelled)
     );
     store
-        .set_contract_state("ctr_1", ContractState::Active)
+        .set_contract_state("ctr_1", ContractState::Active, 0)
         .await
         .unwrap();
     let st = UpstreamStateRecord {
@@ -830,6 +831,7 @@ async fn racing_code_redemptions(store: Store) {
             jwks: None,
             scope: None,
             requires: Default::default(),
+            backchannel_logout_uri: None,
         },
         created_at: T,
     };
@@ -966,6 +968,7 @@ async fn client_registrations(store: Store) {
             jwks: None,
             scope: None,
             requires: Default::default(),
+            backchannel_logout_uri: None,
         },
         created_at: T,
     };
@@ -1347,7 +1350,7 @@ async fn user_lifecycle(store: Store) {
     // Role, status, plan and name; deleting revokes the user's grants.
     store.set_user_role("usr_2", Role::Admin).await.unwrap();
     store
-        .set_user_status("usr_2", UserStatus::Disabled)
+        .set_user_status("usr_2", UserStatus::Disabled, 0)
         .await
         .unwrap();
     let u = store.find_user("usr_2").await.unwrap().unwrap();

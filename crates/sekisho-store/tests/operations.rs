@@ -31,6 +31,7 @@ fn client(id: &str, created_at: i64) -> Client {
             jwks: None,
             scope: None,
             requires: Default::default(),
+            backchannel_logout_uri: None,
         },
         created_at,
     }

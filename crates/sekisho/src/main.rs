@@ -281,7 +281,7 @@ enum LangArg {
 #[derive(Subcommand)]
 enum ClientCmd {
     /// Register a relying party. Prints client_id (and client_secret, shown only now).
-    Register(RegisterArgs),
+    Register(Box<RegisterArgs>),
     /// List a brand's clients (never their secrets).
     List {
         #[arg(long)]
@@ -332,6 +332,10 @@ struct RegisterArgs {
     /// Every token request must carry a DPoP proof: access tokens bound to the client's key (RFC 9449).
     #[arg(long)]
     require_dpop: bool,
+    /// Where logout tokens are POSTed when a session that gave the client tokens ends
+    /// (OpenID Connect Back-Channel Logout 1.0).
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
     /// Scopes the client may ask for with client_credentials (space-separated); `sekisho:admin`
     /// (with --contract) and `sekisho:operator` open the admin API.
     #[arg(long)]
@@ -671,6 +675,7 @@ async fn main() -> anyhow::Result<()> {
                     require_pushed_authorization_requests: a.require_par,
                     dpop_bound_access_tokens: a.require_dpop,
                 },
+                backchannel_logout_uri: a.backchannel_logout_uri,
             };
             emit(json, &admin::register_client(&op, client).await?)?
         }

@@ -86,6 +86,7 @@ pub async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let app = build_app(config, op)?;
     let mail = app.mailer.spawn_worker();
     spawn_metadata_refresh(app.clone());
+    spawn_backchannel_logouts(app.clone());
     let templates =
         (!config.templates_dir.is_empty()).then(|| std::path::PathBuf::from(&config.templates_dir));
     let state = sekisho_web::AppState::new(app, templates)
@@ -280,6 +281,21 @@ fn spawn_metadata_refresh(app: sekisho_app::App) {
                 Ok(n) if n > 0 => tracing::info!(connections = n, "refreshed AD metadata"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "refreshing AD metadata failed"),
+            }
+        }
+    });
+}
+
+/// Delivers the queued back-channel logouts every 10 seconds (retries wait for their time).
+fn spawn_backchannel_logouts(app: sekisho_app::App) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            match sekisho_app::backchannel::deliver_due(&app).await {
+                Ok(n) if n > 0 => tracing::info!(logouts = n, "delivered back-channel logouts"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "delivering back-channel logouts failed"),
             }
         }
     });

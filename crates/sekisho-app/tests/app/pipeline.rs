@@ -85,11 +85,11 @@ async fn refuse(w: &World, user: &User, how: Refuse) {
     let store = &w.app.op.store;
     match how {
         Refuse::ContractEnded => store
-            .set_contract_state(&user.contract_id, ContractState::Cancelled)
+            .set_contract_state(&user.contract_id, ContractState::Cancelled, 0)
             .await
             .unwrap(),
         Refuse::UserDisabled => store
-            .set_user_status(&user.id, UserStatus::Disabled)
+            .set_user_status(&user.id, UserStatus::Disabled, 0)
             .await
             .unwrap(),
         Refuse::Unmet => {}

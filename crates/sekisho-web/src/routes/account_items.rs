@@ -628,7 +628,7 @@ pub async fn cancel_submit(
         state
             .op
             .store
-            .set_contract_state(&contract.id, ContractState::Cancelled)
+            .set_contract_state(&contract.id, ContractState::Cancelled, state.now())
             .await?;
         audit::audit(&state, "contract.cancelled", &brand, Some(&user.id)).await;
         state.op.store.end_session(&s.sid, state.op.now()).await?;

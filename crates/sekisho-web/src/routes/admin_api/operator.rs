@@ -159,6 +159,7 @@ pub async fn create_client(
             require_pushed_authorization_requests: req.require_pushed_authorization_requests,
             dpop_bound_access_tokens: req.dpop_bound_access_tokens,
         },
+        backchannel_logout_uri: req.backchannel_logout_uri,
     };
     let created = op_actions::register_client(&state.op, new)
         .await

@@ -319,6 +319,10 @@ pub struct NewClientRequest {
     /// Every token request must carry a DPoP proof (RFC 9449).
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Where logout tokens are POSTed when a session that gave the client tokens ends
+    /// (OpenID Connect Back-Channel Logout 1.0).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// A new client's credentials. The secret is shown only here: Sekisho keeps only its hash.
@@ -355,6 +359,8 @@ pub struct ApiClient {
     pub contract_id: Option<String>,
     pub require_pushed_authorization_requests: bool,
     pub dpop_bound_access_tokens: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: i64,
 }
 
@@ -377,6 +383,7 @@ impl ApiClient {
             jwks,
             scope,
             requires,
+            backchannel_logout_uri,
         } = metadata;
         Self {
             client_id,
@@ -391,6 +398,7 @@ impl ApiClient {
             contract_id,
             require_pushed_authorization_requests: requires.require_pushed_authorization_requests,
             dpop_bound_access_tokens: requires.dpop_bound_access_tokens,
+            backchannel_logout_uri,
             created_at,
         }
     }
@@ -585,6 +593,14 @@ pub(super) fn new_client_schema() -> Value {
                 "type": "boolean",
                 "description": "Default false. True: the client's authorization requests are \
                     accepted only through the pushed authorization request endpoint (RFC 9126).",
+            },
+            "backchannel_logout_uri": {
+                "type": ["string", "null"],
+                "maxLength": MAX_URI_LEN,
+                "pattern": REDIRECT_URI_PATTERN,
+                "description": "Where logout tokens are POSTed when a session that gave the \
+                    client tokens ends (OpenID Connect Back-Channel Logout 1.0): the redirect \
+                    URIs' rule (https; http only on loopback; no fragment).",
             },
             "dpop_bound_access_tokens": {
                 "type": "boolean",
