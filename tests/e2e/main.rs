@@ -41,6 +41,7 @@ mod negative;
 mod node_driver;
 mod observability;
 mod pages_a11y;
+mod pairwise;
 mod password_reset;
 mod pending_changes;
 mod performance_design;

@@ -56,6 +56,21 @@ text_enum!(
 );
 text_enum!(ContractState { Active = "active", Cancelled = "cancelled" });
 text_enum!(
+    /// OpenID Connect Core §8: the `sub` a client sees. `public` is the user's id, the same for
+    /// every client; `pairwise` is derived per sector (the host of the client's redirect URIs),
+    /// so integrators of different sectors cannot correlate their users.
+    SubjectType { Public = "public", Pairwise = "pairwise" }
+);
+#[allow(
+    clippy::derivable_impls,
+    reason = "the enum comes from text_enum!, which has no place for #[default]"
+)]
+impl Default for SubjectType {
+    fn default() -> Self {
+        SubjectType::Public
+    }
+}
+text_enum!(
     /// Invited: registered by the contractor or an admin, registration not yet done (REQ-USER-1).
     /// Disabled: stopped by the contractor or an admin. Only active users sign in.
     UserStatus { Invited = "invited", Active = "active", Disabled = "disabled" }
@@ -223,6 +238,13 @@ pub struct ClientMetadata {
     /// that gave the client tokens ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    /// Public or pairwise subject identifiers (issue 18).
+    #[serde(default, skip_serializing_if = "is_public")]
+    pub subject_type: SubjectType,
+}
+
+fn is_public(t: &SubjectType) -> bool {
+    *t == SubjectType::Public
 }
 
 /// Protocol rules a client opts into, each making it stricter; the metadata names are the RFCs'.
@@ -263,6 +285,21 @@ impl Client {
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
         self.metadata.redirect_uris.iter().any(|r| r == uri)
     }
+    /// The sector of a pairwise client (OpenID Connect Core §8.1): the host of its redirect
+    /// URIs, which registration checked is one host. `None` for a public client.
+    pub fn pairwise_sector(&self) -> Option<String> {
+        if self.metadata.subject_type != SubjectType::Pairwise {
+            return None;
+        }
+        self.metadata
+            .redirect_uris
+            .first()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_owned))
+            // A pairwise client with no redirect URI (client_credentials only) is its own sector.
+            .or_else(|| Some(format!("client:{}", self.client_id)))
+    }
+
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
         self.metadata
             .post_logout_redirect_uris

@@ -53,6 +53,11 @@ pub async fn introspect(
         let now = op.now();
         let live =
             r.used_at.is_none() && r.expires_at > now && g.revoked_at.is_none() && g.brand == brand;
+        // The user as the token's client sees them (pairwise clients: their own `sub`).
+        let sub = match (&g.user_id, op.client(&g.client_id).await.ok().flatten()) {
+            (Some(user), Some(client)) => Some(op.subject(&client, user).await.ok()?),
+            (user, _) => user.clone(),
+        };
         live.then(|| {
             let scope = serde_json::from_str::<crate::grants::GrantPayload>(&g.payload)
                 .map(|p| p.scope.join(" "))
@@ -61,7 +66,7 @@ pub async fn introspect(
                 "active": true,
                 "token_type": "refresh_token",
                 "client_id": g.client_id,
-                "sub": g.user_id,
+                "sub": sub,
                 "scope": scope,
                 "iss": op.issuer(brand),
                 "exp": r.expires_at,

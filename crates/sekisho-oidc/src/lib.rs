@@ -98,6 +98,9 @@ pub struct Op {
     /// The key of DPoP nonces (`dpop::nonce`), shared by the nodes through the database, read
     /// once.
     pub(crate) dpop_nonce_key: tokio::sync::OnceCell<Vec<u8>>,
+    /// The salt of pairwise subjects (`Op::subject`), shared by the nodes through the database
+    /// and never changed (a new salt would change every pairwise `sub`), read once.
+    pairwise_salt: tokio::sync::OnceCell<Vec<u8>>,
     /// The verifiers of DPoP proof keys seen lately (`sekisho_crypto::proof::VerifierCache`).
     pub(crate) dpop_verifiers: sekisho_crypto::proof::VerifierCache,
     /// What [`Op::apply`] applied last (see [`Op::last_change`]).
@@ -133,6 +136,7 @@ impl Op {
             origins: cache::TtlCache::new(RECORD_CACHE_TTL),
             dpop_nonce_key: tokio::sync::OnceCell::new(),
             dpop_verifiers: sekisho_crypto::proof::VerifierCache::default(),
+            pairwise_salt: tokio::sync::OnceCell::new(),
             last_change: tokio::sync::watch::channel(None).0,
         }
     }
@@ -261,6 +265,45 @@ impl Op {
             Some(code) => self.registration_open.forget(code),
             None => self.registration_open.clear(),
         }
+    }
+
+    /// The `sub` `client` sees for the user `user_id` (OpenID Connect Core §8): the id itself
+    /// for a public client; for a pairwise one an HMAC of sector and id under the deployment's
+    /// salt, the same for every client of the sector and unrelated across sectors.
+    pub async fn subject(&self, client: &Client, user_id: &str) -> Result<String, OAuthError> {
+        let Some(sector) = client.pairwise_sector() else {
+            return Ok(user_id.to_owned());
+        };
+        let salt = self
+            .pairwise_salt
+            .get_or_try_init(|| async {
+                self.store
+                    .server_secret("pairwise_salt", &sekisho_crypto::tokens::random_token())
+                    .await
+                    .map(String::into_bytes)
+            })
+            .await?;
+        sekisho_crypto::proof::keyed_tag(salt, &format!("{sector}\u{0}{user_id}"))
+            .map_err(OAuthError::server)
+    }
+
+    /// The user an access token of a user is for: its `sub`, or for a pairwise client's token
+    /// the user of its grant (the `sub` is not the user's id).
+    pub async fn user_of_access(
+        &self,
+        access: &mint::VerifiedAccess,
+    ) -> Result<Option<String>, OAuthError> {
+        let pairwise = self
+            .client(&access.client_id)
+            .await?
+            .is_some_and(|c| c.pairwise_sector().is_some());
+        if !pairwise {
+            return Ok(Some(access.sub.clone()));
+        }
+        let Some(gid) = &access.grant_id else {
+            return Ok(None);
+        };
+        Ok(self.store.find_grant(gid).await?.and_then(|g| g.user_id))
     }
 
     pub fn issuer(&self, brand: &str) -> String {

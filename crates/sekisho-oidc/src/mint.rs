@@ -22,8 +22,9 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub struct AccessGrant<'a> {
     pub brand: &'a str,
     pub client_id: &'a str,
-    /// The user id, or `None` for a client acting for itself (client_credentials).
-    pub user_id: Option<&'a str>,
+    /// The user as the client sees them (`Op::subject`), or `None` for a client acting for
+    /// itself (client_credentials).
+    pub subject: Option<&'a str>,
     pub scope: &'a [String],
     pub grant_id: Option<&'a str>,
     pub auth: Option<&'a Authentication>,
@@ -43,7 +44,7 @@ pub async fn access_token(op: &Op, g: &AccessGrant<'_>) -> Result<Minted, OAuthE
     let mut c = Map::new();
     c.insert("iss".into(), json!(op.issuer(g.brand)));
     // RFC 9068 §2.2: for a client acting on its own behalf, sub is the client_id.
-    c.insert("sub".into(), json!(g.user_id.unwrap_or(g.client_id)));
+    c.insert("sub".into(), json!(g.subject.unwrap_or(g.client_id)));
     c.insert("aud".into(), json!(g.client_id));
     c.insert("client_id".into(), json!(g.client_id));
     c.insert("iat".into(), json!(now));
@@ -72,11 +73,12 @@ pub async fn access_token(op: &Op, g: &AccessGrant<'_>) -> Result<Minted, OAuthE
     })
 }
 
-/// The claims about a user that `scope` releases (ID token and UserInfo share them).
-pub fn user_claims(user: &User, scope: &[String]) -> Map<String, Value> {
+/// The claims about a user that `scope` releases (ID token and UserInfo share them); `sub` as the
+/// client sees the user (`Op::subject`).
+pub fn user_claims(user: &User, scope: &[String], sub: &str) -> Map<String, Value> {
     let has = |s: &str| scope.iter().any(|x| x == s);
     let mut c = Map::new();
-    c.insert("sub".into(), json!(user.id));
+    c.insert("sub".into(), json!(sub));
     if has("email") {
         c.insert("email".into(), json!(user.email.as_str()));
         // Every address is confirmed by a mailed link before it can sign in.
@@ -114,7 +116,7 @@ pub async fn id_token(
 ) -> Result<String, OAuthError> {
     let now = op.now();
     let alg = client.metadata.id_token_signed_response_alg;
-    let mut c = user_claims(user, scope);
+    let mut c = user_claims(user, scope, &op.subject(client, &user.id).await?);
     c.insert("iss".into(), json!(op.issuer(brand)));
     c.insert("aud".into(), json!(client.client_id));
     c.insert("azp".into(), json!(client.client_id));
@@ -233,7 +235,7 @@ pub async fn logout_token(
     op: &Op,
     brand: &str,
     client: &Client,
-    sub: &str,
+    user_id: &str,
     sid: &str,
 ) -> Result<String, OAuthError> {
     let now = op.now();
@@ -243,7 +245,7 @@ pub async fn logout_token(
     c.insert("iat".into(), json!(now));
     c.insert("exp".into(), json!(now + LOGOUT_TOKEN_TTL));
     c.insert("jti".into(), json!(new_id("lt")));
-    c.insert("sub".into(), json!(sub));
+    c.insert("sub".into(), json!(op.subject(client, user_id).await?));
     c.insert("sid".into(), json!(sid));
     c.insert("events".into(), json!({ BACKCHANNEL_LOGOUT_EVENT: {} }));
     Ok(op

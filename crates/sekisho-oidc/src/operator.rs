@@ -8,7 +8,7 @@
 use crate::error::OAuthError;
 use crate::registration::{self, ClientSpec, MetadataError};
 use crate::Op;
-use sekisho_core::model::{Brand, BrandCode, Client, ClientRequirements};
+use sekisho_core::model::{Brand, BrandCode, Client, ClientRequirements, SubjectType};
 use sekisho_core::name::check_name;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use sekisho_core::secret::{serialize_exposed_option, Secret};
@@ -102,6 +102,8 @@ pub struct NewClient {
     pub requires: ClientRequirements,
     /// Where logout tokens are POSTed (Back-Channel Logout 1.0).
     pub backchannel_logout_uri: Option<String>,
+    /// Public (default) or pairwise subjects.
+    pub subject_type: SubjectType,
 }
 
 impl NewClient {
@@ -122,6 +124,7 @@ impl NewClient {
             fixed_credentials: None,
             requires: ClientRequirements::default(),
             backchannel_logout_uri: None,
+            subject_type: SubjectType::Public,
         }
     }
 }
@@ -171,6 +174,7 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
         scope: c.scope,
         requires: c.requires,
         backchannel_logout_uri: c.backchannel_logout_uri,
+        subject_type: c.subject_type,
     })?;
     let method = metadata.token_endpoint_auth_method;
     let (client_id, secret) = registration::issue_credentials(method, c.fixed_credentials);

@@ -26,7 +26,7 @@
 
 use crate::error::OAuthError;
 use crate::Op;
-use sekisho_core::model::{Brand, Client, ClientMetadata, ClientRequirements};
+use sekisho_core::model::{Brand, Client, ClientMetadata, ClientRequirements, SubjectType};
 use sekisho_core::name::InvalidName;
 use sekisho_core::oauth::{GrantType, SigningAlg, TokenEndpointAuthMethod, SUPPORTED_SCOPES};
 use sekisho_core::secret::{serialize_exposed, serialize_exposed_option, Secret};
@@ -62,6 +62,7 @@ pub struct ClientSpec {
     pub requires: ClientRequirements,
     /// OpenID Connect Back-Channel Logout 1.0 (issue 18): where logout tokens are POSTed.
     pub backchannel_logout_uri: Option<String>,
+    pub subject_type: SubjectType,
 }
 
 /// Why metadata is refused; the two RFC 7591 §3.2.2 error codes.
@@ -216,6 +217,24 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
     }
     // The redirect URIs' rule (https, http only on loopback, no fragment): the server POSTs
     // there, so the same care as where it sends browsers.
+    // OpenID Connect Core §8.1: without a sector_identifier_uri (not supported), the sector is
+    // the host of the redirect URIs, so they must share one.
+    if spec.subject_type == SubjectType::Pairwise {
+        let hosts: std::collections::BTreeSet<Option<String>> = spec
+            .redirect_uris
+            .iter()
+            .map(|u| {
+                url::Url::parse(u)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+            })
+            .collect();
+        if hosts.len() > 1 {
+            return Err(bad_metadata(
+                "a pairwise client's redirect URIs must share one host (its sector)",
+            ));
+        }
+    }
     if let Some(uri) = &spec.backchannel_logout_uri {
         check_redirect_uri(uri)
             .map_err(|e| bad_metadata(format!("backchannel_logout_uri: {e}")))?;
@@ -241,6 +260,7 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
         scope,
         requires: spec.requires,
         backchannel_logout_uri: spec.backchannel_logout_uri,
+        subject_type: spec.subject_type,
     })
 }
 
@@ -488,11 +508,11 @@ pub fn parse_metadata(body: &Value) -> Result<ClientSpec, MetadataError> {
             return Err(bad_metadata(*why));
         }
     }
-    if let Some(subject) = string(m, "subject_type")? {
-        if subject != "public" {
-            return Err(bad_metadata("only the public subject type is supported"));
-        }
-    }
+    let subject_type = match string(m, "subject_type")? {
+        None => SubjectType::Public,
+        Some(s) => SubjectType::parse(&s)
+            .ok_or_else(|| bad_metadata(format!("subject_type {s:?} is not supported")))?,
+    };
     let grant_types = match strings(m, "grant_types")? {
         None => vec![GrantType::AuthorizationCode],
         Some(list) => list
@@ -569,6 +589,7 @@ pub fn parse_metadata(body: &Value) -> Result<ClientSpec, MetadataError> {
     // does not; the member must still be a boolean.
     flag("backchannel_logout_session_required")?;
     Ok(ClientSpec {
+        subject_type,
         backchannel_logout_uri: string(m, "backchannel_logout_uri")?,
         requires,
         name: string(m, "client_name")?.unwrap_or_default(),
@@ -623,6 +644,7 @@ pub struct ClientInformation {
     /// True with a `backchannel_logout_uri`: every logout token carries `sid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_session_required: Option<bool>,
+    pub subject_type: SubjectType,
 }
 
 /// The registration client URI of `client_id` in `brand` (RFC 7592 §1.1).
@@ -660,6 +682,7 @@ fn information(
         requires: m.requires,
         backchannel_logout_uri: m.backchannel_logout_uri.clone(),
         backchannel_logout_session_required: m.backchannel_logout_uri.as_ref().map(|_| true),
+        subject_type: m.subject_type,
     }
 }
 
@@ -833,6 +856,7 @@ mod tests {
             scope: None,
             requires: ClientRequirements::default(),
             backchannel_logout_uri: None,
+            subject_type: SubjectType::Public,
         }
     }
 
@@ -859,6 +883,7 @@ mod tests {
             scope: None,
             requires: ClientRequirements::default(),
             backchannel_logout_uri: None,
+            subject_type: SubjectType::Public,
         };
         let shown = format!("{info:?}");
         assert!(
@@ -974,7 +999,7 @@ mod tests {
             (json!({"id_token_signed_response_alg": "none"}), "none"),
             (json!({"id_token_signed_response_alg": "HS256"}), "HS256"),
             (json!({"jwks_uri": "https://rp.example/jwks"}), "jwks_uri"),
-            (json!({"subject_type": "pairwise"}), "public"),
+            (json!({"subject_type": "anonymous"}), "anonymous"),
             (
                 json!({"id_token_encrypted_response_alg": "RSA-OAEP"}),
                 "encryption",

@@ -21,10 +21,15 @@ pub async fn userinfo(
             "the access token is not for a user's OpenID request",
         ));
     }
-    let user = op
-        .store
-        .find_user(&access.sub)
+    let user_id = op
+        .user_of_access(&access)
         .await?
         .ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
-    Ok(user_claims(&user, &access.scope))
+    let user = op
+        .store
+        .find_user(&user_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
+    // The token's `sub` is already the one this client sees (public or pairwise).
+    Ok(user_claims(&user, &access.scope, &access.sub))
 }

@@ -43,6 +43,7 @@ fn client(id: &str) -> Client {
             scope: None,
             requires: Default::default(),
             backchannel_logout_uri: None,
+            subject_type: Default::default(),
         },
         created_at: T,
     }

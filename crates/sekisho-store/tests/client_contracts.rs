@@ -31,6 +31,7 @@ fn client(id: &str) -> Client {
             scope: Some("sekisho:admin".into()),
             requires: Default::default(),
             backchannel_logout_uri: None,
+            subject_type: Default::default(),
         },
         created_at: T,
     }

@@ -172,6 +172,7 @@ async fn suite(store: Store) {
             scope: None,
             requires: Default::default(),
             backchannel_logout_uri: None,
+            subject_type: Default::default(),
         },
         created_at: T,
     };
@@ -832,6 +833,7 @@ async fn racing_code_redemptions(store: Store) {
             scope: None,
             requires: Default::default(),
             backchannel_logout_uri: None,
+            subject_type: Default::default(),
         },
         created_at: T,
     };
@@ -969,6 +971,7 @@ async fn client_registrations(store: Store) {
             scope: None,
             requires: Default::default(),
             backchannel_logout_uri: None,
+            subject_type: Default::default(),
         },
         created_at: T,
     };

@@ -32,6 +32,7 @@ fn client(id: &str, created_at: i64) -> Client {
             scope: None,
             requires: Default::default(),
             backchannel_logout_uri: None,
+            subject_type: Default::default(),
         },
         created_at,
     }

@@ -336,6 +336,10 @@ struct RegisterArgs {
     /// (OpenID Connect Back-Channel Logout 1.0).
     #[arg(long)]
     backchannel_logout_uri: Option<String>,
+    /// Pairwise subject identifiers: the client sees a `sub` of its own sector (the host of its
+    /// redirect URIs), unrelated to other sectors' (OpenID Connect Core §8).
+    #[arg(long)]
+    pairwise: bool,
     /// Scopes the client may ask for with client_credentials (space-separated); `sekisho:admin`
     /// (with --contract) and `sekisho:operator` open the admin API.
     #[arg(long)]
@@ -676,6 +680,11 @@ async fn main() -> anyhow::Result<()> {
                     dpop_bound_access_tokens: a.require_dpop,
                 },
                 backchannel_logout_uri: a.backchannel_logout_uri,
+                subject_type: if a.pairwise {
+                    sekisho_core::model::SubjectType::Pairwise
+                } else {
+                    sekisho_core::model::SubjectType::Public
+                },
             };
             emit(json, &admin::register_client(&op, client).await?)?
         }

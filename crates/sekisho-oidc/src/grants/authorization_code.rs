@@ -105,12 +105,13 @@ pub async fn exchange(
         return Err(invalid());
     }
 
+    let subject = op.subject(client, &user.id).await?;
     let access = mint::access_token(
         op,
         &AccessGrant {
             brand,
             client_id: &client.client_id,
-            user_id: Some(&user.id),
+            subject: Some(&subject),
             scope: &payload.scope,
             grant_id: Some(&grant.id),
             auth: Some(&payload.auth),

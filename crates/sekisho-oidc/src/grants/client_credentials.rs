@@ -51,7 +51,7 @@ pub async fn grant(
         &AccessGrant {
             brand,
             client_id: &client.client_id,
-            user_id: None,
+            subject: None,
             scope: &scope,
             grant_id: None,
             auth: None,

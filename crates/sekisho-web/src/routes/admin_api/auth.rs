@@ -63,7 +63,13 @@ pub async fn admin(
 ) -> Result<Actor, ApiError> {
     let (access, client) = bearer(state, brand, headers, ADMIN_SCOPE).await?;
     let actor = if access.for_user() {
-        Actor::load(state, &access.sub).await
+        // A pairwise client's token names its user by the pairwise `sub`: the grant says who.
+        let user = state
+            .op
+            .user_of_access(&access)
+            .await?
+            .ok_or_else(|| ApiError::invalid_token("the token's user no longer exists"))?;
+        Actor::load(state, &user).await
     } else {
         let contract = state
             .op

@@ -139,6 +139,13 @@ pub async fn create_client(
     let req: NewClientRequest = json_body(&body)?;
     let target = target_brand(&state, &code).await?;
     let method = req.token_endpoint_auth_method;
+    let pairwise = req.subject_type == Some(sekisho_core::model::SubjectType::Pairwise);
+    if pairwise && req.redirect_uris.len() > 1 {
+        return Err(ApiError::bad_request(
+            "a pairwise client has one redirect URI here (its sector's host); register several \
+             on one host with the CLI or RFC 7591",
+        ));
+    }
     let new = NewClient {
         brand: target.code.to_string(),
         name: req.client_name,
@@ -160,6 +167,7 @@ pub async fn create_client(
             dpop_bound_access_tokens: req.dpop_bound_access_tokens,
         },
         backchannel_logout_uri: req.backchannel_logout_uri,
+        subject_type: req.subject_type.unwrap_or_default(),
     };
     let created = op_actions::register_client(&state.op, new)
         .await

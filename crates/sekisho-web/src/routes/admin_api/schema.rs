@@ -323,6 +323,11 @@ pub struct NewClientRequest {
     /// (OpenID Connect Back-Channel Logout 1.0).
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
+    /// `public` (default) or `pairwise` (OpenID Connect Core §8: a `sub` per sector, the host of
+    /// the redirect URIs, which must then share one host).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub subject_type: Option<sekisho_core::model::SubjectType>,
 }
 
 /// A new client's credentials. The secret is shown only here: Sekisho keeps only its hash.
@@ -361,6 +366,8 @@ pub struct ApiClient {
     pub dpop_bound_access_tokens: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    #[schema(value_type = String)]
+    pub subject_type: sekisho_core::model::SubjectType,
     pub created_at: i64,
 }
 
@@ -384,6 +391,7 @@ impl ApiClient {
             scope,
             requires,
             backchannel_logout_uri,
+            subject_type,
         } = metadata;
         Self {
             client_id,
@@ -399,6 +407,7 @@ impl ApiClient {
             require_pushed_authorization_requests: requires.require_pushed_authorization_requests,
             dpop_bound_access_tokens: requires.dpop_bound_access_tokens,
             backchannel_logout_uri,
+            subject_type,
             created_at,
         }
     }
@@ -594,6 +603,13 @@ pub(super) fn new_client_schema() -> Value {
                 "description": "Default false. True: the client's authorization requests are \
                     accepted only through the pushed authorization request endpoint (RFC 9126).",
             },
+            "subject_type": {
+                "type": ["string", "null"],
+                "enum": ["public", "pairwise", null],
+                "description": "Default `public`. `pairwise`: the client sees a `sub` of its own \
+                    sector (the host of its redirect URI: at most one here), so clients of \
+                    different sectors cannot correlate users (OpenID Connect Core §8).",
+            },
             "backchannel_logout_uri": {
                 "type": ["string", "null"],
                 "maxLength": MAX_URI_LEN,
@@ -625,6 +641,16 @@ pub(super) fn new_client_schema() -> Value {
                 "then": { "properties": { "grant_types": {
                     "not": { "contains": { "const": "client_credentials" } },
                 } } },
+            },
+            // A pairwise client's sector is the host of its redirect URIs; a schema cannot
+            // compare hosts, so here a pairwise client has one redirect URI (several on one
+            // host: the CLI or RFC 7591 registration).
+            {
+                "if": {
+                    "required": ["subject_type"],
+                    "properties": { "subject_type": { "const": "pairwise" } },
+                },
+                "then": { "properties": { "redirect_uris": { "maxItems": 1 } } },
             },
             {
                 "if": method_is(TokenEndpointAuthMethod::PrivateKeyJwt),
