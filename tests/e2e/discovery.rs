@@ -133,6 +133,7 @@ const ADVERTISED: &[&str] = &[
     "introspection_endpoint",
     "end_session_endpoint",
     "pushed_authorization_request_endpoint",
+    "device_authorization_endpoint",
     "require_pushed_authorization_requests",
     "dpop_signing_alg_values_supported",
     "scopes_supported",
@@ -206,6 +207,15 @@ async fn every_advertised_value_is_backed() {
             "registration needs the initial access token"
         );
     }
+
+    // RFC 8628: served (an unknown client is invalid_client, not 404); the grant is listed.
+    let device = meta["device_authorization_endpoint"].as_str().unwrap();
+    let res = http.post(device).form(&[("client_id", "nobody")]).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(meta["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("urn:ietf:params:oauth:grant-type:device_code")));
 
     // PAR: served (an unauthenticated push is invalid_client, not 404), and not required.
     let par = meta["pushed_authorization_request_endpoint"]

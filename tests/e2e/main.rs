@@ -26,6 +26,7 @@ mod browser_upstream;
 mod client_auth;
 mod contract_state;
 mod cors;
+mod device_grant;
 mod discovery;
 mod dpop;
 mod dynamic_registration;

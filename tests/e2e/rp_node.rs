@@ -148,3 +148,51 @@ async fn openid_client_dpop_tokens_introspect_as_bound() {
     );
     refused_with(&v["thefts"]["replayed_proof"], "invalid_dpop_proof");
 }
+
+// ISSUE-18 (RFC 8628): openid-client as a command-line client of the device grant: it asks for
+// the codes, polls as it does (waiting the interval), and gets validated tokens once the user
+// approved on the verification page and logged in (here while it waits).
+#[tokio::test]
+async fn openid_client_device_grant() {
+    use sekisho_core::oauth::GrantType;
+    use tokio::io::AsyncBufReadExt;
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let cli = app
+        .client(|c| {
+            c.public = true;
+            c.name = "OTクラウド・ストレージ CLI".into();
+            c.redirect_uris.clear();
+            c.post_logout_redirect_uris.clear();
+            c.grant_types = vec![GrantType::DeviceCode, GrantType::RefreshToken];
+        })
+        .await;
+    let dir = sekisho_testkit::workspace_root().join("tests/rp-node");
+    let mut child = tokio::process::Command::new("node")
+        .arg("device.mjs")
+        .current_dir(&dir)
+        .env("ISSUER", app.issuer())
+        .env("CLIENT_ID", &cli.client_id)
+        .env("NOW", app.clock.now().to_string())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value =
+        serde_json::from_str(&lines.next_line().await.unwrap().expect("codes")).unwrap();
+    let complete = first["verification_uri_complete"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"));
+    crate::device_grant::approve_and_log_in(&app, &sekisho_e2e::Browser::new(), complete).await;
+    // A poll that came before the approval counts on the server's clock: move it past any
+    // interval, well within the code's 10 minutes.
+    app.clock.advance(60);
+    let last: Value =
+        serde_json::from_str(&lines.next_line().await.unwrap().expect("result")).unwrap();
+    assert!(child.wait().await.unwrap().success(), "{last}");
+    assert_eq!(last["ok"], true, "{last}");
+    assert_eq!(last["sub"], seed.user_id.as_str());
+    assert_eq!(last["email"], EMAIL);
+    assert_eq!(last["has_refresh_token"], true);
+}

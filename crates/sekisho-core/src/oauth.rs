@@ -11,6 +11,8 @@ text_enum!(
     GrantType {
         AuthorizationCode = "authorization_code",
         RefreshToken = "refresh_token",
+        // RFC 8628 (issue 18): the desktop and command-line clients.
+        DeviceCode = "urn:ietf:params:oauth:grant-type:device_code",
         ClientCredentials = "client_credentials",
     }
 );

@@ -16,6 +16,13 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A uniformly random index below `n` (`n` > 0) from the OS's random source: a character of a
+/// code's alphabet.
+pub fn random_index(n: usize) -> usize {
+    use rand::Rng;
+    rand::rngs::OsRng.gen_range(0..n.max(1))
+}
+
 /// A shorter random identifier with a readable prefix (`usr_…`, `ctr_…`): 128 bits.
 pub fn new_id(prefix: &str) -> String {
     let mut bytes = [0u8; 16];

@@ -49,6 +49,7 @@ pub async fn metadata(op: &Op, brand: &str) -> Value {
         "introspection_endpoint": e("introspect"),
         "end_session_endpoint": e("logout"),
         "pushed_authorization_request_endpoint": e("par"),
+        "device_authorization_endpoint": e("device_authorization"),
         "require_pushed_authorization_requests": op.config.require_pushed_authorization_requests,
         "dpop_signing_alg_values_supported": crate::dpop::DPOP_ALGS,
         "scopes_supported": SUPPORTED_SCOPES,

@@ -22,6 +22,10 @@ text_enum_like!(ErrorCode {
     // RFC 9449 §5, §8: a DPoP proof is missing or wrong; a server nonce is needed.
     InvalidDpopProof = "invalid_dpop_proof",
     UseDpopNonce = "use_dpop_nonce",
+    // RFC 8628 §3.5: the device grant's polling answers.
+    AuthorizationPending = "authorization_pending",
+    SlowDown = "slow_down",
+    ExpiredToken = "expired_token",
     ServerError = "server_error",
 });
 

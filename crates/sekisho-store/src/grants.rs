@@ -123,7 +123,7 @@ fn refresh(row: &AnyRow) -> Result<RefreshRecord> {
     })
 }
 
-async fn insert_refresh<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+pub(crate) async fn insert_refresh<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     ex: E,
     r: &RefreshRecord,
 ) -> Result<()> {
@@ -647,6 +647,8 @@ const PURGES: &[(&str, &str)] = &[
         "delivered_at <= $1 - 86400 OR created_at <= $1 - 259200",
     ),
     ("pushed_requests", "expires_at <= $1"),
+    // A device authorization a day after it expired (a late poll is told expired_token).
+    ("device_authorizations", "expires_at <= $1 - 86400"),
     ("authorization_codes", "expires_at <= $1 - 86400"),
     ("sessions", "expires_at <= $1"),
     ("refresh_tokens", "expires_at <= $1"),
@@ -683,7 +685,7 @@ const PURGES: &[(&str, &str)] = &[
     ),
 ];
 
-async fn insert_grant<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+pub(crate) async fn insert_grant<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     ex: E,
     g: &GrantRecord,
 ) -> Result<()> {

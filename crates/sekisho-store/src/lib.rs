@@ -16,6 +16,7 @@ mod changes;
 mod client_contracts;
 mod clients;
 mod contracts;
+mod devices;
 mod error;
 mod grants;
 mod initial_tokens;
@@ -41,6 +42,7 @@ pub use backchannel::{
     LogoutRecord, CLAIM_SECONDS as LOGOUT_CLAIM_SECONDS, GIVE_UP_AFTER as LOGOUT_GIVE_UP_AFTER,
 };
 pub use changes::{Change, ChangeFeed, CHANNEL};
+pub use devices::{DevicePoll, DeviceRecord, DeviceStatus};
 pub use error::StoreError;
 pub use grants::{
     AuthRequestRecord, CodeExchange, CodeRecord, GrantRecord, RefreshRecord, RefreshRotation,

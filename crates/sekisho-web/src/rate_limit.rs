@@ -209,13 +209,14 @@ impl Action {
             return None;
         }
         Some(match rest {
-            "login" => Action::Login,
+            // The device verification page: a user code is guessed there as a password is.
+            "login" | "device" | "device/approve" => Action::Login,
             "2fa/code" | "2fa/lost-device" | "2fa/method" | "2fa/phone/change" => Action::TwoFactor,
             "2fa/phone" | "2fa/resend" => Action::Sms,
             "password/forgot" => Action::ForgotPassword,
             // A pushed request is stored until it expires: the token endpoint's limits (per
             // client address and per client) bound the rows one client can make.
-            "token" | "par" => Action::Token,
+            "token" | "par" | "device_authorization" => Action::Token,
             "registration/password"
             | "registration/confirm"
             | "login-method/password"

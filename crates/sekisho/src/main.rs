@@ -396,6 +396,8 @@ enum GrantArg {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8628: desktop and command-line clients.
+    DeviceCode,
 }
 #[derive(Clone, Copy, ValueEnum)]
 enum AlgArg {
@@ -668,6 +670,7 @@ async fn main() -> anyhow::Result<()> {
                         GrantArg::AuthorizationCode => GrantType::AuthorizationCode,
                         GrantArg::RefreshToken => GrantType::RefreshToken,
                         GrantArg::ClientCredentials => GrantType::ClientCredentials,
+                        GrantArg::DeviceCode => GrantType::DeviceCode,
                     })
                     .collect(),
                 id_token_alg: a.id_token_alg.into(),

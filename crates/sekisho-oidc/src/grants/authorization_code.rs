@@ -67,75 +67,131 @@ pub async fn exchange(
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
 
-    let offline = payload.scope.iter().any(|s| s == "offline_access");
-    let grant = GrantRecord {
-        id: record.grant_id.clone(),
-        brand: brand.to_owned(),
-        client_id: client.client_id.clone(),
-        user_id: Some(user.id.clone()),
-        sid: Some(payload.auth.sid.clone()),
-        offline,
-        payload: serde_json::to_string(&GrantPayload {
-            scope: payload.scope.clone(),
-            auth: payload.auth.clone(),
-            // A confidential client's refresh tokens are bound by its authentication instead.
-            dpop_jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
-        })
-        .map_err(OAuthError::server)?,
-        created_at: now,
-        revoked_at: None,
-    };
-    let refresh_token = client
-        .allows_grant(GrantType::RefreshToken)
-        .then(|| Secret::new(random_token()));
-    let refresh = refresh_token.as_ref().map(|t| RefreshRecord {
-        token_hash: hash_token(t.expose()),
-        grant_id: grant.id.clone(),
-        created_at: now,
-        expires_at: now + op.config.refresh_token_ttl,
-        used_at: None,
-    });
+    let issue = Issue::new(
+        op,
+        brand,
+        client,
+        &user,
+        &payload,
+        record.grant_id.clone(),
+        dpop_jkt,
+    )?;
     if op
         .store
-        .exchange_code(&code_hash, now, &grant, refresh.as_ref())
+        .exchange_code(&code_hash, now, &issue.grant, issue.refresh.as_ref())
         .await?
         == CodeExchange::Replayed
     {
         tracing::warn!(client_id = %client.client_id, "authorization code replayed concurrently; its grant is revoked");
         return Err(invalid());
     }
+    issue
+        .tokens(op, brand, client, &user, &payload, dpop_jkt)
+        .await
+}
 
-    let subject = op.subject(client, &user.id).await?;
-    let access = mint::access_token(
-        op,
-        &AccessGrant {
-            brand,
-            client_id: &client.client_id,
-            subject: Some(&subject),
-            scope: &payload.scope,
-            grant_id: Some(&grant.id),
-            auth: Some(&payload.auth),
-            dpop_jkt,
-        },
-    )
-    .await?;
-    let id_token = mint::id_token(
-        op,
-        brand,
-        client,
-        &user,
-        &payload.scope,
-        &payload.auth,
-        payload.nonce.as_deref(),
-        Some(access.token.expose()),
-    )
-    .await?;
-    Ok(TokenResponse {
-        access_token: access.token,
-        token_type: super::token_type(dpop_jkt),
-        expires_in: access.expires_in,
-        scope: payload.scope.join(" "),
-        refresh_token,
-        id_token: Some(Secret::new(id_token)),
-    })
+/// The grant (token family) a user's login makes, and its first refresh token, before they are
+/// stored: shared by the authorization code and the device code (RFC 8628), whose stores differ.
+pub(super) struct Issue {
+    pub grant: GrantRecord,
+    pub refresh: Option<RefreshRecord>,
+    refresh_token: Option<Secret<String>>,
+}
+
+impl Issue {
+    pub(super) fn new(
+        op: &Op,
+        brand: &str,
+        client: &Client,
+        user: &sekisho_core::model::User,
+        payload: &CodePayload,
+        grant_id: String,
+        dpop_jkt: Option<&str>,
+    ) -> Result<Self, OAuthError> {
+        let now = op.now();
+        let offline = payload.scope.iter().any(|s| s == "offline_access");
+        let grant = GrantRecord {
+            id: grant_id,
+            brand: brand.to_owned(),
+            client_id: client.client_id.clone(),
+            user_id: Some(user.id.clone()),
+            sid: Some(payload.auth.sid.clone()),
+            offline,
+            payload: serde_json::to_string(&GrantPayload {
+                scope: payload.scope.clone(),
+                auth: payload.auth.clone(),
+                // A confidential client's refresh tokens are bound by its authentication instead.
+                dpop_jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
+            })
+            .map_err(OAuthError::server)?,
+            created_at: now,
+            revoked_at: None,
+        };
+        let refresh_token = client
+            .allows_grant(GrantType::RefreshToken)
+            .then(|| Secret::new(random_token()));
+        let refresh = refresh_token.as_ref().map(|t| RefreshRecord {
+            token_hash: hash_token(t.expose()),
+            grant_id: grant.id.clone(),
+            created_at: now,
+            expires_at: now + op.config.refresh_token_ttl,
+            used_at: None,
+        });
+        Ok(Self {
+            grant,
+            refresh,
+            refresh_token,
+        })
+    }
+
+    /// The token response, once the grant is stored.
+    pub(super) async fn tokens(
+        self,
+        op: &Op,
+        brand: &str,
+        client: &Client,
+        user: &sekisho_core::model::User,
+        payload: &CodePayload,
+        dpop_jkt: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let subject = op.subject(client, &user.id).await?;
+        let access = mint::access_token(
+            op,
+            &AccessGrant {
+                brand,
+                client_id: &client.client_id,
+                subject: Some(&subject),
+                scope: &payload.scope,
+                grant_id: Some(&self.grant.id),
+                auth: Some(&payload.auth),
+                dpop_jkt,
+            },
+        )
+        .await?;
+        let id_token = if payload.scope.iter().any(|s| s == "openid") {
+            Some(Secret::new(
+                mint::id_token(
+                    op,
+                    brand,
+                    client,
+                    user,
+                    &payload.scope,
+                    &payload.auth,
+                    payload.nonce.as_deref(),
+                    Some(access.token.expose()),
+                )
+                .await?,
+            ))
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: super::token_type(dpop_jkt),
+            expires_in: access.expires_in,
+            scope: payload.scope.join(" "),
+            refresh_token: self.refresh_token,
+            id_token,
+        })
+    }
 }

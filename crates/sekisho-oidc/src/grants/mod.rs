@@ -2,6 +2,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 
 use crate::client_auth::{self, Presented};
@@ -50,6 +51,9 @@ pub enum GrantRequest {
     ClientCredentials {
         scope: Option<String>,
     },
+    DeviceCode {
+        device_code: Secret<String>,
+    },
 }
 
 impl GrantRequest {
@@ -73,6 +77,9 @@ impl GrantRequest {
             Some(GrantType::ClientCredentials) => GrantRequest::ClientCredentials {
                 scope: field("scope"),
             },
+            Some(GrantType::DeviceCode) => GrantRequest::DeviceCode {
+                device_code: required("device_code")?.into(),
+            },
             None => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
@@ -87,6 +94,7 @@ impl GrantRequest {
             GrantRequest::AuthorizationCode { .. } => GrantType::AuthorizationCode,
             GrantRequest::RefreshToken { .. } => GrantType::RefreshToken,
             GrantRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
+            GrantRequest::DeviceCode { .. } => GrantType::DeviceCode,
         }
     }
 }
@@ -187,6 +195,9 @@ async fn run_grant(
         }
         GrantRequest::ClientCredentials { scope } => {
             client_credentials::grant(op, brand, &client, scope.as_deref(), jkt).await
+        }
+        GrantRequest::DeviceCode { device_code } => {
+            device_code::grant(op, brand, &client, device_code.expose(), jkt).await
         }
     }
 }

@@ -394,4 +394,18 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("line_recovery_button", "アクセス経路設定へ進む", "Go to the access route setting"),
     // RFC 6749 §3.1.
     ("error_repeated_parameter", "リクエストに同じパラメーターが複数含まれているため、処理できません。ご利用のサービスにお問い合わせください。", "The request has the same parameter more than once and cannot be processed. Contact the service you came from."),
+    // The device verification page (RFC 8628, issue 18).
+    ("device_title", "デバイスでのログイン", "Sign in on a device"),
+    ("device_intro", "パソコンのアプリやコマンドラインツールに表示されているコードを入力してください。", "Enter the code shown by the desktop application or command-line tool."),
+    ("device_code_label", "コード", "Code"),
+    ("device_next", "次へ", "Next"),
+    ("device_code_invalid", "コードが正しくないか、有効期限が切れています。デバイスに表示されているコードを確認してください。", "The code is wrong or has expired. Check the code shown on your device."),
+    ("device_confirm_title", "ログインの確認", "Confirm the sign-in"),
+    ("device_confirm_intro", "「{client}」があなたのアカウントへのログインを求めています。", "\u{201c}{client}\u{201d} asks to sign in to your account."),
+    ("device_confirm_check", "コードがデバイスの表示と同じで、ご自身で操作しているデバイスである場合のみ許可してください。", "Allow it only if the code matches the one on your device and you are operating that device yourself."),
+    ("device_approve", "許可してログイン", "Allow and sign in"),
+    ("device_done_title", "ログインしました", "Signed in"),
+    ("device_done", "デバイスでのログインを許可しました。デバイスに戻って操作を続けてください。この画面は閉じてかまいません。", "You allowed the sign-in on your device. Go back to the device to continue; you may close this page."),
+    ("device_failed_title", "ログインを完了できませんでした", "The sign-in could not be completed"),
+    ("device_failed", "コードの有効期限が切れたか、すでに使われています。デバイスでもう一度ログインを始めてください。", "The code has expired or was already used. Start the sign-in again on your device."),
 ];

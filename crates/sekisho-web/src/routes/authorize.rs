@@ -97,6 +97,22 @@ async fn start(
             };
         }
     };
+    begin(state, &brand, lang, headers, entry, params).await
+}
+
+/// Keeps a validated authorization request for this browser (its session, made if needed) and
+/// takes its first login step: `/authorize`'s, and the device verification page's (RFC 8628),
+/// whose request the OP makes.
+pub(super) async fn begin(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    headers: &HeaderMap,
+    entry: &sekisho_core::line::Entry,
+    params: sekisho_oidc::authorize::AuthParams,
+) -> Response {
+    let code = brand.code.as_str();
+    let name = Some(brand);
     let result = async {
         // prompt=none must not create anything when it is going to fail.
         let existing = session::current(state, code, headers).await?;
@@ -119,7 +135,7 @@ async fn start(
         crate::security::allow_form_target(&pending.params.redirect_uri);
         dispatch(
             state,
-            &brand,
+            brand,
             lang,
             Visit { headers, entry },
             &session,

@@ -27,6 +27,7 @@ mod admin_pending;
 mod authorize;
 mod client_registration;
 mod console;
+mod device;
 mod email_change;
 mod line_consent;
 mod line_recovery;
@@ -79,6 +80,10 @@ pub fn router(state: AppState) -> Router {
         .route("/{brand}/token", post(protocol::token))
         .route("/{brand}/par", post(protocol::par))
         .route(
+            "/{brand}/device_authorization",
+            post(protocol::device_authorization),
+        )
+        .route(
             "/{brand}/userinfo",
             get(protocol::userinfo_get).post(protocol::userinfo_post),
         )
@@ -111,6 +116,9 @@ pub fn router(state: AppState) -> Router {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/{brand}/authorize/continue", get(authorize::resume))
+        .route("/{brand}/device", get(device::page).post(device::submit))
+        .route("/{brand}/device/approve", post(device::approve))
+        .route("/{brand}/device/done", get(device::done))
         .route("/{brand}/login", get(login::page).post(login::submit))
         .route(
             "/{brand}/logout",

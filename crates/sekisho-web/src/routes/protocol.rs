@@ -181,6 +181,24 @@ pub async fn par(
     with_dpop_nonce(&state, res).await
 }
 
+/// RFC 8628 §3.1: the device authorization endpoint.
+pub async fn device_authorization(
+    State(state): State<AppState>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    OAuthForm(form): OAuthForm,
+) -> Response {
+    let p = match presented(&headers, &form) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let basic = p.basic.is_some();
+    match sekisho_oidc::device::authorize_device(&state.op, &brand, &p, &form).await {
+        Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
+        Err(error) => JsonError { error, basic }.into_response(),
+    }
+}
+
 async fn userinfo(
     state: &AppState,
     brand: &str,
