@@ -210,7 +210,12 @@ async fn every_advertised_value_is_backed() {
 
     // RFC 8628: served (an unknown client is invalid_client, not 404); the grant is listed.
     let device = meta["device_authorization_endpoint"].as_str().unwrap();
-    let res = http.post(device).form(&[("client_id", "nobody")]).send().await.unwrap();
+    let res = http
+        .post(device)
+        .form(&[("client_id", "nobody")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     assert!(meta["grant_types_supported"]
         .as_array()
@@ -349,7 +354,8 @@ async fn every_advertised_value_is_backed() {
     );
 
     // Not claimed (issue 18 items not built yet say false).
-    assert_eq!(meta["claims_parameter_supported"], false);
+    // The claims parameter is backed by tests/e2e/claims_parameter.rs.
+    assert_eq!(meta["claims_parameter_supported"], true);
     // Back-channel logout (with sid) is backed by tests/e2e/backchannel_logout.rs.
     assert_eq!(meta["backchannel_logout_supported"], true);
     assert_eq!(meta["backchannel_logout_session_supported"], true);

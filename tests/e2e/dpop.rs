@@ -10,15 +10,22 @@ use sekisho_e2e::{TestApp, REDIRECT_URI};
 use serde_json::{json, Value};
 
 /// A client's DPoP key and the proofs it signs.
-struct Key(josekit::jwk::alg::ec::EcKeyPair);
+pub(crate) struct Key(josekit::jwk::alg::ec::EcKeyPair);
 
 impl Key {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(ES256.generate_key_pair().unwrap())
     }
 
     /// A proof for `method` at `url`, made at `iat`, with `jti` and, for a resource, `ath`.
-    fn proof(&self, method: &str, url: &str, iat: i64, jti: &str, token: Option<&str>) -> String {
+    pub(crate) fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        iat: i64,
+        jti: &str,
+        token: Option<&str>,
+    ) -> String {
         let mut header = JwsHeader::new();
         header.set_token_type("dpop+jwt");
         header
@@ -42,7 +49,7 @@ impl Key {
 }
 
 /// A client that may use client_credentials (scope `sekisho:operator` is harmless here).
-async fn service_client(app: &TestApp) -> (String, String) {
+pub(crate) async fn dpop_service_client(app: &TestApp) -> (String, String) {
     let c = app
         .client(|c| {
             c.grant_types = vec![GrantType::ClientCredentials];
@@ -94,7 +101,7 @@ const CC: &[(&str, &str)] = &[("grant_type", "client_credentials")];
 async fn client_credentials_with_a_proof_is_bound() {
     let app = TestApp::spawn().await;
     app.seed().await;
-    let (id, secret) = service_client(&app).await;
+    let (id, secret) = dpop_service_client(&app).await;
     let key = Key::new();
     let url = format!("{}/token", app.issuer());
     let now = app.clock.now();
@@ -132,7 +139,7 @@ fn decode(jwt: &str) -> Value {
 async fn a_proof_for_another_url_is_refused() {
     let app = TestApp::spawn().await;
     app.seed().await;
-    let (id, secret) = service_client(&app).await;
+    let (id, secret) = dpop_service_client(&app).await;
     let other = format!("{}/userinfo", app.issuer());
     let proof = Key::new().proof("POST", &other, app.clock.now(), "j1", None);
     let (status, body) = token_with(&app, &id, &secret, CC, Some(&proof)).await;
@@ -148,7 +155,7 @@ async fn a_proof_for_another_url_is_refused() {
 async fn a_proof_for_another_method_is_refused() {
     let app = TestApp::spawn().await;
     app.seed().await;
-    let (id, secret) = service_client(&app).await;
+    let (id, secret) = dpop_service_client(&app).await;
     let url = format!("{}/token", app.issuer());
     let proof = Key::new().proof("GET", &url, app.clock.now(), "j1", None);
     let (status, body) = token_with(&app, &id, &secret, CC, Some(&proof)).await;
@@ -174,7 +181,7 @@ async fn a_replayed_or_stale_proof_is_refused_at_the_token_endpoint_on_postgres(
 
 async fn replayed_or_stale(app: TestApp) {
     app.seed().await;
-    let (id, secret) = service_client(&app).await;
+    let (id, secret) = dpop_service_client(&app).await;
     let url = format!("{}/token", app.issuer());
     let key = Key::new();
     let proof = key.proof("POST", &url, app.clock.now(), "once", None);
@@ -381,7 +388,7 @@ async fn a_proof_without_the_servers_nonce_gets_one() {
     })
     .await;
     app.seed().await;
-    let (id, secret) = service_client(&app).await;
+    let (id, secret) = dpop_service_client(&app).await;
     let url = format!("{}/token", app.issuer());
     let key = Key::new();
     let now = app.clock.now();

@@ -264,7 +264,11 @@ async fn registration_refuses_bad_metadata() {
         json!({ "redirect_uris": [REDIRECT_URI], "response_types": ["token"] }),
         json!({ "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "client_secret_jwt" }),
         json!({ "redirect_uris": [REDIRECT_URI], "id_token_signed_response_alg": "none" }),
-        json!({ "redirect_uris": [REDIRECT_URI], "jwks_uri": "https://rp.example/jwks" }),
+        // Issue 18: keys by URL are accepted, but not beside keys by value, nor over plain http.
+        json!({ "redirect_uris": [REDIRECT_URI], "jwks_uri": "https://rp.example/jwks",
+                "jwks": { "keys": [{ "kty": "EC", "crv": "P-256", "x": "x", "y": "y" }] } }),
+        json!({ "redirect_uris": [REDIRECT_URI], "jwks_uri": "http://rp.example/jwks" }),
+        json!({ "redirect_uris": [REDIRECT_URI], "sector_identifier_uri": "https://rp.example/s" }),
         json!({ "redirect_uris": [REDIRECT_URI], "scope": "openid storage.admin" }),
         json!({
             "redirect_uris": [REDIRECT_URI],

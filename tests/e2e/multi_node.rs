@@ -297,3 +297,59 @@ async fn guesses_spread_over_nodes_lock_after_ten_in_all() {
         );
     }
 }
+
+// ISSUE-18 (RFC 9449 §11.1): a DPoP proof accepted by one node is refused by another (its jti is
+// in the database both share, not in a node's memory). Both nodes serve one public URL, as behind
+// a load balancer, so the proof's htu fits either.
+#[tokio::test]
+async fn a_dpop_proof_used_at_one_node_is_refused_at_another() {
+    use sekisho_core::Clock;
+    let (url, kek) = database();
+    let shared = "https://op.example".to_owned();
+    let spawn = || {
+        let (kek, shared) = (kek.clone(), shared.clone());
+        TestApp::spawn_configured(&url, move |c| {
+            c.key_encryption_key = kek;
+            c.public_url = shared;
+        })
+    };
+    let a = spawn().await;
+    let b = spawn().await;
+    a.seed().await;
+    let (id, secret) = crate::dpop::dpop_service_client(&a).await;
+    let proof = crate::dpop::Key::new().proof(
+        "POST",
+        &format!("{shared}/{BRAND}/token"),
+        a.clock.now(),
+        "once",
+        None,
+    );
+    let token_at = |node: &TestApp| {
+        let (proof, id, secret) = (proof.clone(), id.clone(), secret.clone());
+        let url = format!("{}/{BRAND}/token", node.base);
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .header("DPoP", proof)
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = token_at(&a).await;
+    assert_eq!(
+        (status, body["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{body}"
+    );
+    let (status, body) = token_at(&b).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+}

@@ -12,6 +12,7 @@
 pub mod active_directory;
 pub mod audit;
 pub mod backchannel;
+pub mod client_keys;
 pub mod directory;
 pub mod federation;
 pub mod line_recovery;

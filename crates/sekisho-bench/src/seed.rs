@@ -108,6 +108,7 @@ pub async fn seed(
                 scope,
                 auth,
                 dpop_jkt: None,
+                claims: Default::default(),
             })?,
             created_at: now,
             revoked_at: None,

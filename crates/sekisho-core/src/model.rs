@@ -228,6 +228,9 @@ pub struct ClientMetadata {
     /// Public keys for `private_key_jwt`, as a JWK Set document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    /// Or where to fetch them (issue 18): an https URL the client rotates its keys behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// Scopes the client may ask for with `client_credentials`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,

@@ -35,6 +35,58 @@ pub struct AuthParams {
     /// RFC 9449 §10: the thumbprint of the key the code must be redeemed with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// OpenID Connect Core §5.5: the individual claims asked for, beyond the scopes'.
+    #[serde(default, skip_serializing_if = "ClaimsRequest::is_empty")]
+    pub claims: ClaimsRequest,
+}
+
+/// The claims a `claims` request parameter asks for (OpenID Connect Core §5.5), by where they
+/// go: only the names Sekisho can release that a scope would otherwise gate (`email`,
+/// `email_verified`, `name`); the others are always released or unknown, and are ignored, as
+/// voluntary (and essential) claims that cannot be given may be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimsRequest {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_token: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub userinfo: Vec<String>,
+}
+
+/// The claims a `claims` request can add to what the scopes release.
+pub const REQUESTABLE_CLAIMS: [&str; 3] = ["email", "email_verified", "name"];
+
+impl ClaimsRequest {
+    pub fn is_empty(&self) -> bool {
+        self.id_token.is_empty() && self.userinfo.is_empty()
+    }
+
+    /// Parses the parameter: a JSON object whose `id_token` and `userinfo` members are objects
+    /// of claim names (each `null` or an object: `essential`, `value`, `values`).
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let bad = "claims must be a JSON object with id_token and userinfo objects";
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|_| bad)?;
+        let top = value.as_object().ok_or(bad)?;
+        let names = |member: &str| -> Result<Vec<String>, &'static str> {
+            match top.get(member) {
+                None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+                Some(serde_json::Value::Object(m)) => {
+                    if m.values().any(|v| !(v.is_null() || v.is_object())) {
+                        return Err(bad);
+                    }
+                    Ok(REQUESTABLE_CLAIMS
+                        .iter()
+                        .filter(|c| m.contains_key(**c))
+                        .map(|c| (*c).to_owned())
+                        .collect())
+                }
+                Some(_) => Err(bad),
+            }
+        };
+        Ok(Self {
+            id_token: names("id_token")?,
+            userinfo: names("userinfo")?,
+        })
+    }
 }
 
 impl AuthParams {
@@ -94,7 +146,7 @@ pub const MAX_STATE: usize = 2048;
 /// `login_hint`. A longer value is `invalid_request`; parameters not listed here are not stored,
 /// and `client_id` / `redirect_uri` are stored only when they match a registration (whose limits
 /// `registration.rs` sets). `docs/OPERATIONS.md` lists them.
-pub const PARAMETER_LIMITS: [(&str, usize); 10] = [
+pub const PARAMETER_LIMITS: [(&str, usize); 11] = [
     ("state", MAX_STATE),
     ("nonce", 512),
     ("scope", 1024),
@@ -106,6 +158,7 @@ pub const PARAMETER_LIMITS: [(&str, usize); 10] = [
     ("code_challenge", 128),
     // A SHA-256 thumbprint is 43 characters.
     ("dpop_jkt", 64),
+    ("claims", 2048),
 ];
 
 /// The first parameter of `q` longer than its limit.
@@ -291,6 +344,10 @@ pub async fn validate(
             "prompt=none cannot be combined with other values",
         ));
     }
+    let claims = match get("claims") {
+        None => ClaimsRequest::default(),
+        Some(text) => ClaimsRequest::parse(text).map_err(|e| fail(ErrorCode::InvalidRequest, e))?,
+    };
     let max_age = match get("max_age") {
         None => None,
         Some(m) => match m.parse::<i64>() {
@@ -320,6 +377,7 @@ pub async fn validate(
             ui_locales: get("ui_locales").map(str::to_owned),
             acr_values: get("acr_values").map(str::to_owned),
             dpop_jkt: get("dpop_jkt").map(str::to_owned),
+            claims,
         },
     ))
 }
@@ -398,6 +456,9 @@ pub struct CodePayload {
     /// The DPoP key the code must be redeemed with (the request's `dpop_jkt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The claims the request asked for beyond its scopes.
+    #[serde(default, skip_serializing_if = "ClaimsRequest::is_empty")]
+    pub claims: ClaimsRequest,
 }
 
 /// Ends the request with a code; returns the RP redirect. `None` if the request was already used.
@@ -416,6 +477,7 @@ pub async fn issue_code(
         code_challenge: p.code_challenge.clone(),
         auth,
         dpop_jkt: p.dpop_jkt.clone(),
+        claims: p.claims.clone(),
     };
     let record = CodeRecord {
         code_hash: hash_token(&code),

@@ -181,13 +181,17 @@ async fn verify_assertion(
     jwt: &str,
     endpoint: &str,
 ) -> Result<(), OAuthError> {
-    let jwks = client
-        .metadata
-        .jwks
-        .as_ref()
-        .ok_or_else(|| OAuthError::invalid_client("the client has no registered keys"))?;
-    let claims = verify_with_jwk_set(jwt, jwks)
-        .map_err(|e| OAuthError::invalid_client(format!("client_assertion: {e}")))?;
+    let jwks = op.client_jwks(client, false).await?;
+    let claims = match verify_with_jwk_set(jwt, &jwks) {
+        Ok(claims) => claims,
+        // Keys by URL: the client may have rotated; fetch them again (throttled) and retry.
+        Err(_) if client.metadata.jwks_uri.is_some() => {
+            let fresh = op.client_jwks(client, true).await?;
+            verify_with_jwk_set(jwt, &fresh)
+                .map_err(|e| OAuthError::invalid_client(format!("client_assertion: {e}")))?
+        }
+        Err(e) => return Err(OAuthError::invalid_client(format!("client_assertion: {e}"))),
+    };
     let s = |k: &str| claims.get(k).and_then(Value::as_str);
     if s("iss") != Some(&client.client_id) || s("sub") != Some(&client.client_id) {
         return Err(OAuthError::invalid_client(

@@ -171,6 +171,7 @@ pub fn login_request(op: &Op, device: &DeviceRecord) -> AuthParams {
         ui_locales: None,
         acr_values: None,
         dpop_jkt: None,
+        claims: Default::default(),
     }
 }
 

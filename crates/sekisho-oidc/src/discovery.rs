@@ -69,7 +69,7 @@ pub async fn metadata(op: &Op, brand: &str) -> Value {
         "acr_values_supported": [sekisho_core::oauth::ACR_SINGLE_FACTOR, sekisho_core::oauth::ACR_MULTI_FACTOR],
         "prompt_values_supported": ["none", "login", "select_account"],
         "ui_locales_supported": ["ja", "en"],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

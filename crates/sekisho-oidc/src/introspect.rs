@@ -45,6 +45,7 @@ pub async fn introspect(
             let kind = crate::grants::token_type(crate::dpop::bound_key(&a.claims));
             out.insert("token_type".into(), json!(kind));
             out.remove("gid");
+            out.remove("uic");
             Value::Object(out)
         })
     };

@@ -7,6 +7,7 @@
 pub mod authorize;
 pub mod cache;
 pub mod client_auth;
+pub mod client_keys;
 pub mod device;
 pub mod discovery;
 pub mod dpop;
@@ -102,6 +103,10 @@ pub struct Op {
     /// The salt of pairwise subjects (`Op::subject`), shared by the nodes through the database
     /// and never changed (a new salt would change every pairwise `sub`), read once.
     pairwise_salt: tokio::sync::OnceCell<Vec<u8>>,
+    /// Client keys fetched by URL (`client_keys`), and the fetcher (none: `jwks_uri` clients
+    /// cannot authenticate).
+    fetched_keys: client_keys::FetchedKeys,
+    remote_keys: Option<Arc<dyn client_keys::RemoteKeys>>,
     /// The verifiers of DPoP proof keys seen lately (`sekisho_crypto::proof::VerifierCache`).
     pub(crate) dpop_verifiers: sekisho_crypto::proof::VerifierCache,
     /// What [`Op::apply`] applied last (see [`Op::last_change`]).
@@ -138,8 +143,16 @@ impl Op {
             dpop_nonce_key: tokio::sync::OnceCell::new(),
             dpop_verifiers: sekisho_crypto::proof::VerifierCache::default(),
             pairwise_salt: tokio::sync::OnceCell::new(),
+            fetched_keys: client_keys::FetchedKeys::new(),
+            remote_keys: None,
             last_change: tokio::sync::watch::channel(None).0,
         }
+    }
+
+    /// Fetches client keys by URL with `remote` (the deployment's guarded HTTP client).
+    pub fn with_remote_keys(mut self, remote: Arc<dyn client_keys::RemoteKeys>) -> Self {
+        self.remote_keys = Some(remote);
+        self
     }
 
     /// The client `id` (cached; see [`cache`]).
@@ -236,6 +249,7 @@ impl Op {
         match change {
             Change::Client(id) => {
                 self.clients.forget(id);
+                self.fetched_keys.forget(id);
                 self.origins.clear();
             }
             Change::Brand(code) => self.brands.forget(code),
@@ -246,6 +260,7 @@ impl Op {
                 self.brands.clear();
                 self.registration_open.clear();
                 self.origins.clear();
+                self.fetched_keys.clear();
                 self.keys.invalidate();
             }
         }

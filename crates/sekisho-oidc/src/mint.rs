@@ -30,6 +30,8 @@ pub struct AccessGrant<'a> {
     pub auth: Option<&'a Authentication>,
     /// The DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`).
     pub dpop_jkt: Option<&'a str>,
+    /// Claims asked for userinfo by the `claims` parameter, carried to userinfo (`uic`).
+    pub userinfo_claims: &'a [String],
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,9 @@ pub async fn access_token(op: &Op, g: &AccessGrant<'_>) -> Result<Minted, OAuthE
     c.insert("exp".into(), json!(now + ttl));
     c.insert("jti".into(), json!(new_id("at")));
     c.insert("scope".into(), json!(g.scope.join(" ")));
+    if !g.userinfo_claims.is_empty() {
+        c.insert("uic".into(), json!(g.userinfo_claims));
+    }
     if let Some(jkt) = g.dpop_jkt {
         c.insert("cnf".into(), json!({ "jkt": jkt }));
     }
@@ -73,18 +78,27 @@ pub async fn access_token(op: &Op, g: &AccessGrant<'_>) -> Result<Minted, OAuthE
     })
 }
 
-/// The claims about a user that `scope` releases (ID token and UserInfo share them); `sub` as the
-/// client sees the user (`Op::subject`).
-pub fn user_claims(user: &User, scope: &[String], sub: &str) -> Map<String, Value> {
+/// The claims about a user that `scope` releases, and those `requested` one by one (the `claims`
+/// parameter); ID token and UserInfo share them. `sub` as the client sees the user
+/// (`Op::subject`).
+pub fn user_claims(
+    user: &User,
+    scope: &[String],
+    sub: &str,
+    requested: &[String],
+) -> Map<String, Value> {
     let has = |s: &str| scope.iter().any(|x| x == s);
+    let asked = |c: &str| requested.iter().any(|x| x == c);
     let mut c = Map::new();
     c.insert("sub".into(), json!(sub));
-    if has("email") {
+    if has("email") || asked("email") {
         c.insert("email".into(), json!(user.email.as_str()));
+    }
+    if has("email") || asked("email_verified") {
         // Every address is confirmed by a mailed link before it can sign in.
         c.insert("email_verified".into(), json!(true));
     }
-    if has("profile") {
+    if has("profile") || asked("name") {
         c.insert("name".into(), json!(user.name));
     }
     c.insert("contract_id".into(), json!(user.contract_id));
@@ -113,10 +127,11 @@ pub async fn id_token(
     auth: &Authentication,
     nonce: Option<&str>,
     access_token: Option<&str>,
+    requested: &[String],
 ) -> Result<String, OAuthError> {
     let now = op.now();
     let alg = client.metadata.id_token_signed_response_alg;
-    let mut c = user_claims(user, scope, &op.subject(client, &user.id).await?);
+    let mut c = user_claims(user, scope, &op.subject(client, &user.id).await?, requested);
     c.insert("iss".into(), json!(op.issuer(brand)));
     c.insert("aud".into(), json!(client.client_id));
     c.insert("azp".into(), json!(client.client_id));

@@ -92,6 +92,8 @@ pub struct NewClient {
     pub grant_types: Vec<GrantType>,
     pub id_token_alg: SigningAlg,
     pub jwks: Option<serde_json::Value>,
+    /// Or where they are fetched (issue 18).
+    pub jwks_uri: Option<String>,
     pub scope: Option<String>,
     /// The contract whose users the client manages with scope `sekisho:admin` (a contract of the
     /// same brand); stored outside the metadata (`Store::client_contract`).
@@ -119,6 +121,7 @@ impl NewClient {
             grant_types: Vec::new(),
             id_token_alg: SigningAlg::Es256,
             jwks: None,
+            jwks_uri: None,
             scope: None,
             contract_id: None,
             fixed_credentials: None,
@@ -171,6 +174,7 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
         grant_types: c.grant_types,
         id_token_alg: c.id_token_alg,
         jwks: c.jwks,
+        jwks_uri: c.jwks_uri,
         scope: c.scope,
         requires: c.requires,
         backchannel_logout_uri: c.backchannel_logout_uri,

@@ -58,6 +58,8 @@ pub struct ClientSpec {
     pub grant_types: Vec<GrantType>,
     pub id_token_alg: SigningAlg,
     pub jwks: Option<Value>,
+    /// Where the client's keys are fetched (issue 18); never together with `jwks`.
+    pub jwks_uri: Option<String>,
     pub scope: Option<String>,
     pub requires: ClientRequirements,
     /// OpenID Connect Back-Channel Logout 1.0 (issue 18): where logout tokens are POSTed.
@@ -132,7 +134,7 @@ fn check_uri_list(uris: &[String], what: &str) -> Result<(), String> {
 
 /// A JWK Set of public keys: an object with a non-empty `keys` array of JWKs, none private or
 /// symmetric.
-fn check_jwks(jwks: &Value) -> Result<(), MetadataError> {
+pub(crate) fn check_jwks(jwks: &Value) -> Result<(), MetadataError> {
     let keys = jwks
         .get("keys")
         .and_then(Value::as_array)
@@ -185,7 +187,9 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
         (true, None | Some(TokenEndpointAuthMethod::None)) => TokenEndpointAuthMethod::None,
         (true, Some(m)) => return Err(bad_metadata(format!("a public client cannot use {m}"))),
         (false, Some(m)) => m,
-        (false, None) if spec.jwks.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
+        (false, None) if spec.jwks.is_some() || spec.jwks_uri.is_some() => {
+            TokenEndpointAuthMethod::PrivateKeyJwt
+        }
         (false, None) => TokenEndpointAuthMethod::ClientSecretBasic,
     };
     let mut grants: Vec<GrantType> = Vec::new();
@@ -207,10 +211,23 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
             "a public client cannot use client_credentials",
         ));
     }
-    if method == TokenEndpointAuthMethod::PrivateKeyJwt && spec.jwks.is_none() {
+    if method == TokenEndpointAuthMethod::PrivateKeyJwt
+        && spec.jwks.is_none()
+        && spec.jwks_uri.is_none()
+    {
         return Err(bad_metadata(
-            "private_key_jwt needs the client's public keys (jwks)",
+            "private_key_jwt needs the client's public keys (jwks or jwks_uri)",
         ));
+    }
+    if spec.jwks.is_some() && spec.jwks_uri.is_some() {
+        return Err(bad_metadata(
+            "jwks and jwks_uri cannot both be given (RFC 7591 §2)",
+        ));
+    }
+    // Fetched by the server: https (http only on loopback), no fragment, no user information,
+    // at most 2000 bytes; where it may point is checked at each fetch (not a private address).
+    if let Some(uri) = &spec.jwks_uri {
+        check_redirect_uri(uri).map_err(|e| bad_metadata(format!("jwks_uri: {e}")))?;
     }
     if let Some(jwks) = &spec.jwks {
         check_jwks(jwks)?;
@@ -257,6 +274,7 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
         token_endpoint_auth_method: method,
         id_token_signed_response_alg: spec.id_token_alg,
         jwks: spec.jwks,
+        jwks_uri: spec.jwks_uri,
         scope,
         requires: spec.requires,
         backchannel_logout_uri: spec.backchannel_logout_uri,
@@ -417,10 +435,6 @@ async fn check_initial_token(
 /// Client metadata Sekisho understands but does not implement: refused, so a client never
 /// believes it got them.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "jwks_uri",
-        "jwks_uri is not supported: register the public keys in jwks",
-    ),
     (
         "sector_identifier_uri",
         "pairwise subjects are not supported",
@@ -589,6 +603,7 @@ pub fn parse_metadata(body: &Value) -> Result<ClientSpec, MetadataError> {
     // does not; the member must still be a boolean.
     flag("backchannel_logout_session_required")?;
     Ok(ClientSpec {
+        jwks_uri: string(m, "jwks_uri")?,
         subject_type,
         backchannel_logout_uri: string(m, "backchannel_logout_uri")?,
         requires,
@@ -636,6 +651,8 @@ pub struct ClientInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     #[serde(flatten)]
     pub requires: ClientRequirements,
@@ -678,6 +695,7 @@ fn information(
         token_endpoint_auth_method: m.token_endpoint_auth_method,
         id_token_signed_response_alg: m.id_token_signed_response_alg,
         jwks: m.jwks.clone(),
+        jwks_uri: m.jwks_uri.clone(),
         scope: m.scope.clone(),
         requires: m.requires,
         backchannel_logout_uri: m.backchannel_logout_uri.clone(),
@@ -853,6 +871,7 @@ mod tests {
             grant_types: Vec::new(),
             id_token_alg: SigningAlg::Es256,
             jwks: None,
+            jwks_uri: None,
             scope: None,
             requires: ClientRequirements::default(),
             backchannel_logout_uri: None,
@@ -880,6 +899,7 @@ mod tests {
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
             id_token_signed_response_alg: SigningAlg::Es256,
             jwks: None,
+            jwks_uri: None,
             scope: None,
             requires: ClientRequirements::default(),
             backchannel_logout_uri: None,
@@ -998,7 +1018,10 @@ mod tests {
             ),
             (json!({"id_token_signed_response_alg": "none"}), "none"),
             (json!({"id_token_signed_response_alg": "HS256"}), "HS256"),
-            (json!({"jwks_uri": "https://rp.example/jwks"}), "jwks_uri"),
+            (
+                json!({"sector_identifier_uri": "https://rp.example/s"}),
+                "pairwise",
+            ),
             (json!({"subject_type": "anonymous"}), "anonymous"),
             (
                 json!({"id_token_encrypted_response_alg": "RSA-OAEP"}),

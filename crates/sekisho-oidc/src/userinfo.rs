@@ -31,5 +31,17 @@ pub async fn userinfo(
         .await?
         .ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
     // The token's `sub` is already the one this client sees (public or pairwise).
-    Ok(user_claims(&user, &access.scope, &access.sub))
+    // The claims the `claims` parameter asked for userinfo travel in the token (`uic`).
+    let requested: Vec<String> = access
+        .claims
+        .get("uic")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(user_claims(&user, &access.scope, &access.sub, &requested))
 }

@@ -29,6 +29,7 @@ fn client(id: &str, created_at: i64) -> Client {
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
             id_token_signed_response_alg: SigningAlg::Es256,
             jwks: None,
+            jwks_uri: None,
             scope: None,
             requires: Default::default(),
             backchannel_logout_uri: None,

@@ -16,6 +16,7 @@
 //! Secrets (the client secret, codes, tokens, the PKCE verifier) never appear in logs, `Debug`
 //! output or error strings.
 
+pub mod client_keys;
 mod facebook;
 mod http;
 mod oidc;

@@ -326,6 +326,9 @@ struct RegisterArgs {
     /// A JWK Set file with the client's public keys, for private_key_jwt.
     #[arg(long)]
     jwks_file: Option<PathBuf>,
+    /// Or the https URL where the client's public keys are fetched (rotated by the client).
+    #[arg(long, conflicts_with = "jwks_file")]
+    jwks_uri: Option<String>,
     /// Authorization requests only through the pushed authorization request endpoint (RFC 9126).
     #[arg(long)]
     require_par: bool,
@@ -675,6 +678,7 @@ async fn main() -> anyhow::Result<()> {
                     .collect(),
                 id_token_alg: a.id_token_alg.into(),
                 jwks,
+                jwks_uri: a.jwks_uri,
                 scope: a.scope,
                 contract_id: a.contract,
                 fixed_credentials: None,

@@ -54,7 +54,12 @@ pub fn build_op_with(
         config.argon2_parallelism,
         config.hash_pool_size,
     )?;
-    Ok(Arc::new(Op::new(store, keys, clock, passwords, op_config)))
+    let remote_keys = sekisho_app::client_keys::FetchClientKeys {
+        allow_internal: config.client_keys_allow_internal,
+    };
+    Ok(Arc::new(
+        Op::new(store, keys, clock, passwords, op_config).with_remote_keys(Arc::new(remote_keys)),
+    ))
 }
 
 /// Serves until Ctrl-C / SIGTERM, then shuts down gracefully: both listeners stop accepting,

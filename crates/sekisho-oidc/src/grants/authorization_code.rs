@@ -122,6 +122,7 @@ impl Issue {
                 auth: payload.auth.clone(),
                 // A confidential client's refresh tokens are bound by its authentication instead.
                 dpop_jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
+                claims: payload.claims.clone(),
             })
             .map_err(OAuthError::server)?,
             created_at: now,
@@ -165,6 +166,7 @@ impl Issue {
                 grant_id: Some(&self.grant.id),
                 auth: Some(&payload.auth),
                 dpop_jkt,
+                userinfo_claims: &payload.claims.userinfo,
             },
         )
         .await?;
@@ -179,6 +181,7 @@ impl Issue {
                     &payload.auth,
                     payload.nonce.as_deref(),
                     Some(access.token.expose()),
+                    &payload.claims.id_token,
                 )
                 .await?,
             ))

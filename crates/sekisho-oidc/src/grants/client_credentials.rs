@@ -56,6 +56,7 @@ pub async fn grant(
             grant_id: None,
             auth: None,
             dpop_jkt,
+            userinfo_claims: &[],
         },
     )
     .await?;

@@ -211,6 +211,12 @@ pub struct GrantPayload {
     /// the first of them; every refresh must prove that key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The claims the authorization request asked for beyond its scopes (refreshes keep them).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::authorize::ClaimsRequest::is_empty"
+    )]
+    pub claims: crate::authorize::ClaimsRequest,
 }
 
 /// `token_type` of an answer: `DPoP` when the access token is bound to a key (RFC 9449 §5).

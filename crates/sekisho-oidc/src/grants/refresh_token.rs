@@ -103,6 +103,7 @@ pub async fn refresh(
             grant_id: Some(&grant.id),
             auth: Some(&payload.auth),
             dpop_jkt,
+            userinfo_claims: &payload.claims.userinfo,
         },
     )
     .await?;
@@ -118,6 +119,7 @@ pub async fn refresh(
                 &payload.auth,
                 None,
                 Some(access.token.expose()),
+                &payload.claims.id_token,
             )
             .await
             .map(Secret::new)?,

@@ -159,6 +159,7 @@ pub async fn create_client(
             .id_token_signed_response_alg
             .unwrap_or(SigningAlg::Es256),
         jwks: req.jwks,
+        jwks_uri: req.jwks_uri,
         scope: req.scope,
         contract_id: req.contract_id,
         fixed_credentials: None,

@@ -305,6 +305,9 @@ pub struct NewClientRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Or the https URL where the server fetches them (not with `jwks`).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
     /// Space-separated scopes the client may obtain: `sekisho:admin` (with `contract_id`, or in
     /// an admin's code flow), `sekisho:operator`.
     #[serde(default)]
@@ -359,6 +362,8 @@ pub struct ApiClient {
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contract_id: Option<String>,
@@ -388,6 +393,7 @@ impl ApiClient {
             token_endpoint_auth_method,
             id_token_signed_response_alg,
             jwks,
+            jwks_uri,
             scope,
             requires,
             backchannel_logout_uri,
@@ -402,6 +408,7 @@ impl ApiClient {
             token_endpoint_auth_method,
             id_token_signed_response_alg,
             jwks,
+            jwks_uri,
             scope,
             contract_id,
             require_pushed_authorization_requests: requires.require_pushed_authorization_requests,
@@ -561,6 +568,19 @@ pub(super) fn new_client_schema() -> Value {
             },
             "token_endpoint_auth_method": auth_method,
             "id_token_signed_response_alg": alg,
+            "jwks_uri": {
+                "type": ["string", "null"],
+                "maxLength": MAX_URI_LEN,
+                "pattern": REDIRECT_URI_PATTERN,
+                "description": format!(
+                    "Where the server fetches the client's public keys for `private_key_jwt` \
+                     (not with `jwks`): an absolute URL of at most {MAX_URI_LEN} bytes using \
+                     https (http only on loopback), without user information or fragment. \
+                     Fetched with a 3 s timeout and a 64 KiB limit, never from the server's own \
+                     networks unless the operator allows it; again when an assertion names a \
+                     key it does not hold (at most once a minute)."
+                ),
+            },
             "jwks": {
                 "type": ["object", "null"],
                 "description": format!(
@@ -654,9 +674,25 @@ pub(super) fn new_client_schema() -> Value {
             },
             {
                 "if": method_is(TokenEndpointAuthMethod::PrivateKeyJwt),
-                "then": {
-                    "required": ["jwks"],
-                    "properties": { "jwks": { "type": "object" } },
+                "then": { "anyOf": [
+                    {
+                        "required": ["jwks"],
+                        "properties": { "jwks": { "type": "object" } },
+                    },
+                    {
+                        "required": ["jwks_uri"],
+                        "properties": { "jwks_uri": { "type": "string" } },
+                    },
+                ] },
+            },
+            // RFC 7591 §2: the keys by value or by URL, not both.
+            {
+                "not": {
+                    "required": ["jwks", "jwks_uri"],
+                    "properties": {
+                        "jwks": { "type": "object" },
+                        "jwks_uri": { "type": "string" },
+                    },
                 },
             },
         ],

@@ -1,0 +1,156 @@
+//! A client's public keys by URL (`jwks_uri`, RFC 7591 §2; issue 18), fetched as carefully as a
+//! server must fetch an address a stranger registered: https only (http only on loopback, and
+//! only where the operator allows private addresses), no redirects, a short timeout, a size
+//! limit, and never an address on the server's own networks (loopback, private, link-local,
+//! unique-local, unspecified) unless the operator allows them. The name is resolved once and the
+//! connection made to the address checked, so a name cannot change its answer in between (DNS
+//! rebinding).
+
+use crate::http::describe;
+use crate::UpstreamError;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// A JWK Set of a few keys is a few KiB; 64 KiB is generous.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// A client's key server that takes longer than this fails the client's authentication.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Whether `ip` is one of the server's own kind of address: loopback, private, link-local,
+/// unique-local, unspecified or multicast.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                // 100.64.0.0/10, carrier-grade NAT: not the public internet either.
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// GETs the JWK Set at `uri` under the rules above; `allow_internal` lets it reach the server's
+/// own networks (and plain http on loopback), for deployments whose clients live there.
+pub async fn fetch_jwks(
+    uri: &str,
+    allow_internal: bool,
+) -> Result<serde_json::Value, UpstreamError> {
+    let refuse = |why: String| UpstreamError::Config(format!("jwks_uri: {why}"));
+    let url = url::Url::parse(uri).map_err(|_| refuse("not a URL".into()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| refuse("no host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| refuse("no port".into()))?;
+    let addrs: Vec<SocketAddr> = tokio::time::timeout(
+        FETCH_TIMEOUT,
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| UpstreamError::Unavailable("jwks_uri: the name did not resolve in time".into()))?
+    .map_err(|e| UpstreamError::Unavailable(format!("jwks_uri: the name did not resolve: {e}")))?
+    .collect();
+    let Some(addr) = addrs.first().copied() else {
+        return Err(UpstreamError::Unavailable(
+            "jwks_uri: the name has no address".into(),
+        ));
+    };
+    let internal = addrs.iter().any(|a| is_internal(a.ip()));
+    if internal && !allow_internal {
+        return Err(refuse(
+            "it points at an address on the server's own networks".into(),
+        ));
+    }
+    let loopback = addrs.iter().all(|a| a.ip().is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback && allow_internal => {}
+        _ => return Err(refuse("it must use https".into())),
+    }
+    // Connect to the address checked above, whatever the name would answer next.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(FETCH_TIMEOUT)
+        .resolve(&host, addr)
+        .user_agent(concat!("sekisho/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| UpstreamError::Config(format!("HTTP client: {}", describe(&e))))?;
+    let fetch = async {
+        let mut response = http
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unavailable(format!("jwks_uri: {}", describe(&e))))?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(UpstreamError::Unavailable(format!(
+                "jwks_uri: answered {}",
+                response.status()
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| UpstreamError::Unavailable(format!("jwks_uri: {}", describe(&e))))?
+        {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(UpstreamError::Unavailable(format!(
+                    "jwks_uri: the answer is larger than {MAX_JWKS_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body)
+            .map_err(|_| UpstreamError::Unavailable("jwks_uri: the answer is not JSON".into()))
+    };
+    // The timeout of the whole exchange, a slow trickle of bytes included.
+    tokio::time::timeout(FETCH_TIMEOUT, fetch)
+        .await
+        .map_err(|_| UpstreamError::Unavailable("jwks_uri: timed out".into()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_internal;
+
+    #[test]
+    fn internal_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.0.1",
+            "169.254.169.254",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+            "100.64.0.1",
+            "0.0.0.0",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "2001:4860:4860::8888", "100.128.0.1"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}
