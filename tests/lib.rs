@@ -324,7 +324,12 @@ impl TestApp {
                 // The test IdP (pysaml2 playing ADFS) serves plain http on loopback.
                 allow_loopback: true,
                 ..Default::default()
-            });
+            })
+            // The back-channel receivers of the tests listen on loopback; whether the server
+            // may reach loopback at all follows the configuration (default: no).
+            .with_rp_logout(sekisho_notify::rp_logout::RpNotifier::new(
+                config.client_urls_allow_internal,
+            ));
         let state = sekisho_web::AppState::new(services.clone(), None).with_rate_limits(
             &config.rate_limits,
             config.trusted_proxies().expect("trusted proxies"),

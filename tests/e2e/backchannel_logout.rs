@@ -81,6 +81,14 @@ fn validate(
     Ok(c)
 }
 
+/// A server that may post to the receivers of these tests, which listen on loopback.
+pub(crate) async fn reaching_loopback() -> TestApp {
+    TestApp::spawn_configured(&sekisho_testkit::fresh_sqlite_url().unwrap(), |c| {
+        c.client_urls_allow_internal = true
+    })
+    .await
+}
+
 async fn jwks(app: &TestApp) -> JwkSet {
     let text = reqwest::get(format!("{}/jwks", app.issuer()))
         .await
@@ -143,7 +151,7 @@ async fn rp_logout(app: &TestApp, browser: &Browser, id_token: &str) {
 // backchannel_logout_uri is not called; nothing is sent twice.
 #[tokio::test]
 async fn ending_a_session_tells_every_rp_that_got_tokens_in_it() {
-    let app = TestApp::spawn().await;
+    let app = reaching_loopback().await;
     let seed = app.seed().await;
     let receiver = Receiver::start().unwrap();
     let uri = |path: &str| format!("http://127.0.0.1:{}{path}", receiver.port());
@@ -208,14 +216,15 @@ async fn ending_a_session_tells_every_rp_that_got_tokens_in_it() {
 // signed then (valid at delivery, not expired by the wait).
 #[tokio::test]
 async fn a_receiver_that_was_down_gets_the_logout_when_it_is_back() {
-    down_then_back(TestApp::spawn().await).await;
+    down_then_back(reaching_loopback().await).await;
 }
 
 // ISSUE-18: the same on PostgreSQL (the queue's statements on both backends).
 #[tokio::test]
 async fn a_receiver_that_was_down_gets_the_logout_when_it_is_back_on_postgres() {
     let url = sekisho_testkit::fresh_postgres_database().unwrap();
-    down_then_back(TestApp::spawn_on(&url).await).await;
+    let app = TestApp::spawn_configured(&url, |c| c.client_urls_allow_internal = true).await;
+    down_then_back(app).await;
 }
 
 async fn down_then_back(app: TestApp) {
@@ -272,7 +281,7 @@ async fn down_then_back(app: TestApp) {
 // the OP's own key) is rejected, and so is one with a nonce. Sekisho's tokens pass it (above).
 #[tokio::test]
 async fn the_rps_validation_rejects_a_logout_token_without_events() {
-    let app = TestApp::spawn().await;
+    let app = reaching_loopback().await;
     app.seed().await;
     let now = app.clock.now();
     let claims = |with_events: bool, nonce: bool| {
@@ -317,7 +326,7 @@ async fn the_rps_validation_rejects_a_logout_token_without_events() {
 #[tokio::test]
 async fn disabling_deleting_and_cancelling_tell_the_rps() {
     use sekisho_core::model::{ContractState, UserStatus};
-    let app = TestApp::spawn().await;
+    let app = reaching_loopback().await;
     let seed = app.seed().await;
     let receiver = Receiver::start().unwrap();
     let rp = app
@@ -372,4 +381,30 @@ async fn disabling_deleting_and_cancelling_tell_the_rps() {
         .unwrap();
     assert_eq!(app.deliver_logouts().await, 1);
     assert!(delivered_for(claims["sid"].clone()).await, "deleted");
+}
+
+// ISSUE-18: by default the server never posts to its own networks for a client: a logout URI on
+// loopback is not called (the receiver gets nothing) and the queue keeps the reason.
+#[tokio::test]
+async fn a_logout_uri_on_the_servers_own_network_is_not_called() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let receiver = Receiver::start().unwrap();
+    let rp = app
+        .client(|c| {
+            c.backchannel_logout_uri = Some(format!("http://127.0.0.1:{}/bcl", receiver.port()))
+        })
+        .await;
+    let browser = Browser::new();
+    let (id_token, _) = sign_in(
+        &app,
+        &browser,
+        &rp.client_id,
+        rp.client_secret.as_deref().unwrap(),
+    )
+    .await;
+    rp_logout(&app, &browser, &id_token).await;
+    assert_eq!(app.deliver_logouts().await, 0);
+    assert!(receiver.requests().unwrap().is_empty(), "nothing was sent");
+    assert_eq!(app.op.store.pending_logouts().await.unwrap(), 1);
 }

@@ -67,7 +67,7 @@ impl KeyServer {
 
 async fn app_reaching_loopback() -> TestApp {
     TestApp::spawn_configured(&sekisho_testkit::fresh_sqlite_url().unwrap(), |c| {
-        c.client_keys_allow_internal = true
+        c.client_urls_allow_internal = true
     })
     .await
 }

@@ -117,7 +117,7 @@ async fn reset_link_works_once() {
 // signed out at once) and the RPs they signed in to are told by back-channel logout.
 #[tokio::test]
 async fn a_password_reset_signs_out_everywhere_and_tells_the_rps() {
-    let app = TestApp::spawn().await;
+    let app = crate::backchannel_logout::reaching_loopback().await;
     app.seed().await;
     let receiver = sekisho_testkit::SmsGatewayDouble::start().unwrap();
     let rp = app

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
 
-/// Fetches `jwks_uri`s; `allow_internal` (the `client_keys_allow_internal` setting) lets them
+/// Fetches `jwks_uri`s; `allow_internal` (the `client_urls_allow_internal` setting) lets them
 /// point at loopback and private addresses (development, or clients inside the operator's network).
 #[derive(Debug, Clone, Copy)]
 pub struct FetchClientKeys {

@@ -82,9 +82,15 @@ impl App {
             sms,
             upstreams: Arc::new(Vec::new()),
             ad: Arc::new(active_directory::AdSettings::default()),
-            rp_logout: sekisho_notify::rp_logout::RpNotifier::new(),
+            rp_logout: sekisho_notify::rp_logout::RpNotifier::new(false),
             background: Arc::default(),
         }
+    }
+
+    /// Delivers back-channel logouts with `notifier` (its `allow_internal` from the config).
+    pub fn with_rp_logout(mut self, notifier: sekisho_notify::rp_logout::RpNotifier) -> Self {
+        self.rp_logout = notifier;
+        self
     }
 
     /// Runs `work` after the answer instead of before it, for work whose duration would tell a

@@ -53,30 +53,10 @@ pub fn write_proofs(path: &Path, url: &str, n: usize, pair: Option<&Path>) -> an
     Ok(())
 }
 
-/// A wrk script: each request takes the next line of the file given as the first argument
-/// (threads take disjoint slices), sends its proof as `DPoP`, and `body` followed by the line's
-/// second word (the refresh token) if it has one.
+/// A wrk script: each request takes the next line of the proofs file, sends its proof as `DPoP`,
+/// and `body` followed by the line's second word (the refresh token) if it has one.
 pub fn script(basic: &str, body: &str) -> String {
-    format!(
-        r#"local counter = 0
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-end
-function init(args)
-  lines = {{}}
-  for line in io.lines(args[1]) do lines[#lines + 1] = line end
-  nthreads = tonumber(args[2])
-  n = 0
-end
-function request()
-  n = n + 1
-  local line = lines[(n - 1) * nthreads + tid + 1] or "exhausted"
-  local proof, token = line:match("^(%S+) ?(%S*)$")
-  return wrk.format("POST", nil, {{["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = "Basic {basic}", ["DPoP"] = proof}}, "{body}" .. token)
-end
-"#
-    )
+    wrk::per_line_script(basic, body, true)
 }
 
 /// Runs a DPoP load of `connections` for `secs` against `url` over the lines of `file`.

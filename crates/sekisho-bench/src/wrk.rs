@@ -86,6 +86,19 @@ pub fn post_script(basic: &str, body: &str) -> String {
 /// Refresh grants: each request spends its own token from the file given as the first script
 /// argument; threads take disjoint slices. When tokens run out requests fail (and are counted).
 pub fn refresh_script(basic: &str) -> String {
+    per_line_script(basic, "grant_type=refresh_token&refresh_token=", false)
+}
+
+/// POSTs that each take the next line of the file given as the first script argument (threads
+/// take disjoint slices; the second argument is the thread count): the body is `body` followed
+/// by the line, or with `dpop` by the line's second word after its first, a DPoP proof sent as
+/// the `DPoP` header. Past the last line, requests send "exhausted" and fail (and are counted).
+pub fn per_line_script(basic: &str, body: &str, dpop: bool) -> String {
+    let take = if dpop {
+        "local proof, rest = line:match(\"^(%S+) ?(%S*)$\")\n  headers[\"DPoP\"] = proof"
+    } else {
+        "local rest = line"
+    };
     format!(
         r#"local counter = 0
 function setup(thread)
@@ -93,16 +106,17 @@ function setup(thread)
   counter = counter + 1
 end
 function init(args)
-  tokens = {{}}
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  lines = {{}}
+  for line in io.lines(args[1]) do lines[#lines + 1] = line end
   nthreads = tonumber(args[2])
   n = 0
 end
 function request()
   n = n + 1
-  local i = (n - 1) * nthreads + tid + 1
-  local t = tokens[i] or "exhausted"
-  return wrk.format("POST", nil, {{["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = "Basic {basic}"}}, "grant_type=refresh_token&refresh_token=" .. t)
+  local line = lines[(n - 1) * nthreads + tid + 1] or "exhausted"
+  local headers = {{["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = "Basic {basic}"}}
+  {take}
+  return wrk.format("POST", nil, headers, "{body}" .. rest)
 end
 "#
     )

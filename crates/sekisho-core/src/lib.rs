@@ -10,6 +10,7 @@ pub mod login;
 pub mod menu;
 pub mod model;
 pub mod name;
+pub mod net;
 pub mod oauth;
 pub mod paging;
 pub mod password;

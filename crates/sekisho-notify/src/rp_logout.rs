@@ -17,34 +17,55 @@ pub enum DeliveryError {
     Unreachable(String),
 }
 
-/// The HTTP client of logout deliveries: no redirects followed (a logout token goes only where
-/// the client registered), a short timeout.
-#[derive(Debug, Clone)]
+/// Logout deliveries: no redirects followed (a logout token goes only where the client
+/// registered), a short timeout, and never to an address of the server's own networks unless
+/// `allow_internal` (the name is resolved once and the connection pinned to the checked
+/// address, as for a client's `jwks_uri`).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RpNotifier {
-    http: reqwest::Client,
-}
-
-impl Default for RpNotifier {
-    fn default() -> Self {
-        Self::new()
-    }
+    allow_internal: bool,
 }
 
 impl RpNotifier {
-    pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(DELIVERY_TIMEOUT)
-            .build()
-            .unwrap_or_default();
-        Self { http }
+    /// `allow_internal`: the deployment's `client_urls_allow_internal` (clients inside its own
+    /// network, or development).
+    pub fn new(allow_internal: bool) -> Self {
+        Self { allow_internal }
     }
 
     /// POSTs `logout_token` to `uri`.
     pub async fn deliver(&self, uri: &str, logout_token: &str) -> Result<(), DeliveryError> {
-        let res = self
-            .http
-            .post(uri)
+        let unreachable = |why: &str| DeliveryError::Unreachable(why.to_owned());
+        let url = url::Url::parse(uri).map_err(|_| unreachable("not a URL"))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| unreachable("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| unreachable("no port"))?;
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| DeliveryError::Unreachable(format!("the name did not resolve: {e}")))?
+            .collect();
+        let addr = *addrs
+            .first()
+            .ok_or_else(|| unreachable("the name has no address"))?;
+        if !self.allow_internal && addrs.iter().any(|a| sekisho_core::net::is_internal(a.ip())) {
+            return Err(unreachable(
+                "it points at an address on the server's own networks",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(DELIVERY_TIMEOUT)
+            .resolve(&host, addr)
+            .build()
+            .map_err(|e| DeliveryError::Unreachable(e.to_string()))?;
+        let res = http
+            .post(url)
             .header("Cache-Control", "no-store")
             .form(&[("logout_token", logout_token)])
             .send()

@@ -58,14 +58,7 @@ impl Store {
 }
 
 async fn run(writer: AnyPool, mut queue: mpsc::Receiver<Job>) {
-    while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
+    while let Some(jobs) = crate::rotation_group::next_group(&mut queue, MAX_GROUP).await {
         let stored = match store_group(&writer, &jobs).await {
             Ok(stored) => Some(stored),
             Err(e) => {

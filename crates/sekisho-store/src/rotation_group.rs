@@ -73,15 +73,22 @@ impl Store {
     }
 }
 
-async fn run(writer: AnyPool, mut queue: mpsc::Receiver<Job>) {
-    while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
+/// The next group of a group-commit task: waits for one job, then takes every job already
+/// waiting, up to `max`. `None` once every sender is gone.
+pub(crate) async fn next_group<T>(queue: &mut mpsc::Receiver<T>, max: usize) -> Option<Vec<T>> {
+    let first = queue.recv().await?;
+    let mut jobs = vec![first];
+    while jobs.len() < max {
+        match queue.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
         }
+    }
+    Some(jobs)
+}
+
+async fn run(writer: AnyPool, mut queue: mpsc::Receiver<Job>) {
+    while let Some(jobs) = next_group(&mut queue, MAX_GROUP).await {
         tracing::trace!(rotations = jobs.len(), "a group of refresh rotations");
         let spent = match rotate_group(&writer, &jobs).await {
             Ok(spent) => spent,

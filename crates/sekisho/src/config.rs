@@ -106,10 +106,10 @@ pub struct Config {
     /// (development only: the server fetches metadata URLs, and must not be pointed at its own
     /// private services). Env: SEKISHO_AD_ALLOW_LOOPBACK.
     pub ad_allow_loopback: bool,
-    /// Clients' `jwks_uri` may point at loopback and private addresses (and loopback may be plain
-    /// http): for clients inside the operator's own network, or development. Off, the server
-    /// never fetches its own networks for a stranger. Env: SEKISHO_CLIENT_KEYS_ALLOW_INTERNAL.
-    pub client_keys_allow_internal: bool,
+    /// Clients' `jwks_uri` and `backchannel_logout_uri` may point at loopback and private
+    /// addresses (and a loopback `jwks_uri` may be plain http): for clients inside the operator's
+    /// own network, or development. Off, the server never reaches its own networks for a client. Env: SEKISHO_CLIENT_URLS_ALLOW_INTERNAL.
+    pub client_urls_allow_internal: bool,
     /// Seconds between two reads of ADFS metadata given by URL. Env: SEKISHO_AD_METADATA_REFRESH.
     pub ad_metadata_refresh: i64,
     /// Base URL of the line-authentication entry, for the AD line login URL in the REQ-AD-2 mail;
@@ -205,7 +205,7 @@ impl Default for Config {
             sms_outbox_dir: "sms-outbox".into(),
             initial_access_token_hashes: Vec::new(),
             ad_allow_loopback: false,
-            client_keys_allow_internal: false,
+            client_urls_allow_internal: false,
             ad_metadata_refresh: 3600,
             ad_line_base_url: String::new(),
             line_listen: String::new(),

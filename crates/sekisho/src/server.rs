@@ -55,7 +55,7 @@ pub fn build_op_with(
         config.hash_pool_size,
     )?;
     let remote_keys = sekisho_app::client_keys::FetchClientKeys {
-        allow_internal: config.client_keys_allow_internal,
+        allow_internal: config.client_urls_allow_internal,
     };
     Ok(Arc::new(
         Op::new(store, keys, clock, passwords, op_config).with_remote_keys(Arc::new(remote_keys)),
@@ -181,7 +181,10 @@ pub fn build_app(config: &Config, op: Arc<Op>) -> anyhow::Result<sekisho_app::Ap
     };
     Ok(sekisho_app::App::new(op, mailer, sms)
         .with_upstreams(upstreams)
-        .with_ad(ad))
+        .with_ad(ad)
+        .with_rp_logout(sekisho_notify::rp_logout::RpNotifier::new(
+            config.client_urls_allow_internal,
+        )))
 }
 
 /// The outbox and where it delivers: SMTP when `smtp_url` is set, else `.eml` files.
