@@ -57,7 +57,10 @@ use sekisho_core::model::Brand;
 /// `/authorize/continue` (the authorization request, which RFC 6749 makes a GET, and its
 /// continuation after a login step), `/upstream/callback` and `/upstream/{name}/start` (an
 /// upstream round trip: see `upstream::start`), `/logout` with an `id_token_hint` (RP-Initiated
-/// Logout 1.0's GET), and the anonymous session (with its CSRF token) that a page with a form starts.
+/// Logout 1.0's GET), `/device/done` (the end of a device login, RFC 8628: the OP's own redirect
+/// spends the login's code to approve the device, only for the browser session that logged in,
+/// as `/authorize/continue` continues a request), and the anonymous session (with its CSRF token)
+/// that a page with a form starts.
 pub fn router(state: AppState) -> Router {
     // The endpoints a browser-based client calls from its own origin (issue 18): CORS for the
     // origins of registered redirect URIs (`crate::cors`).

@@ -92,25 +92,41 @@ pub async fn jwks(State(state): State<AppState>, Path(brand): Path<String>) -> R
     }
 }
 
+/// The frame of the endpoints where a client authenticates (token, PAR, device authorization,
+/// revocation, introspection): the credentials the request presents (malformed ones are the
+/// answer), the endpoint's `work`, its success as `answer` makes it, and a refusal as OAuth JSON
+/// (with the Basic challenge when Basic was tried).
+async fn for_client<T, Fut>(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    work: impl FnOnce(ClientCredentials) -> Fut,
+    answer: impl FnOnce(T) -> Response,
+) -> Response
+where
+    Fut: std::future::Future<Output = Result<T, OAuthError>>,
+{
+    let p = match presented(headers, form) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let basic = p.basic.is_some();
+    match work(p).await {
+        Ok(v) => answer(v),
+        Err(error) => JsonError { error, basic }.into_response(),
+    }
+}
+
 pub async fn token(
     State(state): State<AppState>,
     Path(brand): Path<String>,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    let p = match presented(&headers, &form) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
+    let (op, form, h) = (&state.op, &form, &headers);
+    let work = |p: ClientCredentials| async move {
+        grants::token(op, &brand, &p, form, dpop_proof(h)?).await
     };
-    let basic = p.basic.is_some();
-    let answer = match dpop_proof(&headers) {
-        Ok(proof) => grants::token(&state.op, &brand, &p, &form, proof).await,
-        Err(e) => Err(e),
-    };
-    let res = match answer {
-        Ok(t) => Json(t).into_response(),
-        Err(error) => JsonError { error, basic }.into_response(),
-    };
+    let res = for_client(h, form, work, |t| Json(t).into_response()).await;
     with_dpop_nonce(&state, res).await
 }
 
@@ -160,24 +176,19 @@ pub async fn par(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    let p = match presented(&headers, &form) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
+    let (op, form, h) = (&state.op, &form, &headers);
+    let work = |p: ClientCredentials| async move {
+        pushed::push(op, &brand, &p, form, dpop_proof(h)?).await
     };
-    let basic = p.basic.is_some();
-    let answer = match dpop_proof(&headers) {
-        Ok(proof) => pushed::push(&state.op, &brand, &p, &form, proof).await,
-        Err(e) => Err(e),
-    };
-    let res = match answer {
-        Ok(answer) => (
+    let created = |answer| {
+        (
             StatusCode::CREATED,
             [(header::CACHE_CONTROL, "no-store")],
             Json(answer),
         )
-            .into_response(),
-        Err(error) => JsonError { error, basic }.into_response(),
+            .into_response()
     };
+    let res = for_client(h, form, work, created).await;
     with_dpop_nonce(&state, res).await
 }
 
@@ -188,15 +199,12 @@ pub async fn device_authorization(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    let p = match presented(&headers, &form) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
+    let (op, form) = (&state.op, &form);
+    let work = |p: ClientCredentials| async move {
+        sekisho_oidc::device::authorize_device(op, &brand, &p, form).await
     };
-    let basic = p.basic.is_some();
-    match sekisho_oidc::device::authorize_device(&state.op, &brand, &p, &form).await {
-        Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
-        Err(error) => JsonError { error, basic }.into_response(),
-    }
+    let answer = |a| ([(header::CACHE_CONTROL, "no-store")], Json(a)).into_response();
+    for_client(&headers, form, work, answer).await
 }
 
 async fn userinfo(
@@ -279,15 +287,9 @@ pub async fn revoke(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    let p = match presented(&headers, &form) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let basic = p.basic.is_some();
-    match rev::revoke(&state.op, &brand, &p, &form).await {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(error) => JsonError { error, basic }.into_response(),
-    }
+    let (op, form) = (&state.op, &form);
+    let work = |p: ClientCredentials| async move { rev::revoke(op, &brand, &p, form).await };
+    for_client(&headers, form, work, |()| StatusCode::OK.into_response()).await
 }
 
 pub async fn introspect(
@@ -296,13 +298,7 @@ pub async fn introspect(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    let p = match presented(&headers, &form) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let basic = p.basic.is_some();
-    match intro::introspect(&state.op, &brand, &p, &form).await {
-        Ok(v) => Json(v).into_response(),
-        Err(error) => JsonError { error, basic }.into_response(),
-    }
+    let (op, form) = (&state.op, &form);
+    let work = |p: ClientCredentials| async move { intro::introspect(op, &brand, &p, form).await };
+    for_client(&headers, form, work, |v| Json(v).into_response()).await
 }
