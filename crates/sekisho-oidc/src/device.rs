@@ -30,10 +30,12 @@ pub const POLL_INTERVAL: i64 = 5;
 pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
 pub const USER_CODE_LEN: usize = 8;
 
-/// The answer of the device authorization endpoint (RFC 8628 §3.2).
+/// The answer of the device authorization endpoint (RFC 8628 §3.2). `Debug` masks the device
+/// code (the device's bearer credential until it is redeemed); the JSON answer carries it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceAuthorization {
-    pub device_code: String,
+    #[serde(serialize_with = "sekisho_core::secret::serialize_exposed")]
+    pub device_code: sekisho_core::Secret<String>,
     pub user_code: String,
     pub verification_uri: String,
     pub verification_uri_complete: String,
@@ -92,12 +94,12 @@ pub async fn authorize_device(
     }
     let scope = known_scopes(asked).join(" ");
     let now = op.now();
-    let device_code = random_token();
+    let device_code = sekisho_core::Secret::new(random_token());
     for _ in 0..3 {
         let user_code = new_user_code();
         let record = DeviceRecord {
             id: new_id("dev"),
-            device_code_hash: hash_token(&device_code),
+            device_code_hash: hash_token(device_code.expose()),
             user_code: user_code.clone(),
             brand: brand.to_owned(),
             client_id: client.client_id.clone(),

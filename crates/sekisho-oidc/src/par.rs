@@ -29,10 +29,12 @@ const KEPT: &[&str] = &[
     "code_challenge_method",
 ];
 
-/// The answer to a push (RFC 9126 §2.2), sent with status 201.
+/// The answer to a push (RFC 9126 §2.2), sent with status 201. `Debug` masks the `request_uri`
+/// (it stands for the request until it is used); the JSON answer carries it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pushed {
-    pub request_uri: String,
+    #[serde(serialize_with = "sekisho_core::secret::serialize_exposed")]
+    pub request_uri: sekisho_core::Secret<String>,
     pub expires_in: i64,
 }
 
@@ -103,7 +105,7 @@ pub async fn push(
         .insert_pushed_request(&hash_token(&token), &record)
         .await?;
     Ok(Pushed {
-        request_uri: format!("{REQUEST_URI_PREFIX}{token}"),
+        request_uri: sekisho_core::Secret::new(format!("{REQUEST_URI_PREFIX}{token}")),
         expires_in: op.config.pushed_request_ttl,
     })
 }
@@ -140,4 +142,44 @@ pub async fn take(
         tracing::error!(error = %e, "a stored pushed request is not readable");
         AuthorizeError::UnknownRequestUri
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pushed;
+    use crate::device::DeviceAuthorization;
+
+    // Issue 18 (secrets never in Debug): a pushed request's request_uri and a device code stand
+    // for the request and the device until used; Debug masks them, the JSON answers carry them.
+    #[test]
+    fn debug_hides_request_uris_and_device_codes() {
+        let pushed = Pushed {
+            request_uri: "urn:ietf:params:oauth:request_uri:s3cret-uri"
+                .to_owned()
+                .into(),
+            expires_in: 60,
+        };
+        let device = DeviceAuthorization {
+            device_code: "d3vice-code".to_owned().into(),
+            user_code: "BCDF-GHJK".into(),
+            verification_uri: "https://op/VX5/device".into(),
+            verification_uri_complete: "https://op/VX5/device?user_code=BCDF-GHJK".into(),
+            expires_in: 600,
+            interval: 5,
+        };
+        let shown = format!("{pushed:?} {device:?}");
+        assert!(
+            !shown.contains("s3cret-uri") && !shown.contains("d3vice-code"),
+            "{shown}"
+        );
+        let json = format!(
+            "{} {}",
+            serde_json::to_string(&pushed).unwrap(),
+            serde_json::to_string(&device).unwrap()
+        );
+        assert!(
+            json.contains("s3cret-uri") && json.contains("d3vice-code"),
+            "{json}"
+        );
+    }
 }
