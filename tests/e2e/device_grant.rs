@@ -272,3 +272,38 @@ async fn the_device_login_asks_the_contracts_second_factor() {
     let (_, body) = poll(&app, &client_id, auth["device_code"].as_str().unwrap()).await;
     assert_eq!(body["error"], "authorization_pending");
 }
+
+// ISSUE-18 (RFC 8628 §3.5): the user may decline on the approval page; the device's next poll is
+// access_denied, and the code no longer opens an approval.
+#[tokio::test]
+async fn a_declined_device_is_told_access_denied() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let client_id = cli_client(&app).await;
+    let (_, auth) = post(&app, "device_authorization", &[("client_id", &client_id)]).await;
+    let complete = auth["verification_uri_complete"].as_str().unwrap();
+    let browser = Browser::new();
+    let Hop::Page { body, .. } = browser.follow(&app.base, complete).await.unwrap() else {
+        panic!("no approval page")
+    };
+    let user_code = auth["user_code"].as_str().unwrap();
+    let Hop::Page { status, body, .. } = browser
+        .post(
+            &app.base,
+            &format!("/{}/device/deny", sekisho_e2e::BRAND),
+            &fields(&body, &[("user_code", user_code)]),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("no page")
+    };
+    assert_eq!(status, 200);
+    assert!(body.contains("許可しませんでした"), "{body}");
+    let (status, body) = poll(&app, &client_id, auth["device_code"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("access_denied")),
+        "{body}"
+    );
+}

@@ -210,7 +210,7 @@ impl Action {
         }
         Some(match rest {
             // The device verification page: a user code is guessed there as a password is.
-            "login" | "device" | "device/approve" => Action::Login,
+            "login" | "device" | "device/approve" | "device/deny" => Action::Login,
             "2fa/code" | "2fa/lost-device" | "2fa/method" | "2fa/phone/change" => Action::TwoFactor,
             "2fa/phone" | "2fa/resend" => Action::Sms,
             "password/forgot" => Action::ForgotPassword,

@@ -73,6 +73,14 @@ fn code_page(
     } else {
         ""
     };
+    // The approval page also offers to decline (the device is then told access_denied).
+    let decline = found.map(|_| {
+        context! {
+            action => format!("/{code}/device/deny"),
+            hidden => vec![context! { name => "user_code", value => echo }],
+            label => m("device_deny"),
+        }
+    });
     let fields = vec![Field {
         name: "user_code",
         label: m("device_code_label").to_owned(),
@@ -100,6 +108,7 @@ fn code_page(
             action => action,
             error => error.map(m),
             csrf_token => session.csrf_token,
+            decline => decline,
         },
     )
 }
@@ -225,6 +234,48 @@ pub async fn approve(
         Ok(Err(page)) => page,
         Err(e) => page_or_error(&state, lang, &brand, Err(e)),
     }
+}
+
+/// `POST /{brand}/device/deny`: the user declines; the device's next poll is `access_denied`.
+pub async fn deny(
+    State(state): State<AppState>,
+    BrandPage { brand, lang }: BrandPage,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let result = async {
+        let code = brand.code.as_str();
+        let Some(session) =
+            session::with_csrf(&state, code, &headers, form.csrf_token.as_deref()).await?
+        else {
+            return Ok(csrf_failure(&state, lang, &brand));
+        };
+        Ok(
+            match device::pending(&state.op, code, &form.user_code).await? {
+                Some((d, _)) => {
+                    state.op.store.deny_device(&d.id).await?;
+                    state.pages.message(
+                        StatusCode::OK,
+                        lang,
+                        Some(&brand),
+                        "device_denied_title",
+                        "device_denied",
+                        None,
+                    )
+                }
+                None => code_page(
+                    &state,
+                    &brand,
+                    lang,
+                    &session,
+                    &form.user_code,
+                    None,
+                    Some("device_code_invalid"),
+                ),
+            },
+        )
+    };
+    page_or_error(&state, lang, &brand, result.await)
 }
 
 #[derive(Deserialize)]

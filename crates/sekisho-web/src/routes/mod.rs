@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/{brand}/authorize/continue", get(authorize::resume))
         .route("/{brand}/device", get(device::page).post(device::submit))
         .route("/{brand}/device/approve", post(device::approve))
+        .route("/{brand}/device/deny", post(device::deny))
         .route("/{brand}/device/done", get(device::done))
         .route("/{brand}/login", get(login::page).post(login::submit))
         .route(
