@@ -56,7 +56,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use carrier_gateway::{CarrierGateway, TestPki};
 pub use load_balancer::LoadBalancer;
 pub use postgres::{
-    fresh_postgres_database, postgres_base_url, stop_test_postgres, PrivatePostgres,
+    fresh_postgres_database, postgres_base_url, start_test_postgres_for_a_run, stop_test_postgres,
+    PrivatePostgres,
 };
 pub use saml_idp::{SamlIdp, SamlSigning, SamlUser};
 pub use sms::{SmsGatewayDouble, SmsRequest};

@@ -66,7 +66,8 @@ pub fn postgres_base_url() -> anyhow::Result<String> {
 /// (`{base}/sekisho_test_<pid>_<n>_<nanos>`).
 ///
 /// Every test gets its own database so tests can run in parallel without seeing each other's
-/// rows. The databases are not dropped: they are tiny, and the whole cluster is throwaway.
+/// rows. The databases are kept after the test, to look at when it failed, until the next run's
+/// `test-postgres start` ([`start_test_postgres_for_a_run`]) drops them.
 pub fn fresh_postgres_database() -> anyhow::Result<String> {
     let base = postgres_base_url()?;
     let name = unique_name("sekisho_test");
@@ -76,6 +77,32 @@ pub fn fresh_postgres_database() -> anyhow::Result<String> {
     )
     .with_context(|| format!("creating test database {name}"))?;
     Ok(database_url(&base, &name))
+}
+
+/// Starts (or reuses) the cluster under `{target}/test-postgres/` for a whole test run, drops the
+/// databases earlier runs left in it, and returns its base URL.
+///
+/// Ignores `SEKISHO_TEST_POSTGRES_URL`, like [`stop_test_postgres`]: it only ever empties the
+/// cluster this crate owns. A test's database is kept after the test (to look at when it failed)
+/// until the next run starts; each is a copy of `template1` (~7.5 MB), so without this the
+/// cluster would grow by gigabytes a run.
+pub fn start_test_postgres_for_a_run() -> anyhow::Result<String> {
+    let base = Cluster::locate().ensure_running()?;
+    let admin = database_url(&base, "postgres");
+    let listed = psql_query(
+        &admin,
+        "SELECT datname FROM pg_database WHERE datname LIKE 'sekisho\\_test\\_%'",
+    )?;
+    let drops: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .collect();
+    for batch in drops.chunks(200) {
+        psql_statements(&admin, batch).context("dropping earlier runs' test databases")?;
+    }
+    Ok(base)
 }
 
 /// Stops the reused cluster under `{target}/test-postgres/` if it is running (`pg_ctl -m fast`).
@@ -207,6 +234,21 @@ fn database_url(base: &str, database: &str) -> String {
 
 /// Runs one SQL statement with the `psql` client, failing on any SQL error.
 fn psql(url: &str, sql: &str) -> anyhow::Result<Output> {
+    psql_statements(url, &[sql])
+}
+
+/// Runs one query and returns its rows unaligned, one per line, without headers.
+fn psql_query(url: &str, sql: &str) -> anyhow::Result<Output> {
+    psql_run(url, &["-A", "-t"], &[sql])
+}
+
+/// Runs statements one after another, each in its own transaction (`DROP DATABASE` cannot run
+/// inside one), failing on the first SQL error.
+fn psql_statements(url: &str, statements: &[impl AsRef<str>]) -> anyhow::Result<Output> {
+    psql_run(url, &[], statements)
+}
+
+fn psql_run(url: &str, flags: &[&str], statements: &[impl AsRef<str>]) -> anyhow::Result<Output> {
     let psql = Tools::find_bin_dir()
         .map(|bin| bin.join("psql"))
         .filter(|p| p.is_file())
@@ -214,10 +256,12 @@ fn psql(url: &str, sql: &str) -> anyhow::Result<Output> {
     let mut cmd = Command::new(&psql);
     // -X: ignore the caller's ~/.psqlrc, which could change output or behaviour.
     cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
+        .args(flags)
         .arg(url)
-        .arg("-c")
-        .arg(sql)
         .env("PGCONNECT_TIMEOUT", "10");
+    for statement in statements {
+        cmd.arg("-c").arg(statement.as_ref());
+    }
     run(cmd, "psql").map_err(|e| {
         if psql == Path::new("psql") {
             e.context("is the PostgreSQL client installed? (Debian package `postgresql-client`)")

@@ -8,8 +8,8 @@ use crate::{target_dir, unique_name};
 /// `sqlite://<absolute path>?mode=rwc` (`rwc`: the driver creates the file on first connect).
 ///
 /// A file rather than `:memory:` so that every connection of a pool sees the same database, and
-/// so a failed test leaves its database behind to look at. The files are not removed; `cargo
-/// clean` (or deleting the folder) does.
+/// so a failed test leaves its database behind to look at. The files stay until the next
+/// `scripts/test` run removes the folder before its tests.
 pub fn fresh_sqlite_url() -> anyhow::Result<String> {
     let dir = target_dir().join("test-sqlite");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -6,12 +6,14 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let command = std::env::args().nth(1);
     let result = match command.as_deref() {
-        Some("start") => sekisho_testkit::postgres_base_url().map(|url| println!("{url}")),
+        Some("start") => {
+            sekisho_testkit::start_test_postgres_for_a_run().map(|url| println!("{url}"))
+        }
         Some("stop") => sekisho_testkit::stop_test_postgres(),
         _ => {
             eprintln!(
                 "usage: test-postgres start|stop\n  \
-                 start  start (or reuse) the test PostgreSQL and print its base URL\n  \
+                 start  start (or reuse) the test PostgreSQL, drop earlier runs' test databases,\n         and print its base URL\n  \
                  stop   stop it"
             );
             return ExitCode::from(2);
