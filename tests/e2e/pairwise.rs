@@ -154,3 +154,114 @@ async fn a_pairwise_client_on_two_hosts_is_refused() {
         .unwrap_err();
     assert!(e.to_string().contains("one host"), "{e}");
 }
+
+/// The integrator's sector document server: `/uris.json` lists redirect URIs on two hosts,
+/// `/one.json` only the first, `/object.json` is not a list.
+async fn sector_server() -> String {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/uris.json",
+            get(|| async { axum::Json(serde_json::json!([A_URI, B_URI])) }),
+        )
+        .route(
+            "/one.json",
+            get(|| async { axum::Json(serde_json::json!([A_URI])) }),
+        )
+        .route(
+            "/object.json",
+            get(|| async { axum::Json(serde_json::json!({ "redirect_uris": [A_URI, B_URI] })) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+const A_URI: &str = "https://a.example/cb";
+const B_URI: &str = "https://b.example/cb";
+
+/// RFC 7591 registration of a pairwise client at `redirect_uri` with `sector`: (status, body).
+async fn register_pairwise(app: &TestApp, redirect_uri: &str, sector: &str) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/clients", app.issuer()))
+        .bearer_auth(sekisho_e2e::INITIAL_ACCESS_TOKEN)
+        .json(&serde_json::json!({
+            "redirect_uris": [redirect_uri],
+            "subject_type": "pairwise",
+            "sector_identifier_uri": sector,
+        }))
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+fn registered(body: &Value) -> sekisho_e2e::RegisteredClient {
+    sekisho_e2e::RegisteredClient {
+        client_id: body["client_id"].as_str().unwrap().into(),
+        client_secret: body["client_secret"].as_str().map(str::to_owned),
+        token_endpoint_auth_method: sekisho_core::oauth::TokenEndpointAuthMethod::ClientSecretBasic,
+    }
+}
+
+// ISSUE-18 (OpenID Connect Core §8.1, Dynamic Registration §2): clients on two hosts that register
+// one sector_identifier_uri are one sector, so they see one pairwise `sub`; a client of the same
+// host without it is its own sector and sees another.
+#[tokio::test]
+async fn a_sector_identifier_uri_makes_hosts_one_sector() {
+    let app = TestApp::spawn_configured(&sekisho_testkit::fresh_sqlite_url().unwrap(), |c| {
+        c.client_urls_allow_internal = true
+    })
+    .await;
+    app.seed().await;
+    let sector = format!("{}/uris.json", sector_server().await);
+    let (status, a) = register_pairwise(&app, A_URI, &sector).await;
+    assert_eq!(status, 201, "{a}");
+    assert_eq!(a["sector_identifier_uri"], sector.as_str(), "echoed");
+    let (status, b) = register_pairwise(&app, B_URI, &sector).await;
+    assert_eq!(status, 201, "{b}");
+    let sub = |tokens: Value| claims(tokens["id_token"].as_str().unwrap())["sub"].clone();
+    let sub_a = sub(login(&app, &registered(&a), A_URI).await);
+    let sub_b = sub(login(&app, &registered(&b), B_URI).await);
+    assert_eq!(sub_a, sub_b, "one sector across two hosts");
+    let own = pairwise_client(&app, A_URI).await;
+    assert_ne!(
+        sub_a,
+        sub(login(&app, &own, A_URI).await),
+        "the host a.example alone is another sector"
+    );
+}
+
+// ISSUE-18 (Dynamic Registration §2): the OP fetches the sector_identifier_uri and refuses a
+// registration whose redirect URI its list lacks, a document that is not a list, and (unless the
+// operator allows it) a URL on the server's own networks; each is invalid_client_metadata.
+#[tokio::test]
+async fn a_sector_identifier_uri_must_list_the_redirect_uris() {
+    let app = TestApp::spawn_configured(&sekisho_testkit::fresh_sqlite_url().unwrap(), |c| {
+        c.client_urls_allow_internal = true
+    })
+    .await;
+    app.seed().await;
+    let server = sector_server().await;
+    for (path, needle) in [
+        ("/one.json", "does not hold the redirect URI"),
+        ("/object.json", "not a JSON array"),
+        ("/missing.json", "404"),
+    ] {
+        let (status, body) = register_pairwise(&app, B_URI, &format!("{server}{path}")).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"], "invalid_client_metadata", "{path}: {body}");
+        let why = body["error_description"].as_str().unwrap();
+        assert!(
+            why.contains("sector_identifier_uri") && why.contains(needle),
+            "{path}: {why}"
+        );
+    }
+    let guarded = TestApp::spawn().await;
+    guarded.seed().await;
+    let (status, body) = register_pairwise(&guarded, A_URI, &format!("{server}/uris.json")).await;
+    assert_eq!(status, 400, "{body}");
+    let why = body["error_description"].as_str().unwrap();
+    assert!(why.contains("server's own networks"), "{why}");
+}

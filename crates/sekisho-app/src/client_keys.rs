@@ -1,4 +1,5 @@
-//! Client keys by URL (issue 18): the protocol's `RemoteKeys` over the guarded fetch of
+//! Client documents by URL (issue 18: `jwks_uri`, `sector_identifier_uri`): the protocol's
+//! `RemoteKeys` over the guarded fetch of
 //! `sekisho_upstream::client_keys` (https, no redirects, 3 s, 64 KiB, never the server's own
 //! networks unless the operator allows them).
 
@@ -18,9 +19,10 @@ impl RemoteKeys for FetchClientKeys {
     fn fetch<'a>(
         &'a self,
         uri: &'a str,
+        what: &'static str,
     ) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send + 'a>> {
         Box::pin(async move {
-            sekisho_upstream::client_keys::fetch_jwks(uri, self.allow_internal)
+            sekisho_upstream::client_keys::fetch_client_document(uri, what, self.allow_internal)
                 .await
                 .map_err(|e| e.to_string())
         })

@@ -244,6 +244,11 @@ pub struct ClientMetadata {
     /// Public or pairwise subject identifiers (issue 18).
     #[serde(default, skip_serializing_if = "is_public")]
     pub subject_type: SubjectType,
+    /// OpenID Connect Core §8.1: an https URL whose JSON array lists the client's redirect URIs
+    /// (checked at registration); its host is the pairwise sector, so a client's redirect URIs
+    /// may span several hosts and several clients may share a sector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
 }
 
 fn is_public(t: &SubjectType) -> bool {
@@ -288,15 +293,17 @@ impl Client {
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
         self.metadata.redirect_uris.iter().any(|r| r == uri)
     }
-    /// The sector of a pairwise client (OpenID Connect Core §8.1): the host of its redirect
-    /// URIs, which registration checked is one host. `None` for a public client.
+    /// The sector of a pairwise client (OpenID Connect Core §8.1): the host of its
+    /// `sector_identifier_uri`, else of its redirect URIs, which registration checked is one
+    /// host. `None` for a public client.
     pub fn pairwise_sector(&self) -> Option<String> {
         if self.metadata.subject_type != SubjectType::Pairwise {
             return None;
         }
-        self.metadata
-            .redirect_uris
-            .first()
+        let m = &self.metadata;
+        m.sector_identifier_uri
+            .as_ref()
+            .or(m.redirect_uris.first())
             .and_then(|u| url::Url::parse(u).ok())
             .and_then(|u| u.host_str().map(str::to_owned))
             // A pairwise client with no redirect URI (client_credentials only) is its own sector.

@@ -14,11 +14,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-/// Fetches a JWK Set by URL (the deployment's guarded HTTP client).
+/// Fetches a client's JSON document by URL (the deployment's guarded HTTP client): its JWK Set
+/// at `jwks_uri`, or its sector's redirect URIs at `sector_identifier_uri` (`what`, the metadata
+/// name, is how errors name the URL).
 pub trait RemoteKeys: Send + Sync {
     fn fetch<'a>(
         &'a self,
         uri: &'a str,
+        what: &'static str,
     ) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send + 'a>>;
 }
 
@@ -92,7 +95,7 @@ impl Op {
         };
         let ticket = self.fetched_keys.keys.ticket();
         self.fetched_keys.last_fetch().insert(id.to_owned(), now);
-        let fetched = remote.fetch(uri).await.map_err(|e| {
+        let fetched = remote.fetch(uri, "jwks_uri").await.map_err(|e| {
             tracing::warn!(client_id = %id, error = %e, "fetching a client's jwks_uri failed");
             OAuthError::invalid_client("the client's keys could not be fetched from its jwks_uri")
         })?;

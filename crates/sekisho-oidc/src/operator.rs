@@ -166,6 +166,8 @@ pub async fn register_client(op: &Op, c: NewClient) -> Result<RegisteredClient> 
         }
     }
     let metadata = registration::client_metadata(ClientSpec {
+        // Operators give a pairwise client one redirect URI (its host is the sector).
+        sector_identifier_uri: None,
         name: c.name,
         redirect_uris: c.redirect_uris,
         post_logout_redirect_uris: c.post_logout_redirect_uris,

@@ -20,7 +20,7 @@
 //!   `authorization_code` / `refresh_token` / `client_credentials`, the token endpoint methods of
 //!   [`TokenEndpointAuthMethod`], the ID token algorithms of [`SigningAlg`], and only Sekisho's own
 //!   scopes (API scopes for `client_credentials` stay the operator's to give). Metadata that asks
-//!   for something Sekisho does not do (encryption, pairwise subjects, `jwks_uri`, …) is refused
+//!   for something Sekisho does not do (encryption, request objects, …) is refused
 //!   rather than silently dropped; metadata it does not know is ignored (RFC 7591 §2) and not
 //!   echoed.
 
@@ -65,6 +65,8 @@ pub struct ClientSpec {
     /// OpenID Connect Back-Channel Logout 1.0 (issue 18): where logout tokens are POSTed.
     pub backchannel_logout_uri: Option<String>,
     pub subject_type: SubjectType,
+    /// OpenID Connect Core §8.1: a pairwise client's sector by URL, listing its redirect URIs.
+    pub sector_identifier_uri: Option<String>,
 }
 
 /// Why metadata is refused; the two RFC 7591 §3.2.2 error codes.
@@ -234,9 +236,17 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
     }
     // The redirect URIs' rule (https, http only on loopback, no fragment): the server POSTs
     // there, so the same care as where it sends browsers.
-    // OpenID Connect Core §8.1: without a sector_identifier_uri (not supported), the sector is
-    // the host of the redirect URIs, so they must share one.
-    if spec.subject_type == SubjectType::Pairwise {
+    // OpenID Connect Core §8.1: the sector is the host of the sector_identifier_uri (https; its
+    // list of redirect URIs is checked by `check_sector` when registering), else the host of
+    // the redirect URIs, which must then share one.
+    if let Some(uri) = &spec.sector_identifier_uri {
+        check_redirect_uri(uri).map_err(|e| bad_metadata(format!("sector_identifier_uri: {e}")))?;
+        if spec.subject_type != SubjectType::Pairwise {
+            return Err(bad_metadata(
+                "sector_identifier_uri is for pairwise subjects (subject_type pairwise)",
+            ));
+        }
+    } else if spec.subject_type == SubjectType::Pairwise {
         let hosts: std::collections::BTreeSet<Option<String>> = spec
             .redirect_uris
             .iter()
@@ -279,7 +289,62 @@ pub fn client_metadata(spec: ClientSpec) -> Result<ClientMetadata, MetadataError
         requires: spec.requires,
         backchannel_logout_uri: spec.backchannel_logout_uri,
         subject_type: spec.subject_type,
+        sector_identifier_uri: spec.sector_identifier_uri,
     })
+}
+
+/// The most redirect URIs a `sector_identifier_uri`'s list may hold.
+pub const MAX_SECTOR_URIS: usize = 100;
+
+/// OpenID Connect Core §8.1 and Dynamic Registration §2: the document at the client's
+/// `sector_identifier_uri` (fetched with the guards of `jwks_uri`) is a JSON array of redirect
+/// URIs holding every redirect URI the client registers. Checked at each registration and
+/// update, as the list may change; afterwards only its host (the sector) is used.
+pub async fn check_sector(op: &Op, metadata: &ClientMetadata) -> Result<(), MetadataError> {
+    let Some(uri) = &metadata.sector_identifier_uri else {
+        return Ok(());
+    };
+    let Some(remote) = &op.remote_keys else {
+        return Err(bad_metadata(
+            "sector_identifier_uri: this server does not fetch client URLs",
+        ));
+    };
+    let document = remote
+        .fetch(uri, "sector_identifier_uri")
+        .await
+        .map_err(bad_metadata)?;
+    let listed: Vec<&str> = match &document {
+        Value::Array(items)
+            if items.len() <= MAX_SECTOR_URIS && items.iter().all(Value::is_string) =>
+        {
+            items.iter().filter_map(Value::as_str).collect()
+        }
+        Value::Array(items) if items.len() <= MAX_SECTOR_URIS => {
+            return Err(bad_metadata(
+                "sector_identifier_uri: the document is not a JSON array of redirect URIs",
+            ))
+        }
+        Value::Array(_) => {
+            return Err(bad_metadata(format!(
+                "sector_identifier_uri: the list holds more than {MAX_SECTOR_URIS} URIs"
+            )))
+        }
+        _ => {
+            return Err(bad_metadata(
+                "sector_identifier_uri: the document is not a JSON array of redirect URIs",
+            ))
+        }
+    };
+    match metadata
+        .redirect_uris
+        .iter()
+        .find(|r| !listed.contains(&r.as_str()))
+    {
+        Some(missing) => Err(bad_metadata(format!(
+            "sector_identifier_uri: its list does not hold the redirect URI {missing}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Whether clients with this method authenticate with a secret.
@@ -435,10 +500,6 @@ async fn check_initial_token(
 /// Client metadata Sekisho understands but does not implement: refused, so a client never
 /// believes it got them.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "sector_identifier_uri",
-        "pairwise subjects are not supported",
-    ),
     (
         "id_token_encrypted_response_alg",
         "ID token encryption is not supported",
@@ -604,6 +665,7 @@ pub fn parse_metadata(body: &Value) -> Result<ClientSpec, MetadataError> {
     flag("backchannel_logout_session_required")?;
     Ok(ClientSpec {
         jwks_uri: string(m, "jwks_uri")?,
+        sector_identifier_uri: string(m, "sector_identifier_uri")?,
         subject_type,
         backchannel_logout_uri: string(m, "backchannel_logout_uri")?,
         requires,
@@ -662,6 +724,8 @@ pub struct ClientInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_session_required: Option<bool>,
     pub subject_type: SubjectType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
 }
 
 /// The registration client URI of `client_id` in `brand` (RFC 7592 §1.1).
@@ -701,6 +765,7 @@ fn information(
         backchannel_logout_uri: m.backchannel_logout_uri.clone(),
         backchannel_logout_session_required: m.backchannel_logout_uri.as_ref().map(|_| true),
         subject_type: m.subject_type,
+        sector_identifier_uri: m.sector_identifier_uri.clone(),
     }
 }
 
@@ -730,6 +795,7 @@ pub async fn register(
 ) -> Result<ClientInformation, RegistrationError> {
     check_initial_token(op, brand.code.as_str(), initial_access_token).await?;
     let metadata = client_metadata(parse_metadata(body)?)?;
+    check_sector(op, &metadata).await?;
     let (client_id, secret) = issue_credentials(metadata.token_endpoint_auth_method, None);
     let registration_access_token = Secret::new(random_token());
     let client = Client {
@@ -811,6 +877,7 @@ pub async fn update(
         }
     }
     let metadata = client_metadata(parse_metadata(body)?)?;
+    check_sector(op, &metadata).await?;
     let (secret_hash, new_secret) = match (
         uses_secret(metadata.token_endpoint_auth_method),
         current.secret_hash,
@@ -876,7 +943,48 @@ mod tests {
             requires: ClientRequirements::default(),
             backchannel_logout_uri: None,
             subject_type: SubjectType::Public,
+            sector_identifier_uri: None,
         }
+    }
+
+    // Issue 18 (OpenID Connect Core §8.1): a pairwise client's redirect URIs may span hosts
+    // only with a sector_identifier_uri, whose host is then the sector; that URL follows the
+    // redirect URIs' rule, and names a sector only for pairwise subjects.
+    #[test]
+    fn a_sector_identifier_uri_is_the_sector_of_a_pairwise_client() {
+        let hosts = ["https://a.rp.example/cb", "https://b.rp.example/cb"];
+        let pairwise = |sector: Option<&str>| ClientSpec {
+            subject_type: SubjectType::Pairwise,
+            sector_identifier_uri: sector.map(str::to_owned),
+            ..spec(&hosts)
+        };
+        let refused = client_metadata(pairwise(None)).unwrap_err();
+        assert!(refused.to_string().contains("one host"), "{refused}");
+        let m = client_metadata(pairwise(Some("https://sector.rp.example/uris.json"))).unwrap();
+        let client = Client {
+            client_id: "cli_1".into(),
+            brand: sekisho_core::model::BrandCode::parse("VX5").unwrap(),
+            secret_hash: None,
+            metadata: m,
+            created_at: 0,
+        };
+        assert_eq!(
+            client.pairwise_sector().as_deref(),
+            Some("sector.rp.example")
+        );
+        for (sector, needle) in [
+            ("http://sector.rp.example/uris.json", "https"),
+            ("https://sector.rp.example/uris.json#x", "fragment"),
+        ] {
+            let e = client_metadata(pairwise(Some(sector))).unwrap_err();
+            assert!(e.to_string().contains(needle), "{sector}: {e}");
+        }
+        let public = ClientSpec {
+            sector_identifier_uri: Some("https://sector.rp.example/uris.json".into()),
+            ..spec(&hosts[..1])
+        };
+        let e = client_metadata(public).unwrap_err();
+        assert!(e.to_string().contains("pairwise"), "{e}");
     }
 
     // REQ-OP-6 (issue 12): the client secret and the registration access token of an RFC 7591
@@ -904,6 +1012,7 @@ mod tests {
             requires: ClientRequirements::default(),
             backchannel_logout_uri: None,
             subject_type: SubjectType::Public,
+            sector_identifier_uri: None,
         };
         let shown = format!("{info:?}");
         assert!(
@@ -1018,10 +1127,6 @@ mod tests {
             ),
             (json!({"id_token_signed_response_alg": "none"}), "none"),
             (json!({"id_token_signed_response_alg": "HS256"}), "HS256"),
-            (
-                json!({"sector_identifier_uri": "https://rp.example/s"}),
-                "pairwise",
-            ),
             (json!({"subject_type": "anonymous"}), "anonymous"),
             (
                 json!({"id_token_encrypted_response_alg": "RSA-OAEP"}),

@@ -45,6 +45,7 @@ fn client(id: &str) -> Client {
             requires: Default::default(),
             backchannel_logout_uri: None,
             subject_type: Default::default(),
+            sector_identifier_uri: None,
         },
         created_at: T,
     }

@@ -174,6 +174,7 @@ async fn suite(store: Store) {
             requires: Default::default(),
             backchannel_logout_uri: None,
             subject_type: Default::default(),
+            sector_identifier_uri: None,
         },
         created_at: T,
     };
@@ -836,6 +837,7 @@ async fn racing_code_redemptions(store: Store) {
             requires: Default::default(),
             backchannel_logout_uri: None,
             subject_type: Default::default(),
+            sector_identifier_uri: None,
         },
         created_at: T,
     };
@@ -975,6 +977,7 @@ async fn client_registrations(store: Store) {
             requires: Default::default(),
             backchannel_logout_uri: None,
             subject_type: Default::default(),
+            sector_identifier_uri: None,
         },
         created_at: T,
     };

@@ -34,6 +34,7 @@ fn client(id: &str, created_at: i64) -> Client {
             requires: Default::default(),
             backchannel_logout_uri: None,
             subject_type: Default::default(),
+            sector_identifier_uri: None,
         },
         created_at,
     }

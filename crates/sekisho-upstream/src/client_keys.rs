@@ -1,4 +1,5 @@
-//! A client's public keys by URL (`jwks_uri`, RFC 7591 §2; issue 18), fetched as carefully as a
+//! A client's documents by URL (its public keys at `jwks_uri`, RFC 7591 §2, and its sector's
+//! redirect URIs at `sector_identifier_uri`, OpenID Connect Core §8.1; issue 18), fetched as carefully as a
 //! server must fetch an address a stranger registered: https only (http only on loopback, and
 //! only where the operator allows private addresses), no redirects, a short timeout, a size
 //! limit, and never an address on the server's own networks (loopback, private, link-local,
@@ -11,20 +12,22 @@ use crate::UpstreamError;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// A JWK Set of a few keys is a few KiB; 64 KiB is generous.
+/// A JWK Set of a few keys is a few KiB, a sector's list of redirect URIs less; 64 KiB is generous.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 /// A client's key server that takes longer than this fails the client's authentication.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub use sekisho_core::net::is_internal;
 
-/// GETs the JWK Set at `uri` under the rules above; `allow_internal` lets it reach the server's
-/// own networks (and plain http on loopback), for deployments whose clients live there.
-pub async fn fetch_jwks(
+/// GETs the JSON document at `uri` (a client's `jwks_uri` or `sector_identifier_uri`, named
+/// `what` in errors) under the rules above; `allow_internal` lets it reach the server's own
+/// networks (and plain http on loopback), for deployments whose clients live there.
+pub async fn fetch_client_document(
     uri: &str,
+    what: &str,
     allow_internal: bool,
 ) -> Result<serde_json::Value, UpstreamError> {
-    let refuse = |why: String| UpstreamError::Config(format!("jwks_uri: {why}"));
+    let refuse = |why: String| UpstreamError::Config(format!("{what}: {why}"));
     let url = url::Url::parse(uri).map_err(|_| refuse("not a URL".into()))?;
     let host = url
         .host_str()
@@ -40,13 +43,13 @@ pub async fn fetch_jwks(
         tokio::net::lookup_host((host.as_str(), port)),
     )
     .await
-    .map_err(|_| UpstreamError::Unavailable("jwks_uri: the name did not resolve in time".into()))?
-    .map_err(|e| UpstreamError::Unavailable(format!("jwks_uri: the name did not resolve: {e}")))?
+    .map_err(|_| UpstreamError::Unavailable(format!("{what}: the name did not resolve in time")))?
+    .map_err(|e| UpstreamError::Unavailable(format!("{what}: the name did not resolve: {e}")))?
     .collect();
     let Some(addr) = addrs.first().copied() else {
-        return Err(UpstreamError::Unavailable(
-            "jwks_uri: the name has no address".into(),
-        ));
+        return Err(UpstreamError::Unavailable(format!(
+            "{what}: the name has no address"
+        )));
     };
     let internal = addrs.iter().any(|a| is_internal(a.ip()));
     if internal && !allow_internal {
@@ -74,10 +77,10 @@ pub async fn fetch_jwks(
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| UpstreamError::Unavailable(format!("jwks_uri: {}", describe(&e))))?;
+            .map_err(|e| UpstreamError::Unavailable(format!("{what}: {}", describe(&e))))?;
         if response.status() != reqwest::StatusCode::OK {
             return Err(UpstreamError::Unavailable(format!(
-                "jwks_uri: answered {}",
+                "{what}: answered {}",
                 response.status()
             )));
         }
@@ -85,20 +88,20 @@ pub async fn fetch_jwks(
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| UpstreamError::Unavailable(format!("jwks_uri: {}", describe(&e))))?
+            .map_err(|e| UpstreamError::Unavailable(format!("{what}: {}", describe(&e))))?
         {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
                 return Err(UpstreamError::Unavailable(format!(
-                    "jwks_uri: the answer is larger than {MAX_JWKS_BYTES} bytes"
+                    "{what}: the answer is larger than {MAX_JWKS_BYTES} bytes"
                 )));
             }
             body.extend_from_slice(&chunk);
         }
         serde_json::from_slice(&body)
-            .map_err(|_| UpstreamError::Unavailable("jwks_uri: the answer is not JSON".into()))
+            .map_err(|_| UpstreamError::Unavailable(format!("{what}: the answer is not JSON")))
     };
     // The timeout of the whole exchange, a slow trickle of bytes included.
     tokio::time::timeout(FETCH_TIMEOUT, fetch)
         .await
-        .map_err(|_| UpstreamError::Unavailable("jwks_uri: timed out".into()))?
+        .map_err(|_| UpstreamError::Unavailable(format!("{what}: timed out")))?
 }

@@ -373,6 +373,9 @@ pub struct ApiClient {
     pub backchannel_logout_uri: Option<String>,
     #[schema(value_type = String)]
     pub subject_type: sekisho_core::model::SubjectType,
+    /// A pairwise client's sector by URL (registered through RFC 7591).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
     pub created_at: i64,
 }
 
@@ -398,6 +401,7 @@ impl ApiClient {
             requires,
             backchannel_logout_uri,
             subject_type,
+            sector_identifier_uri,
         } = metadata;
         Self {
             client_id,
@@ -415,6 +419,7 @@ impl ApiClient {
             dpop_bound_access_tokens: requires.dpop_bound_access_tokens,
             backchannel_logout_uri,
             subject_type,
+            sector_identifier_uri,
             created_at,
         }
     }
