@@ -128,3 +128,58 @@ async fn a_malformed_or_oversized_claims_parameter_is_invalid_request() {
         );
     }
 }
+
+// ISSUE-18 (OpenID Connect Core §5.5.1.1): `acr` asked in the claims parameter is honoured as
+// `acr_values` is: essential two-factor values make a one-factor session insufficient (prompt=none:
+// interaction_required, where the same request without it gets a code); an essential acr of no
+// level this server has fails the request (unmet_authentication_requirements); a voluntary
+// unknown one is ignored.
+#[tokio::test]
+async fn an_acr_asked_in_claims_is_honoured() {
+    use sekisho_core::oauth::{ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
+    use sekisho_e2e::Hop;
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await; // 2FA off: password logins are one factor
+    let id = seed.client.client_id.as_str();
+    let browser = Browser::new();
+    let first = sekisho_e2e::code_flow_url(&app.issuer(), id, "openid", &[]);
+    browser
+        .login(&app.base, &first, EMAIL, PASSWORD)
+        .await
+        .unwrap();
+    let silently = |claims: String| {
+        let url = sekisho_e2e::code_flow_url(
+            &app.issuer(),
+            id,
+            "openid",
+            &[("claims", claims.as_str()), ("prompt", "none")],
+        );
+        let browser = &browser;
+        let base = app.base.clone();
+        async move {
+            match browser.follow(&base, &url).await.unwrap() {
+                Hop::LeftOp(back) => query(&back),
+                Hop::Page { url, status, .. } => panic!("a page ({status}) at {url}"),
+            }
+        }
+    };
+    let acr = |essential: bool, value: &str| {
+        format!(r#"{{"id_token":{{"acr":{{"essential":{essential},"values":["{value}"]}}}}}}"#)
+    };
+    let two_factors = silently(acr(true, ACR_MULTI_FACTOR)).await;
+    assert_eq!(
+        two_factors.get("error").map(String::as_str),
+        Some("interaction_required"),
+        "{two_factors:?}"
+    );
+    let one_factor = silently(acr(true, ACR_SINGLE_FACTOR)).await;
+    assert!(one_factor.contains_key("code"), "{one_factor:?}");
+    let unknown = silently(acr(true, "urn:example:gold")).await;
+    assert_eq!(
+        unknown.get("error").map(String::as_str),
+        Some("unmet_authentication_requirements"),
+        "{unknown:?}"
+    );
+    let voluntary = silently(acr(false, "urn:example:gold")).await;
+    assert!(voluntary.contains_key("code"), "{voluntary:?}");
+}

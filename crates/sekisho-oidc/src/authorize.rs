@@ -43,13 +43,20 @@ pub struct AuthParams {
 /// The claims a `claims` request parameter asks for (OpenID Connect Core §5.5), by where they
 /// go: only the names Sekisho can release that a scope would otherwise gate (`email`,
 /// `email_verified`, `name`); the others are always released or unknown, and are ignored, as
-/// voluntary (and essential) claims that cannot be given may be.
+/// voluntary (and essential) claims that cannot be given may be. And `acr` with `value` or
+/// `values` (§5.5.1.1): the levels asked for, as `acr_values` asks them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimsRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub id_token: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub userinfo: Vec<String>,
+    /// The `acr` values asked for (of `id_token` or `userinfo`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr: Vec<String>,
+    /// `acr` was asked as essential: a login that cannot reach one of its values fails.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acr_essential: bool,
 }
 
 /// The claims a `claims` request can add to what the scopes release.
@@ -57,7 +64,18 @@ pub const REQUESTABLE_CLAIMS: [&str; 3] = ["email", "email_verified", "name"];
 
 impl ClaimsRequest {
     pub fn is_empty(&self) -> bool {
-        self.id_token.is_empty() && self.userinfo.is_empty()
+        self.id_token.is_empty() && self.userinfo.is_empty() && self.acr.is_empty()
+    }
+
+    /// An essential `acr` none of whose values is a level this server has (§5.5.1.1: the
+    /// authentication must then fail rather than answer another level).
+    pub fn asks_an_unknown_essential_acr(&self) -> bool {
+        self.acr_essential
+            && !self.acr.is_empty()
+            && !self
+                .acr
+                .iter()
+                .any(|v| v == ACR_SINGLE_FACTOR || v == ACR_MULTI_FACTOR)
     }
 
     /// Parses the parameter: a JSON object whose `id_token` and `userinfo` members are objects
@@ -82,9 +100,26 @@ impl ClaimsRequest {
                 Some(_) => Err(bad),
             }
         };
+        let (mut acr, mut acr_essential) = (Vec::new(), false);
+        for member in ["id_token", "userinfo"] {
+            let Some(asked) = top.get(member).and_then(|m| m.get("acr")) else {
+                continue;
+            };
+            acr_essential |= asked.get("essential") == Some(&serde_json::Value::Bool(true));
+            if let Some(v) = asked.get("value") {
+                acr.push(v.as_str().ok_or(bad)?.to_owned());
+            }
+            if let Some(vs) = asked.get("values") {
+                for v in vs.as_array().ok_or(bad)? {
+                    acr.push(v.as_str().ok_or(bad)?.to_owned());
+                }
+            }
+        }
         Ok(Self {
             id_token: names("id_token")?,
             userinfo: names("userinfo")?,
+            acr,
+            acr_essential,
         })
     }
 }
@@ -99,14 +134,16 @@ impl AuthParams {
         }
     }
 
-    /// `acr_values` lists the two-factor level and not the single-factor one: the client
-    /// requires two factors (values we do not know are ignored, as voluntary claims).
+    /// `acr_values`, or the `acr` of the `claims` parameter, lists the two-factor level and not
+    /// the single-factor one: the client requires two factors (values we do not know are
+    /// ignored, as voluntary claims).
     pub fn requires_two_factors(&self) -> bool {
         let values: Vec<&str> = self
             .acr_values
             .as_deref()
             .unwrap_or("")
             .split(' ')
+            .chain(self.claims.acr.iter().map(String::as_str))
             .collect();
         values.contains(&ACR_MULTI_FACTOR) && !values.contains(&ACR_SINGLE_FACTOR)
     }
@@ -348,6 +385,12 @@ pub async fn validate(
         None => ClaimsRequest::default(),
         Some(text) => ClaimsRequest::parse(text).map_err(|e| fail(ErrorCode::InvalidRequest, e))?,
     };
+    if claims.asks_an_unknown_essential_acr() {
+        return Err(fail(
+            ErrorCode::UnmetAuthenticationRequirements,
+            "the essential acr asks for none of the levels this server has (acr_values_supported)",
+        ));
+    }
     let max_age = match get("max_age") {
         None => None,
         Some(m) => match m.parse::<i64>() {
