@@ -173,7 +173,8 @@ async function postFrom(t, path, fields) {
 // (email), pendingContractor (email: a login-method change pending), lineUser (email), authorizeUrl, otherBrands [{code, colour}] (brands in other colours),
 // links {invitation, reset, emailChange, emailChangeConfirm, loginMethod, adBind, lineRecovery,
 // unlock}, users {name: id}
-// (the console's detail pages), lineNumber, adConnectionId, lineHost (the carrier gateway's
+// (the console's detail pages), deviceUserCode (a device waiting for its user), lineNumber,
+// adConnectionId, lineHost (the carrier gateway's
 // listener of a West Japan line), variants {key: {twoFactor}} (an account of a 2FA contract that
 // has not enrolled yet, one per variant). A stop with `needs` is skipped when the plan lacks it.
 
@@ -357,6 +358,25 @@ const WALKS = [
       { page: 'admin_confirm', note: 'console: line removal', path: (t) => `/admin/lines/${t.plan.lineNumber}/remove` },
       { page: 'logout_confirm', note: 'signed in', path: '/logout' },
       { page: 'message', note: 'logged out', act: (t) => submit(t, 'main form') },
+    ],
+  },
+  {
+    // The device grant's verification page (RFC 8628, issue 18): the code form, a wrong code,
+    // and the approval page naming the application (with its 「許可しない」 form).
+    name: 'device verification',
+    stops: [
+      { page: 'account_form', note: 'device: the code form', path: '/device' },
+      {
+        page: 'account_form',
+        note: 'device: a wrong code',
+        act: (t) => submit(t, 'form:has([name=user_code])', { '[name=user_code]': 'BCDF-GHJK' }),
+      },
+      {
+        page: 'account_form',
+        note: 'device: approve or decline',
+        needs: ['deviceUserCode'],
+        act: (t) => submit(t, 'form:has([name=user_code])', { '[name=user_code]': t.plan.deviceUserCode }),
+      },
     ],
   },
   {
