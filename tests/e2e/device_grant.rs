@@ -9,7 +9,7 @@ use serde_json::Value;
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-async fn cli_client(app: &TestApp) -> String {
+pub(crate) async fn cli_client(app: &TestApp) -> String {
     app.client(|c| {
         c.public = true;
         c.name = "OTクラウド・ストレージ CLI".into();
@@ -21,7 +21,8 @@ async fn cli_client(app: &TestApp) -> String {
     .client_id
 }
 
-async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+/// POSTs `form` to `{issuer}/{path}`: (status, JSON body).
+pub(crate) async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let res = reqwest::Client::new()
         .post(format!("{}/{path}", app.issuer()))
         .form(form)

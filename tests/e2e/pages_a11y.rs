@@ -338,24 +338,13 @@ async fn every_page_in_both_languages_and_widths_passes_axe() {
     .unwrap();
 
     // A device waiting for its user (RFC 8628): the tour types its user code on /device.
-    let device_client = app
-        .client(|c| {
-            c.public = true;
-            c.name = "OTクラウド・ストレージ CLI".into();
-            c.redirect_uris.clear();
-            c.post_logout_redirect_uris.clear();
-            c.grant_types = vec![sekisho_core::oauth::GrantType::DeviceCode];
-        })
-        .await;
-    let device: Value = reqwest::Client::new()
-        .post(format!("{issuer}/device_authorization"))
-        .form(&[("client_id", device_client.client_id.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let device_client = crate::device_grant::cli_client(&app).await;
+    let (_, device) = crate::device_grant::post(
+        &app,
+        "device_authorization",
+        &[("client_id", device_client.as_str())],
+    )
+    .await;
     let device_user_code = device["user_code"]
         .as_str()
         .expect("a user code")
