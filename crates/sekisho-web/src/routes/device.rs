@@ -20,9 +20,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use minijinja::context;
-use sekisho_core::model::Brand;
+use sekisho_core::model::{Brand, Client};
 use sekisho_oidc::device;
-use sekisho_store::SessionRecord;
+use sekisho_store::{DeviceRecord, SessionRecord};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize)]
@@ -156,6 +156,38 @@ pub struct CodeForm {
     user_code: String,
 }
 
+/// A form's pending device authorization, behind the session's CSRF check: the record, its
+/// client and the session, or the page to answer instead (the CSRF failure, or the code form
+/// again saying the code is unknown or spent).
+async fn pending_of_form(
+    state: &AppState,
+    brand: &Brand,
+    lang: Lang,
+    headers: &HeaderMap,
+    form: &CodeForm,
+) -> Result<Result<(DeviceRecord, Client, SessionRecord), Response>, sekisho_oidc::OAuthError> {
+    let code = brand.code.as_str();
+    let Some(session) =
+        session::with_csrf(state, code, headers, form.csrf_token.as_deref()).await?
+    else {
+        return Ok(Err(csrf_failure(state, lang, brand)));
+    };
+    Ok(
+        match device::pending(&state.op, code, &form.user_code).await? {
+            Some((d, client)) => Ok((d, client, session)),
+            None => Err(code_page(
+                state,
+                brand,
+                lang,
+                &session,
+                &form.user_code,
+                None,
+                Some("device_code_invalid"),
+            )),
+        },
+    )
+}
+
 /// `POST /{brand}/device`: the typed code → the approval page, or the form again with why not.
 pub async fn submit(
     State(state): State<AppState>,
@@ -164,33 +196,20 @@ pub async fn submit(
     Form(form): Form<CodeForm>,
 ) -> Response {
     let result = async {
-        let code = brand.code.as_str();
-        let Some(session) =
-            session::with_csrf(&state, code, &headers, form.csrf_token.as_deref()).await?
-        else {
-            return Ok(csrf_failure(&state, lang, &brand));
-        };
-        let typed = form.user_code.as_str();
-        Ok(match device::pending(&state.op, code, typed).await? {
-            Some((_, client)) => code_page(
-                &state,
-                &brand,
-                lang,
-                &session,
-                typed,
-                Some(&client.metadata.client_name),
-                None,
-            ),
-            None => code_page(
-                &state,
-                &brand,
-                lang,
-                &session,
-                typed,
-                None,
-                Some("device_code_invalid"),
-            ),
-        })
+        Ok(
+            match pending_of_form(&state, &brand, lang, &headers, &form).await? {
+                Ok((_, client, session)) => code_page(
+                    &state,
+                    &brand,
+                    lang,
+                    &session,
+                    &form.user_code,
+                    Some(&client.metadata.client_name),
+                    None,
+                ),
+                Err(page) => page,
+            },
+        )
     };
     page_or_error(&state, lang, &brand, result.await)
 }
@@ -203,31 +222,8 @@ pub async fn approve(
     Route(entry): Route,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let code = brand.code.as_str();
-    let checked = async {
-        let Some(session) =
-            session::with_csrf(&state, code, &headers, form.csrf_token.as_deref()).await?
-        else {
-            return Ok(Err(csrf_failure(&state, lang, &brand)));
-        };
-        Ok(
-            match device::pending(&state.op, code, &form.user_code).await? {
-                Some((d, _)) => Ok(d),
-                None => Err(code_page(
-                    &state,
-                    &brand,
-                    lang,
-                    &session,
-                    &form.user_code,
-                    None,
-                    Some("device_code_invalid"),
-                )),
-            },
-        )
-    };
-    let found: Result<Result<_, Response>, sekisho_oidc::OAuthError> = checked.await;
-    match found {
-        Ok(Ok(d)) => {
+    match pending_of_form(&state, &brand, lang, &headers, &form).await {
+        Ok(Ok((d, _, _))) => {
             let params = device::login_request(&state.op, &d);
             super::authorize::begin(&state, &brand, lang, &headers, &entry, params).await
         }
@@ -244,15 +240,9 @@ pub async fn deny(
     Form(form): Form<CodeForm>,
 ) -> Response {
     let result = async {
-        let code = brand.code.as_str();
-        let Some(session) =
-            session::with_csrf(&state, code, &headers, form.csrf_token.as_deref()).await?
-        else {
-            return Ok(csrf_failure(&state, lang, &brand));
-        };
         Ok(
-            match device::pending(&state.op, code, &form.user_code).await? {
-                Some((d, _)) => {
+            match pending_of_form(&state, &brand, lang, &headers, &form).await? {
+                Ok((d, _, _)) => {
                     state.op.store.deny_device(&d.id).await?;
                     state.pages.message(
                         StatusCode::OK,
@@ -263,15 +253,7 @@ pub async fn deny(
                         None,
                     )
                 }
-                None => code_page(
-                    &state,
-                    &brand,
-                    lang,
-                    &session,
-                    &form.user_code,
-                    None,
-                    Some("device_code_invalid"),
-                ),
+                Err(page) => page,
             },
         )
     };
